@@ -1,0 +1,366 @@
+/*
+ * vidx.h - the whole public API of libvidx.
+ *
+ * libvidx opens a video, plans which frames a request needs, decodes only those
+ * (in one sequential read of the file), hands them back display-oriented, and
+ * encodes them. Everything the vidx command-line tool does goes through this
+ * header; anything not declared here is not API.
+ *
+ * Conventions
+ *  - Objects are opaque and created by vidx_X_open(&obj, ...); vidx_X_close(&obj)
+ *    frees, sets the pointer to NULL and accepts NULL.
+ *  - Settings structs are initialised by vidx_X_default_settings() and then
+ *    changed field by field, so new fields never break old callers.
+ *  - Every function that can fail returns an int: 0 (or a positive count) on
+ *    success, a negative code on failure. Codes are negative errno values,
+ *    FFmpeg AVERROR values (which pass through unchanged) or one of VIDX_E*.
+ *    vidx_strerror() describes any of them.
+ */
+#ifndef VIDX_VIDX_H
+#define VIDX_VIDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VIDX_BUILDING_LIBRARY) && defined(__GNUC__)
+#define VIDX_API __attribute__((visibility("default")))
+#else
+#define VIDX_API
+#endif
+
+#define VIDX_VERSION_MAJOR 0
+#define VIDX_VERSION_MINOR 1
+#define VIDX_VERSION_PATCH 0
+
+/** Library version as "MAJOR.MINOR.PATCH". */
+VIDX_API const char *vidx_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * vidx's own codes. They sit far below errno values and outside FFmpeg's
+ * FFERRTAG space. Never renumbered: add new ones at the end.
+ * X(name, value, short name, message)
+ */
+#define VIDX_ERRNO_MAP(X)                                                                          \
+    X(VIDX_ENOVIDEO, -30001, "novideo", "no decodable video stream")                               \
+    X(VIDX_EFORMAT, -30002, "format", "not a recognised media file")                               \
+    X(VIDX_EREFUSED, -30003, "refused", "input refused by the security policy")                    \
+    X(VIDX_EDECODE, -30004, "decode", "video could not be decoded")                                \
+    X(VIDX_ERANGE, -30005, "range", "requested time or index is outside the video")                \
+    X(VIDX_EENCODE, -30006, "encode", "image encoding failed")                                     \
+    X(VIDX_EUSAGE, -30007, "usage", "invalid settings")                                            \
+    X(VIDX_ETRUNCATED, -30008, "truncated", "file is truncated or unreadable part way")            \
+    X(VIDX_ELIMIT, -30009, "limit", "media exceeds a safety limit")                                \
+    X(VIDX_ECATALOG, -30010, "catalog", "catalog error")                                           \
+    X(VIDX_EINTERRUPTED, -30011, "interrupted", "interrupted")                                     \
+    X(VIDX_ETIMEOUT, -30012, "timeout", "timed out")                                               \
+    X(VIDX_ECRASH, -30013, "crash", "worker crashed")                                              \
+    X(VIDX_ENOMEMLIMIT, -30014, "memory", "memory limit exceeded")                                 \
+    X(VIDX_ENETWORK, -30015, "network", "network input failed")                                    \
+    X(VIDX_EEMPTY, -30016, "empty", "file is empty")
+
+enum {
+#define VIDX_ERRNO_ENUM(name, value, shortname, msg) name = value,
+    VIDX_ERRNO_MAP(VIDX_ERRNO_ENUM)
+#undef VIDX_ERRNO_ENUM
+};
+
+/** A human-readable message for any error code. Never NULL; thread-safe. */
+VIDX_API const char *vidx_strerror(int err);
+
+/**
+ * A short stable class name for an error ("decode", "format", "io", "nomem"...),
+ * used in catalogs and machine-readable output.
+ */
+VIDX_API const char *vidx_error_class(int err);
+
+/** Frees memory returned by libvidx (JSON strings, encoded images). NULL ok. */
+VIDX_API void vidx_free(void *ptr);
+
+/** Sets the log verbosity of FFmpeg and libvidx: 0 quiet, 1 errors, 2 warnings, 3 info. */
+VIDX_API void vidx_set_log_level(int level);
+
+/* ------------------------------------------------------------------------ */
+/* Sources: an opened video                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct VidxSource VidxSource;
+
+typedef struct VidxSourceSettings {
+    /** Video stream to use, or -1 to pick the best (default). */
+    int stream;
+    /** Network read/connect timeout in seconds for URL inputs (default 30). */
+    double network_timeout;
+    /** Largest accepted frame area in pixels (default 8192*8192). */
+    int64_t max_pixels;
+} VidxSourceSettings;
+
+VIDX_API void vidx_source_default_settings(VidxSourceSettings *s);
+
+/**
+ * Opens a local file or an http(s) URL. Local files may only use the "file"
+ * protocol, URLs only http/https/tcp/tls, and only demuxers that never open
+ * further inputs are allowed (no playlists, no concat).
+ *
+ * Returns 0 and sets *out, or a negative code with *out = NULL:
+ * ENOENT/EACCES/EISDIR (and other errno), VIDX_EEMPTY, VIDX_EFORMAT,
+ * VIDX_EREFUSED, VIDX_ENOVIDEO, VIDX_ELIMIT, VIDX_ENETWORK, AVERROR codes.
+ */
+VIDX_API int vidx_source_open(VidxSource **out, const char *url, const VidxSourceSettings *s);
+VIDX_API void vidx_source_close(VidxSource **src);
+
+/** What vidx knows about the selected video stream before decoding. */
+typedef struct VidxVideoInfo {
+    int stream;      /**< index of the stream used */
+    int coded_width; /**< decoder picture size */
+    int coded_height;
+    int display_width; /**< after sample aspect ratio and rotation */
+    int display_height;
+    int rotation; /**< clockwise degrees to display: 0, 90, 180 or 270 */
+    int sar_num, sar_den;
+    double start;    /**< stream start time, seconds */
+    double duration; /**< stream duration, seconds; < 0 when unknown */
+    double avg_fps;  /**< average frame rate; 0 when unknown */
+    int64_t frames;  /**< frame count from the header; -1 when unknown */
+    int has_audio;   /**< an audio stream exists */
+} VidxVideoInfo;
+
+VIDX_API const VidxVideoInfo *vidx_source_video_info(const VidxSource *src);
+
+/**
+ * Describes the file as one JSON object (see docs/CLI.md, "vidx probe").
+ * With count_frames != 0 the frame count is exact: every packet of the video
+ * stream is read (no decoding). On success *json belongs to the caller
+ * (free with vidx_free).
+ */
+VIDX_API int vidx_source_probe_json(VidxSource *src, int count_frames, char **json);
+
+/* ------------------------------------------------------------------------ */
+/* Sampling: which frames, and in what shape                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef enum VidxMode {
+    VIDX_MODE_COUNT = 0, /**< N frames at the centres of N equal segments */
+    VIDX_MODE_FPS,       /**< the frames shown at start + k/R */
+    VIDX_MODE_KEYFRAMES, /**< every keyframe, decoding keyframes only */
+    VIDX_MODE_TIMES,     /**< the frames shown at given times (seconds from stream start) */
+    VIDX_MODE_INDICES,   /**< frames by presentation index; negative counts from the end */
+} VidxMode;
+
+typedef enum VidxPixel {
+    /** 8-bit 4:2:0 planar YCbCr, full range, BT.601 matrix: what JPEG/JFIF stores. */
+    VIDX_PIXEL_YUV420_JPEG = 0,
+    /** 8-bit packed RGB, 3 bytes per pixel. */
+    VIDX_PIXEL_RGB24,
+    /**
+     * The decoder's own frame: no scaling, rotation or conversion, planes as
+     * decoded (see VidxFrame.native_format). For verification.
+     */
+    VIDX_PIXEL_NATIVE,
+} VidxPixel;
+
+typedef enum VidxFit {
+    VIDX_FIT_STRETCH = 0, /**< exactly WxH, aspect ratio not kept */
+    VIDX_FIT_CROP,        /**< fill WxH, cut the overflow at the centre */
+    VIDX_FIT_PAD,         /**< fit inside WxH, black bars */
+} VidxFit;
+
+typedef struct VidxSamplerSettings {
+    VidxMode mode;
+    int count;           /**< VIDX_MODE_COUNT: N (>= 1) */
+    double fps;          /**< VIDX_MODE_FPS: R (> 0) */
+    const double *times; /**< VIDX_MODE_TIMES: seconds from stream start */
+    size_t n_times;
+    const int64_t *indices; /**< VIDX_MODE_INDICES */
+    size_t n_indices;
+    /** Take the nearest keyframe instead of decoding forward (frames are labelled approx). */
+    int approx;
+    /** Decoder threads; 0 = all cores (default). */
+    int threads;
+    VidxPixel pixel;
+    /** Longest side in pixels; 0 = display size (default). Ignored if width/height set. */
+    int max_side;
+    int width, height; /**< exact output box; 0 = not used */
+    VidxFit fit;
+    /** Stop with VIDX_ELIMIT past this many output frames (default 1,000,000). */
+    int64_t max_frames;
+} VidxSamplerSettings;
+
+VIDX_API void vidx_sampler_default_settings(VidxSamplerSettings *s);
+
+typedef struct VidxFrame {
+    int64_t index; /**< presentation-order index in the stream */
+    double target; /**< requested time in seconds (NaN in keyframes mode) */
+    double time;   /**< presentation time, seconds: pts * time_base */
+    int64_t pts;   /**< in stream time base */
+    int keyframe;
+    int approx; /**< delivered by --approx (nearest keyframe) */
+    int stream;
+    int width, height; /**< of the planes below */
+    VidxPixel pixel;
+    int nplanes;
+    const uint8_t *data[4];
+    int linesize[4];
+    const char *native_format; /**< FFmpeg pixel format name of the decoded picture */
+    const void *internal;      /**< the decoded picture; for vidx_frame_md5() */
+} VidxFrame;
+
+/**
+ * md5 of the frame's decoded planes (before any conversion), as hex, computed
+ * exactly like FFmpeg's framemd5 muxer does for rawvideo: each plane's rows
+ * packed without padding. Returns 0, VIDX_EUSAGE or -ENOMEM.
+ */
+VIDX_API int vidx_frame_md5(const VidxFrame *frame, char out[33]);
+
+typedef struct VidxSamplerStats {
+    int64_t packets_read;   /**< video packets demuxed */
+    int64_t frames_decoded; /**< pictures the decoder produced */
+    int64_t frames_skipped; /**< packets never given to the decoder, or discarded by it */
+    int64_t frames_output;
+    int64_t decode_errors;  /**< packets or pictures the decoder rejected */
+    int partial;            /**< the file was truncated or partly undecodable */
+    int64_t targets_missed; /**< targets no frame could be delivered for */
+} VidxSamplerStats;
+
+typedef struct VidxSampler VidxSampler;
+
+/** Called with each audio packet's decoded, resampled samples (see VidxAudioSettings). */
+typedef int (*VidxAudioCallback)(void *opaque, const int16_t *samples, int nb_samples);
+
+typedef struct VidxAudioSettings {
+    int enabled;                /**< decode the first audio stream from the same demux loop */
+    int sample_rate;            /**< default 16000 */
+    int channels;               /**< default 1 */
+    VidxAudioCallback callback; /**< receives interleaved signed 16-bit samples */
+    void *opaque;
+} VidxAudioSettings;
+
+/**
+ * Plans the request against the source and prepares decoding. The source must
+ * outlive the sampler and must not be used by anything else meanwhile.
+ * Returns 0, VIDX_EUSAGE for bad settings, VIDX_ERANGE for targets outside the
+ * video, or an AVERROR/errno code.
+ */
+VIDX_API int vidx_sampler_open(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *s);
+
+/**
+ * Like vidx_sampler_open, with audio taken from the same read of the file.
+ * audio may be NULL.
+ */
+VIDX_API int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *s,
+                                const VidxAudioSettings *audio);
+
+/**
+ * Delivers the next frame in presentation order. Returns 1 and sets *frame
+ * (valid until the next call or close, owned by the sampler), 0 when all
+ * frames were delivered, or a negative code. A damaged file does not return an
+ * error while any frame can still be delivered: see vidx_sampler_stats().partial.
+ */
+VIDX_API int vidx_sampler_next(VidxSampler *s, const VidxFrame **frame);
+
+VIDX_API void vidx_sampler_stats(const VidxSampler *s, VidxSamplerStats *stats);
+VIDX_API void vidx_sampler_close(VidxSampler **s);
+
+/* ------------------------------------------------------------------------ */
+/* Image encoding                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef enum VidxImageFormat {
+    VIDX_IMAGE_JPEG = 0,
+    VIDX_IMAGE_WEBP,
+    VIDX_IMAGE_PNG,
+} VidxImageFormat;
+
+/** The pixel layout the encoder for fmt takes directly (set it in VidxSamplerSettings). */
+VIDX_API VidxPixel vidx_image_pixel(VidxImageFormat fmt);
+
+/** File extension for fmt, without the dot ("jpg", "webp", "png"). */
+VIDX_API const char *vidx_image_extension(VidxImageFormat fmt);
+
+/** Parses "jpg", "jpeg", "webp" or "png". Returns 0 or VIDX_EUSAGE. */
+VIDX_API int vidx_image_format_parse(const char *name, VidxImageFormat *fmt);
+
+/**
+ * Encodes one frame. quality: 1-100 (JPEG, WebP; ignored for PNG).
+ * On success *out (of *size bytes) belongs to the caller (vidx_free);
+ * on error nothing is allocated. Returns 0, VIDX_EUSAGE (frame pixel layout not
+ * accepted by the format), VIDX_EENCODE or -ENOMEM.
+ */
+VIDX_API int vidx_image_encode(const VidxFrame *frame, VidxImageFormat fmt, int quality,
+                               uint8_t **out, size_t *size);
+
+/* ------------------------------------------------------------------------ */
+/* Jobs: one video to an output directory                                    */
+/* ------------------------------------------------------------------------ */
+
+/** One written frame, as recorded in DIR/manifest.jsonl. */
+typedef struct VidxFrameRecord {
+    int64_t index;
+    double target; /* NaN: none */
+    double time;
+    int64_t pts;
+    int keyframe;
+    int approx;
+    int width, height;
+    int64_t bytes;
+    char *path;   /* relative to the job's output directory */
+    char md5[33]; /* of the native planes when VidxJobSettings.md5; else "" */
+} VidxFrameRecord;
+
+typedef struct VidxJobSettings {
+    VidxSourceSettings source;
+    VidxSamplerSettings sampler;
+    VidxImageFormat format;
+    int quality; /**< default: 90 */
+    /** Also compute the md5 of each delivered frame's decoded planes (verification). */
+    int md5;
+    /** Write DIR/manifest.jsonl (default 1). */
+    int manifest;
+    /** Audio: 0 none, 1 WAV, 2 FLAC; written to DIR/audio.<ext>. */
+    int audio;
+    int audio_rate;     /**< default 16000 */
+    int audio_channels; /**< default 1 */
+    /** Called after each written frame (may be NULL). Return < 0 to stop. */
+    int (*on_frame)(void *opaque, const VidxFrameRecord *rec);
+    void *opaque;
+    /** Polled between frames; non-zero stops the job with VIDX_EINTERRUPTED. */
+    volatile int *cancel;
+} VidxJobSettings;
+
+VIDX_API void vidx_job_default_settings(VidxJobSettings *s);
+
+typedef struct VidxJobResult {
+    int status;       /**< 0 ok, or the error code that ended the job */
+    int partial;      /**< some frames or targets could not be decoded */
+    char *probe_json; /**< probe of the input (owned by the result) */
+    VidxFrameRecord *frames;
+    size_t n_frames;
+    char *audio_path; /**< relative to dir; NULL without audio */
+    int audio_rate, audio_channels;
+    double audio_duration;
+    VidxSamplerStats stats;
+    double seconds;    /**< wall time of the job */
+    int output_failed; /**< the failure was in writing outputs, not in the input */
+    char message[256]; /**< the cause of a failure, with context */
+} VidxJobResult;
+
+/**
+ * Samples frames from url into dir (created if missing). Files are written
+ * under a temporary name and renamed into place, the manifest last. Returns
+ * the same code as result->status. Free the result with vidx_job_result_clear().
+ */
+VIDX_API int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s,
+                          VidxJobResult *result);
+VIDX_API void vidx_job_result_clear(VidxJobResult *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VIDX_VIDX_H */

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The README's second command: installs what is missing, builds, and runs the
+# whole test suite (cmocka unit tests + end-to-end CLI tests), ending with
+# "N passed, N failed". Set VIDX_SANITIZE=1 for an ASan+UBSan build.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh || exit 1
+builddir=build
+if [ "${VIDX_SANITIZE:-0}" = 1 ]; then
+  builddir=build-asan
+  [ -f $builddir/build.ninja ] || meson setup $builddir -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+else
+  [ -f $builddir/build.ninja ] || meson setup $builddir >/dev/null || exit 1
+fi
+ninja -C $builddir >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+passed=0 failed=0 skipped=0
+log=$(mktemp)
+meson test -C $builddir --suite unit --print-errorlogs >"$log" 2>&1
+cat "$log" | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped):' || true
+ok=$(awk '/^Ok:/{print $2}' "$log"); bad=$(awk '/^Fail:/{print $2}' "$log")
+passed=$((passed + ${ok:-0})); failed=$((failed + ${bad:-0}))
+if [ -f tests/cli/run.py ]; then
+  VIDX_BIN=$PWD/$builddir/tools/vidx/vidx /usr/bin/python3 tests/cli/run.py | tee "$log"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+  s=$(echo "$line" | grep -oE '[0-9]+ skipped' | cut -d' ' -f1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); else passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0})); fi
+fi
+rm -f "$log"
+if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+[ "$failed" -eq 0 ]

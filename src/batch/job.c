@@ -1,0 +1,296 @@
+/*
+ * job.c - one video to one output directory: open, sample, encode, write.
+ *
+ * This is the unit of work of both `vidx frames` and each video of `vidx run`.
+ * Frames are written under scratch names and renamed into place; the manifest
+ * is written last, so a manifest never names a missing file. Audio comes from
+ * the same read of the input (the sampler's demux loop) into DIR/audio.wav or
+ * .flac.
+ */
+#include "core/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libavutil/mem.h>
+
+#include "store/audio_file.h"
+#include "store/fs.h"
+
+typedef struct Job {
+    const char *dir;
+    const VidxJobSettings *set;
+    VidxJobResult *res;
+    VidxAudioFile *audio;
+    int audio_error;
+    size_t cap_frames;
+} Job;
+
+void vidx_job_default_settings(VidxJobSettings *s)
+{
+    memset(s, 0, sizeof(*s));
+    vidx_source_default_settings(&s->source);
+    vidx_sampler_default_settings(&s->sampler);
+    s->format = VIDX_IMAGE_JPEG;
+    s->quality = 90;
+    s->manifest = 1;
+    s->audio_rate = 16000;
+    s->audio_channels = 1;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int fail(Job *j, int err, const char *what)
+{
+    if (!strncmp(what, "writing", 7) || !strncmp(what, "creating", 8))
+        j->res->output_failed = 1;
+    snprintf(j->res->message, sizeof(j->res->message), "%s: %s", what, vidx_strerror(err));
+    return err;
+}
+
+static int add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *name, const char *md5)
+{
+    VidxJobResult *r = j->res;
+    if (r->n_frames == j->cap_frames) {
+        size_t ncap = j->cap_frames ? j->cap_frames * 2 : 32;
+        VidxFrameRecord *p = av_realloc_array(r->frames, ncap, sizeof(*p));
+        if (!p)
+            return AVERROR(ENOMEM);
+        r->frames = p;
+        j->cap_frames = ncap;
+    }
+    VidxFrameRecord *rec = &r->frames[r->n_frames];
+    memset(rec, 0, sizeof(*rec));
+    rec->index = f->index;
+    rec->target = f->target;
+    rec->time = f->time;
+    rec->pts = f->pts;
+    rec->keyframe = f->keyframe;
+    rec->approx = f->approx;
+    rec->width = f->width;
+    rec->height = f->height;
+    rec->bytes = bytes;
+    if (!(rec->path = av_strdup(name)))
+        return AVERROR(ENOMEM);
+    if (md5)
+        memcpy(rec->md5, md5, sizeof(rec->md5));
+    r->n_frames++;
+    return 0;
+}
+
+static int write_frame(Job *j, const VidxFrame *f)
+{
+    const VidxJobSettings *s = j->set;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    char name[96], md5[33] = "";
+    int ret = vidx_image_encode(f, s->format, s->quality, &data, &size);
+    if (ret < 0)
+        return fail(j, ret, "encoding a frame");
+    snprintf(name, sizeof(name), "%06lld_%lldms.%s", (long long)f->index,
+             (long long)llround(f->time * 1000.0), vidx_image_extension(s->format));
+    ret = vidx__write_atomic(j->dir, name, data, size, 0);
+    vidx_free(data);
+    if (ret < 0)
+        return fail(j, ret, "writing a frame");
+    if (s->md5 && (ret = vidx_frame_md5(f, md5)) < 0)
+        return fail(j, ret, "hashing a frame");
+    if ((ret = add_record(j, f, (int64_t)size, name, s->md5 ? md5 : NULL)) < 0)
+        return fail(j, ret, "recording a frame");
+    if (s->on_frame && (ret = s->on_frame(s->opaque, &j->res->frames[j->res->n_frames - 1])) < 0)
+        return ret;
+    return 0;
+}
+
+static json_t *record_json(const VidxFrameRecord *r, int stream, int with_md5)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "index", json_integer(r->index));
+    json_object_set_new(o, "stream", json_integer(stream));
+    json_object_set_new(o, "target", isnan(r->target) ? json_null() : json_real(r->target));
+    json_object_set_new(o, "time", json_real(r->time));
+    json_object_set_new(o, "pts", json_integer(r->pts));
+    json_object_set_new(o, "keyframe", json_boolean(r->keyframe));
+    json_object_set_new(o, "width", json_integer(r->width));
+    json_object_set_new(o, "height", json_integer(r->height));
+    json_object_set_new(o, "bytes", json_integer(r->bytes));
+    json_object_set_new(o, "path", json_string(r->path));
+    json_object_set_new(o, "approx", json_boolean(r->approx));
+    if (with_md5)
+        json_object_set_new(o, "md5", json_string(r->md5));
+    return o;
+}
+
+static int write_manifest(Job *j, int stream)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    int ret = 0;
+    if (!mem)
+        return AVERROR(ENOMEM);
+    for (size_t i = 0; i < j->res->n_frames && ret == 0; i++) {
+        json_t *o = record_json(&j->res->frames[i], stream, j->set->md5);
+        char *line = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+        if (!line || fprintf(mem, "%s\n", line) < 0)
+            ret = AVERROR(ENOMEM);
+        free(line);
+        json_decref(o);
+    }
+    if (fclose(mem) != 0 && ret == 0)
+        ret = AVERROR(ENOMEM);
+    if (ret == 0)
+        ret = vidx__write_atomic(j->dir, "manifest.jsonl", text ? text : "", len, 0);
+    free(text);
+    return ret;
+}
+
+static int audio_sink(void *opaque, const int16_t *samples, int n)
+{
+    Job *j = opaque;
+    if (j->audio_error)
+        return 0;
+    int ret = vidx__audio_file_write(j->audio, samples, n);
+    if (ret < 0)
+        j->audio_error = ret;
+    return 0;
+}
+
+static const char *audio_ext(const VidxJobSettings *s)
+{
+    return s->audio == 2 ? "flac" : "wav";
+}
+
+static int open_audio(Job *j, const VidxSource *src, VidxAudioSettings *as)
+{
+    const VidxJobSettings *s = j->set;
+    char path[PATH_MAX];
+    memset(as, 0, sizeof(*as));
+    if (!s->audio || !vidx_source_video_info(src)->has_audio)
+        return 0;
+    snprintf(path, sizeof(path), "%s/.audio.%s.tmp", j->dir, audio_ext(s));
+    int ret =
+        vidx__audio_file_open(&j->audio, path, s->audio == 2, s->audio_rate, s->audio_channels);
+    if (ret < 0)
+        return fail(j, ret, "creating the audio file");
+    as->enabled = 1;
+    as->sample_rate = s->audio_rate;
+    as->channels = s->audio_channels;
+    as->callback = audio_sink;
+    as->opaque = j;
+    return 0;
+}
+
+static int finish_audio(Job *j, int ok)
+{
+    char tmp[PATH_MAX], dst[PATH_MAX], name[32];
+    VidxJobResult *r = j->res;
+    if (!j->audio)
+        return 0;
+    int ret = vidx__audio_file_close(&j->audio, ok && !j->audio_error, &r->audio_duration);
+    snprintf(name, sizeof(name), "audio.%s", audio_ext(j->set));
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", j->dir, name);
+    snprintf(dst, sizeof(dst), "%s/%s", j->dir, name);
+    if (!ok || j->audio_error || ret < 0) {
+        remove(tmp);
+        return ok ? fail(j, j->audio_error ? j->audio_error : ret, "writing audio") : 0;
+    }
+    if (rename(tmp, dst) < 0)
+        return fail(j, AVERROR(errno), "writing audio");
+    r->audio_path = av_strdup(name);
+    r->audio_rate = j->set->audio_rate;
+    r->audio_channels = j->set->audio_channels;
+    return r->audio_path ? 0 : AVERROR(ENOMEM);
+}
+
+static int sample_all(Job *j, VidxSampler *smp)
+{
+    const VidxFrame *f;
+    int ret;
+    while ((ret = vidx_sampler_next(smp, &f)) > 0) {
+        if (j->set->cancel && *j->set->cancel)
+            return fail(j, VIDX_EINTERRUPTED, "sampling");
+        if ((ret = write_frame(j, f)) < 0)
+            return ret;
+    }
+    return ret < 0 ? fail(j, ret, "decoding") : 0;
+}
+
+static int run_source(Job *j, const char *url)
+{
+    VidxSource *src = NULL;
+    VidxSampler *smp = NULL;
+    VidxAudioSettings as;
+    VidxSamplerSettings ss = j->set->sampler;
+    int ret = vidx_source_open(&src, url, &j->set->source);
+    if (ret < 0)
+        return fail(j, ret, "opening");
+    if ((ret = vidx_source_probe_json(src, 0, &j->res->probe_json)) < 0) {
+        fail(j, ret, "probing");
+        goto done;
+    }
+    if ((ret = open_audio(j, src, &as)) < 0)
+        goto done;
+    ss.pixel = vidx_image_pixel(j->set->format);
+    if ((ret = vidx_sampler_open2(&smp, src, &ss, &as)) < 0) {
+        fail(j, ret, "planning");
+        goto done;
+    }
+    ret = sample_all(j, smp);
+    vidx_sampler_stats(smp, &j->res->stats);
+    j->res->partial = j->res->stats.partial;
+    int aret = finish_audio(j, ret >= 0);
+    if (ret >= 0)
+        ret = aret;
+    if (ret >= 0 && j->set->manifest &&
+        (ret = write_manifest(j, vidx_source_video_info(src)->stream)) < 0)
+        fail(j, ret, "writing the manifest");
+done:
+    finish_audio(j, 0);
+    vidx_sampler_close(&smp);
+    vidx_source_close(&src);
+    return ret;
+}
+
+int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
+{
+    Job j = {.dir = dir, .set = s, .res = res};
+    double t0 = now_seconds();
+    int ret;
+    memset(res, 0, sizeof(*res));
+    if (!url || !dir || !s)
+        return res->status = VIDX_EUSAGE;
+    if ((ret = vidx__mkdirs(dir)) < 0) {
+        fail(&j, ret, "creating the output directory");
+    } else {
+        vidx__remove_scratch(dir);
+        ret = run_source(&j, url);
+    }
+    res->seconds = now_seconds() - t0;
+    res->status = ret < 0 ? ret : 0;
+    return res->status;
+}
+
+void vidx_job_result_clear(VidxJobResult *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_frames; i++)
+        av_free(r->frames[i].path);
+    av_free(r->frames);
+    av_free(r->probe_json);
+    av_free(r->audio_path);
+    memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,32 @@
+/*
+ * fs.h - crash-safe file writing: write to a scratch name in the same
+ * directory, optionally fsync, rename into place. Readers never see a partial
+ * file under its final name.
+ */
+#ifndef VIDX_STORE_FS_H
+#define VIDX_STORE_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* mkdir -p; returns 0 or a negative errno. */
+int vidx__mkdirs(const char *path);
+
+/*
+ * Writes data to dir/name atomically. With durable, the data and the
+ * directory entry are fsync'd. Returns 0 or a negative errno (the scratch file
+ * is removed on failure).
+ */
+int vidx__write_atomic(const char *dir, const char *name, const void *data, size_t size,
+                       int durable);
+
+/* Scratch-name convention shared by writers and cleanup: ".NAME.tmp". */
+int vidx__is_scratch_name(const char *name);
+
+/* Removes scratch files (".*.tmp") left in dir by an interrupted writer. */
+int vidx__remove_scratch(const char *dir);
+
+/* fsync of a directory, for rename durability. */
+int vidx__fsync_dir(const char *dir);
+
+#endif

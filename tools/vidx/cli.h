@@ -1,0 +1,73 @@
+/*
+ * cli.h - what the vidx subcommands share: the option table type, the parser
+ * built on it, exit codes and error reporting. The CLI only uses the public
+ * API in <vidx/vidx.h>.
+ */
+#ifndef VIDX_TOOLS_CLI_H
+#define VIDX_TOOLS_CLI_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include <vidx/vidx.h>
+
+/* Documented in docs/CLI.md; never renumbered. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_SOME_FAILED = 1, /* vidx run: some videos are not ok */
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_INPUT = 3,   /* cannot open: missing, unreadable, not a video, refused */
+    CLI_EXIT_DECODE = 4,  /* nothing could be decoded */
+    CLI_EXIT_OUTPUT = 5,  /* cannot write outputs */
+    CLI_EXIT_PARTIAL = 6, /* damaged input: what could be delivered was */
+    CLI_EXIT_FATAL = 10,  /* internal or catalog failure */
+    CLI_EXIT_INTERRUPTED = 130,
+};
+
+typedef struct CliOption {
+    const char *name; /* long name, without "--" */
+    int key;          /* getopt value: a short letter or a number >= 256 */
+    const char *arg;  /* argument placeholder, NULL for a flag */
+    const char *help;
+} CliOption;
+
+/* Parses argv against opts, calling handle(key, optarg, ctx) for each; --help prints usage. */
+typedef int (*CliHandler)(int key, const char *arg, void *ctx);
+int cli_parse(int argc, char **argv, const char *usage, const CliOption *opts, CliHandler handle,
+              void *ctx, int *first_positional);
+void cli_print_help(const char *usage, const CliOption *opts);
+
+int cli_exit_code(int err, int output_failed);
+void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Number parsing with a clear message on bad input. */
+int cli_parse_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out);
+int cli_parse_double(const char *opt, const char *s, double min, double *out);
+/* Comma-separated lists; *out is malloc'd. */
+int cli_parse_doubles(const char *opt, const char *s, double **out, size_t *n);
+int cli_parse_ints(const char *opt, const char *s, int64_t **out, size_t *n);
+
+/* Set by SIGINT/SIGTERM handlers. */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_install_signals(void);
+
+/* Sampling/output options shared by `frames` and `run` (jobopts.c). */
+typedef struct CliJob {
+    VidxJobSettings job;
+    int mode_set;
+    double *times;
+    int64_t *indices;
+} CliJob;
+
+extern const CliOption cli_job_options[];
+void cli_job_init(CliJob *j);
+/* Handles one sampling/output option; returns 1 if consumed, 0 if not its option, < 0 error. */
+int cli_job_option(CliJob *j, int key, const char *arg);
+/* Final checks once all options are read. */
+int cli_job_finish(CliJob *j);
+void cli_job_free(CliJob *j);
+
+int cmd_probe(int argc, char **argv);
+int cmd_frames(int argc, char **argv);
+
+#endif

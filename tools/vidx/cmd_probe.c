@@ -1,0 +1,66 @@
+/*
+ * cmd_probe.c - `vidx probe FILE`: one JSON object describing the file.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+
+enum { OPT_COUNT_FRAMES = 256, OPT_STREAM };
+
+static const CliOption probe_options[] = {
+    {"count-frames", OPT_COUNT_FRAMES, NULL, "exact frame count (reads every packet)"},
+    {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
+    {NULL, 0, NULL, NULL},
+};
+
+typedef struct ProbeArgs {
+    int count_frames;
+    int stream;
+} ProbeArgs;
+
+static int probe_option(int key, const char *arg, void *ctx)
+{
+    ProbeArgs *a = ctx;
+    int64_t v;
+    if (key == OPT_COUNT_FRAMES)
+        a->count_frames = 1;
+    else if (key == OPT_STREAM && cli_parse_int("stream", arg, 0, 1000, &v) == 0)
+        a->stream = (int)v;
+    else
+        return -1;
+    return 0;
+}
+
+int cmd_probe(int argc, char **argv)
+{
+    static const char usage[] = "usage: vidx probe FILE [--count-frames]\n\n"
+                                "Prints one JSON object: container, duration, streams (codec, "
+                                "geometry, rotation, rates, frame count).\nThe stream vidx uses "
+                                "has \"selected\": true. See docs/CLI.md.";
+    ProbeArgs a = {0, -1};
+    VidxSourceSettings ss;
+    VidxSource *src = NULL;
+    char *json = NULL;
+    int first, ret = cli_parse(argc, argv, usage, probe_options, probe_option, &a, &first);
+    if (ret != 0)
+        return ret > 0 ? CLI_EXIT_OK : -ret;
+    if (argc - first != 1) {
+        cli_error(NULL, "probe takes exactly one FILE (see --help)");
+        return CLI_EXIT_USAGE;
+    }
+    const char *file = argv[first];
+    vidx_source_default_settings(&ss);
+    ss.stream = a.stream;
+    if ((ret = vidx_source_open(&src, file, &ss)) < 0) {
+        cli_error(file, "cannot open: %s", vidx_strerror(ret));
+        return cli_exit_code(ret, 0);
+    }
+    ret = vidx_source_probe_json(src, a.count_frames, &json);
+    if (ret < 0)
+        cli_error(file, "cannot probe: %s", vidx_strerror(ret));
+    else
+        printf("%s\n", json);
+    vidx_free(json);
+    vidx_source_close(&src);
+    return ret < 0 ? cli_exit_code(ret, 0) : CLI_EXIT_OK;
+}

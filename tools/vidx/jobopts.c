@@ -1,0 +1,214 @@
+/*
+ * jobopts.c - the sampling and output options that `vidx frames` and
+ * `vidx run` share, parsed into a VidxJobSettings. One table, one parser, so
+ * the two commands cannot drift apart.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_COUNT = 256,
+    OPT_FPS,
+    OPT_KEYFRAMES,
+    OPT_AT,
+    OPT_INDEX,
+    OPT_APPROX,
+    OPT_FORMAT,
+    OPT_QUALITY,
+    OPT_SIZE,
+    OPT_FIT,
+    OPT_THREADS,
+    OPT_MD5,
+    OPT_AUDIO,
+    OPT_AUDIO_RATE,
+    OPT_AUDIO_CHANNELS,
+    OPT_STREAM,
+};
+
+const CliOption cli_job_options[] = {
+    {"count", OPT_COUNT, "N", "N frames at the centres of N equal segments (default 8)"},
+    {"fps", OPT_FPS, "R", "the frames shown at start + k/R"},
+    {"keyframes", OPT_KEYFRAMES, NULL, "every keyframe (decodes keyframes only)"},
+    {"at", OPT_AT, "T1,T2..", "the frames shown at these times (seconds from the start)"},
+    {"index", OPT_INDEX, "I1,I2..", "frames by presentation index (negative: from the end)"},
+    {"approx", OPT_APPROX, NULL, "nearest keyframe instead of the exact frame (faster)"},
+    {"format", OPT_FORMAT, "FMT", "jpg (default), webp or png"},
+    {"quality", OPT_QUALITY, "Q", "JPEG/WebP quality 1-100 (default 90)"},
+    {"size", OPT_SIZE, "S|WxH", "longest side S, or a WxH box (see --fit)"},
+    {"fit", OPT_FIT, "MODE", "for WxH: stretch (default), crop or pad"},
+    {"threads", OPT_THREADS, "N", "decoder threads per video (default: all cores)"},
+    {"md5", OPT_MD5, NULL, "record the md5 of each frame's decoded planes (verification)"},
+    {"audio", OPT_AUDIO, "FMT", "also extract the first audio track: wav or flac"},
+    {"audio-rate", OPT_AUDIO_RATE, "HZ", "audio sample rate (default 16000)"},
+    {"audio-channels", OPT_AUDIO_CHANNELS, "N", "audio channels (default 1)"},
+    {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
+    {NULL, 0, NULL, NULL},
+};
+
+void cli_job_init(CliJob *j)
+{
+    memset(j, 0, sizeof(*j));
+    vidx_job_default_settings(&j->job);
+}
+
+void cli_job_free(CliJob *j)
+{
+    free(j->times);
+    free(j->indices);
+    j->times = NULL;
+    j->indices = NULL;
+}
+
+static int set_mode(CliJob *j, VidxMode mode)
+{
+    if (j->mode_set) {
+        cli_error(NULL, "choose one of --count, --fps, --keyframes, --at, --index");
+        return -1;
+    }
+    j->mode_set = 1;
+    j->job.sampler.mode = mode;
+    return 0;
+}
+
+static int parse_size(CliJob *j, const char *arg)
+{
+    VidxSamplerSettings *s = &j->job.sampler;
+    int64_t a, b;
+    char *x = strchr(arg, 'x');
+    if (!x)
+        return cli_parse_int("size", arg, 1, 16384, &a) < 0 ? -1 : (s->max_side = (int)a, 0);
+    char w[32];
+    size_t len = (size_t)(x - arg);
+    if (len == 0 || len >= sizeof(w)) {
+        cli_error(NULL, "--size: '%s' is not S or WxH", arg);
+        return -1;
+    }
+    memcpy(w, arg, len);
+    w[len] = 0;
+    if (cli_parse_int("size", w, 1, 16384, &a) < 0 ||
+        cli_parse_int("size", x + 1, 1, 16384, &b) < 0)
+        return -1;
+    s->width = (int)a;
+    s->height = (int)b;
+    return 0;
+}
+
+static int parse_fit(CliJob *j, const char *arg)
+{
+    static const char *const names[] = {"stretch", "crop", "pad"};
+    for (int i = 0; i < 3; i++) {
+        if (!strcmp(arg, names[i])) {
+            j->job.sampler.fit = (VidxFit)i;
+            return 0;
+        }
+    }
+    cli_error(NULL, "--fit: '%s' is not stretch, crop or pad", arg);
+    return -1;
+}
+
+static int parse_audio(CliJob *j, const char *arg)
+{
+    if (!strcmp(arg, "wav"))
+        j->job.audio = 1;
+    else if (!strcmp(arg, "flac"))
+        j->job.audio = 2;
+    else {
+        cli_error(NULL, "--audio: '%s' is not wav or flac", arg);
+        return -1;
+    }
+    return 0;
+}
+
+static int mode_option(CliJob *j, int key, const char *arg)
+{
+    VidxSamplerSettings *s = &j->job.sampler;
+    int64_t v;
+    switch (key) {
+    case OPT_COUNT:
+        if (set_mode(j, VIDX_MODE_COUNT) < 0 || cli_parse_int("count", arg, 1, 1000000, &v) < 0)
+            return -1;
+        s->count = (int)v;
+        return 1;
+    case OPT_FPS:
+        if (set_mode(j, VIDX_MODE_FPS) < 0 || cli_parse_double("fps", arg, 1e-6, &s->fps) < 0)
+            return -1;
+        return 1;
+    case OPT_KEYFRAMES:
+        return set_mode(j, VIDX_MODE_KEYFRAMES) < 0 ? -1 : 1;
+    case OPT_AT:
+        if (set_mode(j, VIDX_MODE_TIMES) < 0 ||
+            cli_parse_doubles("at", arg, &j->times, &s->n_times) < 0)
+            return -1;
+        s->times = j->times;
+        return 1;
+    case OPT_INDEX:
+        if (set_mode(j, VIDX_MODE_INDICES) < 0 ||
+            cli_parse_ints("index", arg, &j->indices, &s->n_indices) < 0)
+            return -1;
+        s->indices = j->indices;
+        return 1;
+    }
+    return 0;
+}
+
+int cli_job_option(CliJob *j, int key, const char *arg)
+{
+    VidxJobSettings *js = &j->job;
+    int64_t v;
+    int ret = mode_option(j, key, arg);
+    if (ret != 0)
+        return ret;
+    switch (key) {
+    case OPT_APPROX:
+        js->sampler.approx = 1;
+        return 1;
+    case OPT_FORMAT:
+        if (vidx_image_format_parse(arg, &js->format) < 0) {
+            cli_error(NULL, "--format: '%s' is not jpg, webp or png", arg);
+            return -1;
+        }
+        return 1;
+    case OPT_QUALITY:
+        return cli_parse_int("quality", arg, 1, 100, &v) < 0 ? -1 : (js->quality = (int)v, 1);
+    case OPT_SIZE:
+        return parse_size(j, arg) < 0 ? -1 : 1;
+    case OPT_FIT:
+        return parse_fit(j, arg) < 0 ? -1 : 1;
+    case OPT_THREADS:
+        return cli_parse_int("threads", arg, 0, 256, &v) < 0 ? -1
+                                                             : (js->sampler.threads = (int)v, 1);
+    case OPT_MD5:
+        js->md5 = 1;
+        return 1;
+    case OPT_AUDIO:
+        return parse_audio(j, arg) < 0 ? -1 : 1;
+    case OPT_AUDIO_RATE:
+        return cli_parse_int("audio-rate", arg, 1000, 384000, &v) < 0
+                   ? -1
+                   : (js->audio_rate = (int)v, 1);
+    case OPT_AUDIO_CHANNELS:
+        return cli_parse_int("audio-channels", arg, 1, 8, &v) < 0
+                   ? -1
+                   : (js->audio_channels = (int)v, 1);
+    case OPT_STREAM:
+        return cli_parse_int("stream", arg, 0, 1000, &v) < 0 ? -1 : (js->source.stream = (int)v, 1);
+    }
+    return 0;
+}
+
+int cli_job_finish(CliJob *j)
+{
+    const VidxSamplerSettings *s = &j->job.sampler;
+    if (s->fit != VIDX_FIT_STRETCH && !(s->width > 0)) {
+        cli_error(NULL, "--fit needs --size WxH");
+        return -1;
+    }
+    if (s->approx && (s->mode == VIDX_MODE_KEYFRAMES || s->mode == VIDX_MODE_INDICES)) {
+        cli_error(NULL, "--approx applies to --count, --fps and --at");
+        return -1;
+    }
+    return 0;
+}
