@@ -332,6 +332,10 @@ typedef struct VidxJobSettings {
     void *opaque;
     /** Polled between frames; non-zero stops the job with VIDX_EINTERRUPTED. */
     volatile int *cancel;
+    /** Called once the input is open, before decoding (may be NULL). */
+    void (*on_start)(void *opaque, const VidxVideoInfo *info);
+    /** fsync every written file and the directory (crash-safe batch runs). */
+    int durable;
 } VidxJobSettings;
 
 VIDX_API void vidx_job_default_settings(VidxJobSettings *s);
@@ -359,6 +363,87 @@ typedef struct VidxJobResult {
 VIDX_API int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s,
                           VidxJobResult *result);
 VIDX_API void vidx_job_result_clear(VidxJobResult *result);
+
+/* ------------------------------------------------------------------------ */
+/* Batch runs: a whole library into OUT with a catalog                       */
+/* ------------------------------------------------------------------------ */
+
+/** Per-video outcome, as stored in the catalog's videos.status. */
+typedef enum VidxVideoStatus {
+    VIDX_VIDEO_OK = 0,
+    VIDX_VIDEO_PARTIAL,
+    VIDX_VIDEO_FAILED,
+    VIDX_VIDEO_CRASHED,
+    VIDX_VIDEO_TIMEOUT,
+    VIDX_VIDEO_SKIPPED, /**< already done by an earlier run (not stored) */
+} VidxVideoStatus;
+
+VIDX_API const char *vidx_video_status_name(VidxVideoStatus s);
+
+typedef enum VidxRunEventType {
+    VIDX_EVENT_START = 0, /**< inputs expanded: total known */
+    VIDX_EVENT_VIDEO,     /**< one video finished (any status) */
+    VIDX_EVENT_TICK,      /**< periodic, for progress displays */
+    VIDX_EVENT_END,
+} VidxRunEventType;
+
+typedef struct VidxRunSummary {
+    int64_t total;                      /**< videos in the inputs */
+    int64_t done;                       /**< finished in this run, any status */
+    int64_t skipped;                    /**< already done earlier */
+    int64_t skipped_failed;             /**< of those, recorded as not ok (redo with retry) */
+    int64_t counts[VIDX_VIDEO_SKIPPED]; /**< by VidxVideoStatus */
+    int64_t frames;
+    int64_t bytes;
+    double seconds;
+    int interrupted;
+} VidxRunSummary;
+
+typedef struct VidxRunEvent {
+    VidxRunEventType type;
+    const VidxRunSummary *summary;
+    /* VIDX_EVENT_VIDEO: */
+    const char *path;
+    VidxVideoStatus status;
+    const char *error_class;
+    const char *message;
+    int64_t frames;
+    double seconds;
+} VidxRunEvent;
+
+typedef struct VidxRunSettings {
+    VidxJobSettings job; /**< sampling, output and audio settings per video */
+    int jobs;            /**< core budget; 0 = all cores */
+    double timeout;      /**< seconds per video; 0 = 120 + 10 x duration */
+    int64_t max_memory;  /**< bytes of address space per worker; 0 = unlimited */
+    int retry;           /**< also redo videos that failed earlier */
+    /** Progress and per-video events (called in the supervisor; may be NULL). */
+    void (*on_event)(void *opaque, const VidxRunEvent *ev);
+    void *opaque;
+    volatile int *cancel; /**< non-zero: stop cleanly, unfinished videos stay unrecorded */
+} VidxRunSettings;
+
+VIDX_API void vidx_run_default_settings(VidxRunSettings *s);
+
+/**
+ * Processes every video named by inputs (files, directories, "@list" files,
+ * "-" for paths on stdin, http(s) URLs) into out: frames under
+ * out/frames/<key>/, the catalog in out/catalog.db. Resumable: videos already
+ * done with the same file and options are skipped. Returns 0 when the run
+ * completed (look at the summary for per-video failures), VIDX_EINTERRUPTED,
+ * VIDX_ECATALOG, VIDX_EUSAGE or an errno code for a fatal error.
+ */
+VIDX_API int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
+                      const VidxRunSettings *s, VidxRunSummary *summary);
+
+/* Catalog queries (vidx status / vidx export). */
+typedef struct VidxCatalog VidxCatalog;
+VIDX_API int vidx_catalog_open(VidxCatalog **out, const char *outdir, int readonly);
+VIDX_API void vidx_catalog_close(VidxCatalog **c);
+/** Counts by status and the failures with their reasons, as JSON. */
+VIDX_API int vidx_catalog_status_json(VidxCatalog *c, char **json);
+/** Writes table ("videos", "frames", "audio") as "jsonl" or "csv" to fd. */
+VIDX_API int vidx_catalog_export(VidxCatalog *c, const char *table, const char *format, int fd);
 
 #ifdef __cplusplus
 }

@@ -99,7 +99,7 @@ static int write_frame(Job *j, const VidxFrame *f)
         return fail(j, ret, "encoding a frame");
     snprintf(name, sizeof(name), "%06lld_%lldms.%s", (long long)f->index,
              (long long)llround(f->time * 1000.0), vidx_image_extension(s->format));
-    ret = vidx__write_atomic(j->dir, name, data, size, 0);
+    ret = vidx__write_atomic(j->dir, name, data, size, s->durable);
     vidx_free(data);
     if (ret < 0)
         return fail(j, ret, "writing a frame");
@@ -152,7 +152,7 @@ static int write_manifest(Job *j, int stream)
     if (fclose(mem) != 0 && ret == 0)
         ret = AVERROR(ENOMEM);
     if (ret == 0)
-        ret = vidx__write_atomic(j->dir, "manifest.jsonl", text ? text : "", len, 0);
+        ret = vidx__write_atomic(j->dir, "manifest.jsonl", text ? text : "", len, j->set->durable);
     free(text);
     return ret;
 }
@@ -207,6 +207,8 @@ static int finish_audio(Job *j, int ok)
         remove(tmp);
         return ok ? fail(j, j->audio_error ? j->audio_error : ret, "writing audio") : 0;
     }
+    if (j->set->durable && (ret = vidx__fsync_path(tmp)) < 0)
+        return fail(j, ret, "writing audio");
     if (rename(tmp, dst) < 0)
         return fail(j, AVERROR(errno), "writing audio");
     r->audio_path = av_strdup(name);
@@ -241,6 +243,8 @@ static int run_source(Job *j, const char *url)
         fail(j, ret, "probing");
         goto done;
     }
+    if (j->set->on_start)
+        j->set->on_start(j->set->opaque, vidx_source_video_info(src));
     if ((ret = open_audio(j, src, &as)) < 0)
         goto done;
     ss.pixel = vidx_image_pixel(j->set->format);

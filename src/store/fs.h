@@ -26,6 +26,9 @@ int vidx__is_scratch_name(const char *name);
 /* Removes scratch files (".*.tmp") left in dir by an interrupted writer. */
 int vidx__remove_scratch(const char *dir);
 
+/* fsync of one file by path. */
+int vidx__fsync_path(const char *path);
+
 /* fsync of a directory, for rename durability. */
 int vidx__fsync_dir(const char *dir);
 

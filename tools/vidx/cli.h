@@ -67,7 +67,22 @@ int cli_job_option(CliJob *j, int key, const char *arg);
 int cli_job_finish(CliJob *j);
 void cli_job_free(CliJob *j);
 
+/* Run progress display (progress.c). */
+enum { CLI_PROGRESS_NONE = 0, CLI_PROGRESS_BAR, CLI_PROGRESS_JSON };
+typedef struct CliProgress {
+    int mode;
+} CliProgress;
+void cli_progress_event(void *opaque, const VidxRunEvent *ev);
+int cli_progress_default(void);
+void cli_print_summary(const VidxRunSummary *s, const char *out);
+
+/* Merges the command's own options with the shared job options into one table. */
+const CliOption *cli_with_job_options(const CliOption *own);
+
 int cmd_probe(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -44,19 +44,6 @@ static int frames_option(int key, const char *arg, void *ctx)
     return -1;
 }
 
-/* The table given to the parser: this command's options, then the shared ones. */
-static CliOption *frames_options(void)
-{
-    static CliOption all[64];
-    size_t n = 0;
-    for (const CliOption *o = frames_own_options; o->name; o++)
-        all[n++] = *o;
-    for (const CliOption *o = cli_job_options; o->name && n < 63; o++)
-        all[n++] = *o;
-    all[n] = (CliOption){0};
-    return all;
-}
-
 static void print_summary(const char *file, const FramesArgs *a, const VidxJobResult *r)
 {
     if (a->json) {
@@ -87,7 +74,8 @@ int cmd_frames(int argc, char **argv)
     int first;
     memset(&a, 0, sizeof(a));
     cli_job_init(&a.job);
-    int ret = cli_parse(argc, argv, usage, frames_options(), frames_option, &a, &first);
+    int ret = cli_parse(argc, argv, usage, cli_with_job_options(frames_own_options), frames_option,
+                        &a, &first);
     if (ret != 0 || cli_job_finish(&a.job) < 0) {
         cli_job_free(&a.job);
         return ret > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;

@@ -212,3 +212,15 @@ int cli_job_finish(CliJob *j)
     }
     return 0;
 }
+
+const CliOption *cli_with_job_options(const CliOption *own)
+{
+    static CliOption all[64];
+    size_t n = 0;
+    for (const CliOption *o = own; o->name && n < 32; o++)
+        all[n++] = *o;
+    for (const CliOption *o = cli_job_options; o->name && n < 63; o++)
+        all[n++] = *o;
+    all[n] = (CliOption){0};
+    return all;
+}

@@ -1,0 +1,173 @@
+/*
+ * worker.c - the body of a forked worker process and its wire format.
+ *
+ * A worker reads tasks ("<path>\t<dir>\n") from its pipe, runs one job per
+ * task and answers with lines: "S <duration>\n" once the input is open (so
+ * the supervisor can scale the timeout) and "R <json>\n" with the result.
+ * It dies with its supervisor (PR_SET_PDEATHSIG) and runs under the memory
+ * limit (RLIMIT_AS). VIDX_FAULT (tests only) injects a crash or a hang for
+ * inputs whose path contains a given text: "crash=TEXT,hang=TEXT".
+ */
+#include "batch/worker.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+int vidx__remove_tree(const char *path)
+{
+    int ret = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return ret < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int write_line(int fd, const char *s)
+{
+    size_t len = strlen(s);
+    while (len > 0) {
+        ssize_t n = write(fd, s, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        s += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+typedef struct WorkerCtx {
+    int wfd;
+} WorkerCtx;
+
+static void on_start(void *opaque, const VidxVideoInfo *info)
+{
+    WorkerCtx *w = opaque;
+    char line[64];
+    snprintf(line, sizeof(line), "S %.3f\n", info->duration);
+    write_line(w->wfd, line);
+}
+
+/* Test-only fault injection, for inputs whose path contains the given text. */
+static void inject_fault(const char *path)
+{
+    const char *spec = getenv("VIDX_FAULT");
+    char buf[512], *save = NULL;
+    if (!spec)
+        return;
+    snprintf(buf, sizeof(buf), "%s", spec);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || !eq[1] || !strstr(path, eq + 1))
+            continue;
+        *eq = 0;
+        if (!strcmp(tok, "crash"))
+            raise(SIGSEGV);
+        if (!strcmp(tok, "hang"))
+            for (;;)
+                pause();
+    }
+}
+
+static json_t *result_json(const VidxJobResult *r)
+{
+    json_t *frames = json_array();
+    for (size_t i = 0; i < r->n_frames; i++) {
+        const VidxFrameRecord *f = &r->frames[i];
+        json_array_append_new(frames, json_pack("[I,f,f,I,b,i,i,I,s]", (json_int_t)f->index,
+                                                isnan(f->target) ? -1.0 : f->target, f->time,
+                                                (json_int_t)f->pts, f->keyframe, f->width,
+                                                f->height, (json_int_t)f->bytes, f->path));
+    }
+    json_t *o = json_pack("{s:i, s:s, s:s, s:b, s:f, s:o, s:I, s:I}", "status", r->status, "class",
+                          vidx_error_class(r->status), "message", r->message, "partial", r->partial,
+                          "seconds", r->seconds, "frames", frames, "decoded",
+                          (json_int_t)r->stats.frames_decoded, "errors",
+                          (json_int_t)r->stats.decode_errors);
+    if (r->probe_json)
+        json_object_set_new(o, "probe", json_string(r->probe_json));
+    if (r->audio_path)
+        json_object_set_new(o, "audio",
+                            json_pack("{s:s, s:i, s:i, s:f}", "path", r->audio_path, "rate",
+                                      r->audio_rate, "channels", r->audio_channels, "duration",
+                                      r->audio_duration));
+    return o;
+}
+
+static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
+{
+    char *tab = strchr(line, '\t'), dir[PATH_MAX];
+    if (!tab)
+        return -EINVAL;
+    *tab = 0;
+    const char *path = line, *rel = tab + 1;
+    snprintf(dir, sizeof(dir), "%s/%s", cfg->out, rel);
+    vidx__remove_tree(dir); /* whatever an interrupted attempt left */
+    inject_fault(path);
+
+    VidxJobSettings js = cfg->run->job;
+    js.sampler.threads = cfg->threads;
+    js.durable = 1;
+    js.on_start = on_start;
+    js.opaque = ctx;
+    js.cancel = NULL;
+    VidxJobResult res;
+    vidx_job_run(path, dir, &js, &res);
+    json_t *o = result_json(&res);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int ret = -ENOMEM;
+    if (text) {
+        ret = write_line(ctx->wfd, "R ");
+        if (ret == 0)
+            ret = write_line(ctx->wfd, text);
+        if (ret == 0)
+            ret = write_line(ctx->wfd, "\n");
+    }
+    free(text);
+    json_decref(o);
+    vidx_job_result_clear(&res);
+    return ret;
+}
+
+void vidx__worker_main(const WorkerConfig *cfg, int rfd, int wfd)
+{
+    WorkerCtx ctx = {wfd};
+    FILE *in = fdopen(rfd, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != cfg->supervisor)
+        _exit(0);
+    signal(SIGINT, SIG_IGN); /* the supervisor decides what an interrupt means */
+    signal(SIGPIPE, SIG_IGN);
+    if (cfg->run->max_memory > 0) {
+        struct rlimit rl = {(rlim_t)cfg->run->max_memory, (rlim_t)cfg->run->max_memory};
+        setrlimit(RLIMIT_AS, &rl);
+    }
+    while (in && (len = getline(&line, &cap, in)) > 0) {
+        if (line[len - 1] == '\n')
+            line[len - 1] = 0;
+        if (run_task(cfg, &ctx, line) < 0)
+            break;
+    }
+    free(line);
+    _exit(0);
+}

@@ -1,0 +1,24 @@
+/*
+ * worker.h - the worker process side of a batch run (see worker.c).
+ */
+#ifndef VIDX_BATCH_WORKER_H
+#define VIDX_BATCH_WORKER_H
+
+#include <sys/types.h>
+
+#include "core/internal.h"
+
+typedef struct WorkerConfig {
+    const VidxRunSettings *run;
+    const char *out; /* the run's output directory */
+    int threads;     /* decoder threads per video */
+    pid_t supervisor;
+} WorkerConfig;
+
+/* Never returns: serves tasks from rfd until it closes, then _exit(0). */
+void vidx__worker_main(const WorkerConfig *cfg, int rfd, int wfd) __attribute__((noreturn));
+
+/* rm -rf; a missing path is fine. */
+int vidx__remove_tree(const char *path);
+
+#endif

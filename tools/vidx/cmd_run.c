@@ -1,0 +1,113 @@
+/*
+ * cmd_run.c - `vidx run INPUT... -o OUT`: the batch engine, as a thin client
+ * of vidx_run(). Parses options, shows progress, prints the summary, maps the
+ * outcome to an exit code.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_OUTPUT = 'o', OPT_JOBS = 'j', OPT_TIMEOUT = 400, OPT_MAXMEM, OPT_RETRY, OPT_PROGRESS };
+
+static const CliOption run_own_options[] = {
+    {"output", OPT_OUTPUT, "OUT", "output directory: frames/, catalog.db"},
+    {"jobs", OPT_JOBS, "N", "core budget (default: all cores)"},
+    {"timeout", OPT_TIMEOUT, "SEC", "per video (default 120 + 10 x its duration)"},
+    {"max-memory", OPT_MAXMEM, "MB", "address-space limit per worker process"},
+    {"retry", OPT_RETRY, NULL, "also redo videos that failed in earlier runs"},
+    {"progress", OPT_PROGRESS, "MODE", "bar (default on a TTY), json (events on stdout) or none"},
+    {NULL, 0, NULL, NULL},
+};
+
+typedef struct RunArgs {
+    CliJob job;
+    VidxRunSettings run;
+    CliProgress progress;
+    const char *out;
+} RunArgs;
+
+static int run_option(int key, const char *arg, void *ctx)
+{
+    RunArgs *a = ctx;
+    int64_t v;
+    int ret = cli_job_option(&a->job, key, arg);
+    if (ret != 0)
+        return ret < 0 ? -1 : 0;
+    switch (key) {
+    case OPT_OUTPUT:
+        a->out = arg;
+        return 0;
+    case OPT_JOBS:
+        return cli_parse_int("jobs", arg, 1, 256, &v) < 0 ? -1 : (a->run.jobs = (int)v, 0);
+    case OPT_TIMEOUT:
+        return cli_parse_double("timeout", arg, 0.001, &a->run.timeout) < 0 ? -1 : 0;
+    case OPT_MAXMEM:
+        return cli_parse_int("max-memory", arg, 16, 1 << 30, &v) < 0
+                   ? -1
+                   : (a->run.max_memory = v * 1024 * 1024, 0);
+    case OPT_RETRY:
+        a->run.retry = 1;
+        return 0;
+    case OPT_PROGRESS:
+        if (!strcmp(arg, "json"))
+            a->progress.mode = CLI_PROGRESS_JSON;
+        else if (!strcmp(arg, "bar"))
+            a->progress.mode = CLI_PROGRESS_BAR;
+        else if (!strcmp(arg, "none"))
+            a->progress.mode = CLI_PROGRESS_NONE;
+        else {
+            cli_error(NULL, "--progress: '%s' is not bar, json or none", arg);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: vidx run INPUT... -o OUT [sampling options] [--audio wav|flac] [--jobs N]\n\n"
+        "INPUT: files, directories (recursive), @list.txt, - (paths on stdin), http(s) URLs.\n"
+        "Per video: frames (as vidx frames) in OUT/frames/<key>/ and optional audio; the\n"
+        "catalog in OUT/catalog.db. Re-running the same command only does what is missing.\n"
+        "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 130 interrupted.";
+    RunArgs a;
+    VidxRunSummary sum;
+    int first;
+    memset(&a, 0, sizeof(a));
+    cli_job_init(&a.job);
+    vidx_run_default_settings(&a.run);
+    a.progress.mode = cli_progress_default();
+    int ret =
+        cli_parse(argc, argv, usage, cli_with_job_options(run_own_options), run_option, &a, &first);
+    if (ret != 0 || cli_job_finish(&a.job) < 0) {
+        cli_job_free(&a.job);
+        return ret > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    }
+    if (first >= argc || !a.out) {
+        cli_error(NULL, "run takes at least one INPUT and -o OUT (see --help)");
+        cli_job_free(&a.job);
+        return CLI_EXIT_USAGE;
+    }
+    cli_install_signals();
+    a.run.job = a.job.job;
+    a.run.on_event = cli_progress_event;
+    a.run.opaque = &a.progress;
+    a.run.cancel = (volatile int *)&cli_interrupted;
+    ret = vidx_run((const char *const *)argv + first, (size_t)(argc - first), a.out, &a.run, &sum);
+    if (ret < 0 && ret != VIDX_EINTERRUPTED)
+        cli_error(a.out, "run failed: %s", vidx_strerror(ret));
+    cli_print_summary(&sum, a.out);
+    cli_job_free(&a.job);
+    if (ret == VIDX_EINTERRUPTED)
+        return CLI_EXIT_INTERRUPTED;
+    if (ret < 0)
+        return CLI_EXIT_FATAL;
+    return sum.skipped_failed > 0 ||
+                   sum.done > sum.counts[VIDX_VIDEO_OK] + sum.counts[VIDX_VIDEO_PARTIAL]
+               ? CLI_EXIT_SOME_FAILED
+               : CLI_EXIT_OK;
+}

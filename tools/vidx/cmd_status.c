@@ -1,0 +1,121 @@
+/*
+ * cmd_status.c - `vidx status OUT` and `vidx export OUT`: read-only views of
+ * a run's catalog.
+ */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { OPT_JSON = 500, OPT_TABLE, OPT_FORMAT };
+
+static const CliOption status_options[] = {
+    {"json", OPT_JSON, NULL, "print the status as JSON"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const CliOption export_options[] = {
+    {"table", OPT_TABLE, "T", "videos (default), frames or audio"},
+    {"format", OPT_FORMAT, "F", "jsonl (default) or csv"},
+    {NULL, 0, NULL, NULL},
+};
+
+typedef struct ViewArgs {
+    int json;
+    const char *table, *format;
+} ViewArgs;
+
+static int view_option(int key, const char *arg, void *ctx)
+{
+    ViewArgs *a = ctx;
+    if (key == OPT_JSON)
+        a->json = 1;
+    else if (key == OPT_TABLE)
+        a->table = arg;
+    else if (key == OPT_FORMAT)
+        a->format = arg;
+    else
+        return -1;
+    return 0;
+}
+
+static int open_catalog(int argc, char **argv, int first, VidxCatalog **cat)
+{
+    if (argc - first != 1) {
+        cli_error(NULL, "expected exactly one OUT directory (see --help)");
+        return CLI_EXIT_USAGE;
+    }
+    int ret = vidx_catalog_open(cat, argv[first], 1);
+    if (ret < 0) {
+        cli_error(argv[first], "no catalog: %s", vidx_strerror(ret));
+        return CLI_EXIT_INPUT;
+    }
+    return 0;
+}
+
+static void print_status_text(const char *text)
+{
+    json_t *o = json_loads(text, 0, NULL), *v;
+    const char *k;
+    size_t i;
+    printf("videos: %lld, frames: %lld\n",
+           (long long)json_integer_value(json_object_get(o, "videos")),
+           (long long)json_integer_value(json_object_get(o, "frames")));
+    json_object_foreach(json_object_get(o, "counts"), k, v)
+        printf("  %-8s %lld\n", k, (long long)json_integer_value(v));
+    json_array_foreach(json_object_get(o, "failures"), i, v)
+        printf("%s  %s (%s): %s\n", json_string_value(json_object_get(v, "status")),
+               json_string_value(json_object_get(v, "path")),
+               json_string_value(json_object_get(v, "class")),
+               json_string_value(json_object_get(v, "error")));
+    json_decref(o);
+}
+
+int cmd_status(int argc, char **argv)
+{
+    static const char usage[] = "usage: vidx status OUT [--json]\n\n"
+                                "Counts of videos by status, and every video that is not ok "
+                                "with its reason.";
+    ViewArgs a = {0};
+    VidxCatalog *cat;
+    char *json = NULL;
+    int first, ret = cli_parse(argc, argv, usage, status_options, view_option, &a, &first);
+    if (ret != 0)
+        return ret > 0 ? CLI_EXIT_OK : -ret;
+    if ((ret = open_catalog(argc, argv, first, &cat)) != 0)
+        return ret;
+    ret = vidx_catalog_status_json(cat, &json);
+    if (ret < 0)
+        cli_error(argv[first], "%s", vidx_strerror(ret));
+    else if (a.json)
+        printf("%s\n", json);
+    else
+        print_status_text(json);
+    free(json);
+    vidx_catalog_close(&cat);
+    return ret < 0 ? CLI_EXIT_FATAL : CLI_EXIT_OK;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    static const char usage[] = "usage: vidx export OUT [--table videos|frames|audio] "
+                                "[--format jsonl|csv]\n\nWrites a catalog table to stdout.";
+    ViewArgs a = {0, "videos", "jsonl"};
+    VidxCatalog *cat;
+    int first, ret = cli_parse(argc, argv, usage, export_options, view_option, &a, &first);
+    if (ret != 0)
+        return ret > 0 ? CLI_EXIT_OK : -ret;
+    if ((ret = open_catalog(argc, argv, first, &cat)) != 0)
+        return ret;
+    fflush(stdout);
+    ret = vidx_catalog_export(cat, a.table, a.format, STDOUT_FILENO);
+    if (ret == VIDX_EUSAGE)
+        cli_error(NULL, "--table must be videos, frames or audio; --format jsonl or csv");
+    else if (ret < 0)
+        cli_error(argv[first], "%s", vidx_strerror(ret));
+    vidx_catalog_close(&cat);
+    return ret == VIDX_EUSAGE ? CLI_EXIT_USAGE : ret < 0 ? CLI_EXIT_FATAL : CLI_EXIT_OK;
+}
