@@ -255,6 +255,10 @@ static int run_source(Job *j, const char *url)
     ret = sample_all(j, smp);
     vidx_sampler_stats(smp, &j->res->stats);
     j->res->partial = j->res->stats.partial;
+    if (j->res->partial && ret >= 0)
+        snprintf(j->res->message, sizeof(j->res->message),
+                 "damaged input: %lld decode errors, %lld targets not delivered",
+                 (long long)j->res->stats.decode_errors, (long long)j->res->stats.targets_missed);
     int aret = finish_audio(j, ret >= 0);
     if (ret >= 0)
         ret = aret;

@@ -345,9 +345,11 @@ static int record_result(Run *r, Worker *w, const char *text)
     v.status = status_of(code, json_is_true(json_object_get(o, "partial")));
     if (code == AVERROR(ENOMEM) && r->set->max_memory > 0)
         v.error_class = "memory";
+    else if (code)
+        v.error_class = json_string_value(json_object_get(o, "class"));
     else
-        v.error_class = code ? json_string_value(json_object_get(o, "class")) : NULL;
-    v.error = code ? json_string_value(json_object_get(o, "message")) : NULL;
+        v.error_class = v.status == VIDX_VIDEO_PARTIAL ? "decode" : NULL;
+    v.error = v.status != VIDX_VIDEO_OK ? json_string_value(json_object_get(o, "message")) : NULL;
     v.probe_json = json_string_value(json_object_get(o, "probe"));
     VidxFrameRecord *recs = parse_frames(json_object_get(o, "frames"), &v.n_frames);
     v.frames = recs;

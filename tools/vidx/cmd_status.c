@@ -67,10 +67,12 @@ static void print_status_text(const char *text)
     json_object_foreach(json_object_get(o, "counts"), k, v)
         printf("  %-8s %lld\n", k, (long long)json_integer_value(v));
     json_array_foreach(json_object_get(o, "failures"), i, v)
+    {
+        const char *cls = json_string_value(json_object_get(v, "class"));
+        const char *err = json_string_value(json_object_get(v, "error"));
         printf("%s  %s (%s): %s\n", json_string_value(json_object_get(v, "status")),
-               json_string_value(json_object_get(v, "path")),
-               json_string_value(json_object_get(v, "class")),
-               json_string_value(json_object_get(v, "error")));
+               json_string_value(json_object_get(v, "path")), cls ? cls : "-", err ? err : "-");
+    }
     json_decref(o);
 }
 
