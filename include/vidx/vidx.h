@@ -268,6 +268,15 @@ VIDX_API int vidx_sampler_next(VidxSampler *s, const VidxFrame **frame);
 VIDX_API void vidx_sampler_stats(const VidxSampler *s, VidxSamplerStats *stats);
 VIDX_API void vidx_sampler_close(VidxSampler **s);
 
+/**
+ * 64-bit perceptual hash (difference hash) of a converted frame (not
+ * VIDX_PIXEL_NATIVE); 0 for frames smaller than 9x8.
+ */
+VIDX_API uint64_t vidx_frame_phash(const VidxFrame *frame);
+
+/** Number of differing bits between two perceptual hashes (0-64). */
+VIDX_API int vidx_phash_distance(uint64_t a, uint64_t b);
+
 /* ------------------------------------------------------------------------ */
 /* Image encoding                                                            */
 /* ------------------------------------------------------------------------ */
@@ -310,8 +319,11 @@ typedef struct VidxFrameRecord {
     int approx;
     int width, height;
     int64_t bytes;
-    char *path;   /* relative to the job's output directory */
-    char md5[33]; /* of the native planes when VidxJobSettings.md5; else "" */
+    char *path;      /* relative to the job's output directory; NULL when dropped by dedup */
+    char md5[33];    /* of the native planes when VidxJobSettings.md5; else "" */
+    char sha256[65]; /* of the encoded image bytes */
+    uint64_t phash;  /* perceptual hash of the output frame */
+    int64_t dup_of;  /* dropped as a near-duplicate of this record (its position); else -1 */
 } VidxFrameRecord;
 
 typedef struct VidxJobSettings {
@@ -336,6 +348,13 @@ typedef struct VidxJobSettings {
     void (*on_start)(void *opaque, const VidxVideoInfo *info);
     /** fsync every written file and the directory (crash-safe batch runs). */
     int durable;
+    /**
+     * Drop a frame whose perceptual hash is within this Hamming distance of the
+     * previous kept frame (recorded with dup_of, not written); < 0 disables (default).
+     */
+    int dedup;
+    /** Fail the job with VIDX_ELIMIT once its written bytes pass this; 0 = no limit. */
+    int64_t max_bytes;
 } VidxJobSettings;
 
 VIDX_API void vidx_job_default_settings(VidxJobSettings *s);
@@ -397,6 +416,7 @@ typedef struct VidxRunSummary {
     int64_t bytes;
     double seconds;
     int interrupted;
+    int disk_stop; /**< stopped before crossing --max-disk/--min-free, or on a full disk */
 } VidxRunSummary;
 
 typedef struct VidxRunEvent {
@@ -411,12 +431,25 @@ typedef struct VidxRunEvent {
     double seconds;
 } VidxRunEvent;
 
+typedef enum VidxLayout {
+    VIDX_LAYOUT_FILES = 0, /**< OUT/frames/<key>/<index>_<ms>ms.<ext> */
+    VIDX_LAYOUT_SHARDS,    /**< WebDataset tar shards OUT/shards/NNNNNN.tar */
+} VidxLayout;
+
 typedef struct VidxRunSettings {
     VidxJobSettings job; /**< sampling, output and audio settings per video */
-    int jobs;            /**< core budget; 0 = all cores */
-    double timeout;      /**< seconds per video; 0 = 120 + 10 x duration */
-    int64_t max_memory;  /**< bytes of address space per worker; 0 = unlimited */
-    int retry;           /**< also redo videos that failed earlier */
+    VidxLayout layout;
+    int64_t shard_bytes;   /**< close a shard past this size (default 1 GiB) */
+    int64_t shard_samples; /**< ... or past this many frames (default 0: no limit) */
+    const char *scratch;   /**< scratch directory (default OUT/.scratch) */
+    int64_t max_scratch;   /**< bytes of scratch in use at once; 0 = unlimited */
+    int64_t max_disk;      /**< stop before OUT grows past this many bytes; 0 = no limit */
+    int64_t min_free;      /**< stop before free space drops below this; 0 = no limit */
+    int dedup_exact;       /**< store byte-identical frames once across the library */
+    int jobs;              /**< core budget; 0 = all cores */
+    double timeout;        /**< seconds per video; 0 = 120 + 10 x duration */
+    int64_t max_memory;    /**< bytes of address space per worker; 0 = unlimited */
+    int retry;             /**< also redo videos that failed earlier */
     /** Progress and per-video events (called in the supervisor; may be NULL). */
     void (*on_event)(void *opaque, const VidxRunEvent *ev);
     void *opaque;
@@ -444,6 +477,20 @@ VIDX_API void vidx_catalog_close(VidxCatalog **c);
 VIDX_API int vidx_catalog_status_json(VidxCatalog *c, char **json);
 /** Writes table ("videos", "frames", "audio") as "jsonl" or "csv" to fd. */
 VIDX_API int vidx_catalog_export(VidxCatalog *c, const char *table, const char *format, int fd);
+
+/**
+ * Checks every catalog entry of out against the disk (existence, size,
+ * SHA-256). With repair, videos with a problem are removed from the catalog
+ * (and their files), so the next run redoes them. *report: JSON (vidx_free).
+ * Returns the number of problems found, or a negative code.
+ */
+VIDX_API int vidx_verify(const char *out, int repair, char **report);
+
+/** Space used under out by kind (frames, shards, objects, audio, manifests, catalog, scratch). */
+VIDX_API int vidx_du(const char *out, char **report);
+
+/** Removes files no catalog row points at, and scratch. *report: what was removed. */
+VIDX_API int vidx_gc(const char *out, char **report);
 
 #ifdef __cplusplus
 }

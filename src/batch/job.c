@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <libavutil/mem.h>
+#include <libavutil/sha.h>
 
 #include "store/audio_file.h"
 #include "store/fs.h"
@@ -29,6 +30,8 @@ typedef struct Job {
     VidxAudioFile *audio;
     int audio_error;
     size_t cap_frames;
+    int64_t kept;    /* record position of the last kept frame, or -1 */
+    int64_t written; /* bytes written so far */
 } Job;
 
 void vidx_job_default_settings(VidxJobSettings *s)
@@ -41,6 +44,22 @@ void vidx_job_default_settings(VidxJobSettings *s)
     s->manifest = 1;
     s->audio_rate = 16000;
     s->audio_channels = 1;
+    s->dedup = -1;
+}
+
+static int sha256_hex(const uint8_t *data, size_t size, char out[65])
+{
+    struct AVSHA *sha = av_sha_alloc();
+    uint8_t digest[32];
+    if (!sha)
+        return AVERROR(ENOMEM);
+    av_sha_init(sha, 256);
+    av_sha_update(sha, data, size);
+    av_sha_final(sha, digest);
+    av_free(sha);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+    return 0;
 }
 
 static double now_seconds(void)
@@ -58,7 +77,8 @@ static int fail(Job *j, int err, const char *what)
     return err;
 }
 
-static int add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *name, const char *md5)
+static int add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *name, const char *md5,
+                      const char *sha, uint64_t phash, int64_t dup_of)
 {
     VidxJobResult *r = j->res;
     if (r->n_frames == j->cap_frames) {
@@ -80,11 +100,31 @@ static int add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *nam
     rec->width = f->width;
     rec->height = f->height;
     rec->bytes = bytes;
-    if (!(rec->path = av_strdup(name)))
+    if (name && !(rec->path = av_strdup(name)))
         return AVERROR(ENOMEM);
     if (md5)
         memcpy(rec->md5, md5, sizeof(rec->md5));
+    if (sha)
+        memcpy(rec->sha256, sha, sizeof(rec->sha256));
+    rec->phash = phash;
+    rec->dup_of = dup_of;
     r->n_frames++;
+    return 0;
+}
+
+/* A near-duplicate of the last kept frame (--dedup): recorded, not written. */
+static int is_duplicate(const Job *j, uint64_t phash)
+{
+    if (j->set->dedup < 0 || j->kept < 0)
+        return 0;
+    return vidx_phash_distance(phash, j->res->frames[j->kept].phash) <= j->set->dedup;
+}
+
+static int notify(Job *j)
+{
+    const VidxJobSettings *s = j->set;
+    if (s->on_frame)
+        return s->on_frame(s->opaque, &j->res->frames[j->res->n_frames - 1]);
     return 0;
 }
 
@@ -93,23 +133,33 @@ static int write_frame(Job *j, const VidxFrame *f)
     const VidxJobSettings *s = j->set;
     uint8_t *data = NULL;
     size_t size = 0;
-    char name[96], md5[33] = "";
-    int ret = vidx_image_encode(f, s->format, s->quality, &data, &size);
-    if (ret < 0)
+    char name[96], md5[33] = "", sha[65] = "";
+    uint64_t phash = vidx_frame_phash(f);
+    int ret;
+    if (s->md5 && (ret = vidx_frame_md5(f, md5)) < 0)
+        return fail(j, ret, "hashing a frame");
+    if (is_duplicate(j, phash)) {
+        ret = add_record(j, f, 0, NULL, s->md5 ? md5 : NULL, NULL, phash, j->kept);
+        return ret < 0 ? fail(j, ret, "recording a frame") : notify(j);
+    }
+    if ((ret = vidx_image_encode(f, s->format, s->quality, &data, &size)) < 0)
         return fail(j, ret, "encoding a frame");
     snprintf(name, sizeof(name), "%06lld_%lldms.%s", (long long)f->index,
              (long long)llround(f->time * 1000.0), vidx_image_extension(s->format));
-    ret = vidx__write_atomic(j->dir, name, data, size, s->durable);
+    ret = sha256_hex(data, size, sha);
+    if (ret >= 0 && s->max_bytes > 0 && j->written + (int64_t)size > s->max_bytes)
+        ret = VIDX_ELIMIT;
+    if (ret >= 0)
+        ret = vidx__write_atomic(j->dir, name, data, size, s->durable);
     vidx_free(data);
     if (ret < 0)
-        return fail(j, ret, "writing a frame");
-    if (s->md5 && (ret = vidx_frame_md5(f, md5)) < 0)
-        return fail(j, ret, "hashing a frame");
-    if ((ret = add_record(j, f, (int64_t)size, name, s->md5 ? md5 : NULL)) < 0)
+        return fail(j, ret,
+                    ret == VIDX_ELIMIT ? "writing a frame (scratch budget)" : "writing a frame");
+    j->written += (int64_t)size;
+    j->kept = (int64_t)j->res->n_frames;
+    if ((ret = add_record(j, f, (int64_t)size, name, s->md5 ? md5 : NULL, sha, phash, -1)) < 0)
         return fail(j, ret, "recording a frame");
-    if (s->on_frame && (ret = s->on_frame(s->opaque, &j->res->frames[j->res->n_frames - 1])) < 0)
-        return ret;
-    return 0;
+    return notify(j);
 }
 
 static json_t *record_json(const VidxFrameRecord *r, int stream, int with_md5)
@@ -126,8 +176,10 @@ static json_t *record_json(const VidxFrameRecord *r, int stream, int with_md5)
     json_object_set_new(o, "width", json_integer(r->width));
     json_object_set_new(o, "height", json_integer(r->height));
     json_object_set_new(o, "bytes", json_integer(r->bytes));
-    json_object_set_new(o, "path", json_string(r->path));
+    json_object_set_new(o, "path", r->path ? json_string(r->path) : json_null());
     json_object_set_new(o, "approx", json_boolean(r->approx));
+    if (r->dup_of >= 0)
+        json_object_set_new(o, "dup_of", json_integer(r->dup_of));
     if (with_md5)
         json_object_set_new(o, "md5", json_string(r->md5));
     return o;
@@ -274,7 +326,7 @@ done:
 
 int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
 {
-    Job j = {.dir = dir, .set = s, .res = res};
+    Job j = {.dir = dir, .set = s, .res = res, .kept = -1};
     double t0 = now_seconds();
     int ret;
     memset(res, 0, sizeof(*res));

@@ -33,40 +33,11 @@
 #include <libavutil/error.h>
 
 #include "batch/inputs.h"
+#include "batch/run.h"
 #include "batch/worker.h"
-#include "catalog/catalog.h"
 #include "store/fs.h"
 
 #define TICK_MS 250
-
-typedef struct Task {
-    const char *path;
-    char key[96];
-    char fingerprint[64];
-    int64_t size, mtime;
-} Task;
-
-typedef struct Worker {
-    pid_t pid;
-    int to, from; /* pipes: tasks out, results in */
-    Task *task;   /* current task or NULL when idle */
-    double started, deadline;
-    char *buf; /* partial line from the worker */
-    size_t len, cap;
-} Worker;
-
-typedef struct Run {
-    const VidxRunSettings *set;
-    const char *out;
-    VidxCatalog *cat;
-    char options[32];
-    Task *tasks;
-    size_t n_tasks, next_task;
-    Worker *workers;
-    int n_workers, threads;
-    VidxRunSummary sum;
-    double t0;
-} Run;
 
 void vidx_run_default_settings(VidxRunSettings *s)
 {
@@ -74,17 +45,10 @@ void vidx_run_default_settings(VidxRunSettings *s)
     vidx_job_default_settings(&s->job);
 }
 
-static double now(void)
+double vidx__now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double wall_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -105,7 +69,7 @@ static void options_hash(const VidxJobSettings *j, char out[32])
     snprintf(out, 32, "%016llx", (unsigned long long)h);
 }
 
-static void emit(Run *r, VidxRunEventType type, const VidxRunEvent *video)
+void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video)
 {
     VidxRunEvent ev = {0};
     if (!r->set->on_event)
@@ -113,7 +77,7 @@ static void emit(Run *r, VidxRunEventType type, const VidxRunEvent *video)
     if (video)
         ev = *video;
     ev.type = type;
-    r->sum.seconds = now() - r->t0;
+    r->sum.seconds = vidx__now() - r->t0;
     ev.summary = &r->sum;
     r->set->on_event(r->set->opaque, &ev);
 }
@@ -162,7 +126,6 @@ static void clean_unrecorded(Run *r)
         snprintf(path, sizeof(path), "%s/frames/%s", r->out, r->tasks[i].key);
         vidx__remove_tree(path);
     }
-    vidx__remove_scratch(r->out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -185,7 +148,9 @@ static int spawn(Run *r, Worker *w)
         return -errno;
     }
     if (pid == 0) {
-        WorkerConfig cfg = {r->set, r->out, r->threads, getppid()};
+        WorkerConfig cfg = {r->set, r->out, r->threads,
+                            r->set->max_scratch > 0 ? r->set->max_scratch / r->n_workers : 0,
+                            getppid()};
         close(down[1]);
         close(up[0]);
         for (int i = 0; i < r->n_workers; i++) { /* siblings' pipes are not ours */
@@ -230,142 +195,17 @@ static void retire(Worker *w)
 
 static int send_task(Run *r, Worker *w, Task *t)
 {
-    char line[PATH_MAX * 2];
-    int n = snprintf(line, sizeof(line), "%s\tframes/%s\n", t->path, t->key);
+    char line[PATH_MAX * 2], scratch[PATH_MAX];
+    vidx__task_scratch(r, t, scratch, sizeof(scratch));
+    int n = snprintf(line, sizeof(line), "%s\t%s\n", t->path, scratch);
     if (n >= (int)sizeof(line) || strchr(t->path, '\n') || strchr(t->path, '\t'))
         return -EINVAL;
     if (write(w->to, line, (size_t)n) != n)
         return -EPIPE;
     w->task = t;
-    w->started = now();
+    w->started = vidx__now();
     w->deadline = w->started + (r->set->timeout > 0 ? r->set->timeout : 120.0);
     return 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Recording results                                                       */
-/* ---------------------------------------------------------------------- */
-
-static void base_video(Run *r, const Worker *w, CatalogVideo *v, char *frames_dir, size_t fdsz)
-{
-    const Task *t = w->task;
-    memset(v, 0, sizeof(*v));
-    snprintf(frames_dir, fdsz, "frames/%s", t->key);
-    v->path = t->path;
-    v->key = t->key;
-    v->fingerprint = t->fingerprint;
-    v->options = r->options;
-    v->size = t->size;
-    v->mtime = t->mtime;
-    v->started = wall_clock() - (now() - w->started);
-    v->seconds = now() - w->started;
-    v->frames_dir = frames_dir;
-}
-
-static int finish_video(Run *r, const CatalogVideo *v)
-{
-    int ret = vidx__catalog_record(r->cat, v);
-    if (ret < 0)
-        return ret;
-    if (v->status >= VIDX_VIDEO_FAILED) { /* nothing of a failed video stays on disk */
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/%s", r->out, v->frames_dir);
-        vidx__remove_tree(path);
-    }
-    r->sum.done++;
-    r->sum.counts[v->status]++;
-    if (v->status <= VIDX_VIDEO_PARTIAL) {
-        r->sum.frames += (int64_t)v->n_frames;
-        for (size_t i = 0; i < v->n_frames; i++)
-            r->sum.bytes += v->frames[i].bytes;
-    }
-    VidxRunEvent ev = {.path = v->path,
-                       .status = v->status,
-                       .error_class = v->error_class,
-                       .message = v->error,
-                       .frames = (int64_t)v->n_frames,
-                       .seconds = v->seconds};
-    emit(r, VIDX_EVENT_VIDEO, &ev);
-    return 0;
-}
-
-static int record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls, const char *msg)
-{
-    CatalogVideo v;
-    char fdir[128];
-    base_video(r, w, &v, fdir, sizeof(fdir));
-    v.status = st;
-    v.error_class = cls;
-    v.error = msg;
-    int ret = finish_video(r, &v);
-    w->task = NULL;
-    return ret;
-}
-
-/* Parses the frames array of a worker result into records (paths borrowed from json). */
-static VidxFrameRecord *parse_frames(json_t *arr, size_t *n)
-{
-    *n = json_array_size(arr);
-    VidxFrameRecord *recs = calloc(*n ? *n : 1, sizeof(*recs));
-    if (!recs)
-        return NULL;
-    for (size_t i = 0; i < *n; i++) {
-        json_t *a = json_array_get(arr, i);
-        VidxFrameRecord *f = &recs[i];
-        double target = json_real_value(json_array_get(a, 1));
-        f->index = json_integer_value(json_array_get(a, 0));
-        f->target = target < 0 ? NAN : target;
-        f->time = json_real_value(json_array_get(a, 2));
-        f->pts = json_integer_value(json_array_get(a, 3));
-        f->keyframe = json_is_true(json_array_get(a, 4));
-        f->width = (int)json_integer_value(json_array_get(a, 5));
-        f->height = (int)json_integer_value(json_array_get(a, 6));
-        f->bytes = json_integer_value(json_array_get(a, 7));
-        f->path = (char *)json_string_value(json_array_get(a, 8));
-    }
-    return recs;
-}
-
-static VidxVideoStatus status_of(int code, int partial)
-{
-    if (code == 0)
-        return partial ? VIDX_VIDEO_PARTIAL : VIDX_VIDEO_OK;
-    return VIDX_VIDEO_FAILED;
-}
-
-static int record_result(Run *r, Worker *w, const char *text)
-{
-    json_t *o = json_loads(text, 0, NULL), *audio;
-    CatalogVideo v;
-    char fdir[128], apath[256];
-    if (!o)
-        return record_abnormal(r, w, VIDX_VIDEO_CRASHED, "crash", "unreadable worker result");
-    base_video(r, w, &v, fdir, sizeof(fdir));
-    int code = (int)json_integer_value(json_object_get(o, "status"));
-    v.status = status_of(code, json_is_true(json_object_get(o, "partial")));
-    if (code == AVERROR(ENOMEM) && r->set->max_memory > 0)
-        v.error_class = "memory";
-    else if (code)
-        v.error_class = json_string_value(json_object_get(o, "class"));
-    else
-        v.error_class = v.status == VIDX_VIDEO_PARTIAL ? "decode" : NULL;
-    v.error = v.status != VIDX_VIDEO_OK ? json_string_value(json_object_get(o, "message")) : NULL;
-    v.probe_json = json_string_value(json_object_get(o, "probe"));
-    VidxFrameRecord *recs = parse_frames(json_object_get(o, "frames"), &v.n_frames);
-    v.frames = recs;
-    if ((audio = json_object_get(o, "audio"))) {
-        snprintf(apath, sizeof(apath), "%s/%s", fdir,
-                 json_string_value(json_object_get(audio, "path")));
-        v.audio_path = apath;
-        v.audio_rate = (int)json_integer_value(json_object_get(audio, "rate"));
-        v.audio_channels = (int)json_integer_value(json_object_get(audio, "channels"));
-        v.audio_duration = json_real_value(json_object_get(audio, "duration"));
-    }
-    int ret = recs ? finish_video(r, &v) : -ENOMEM;
-    free(recs);
-    json_decref(o);
-    w->task = NULL;
-    return ret;
 }
 
 /* Handles complete lines from a worker. Returns < 0 on a catalog failure. */
@@ -379,7 +219,7 @@ static int handle_lines(Run *r, Worker *w)
             double d = atof(w->buf + 2);
             w->deadline = w->started + 120.0 + 10.0 * (d > 0 ? d : 60.0);
         } else if (w->buf[0] == 'R' && w->task) {
-            ret = record_result(r, w, w->buf + 2);
+            ret = vidx__record_result(r, w, w->buf + 2);
         }
         size_t used = (size_t)(nl - w->buf) + 1;
         memmove(w->buf, nl + 1, w->len - used);
@@ -421,13 +261,13 @@ static int worker_died(Run *r, Worker *w)
     if (!sig)
         snprintf(msg, sizeof(msg), "worker exited unexpectedly");
     w->task = t;
-    return record_abnormal(r, w, VIDX_VIDEO_CRASHED,
-                           sig == SIGKILL && r->set->max_memory ? "memory" : "crash", msg);
+    return vidx__record_abnormal(r, w, VIDX_VIDEO_CRASHED,
+                                 sig == SIGKILL && r->set->max_memory ? "memory" : "crash", msg);
 }
 
 static int check_deadlines(Run *r)
 {
-    double t = now();
+    double t = vidx__now();
     for (int i = 0; i < r->n_workers; i++) {
         Worker *w = &r->workers[i];
         if (!w->task || t < w->deadline)
@@ -439,11 +279,19 @@ static int check_deadlines(Run *r)
         w->task = task;
         char msg[96];
         snprintf(msg, sizeof(msg), "no result after %.0f s", t - w->started);
-        int ret = record_abnormal(r, w, VIDX_VIDEO_TIMEOUT, "timeout", msg);
+        int ret = vidx__record_abnormal(r, w, VIDX_VIDEO_TIMEOUT, "timeout", msg);
         if (ret < 0)
             return ret;
     }
     return 0;
+}
+
+static int count_busy(const Run *r)
+{
+    int n = 0;
+    for (int i = 0; i < r->n_workers; i++)
+        n += r->workers[i].task != NULL;
+    return n;
 }
 
 /* Gives idle (or dead) workers the next tasks; stops idle workers when none remain. */
@@ -453,7 +301,15 @@ static int dispatch(Run *r)
         Worker *w = &r->workers[i];
         if (w->task)
             continue;
-        if (r->next_task >= r->n_tasks) {
+        if (r->next_task < r->n_tasks && !r->sum.disk_stop &&
+            vidx__disk_budget_reached(r, count_busy(r))) {
+            vidx__log(VIDX_LOG_ERROR,
+                      "%s: disk budget reached (--max-disk/--min-free); stopping "
+                      "cleanly, run again with more space to finish",
+                      r->out);
+            r->sum.disk_stop = 1;
+        }
+        if (r->next_task >= r->n_tasks || r->sum.disk_stop) {
             if (w->pid > 0)
                 retire(w);
             continue;
@@ -466,7 +322,8 @@ static int dispatch(Run *r)
         Task *t = &r->tasks[r->next_task++];
         if (send_task(r, w, t) < 0) {
             w->task = t;
-            int ret = record_abnormal(r, w, VIDX_VIDEO_FAILED, "usage", "path cannot be scheduled");
+            int ret =
+                vidx__record_abnormal(r, w, VIDX_VIDEO_FAILED, "usage", "path cannot be scheduled");
             if (ret < 0)
                 return ret;
         }
@@ -476,10 +333,7 @@ static int dispatch(Run *r)
 
 static int busy(const Run *r)
 {
-    for (int i = 0; i < r->n_workers; i++)
-        if (r->workers[i].task)
-            return 1;
-    return 0;
+    return count_busy(r) > 0;
 }
 
 static int poll_workers(Run *r)
@@ -524,7 +378,7 @@ static void stop_all(Run *r)
 static int loop(Run *r)
 {
     int ret = 0;
-    while (ret >= 0 && (r->next_task < r->n_tasks || busy(r))) {
+    while (ret >= 0 && ((r->next_task < r->n_tasks && !r->sum.disk_stop) || busy(r))) {
         if (r->set->cancel && *r->set->cancel) {
             r->sum.interrupted = 1;
             return VIDX_EINTERRUPTED;
@@ -533,9 +387,20 @@ static int loop(Run *r)
             break;
         if ((ret = poll_workers(r)) < 0)
             break;
-        emit(r, VIDX_EVENT_TICK, NULL);
+        vidx__run_emit(r, VIDX_EVENT_TICK, NULL);
     }
     return ret;
+}
+
+/* Scratch root: reclaimed at start (whatever a crashed run left), removed at the end. */
+static int prepare_scratch(Run *r)
+{
+    if (r->set->scratch)
+        snprintf(r->scratch, sizeof(r->scratch), "%s/vidx-scratch", r->set->scratch);
+    else
+        snprintf(r->scratch, sizeof(r->scratch), "%s/.scratch", r->out);
+    vidx__remove_tree(r->scratch);
+    return vidx__mkdirs(r->scratch);
 }
 
 static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
@@ -545,9 +410,11 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
     if (ret < 0)
         return ret;
     snprintf(frames, sizeof(frames), "%s/frames", r->out);
-    if ((ret = vidx__mkdirs(frames)) < 0)
+    if ((ret = vidx__mkdirs(frames)) < 0 || (ret = prepare_scratch(r)) < 0)
         return ret;
     if ((ret = vidx_catalog_open(&r->cat, r->out, 0)) < 0)
+        return ret;
+    if ((ret = vidx__committer_open(&r->commit, r->out, r->set, r->cat)) < 0)
         return ret;
     if ((ret = vidx__inputs_expand(in, inputs, n, r->out)) < 0)
         return ret;
@@ -556,6 +423,7 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
     if ((ret = plan_tasks(r, in)) < 0)
         return ret;
     clean_unrecorded(r);
+    r->used = vidx__tree_bytes(r->out);
     return 0;
 }
 
@@ -571,7 +439,7 @@ static void size_pool(Run *r)
 int vidx_run(const char *const *inputs, size_t n_inputs, const char *out, const VidxRunSettings *s,
              VidxRunSummary *summary)
 {
-    Run r = {.set = s, .out = out, .t0 = now()};
+    Run r = {.set = s, .out = out, .t0 = vidx__now()};
     InputList in = {0};
     int ret;
     if (!inputs || !out || !s)
@@ -580,16 +448,22 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out, const 
     if ((ret = prepare(&r, inputs, n_inputs, &in)) < 0)
         goto done;
     size_pool(&r);
-    emit(&r, VIDX_EVENT_START, NULL);
+    vidx__run_emit(&r, VIDX_EVENT_START, NULL);
     if (!(r.workers = calloc((size_t)r.n_workers, sizeof(*r.workers)))) {
         ret = -ENOMEM;
         goto done;
     }
     ret = loop(&r);
     stop_all(&r);
-    emit(&r, VIDX_EVENT_END, NULL);
+    int fret = vidx__committer_finish(&r.commit);
+    if (ret >= 0 && fret < 0)
+        ret = fret;
+    vidx__run_emit(&r, VIDX_EVENT_END, NULL);
 done:
-    r.sum.seconds = now() - r.t0;
+    vidx__committer_close(&r.commit);
+    if (r.scratch[0])
+        vidx__remove_tree(r.scratch);
+    r.sum.seconds = vidx__now() - r.t0;
     if (summary)
         *summary = r.sum;
     free(r.workers);

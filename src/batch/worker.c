@@ -90,10 +90,11 @@ static json_t *result_json(const VidxJobResult *r)
     json_t *frames = json_array();
     for (size_t i = 0; i < r->n_frames; i++) {
         const VidxFrameRecord *f = &r->frames[i];
-        json_array_append_new(frames, json_pack("[I,f,f,I,b,i,i,I,s]", (json_int_t)f->index,
+        json_array_append_new(frames, json_pack("[I,f,f,I,b,i,i,I,s?,s,I,I]", (json_int_t)f->index,
                                                 isnan(f->target) ? -1.0 : f->target, f->time,
                                                 (json_int_t)f->pts, f->keyframe, f->width,
-                                                f->height, (json_int_t)f->bytes, f->path));
+                                                f->height, (json_int_t)f->bytes, f->path, f->sha256,
+                                                (json_int_t)f->phash, (json_int_t)f->dup_of));
     }
     json_t *o = json_pack("{s:i, s:s, s:s, s:b, s:f, s:o, s:I, s:I}", "status", r->status, "class",
                           vidx_error_class(r->status), "message", r->message, "partial", r->partial,
@@ -112,18 +113,18 @@ static json_t *result_json(const VidxJobResult *r)
 
 static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
 {
-    char *tab = strchr(line, '\t'), dir[PATH_MAX];
+    char *tab = strchr(line, '\t');
     if (!tab)
         return -EINVAL;
     *tab = 0;
-    const char *path = line, *rel = tab + 1;
-    snprintf(dir, sizeof(dir), "%s/%s", cfg->out, rel);
+    const char *path = line, *dir = tab + 1;
     vidx__remove_tree(dir); /* whatever an interrupted attempt left */
     inject_fault(path);
 
     VidxJobSettings js = cfg->run->job;
     js.sampler.threads = cfg->threads;
     js.durable = 1;
+    js.max_bytes = cfg->max_bytes;
     js.on_start = on_start;
     js.opaque = ctx;
     js.cancel = NULL;

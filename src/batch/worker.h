@@ -10,8 +10,9 @@
 
 typedef struct WorkerConfig {
     const VidxRunSettings *run;
-    const char *out; /* the run's output directory */
-    int threads;     /* decoder threads per video */
+    const char *out;   /* the run's output directory */
+    int threads;       /* decoder threads per video */
+    int64_t max_bytes; /* scratch budget per video (0: none) */
     pid_t supervisor;
 } WorkerConfig;
 

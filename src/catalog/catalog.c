@@ -37,12 +37,29 @@ static const char schema[] =
     " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
     " idx INTEGER NOT NULL, target REAL, time REAL NOT NULL, pts INTEGER NOT NULL,"
     " keyframe INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,"
-    " bytes INTEGER NOT NULL, location TEXT NOT NULL, PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
+    " bytes INTEGER NOT NULL, location TEXT, offset INTEGER, checksum TEXT, phash INTEGER,"
+    " dup_of INTEGER, PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS audio("
     " video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE, path TEXT NOT NULL,"
-    " rate INTEGER NOT NULL, channels INTEGER NOT NULL, duration REAL);";
+    " rate INTEGER NOT NULL, channels INTEGER NOT NULL, duration REAL, bytes INTEGER);"
+    "CREATE TABLE IF NOT EXISTS shards(name TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+    " samples INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS blobs(checksum TEXT PRIMARY KEY, location TEXT NOT NULL,"
+    " offset INTEGER, bytes INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
 
-enum { ST_PRIOR, ST_UPSERT, ST_DEL_FRAMES, ST_DEL_AUDIO, ST_FRAME, ST_AUDIO, ST_COUNT };
+enum {
+    ST_PRIOR,
+    ST_UPSERT,
+    ST_DEL_FRAMES,
+    ST_DEL_AUDIO,
+    ST_FRAME,
+    ST_AUDIO,
+    ST_SHARD,
+    ST_BLOB_GET,
+    ST_BLOB_PUT,
+    ST_COUNT
+};
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRIOR] = "SELECT status, fingerprint, options_hash, attempts FROM videos WHERE path=?1",
@@ -55,8 +72,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                   "RETURNING id",
     [ST_DEL_FRAMES] = "DELETE FROM frames WHERE video_id=?1",
     [ST_DEL_AUDIO] = "DELETE FROM audio WHERE video_id=?1",
-    [ST_FRAME] = "INSERT INTO frames VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-    [ST_AUDIO] = "INSERT INTO audio VALUES(?1,?2,?3,?4,?5)",
+    [ST_FRAME] = "INSERT INTO frames VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+    [ST_AUDIO] = "INSERT INTO audio VALUES(?1,?2,?3,?4,?5,?6)",
+    [ST_SHARD] = "INSERT INTO shards VALUES(?1,?2,?3) ON CONFLICT(name) DO UPDATE SET size=?2, "
+                 "samples=?3",
+    [ST_BLOB_GET] = "SELECT location, offset FROM blobs WHERE checksum=?1",
+    [ST_BLOB_PUT] = "INSERT OR IGNORE INTO blobs VALUES(?1,?2,?3,?4)",
 };
 
 struct VidxCatalog {
@@ -191,33 +212,77 @@ static int exec_id(VidxCatalog *c, int which, int64_t id)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int insert_frames(VidxCatalog *c, int64_t id, const CatalogVideo *v)
+static int insert_frame(VidxCatalog *c, int64_t id, size_t seq, const CatalogFrame *cf)
 {
     sqlite3_stmt *st = c->st[ST_FRAME];
-    char loc[PATH_MAX];
+    const VidxFrameRecord *r = cf->rec;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_int64(st, 3, r->index);
+    if (r->target == r->target)
+        sqlite3_bind_double(st, 4, r->target);
+    else
+        sqlite3_bind_null(st, 4);
+    sqlite3_bind_double(st, 5, r->time);
+    sqlite3_bind_int64(st, 6, r->pts);
+    sqlite3_bind_int(st, 7, r->keyframe);
+    sqlite3_bind_int(st, 8, r->width);
+    sqlite3_bind_int(st, 9, r->height);
+    sqlite3_bind_int64(st, 10, r->bytes);
+    bind_text_or_null(st, 11, cf->location);
+    if (cf->location && cf->offset >= 0)
+        sqlite3_bind_int64(st, 12, cf->offset);
+    else
+        sqlite3_bind_null(st, 12);
+    bind_text_or_null(st, 13, r->sha256[0] ? r->sha256 : NULL);
+    sqlite3_bind_int64(st, 14, (int64_t)r->phash);
+    if (r->dup_of >= 0)
+        sqlite3_bind_int64(st, 15, r->dup_of);
+    else
+        sqlite3_bind_null(st, 15);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int insert_blob(VidxCatalog *c, const CatalogFrame *cf)
+{
+    sqlite3_stmt *st = c->st[ST_BLOB_PUT];
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, cf->rec->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, cf->location, -1, SQLITE_STATIC);
+    if (cf->offset >= 0)
+        sqlite3_bind_int64(st, 3, cf->offset);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_int64(st, 4, cf->rec->bytes);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int insert_frames(VidxCatalog *c, int64_t id, const CatalogVideo *v)
+{
     for (size_t i = 0; i < v->n_frames; i++) {
-        const VidxFrameRecord *r = &v->frames[i];
-        snprintf(loc, sizeof(loc), "%s/%s", v->frames_dir, r->path);
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, (int64_t)i);
-        sqlite3_bind_int64(st, 3, r->index);
-        if (r->target == r->target)
-            sqlite3_bind_double(st, 4, r->target);
-        else
-            sqlite3_bind_null(st, 4);
-        sqlite3_bind_double(st, 5, r->time);
-        sqlite3_bind_int64(st, 6, r->pts);
-        sqlite3_bind_int(st, 7, r->keyframe);
-        sqlite3_bind_int(st, 8, r->width);
-        sqlite3_bind_int(st, 9, r->height);
-        sqlite3_bind_int64(st, 10, r->bytes);
-        sqlite3_bind_text(st, 11, loc, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        if (insert_frame(c, id, i, &v->frames[i]) < 0)
+            return -1;
+        if (v->frames[i].new_blob && insert_blob(c, &v->frames[i]) < 0)
             return -1;
     }
-    sqlite3_reset(st);
+    sqlite3_reset(c->st[ST_FRAME]);
+    sqlite3_reset(c->st[ST_BLOB_PUT]);
     return 0;
+}
+
+static int update_shard(VidxCatalog *c, const CatalogVideo *v)
+{
+    sqlite3_stmt *st = c->st[ST_SHARD];
+    if (!v->shard_name || !v->shard_name[0])
+        return 0;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, v->shard_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, v->shard_size);
+    sqlite3_bind_int64(st, 3, v->shard_samples);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int insert_audio(VidxCatalog *c, int64_t id, const CatalogVideo *v)
@@ -231,26 +296,94 @@ static int insert_audio(VidxCatalog *c, int64_t id, const CatalogVideo *v)
     sqlite3_bind_int(st, 3, v->audio_rate);
     sqlite3_bind_int(st, 4, v->audio_channels);
     sqlite3_bind_double(st, 5, v->audio_duration);
+    sqlite3_bind_int64(st, 6, v->audio_bytes);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A full disk is a clean stop for the run, not a catalog failure. */
+static int write_error(VidxCatalog *c, const char *what)
+{
+    int code = sqlite3_errcode(c->db);
+    if (code == SQLITE_FULL || sqlite3_extended_errcode(c->db) == SQLITE_IOERR_WRITE)
+        return -ENOSPC;
+    return db_error(c, what);
+}
+
 int vidx__catalog_record(VidxCatalog *c, const CatalogVideo *v)
 {
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return db_error(c, "begin");
+        return write_error(c, "begin");
     int64_t id = upsert_video(c, v);
     int ok = id >= 0 && exec_id(c, ST_DEL_FRAMES, id) == 0 && exec_id(c, ST_DEL_AUDIO, id) == 0 &&
-             insert_frames(c, id, v) == 0 && insert_audio(c, id, v) == 0;
+             insert_frames(c, id, v) == 0 && insert_audio(c, id, v) == 0 && update_shard(c, v) == 0;
     if (!ok) {
-        int ret = db_error(c, v->path);
+        int ret = write_error(c, v->path);
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         return ret;
     }
-    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        return db_error(c, "commit");
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        int ret = write_error(c, "commit");
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return ret;
+    }
     return 0;
+}
+
+int vidx__catalog_blob(VidxCatalog *c, const char *sha256, char *location, size_t size,
+                       int64_t *offset)
+{
+    sqlite3_stmt *st = c->st[ST_BLOB_GET];
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) {
+        snprintf(location, size, "%s", (const char *)sqlite3_column_text(st, 0));
+        *offset = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return found;
+}
+
+int vidx__catalog_layout(VidxCatalog *c, const char *layout)
+{
+    sqlite3_stmt *st;
+    int ret = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='layout'", -1, &st, NULL))
+        return db_error(c, "layout");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *have = (const char *)sqlite3_column_text(st, 0);
+        if (have && strcmp(have, layout)) {
+            vidx__log(VIDX_LOG_ERROR, "this output uses --layout %s, not %s", have, layout);
+            ret = VIDX_EUSAGE;
+        }
+        sqlite3_finalize(st);
+        return ret;
+    }
+    sqlite3_finalize(st);
+    char *sql = sqlite3_mprintf("INSERT INTO meta VALUES('layout', %Q)", layout);
+    if (!sql || sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        ret = db_error(c, "layout");
+    sqlite3_free(sql);
+    return ret;
+}
+
+int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t), void *opaque)
+{
+    sqlite3_stmt *st;
+    int ret = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT name, size FROM shards", -1, &st, NULL) != SQLITE_OK)
+        return db_error(c, "shards");
+    while (ret == 0 && sqlite3_step(st) == SQLITE_ROW)
+        ret = fn(opaque, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+sqlite3 *vidx__catalog_db(VidxCatalog *c)
+{
+    return c->db;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -17,6 +17,14 @@ typedef struct CatalogPrior {
     int attempts;
 } CatalogPrior;
 
+/* One frame row: the worker's record and where the store put it. */
+typedef struct CatalogFrame {
+    const VidxFrameRecord *rec;
+    const char *location; /* relative to OUT; NULL when dropped by dedup */
+    int64_t offset;       /* in a shard; -1 for a whole file */
+    int new_blob;         /* first copy of this content (--dedup-exact) */
+} CatalogFrame;
+
 /* One finished video, as the worker reported it. */
 typedef struct CatalogVideo {
     const char *path, *key, *fingerprint, *options;
@@ -25,16 +33,36 @@ typedef struct CatalogVideo {
     const char *error_class, *error;
     double started, seconds;
     const char *probe_json;
-    const VidxFrameRecord *frames;
+    const CatalogFrame *frames;
     size_t n_frames;
-    const char *frames_dir; /* relative to OUT: locations are frames_dir/path */
     const char *audio_path; /* relative to OUT, or NULL */
     int audio_rate, audio_channels;
     double audio_duration;
+    int64_t audio_bytes;
+    const char *shard_name; /* shard state to commit with the video, or NULL */
+    int64_t shard_size, shard_samples;
 } CatalogVideo;
 
 int vidx__catalog_prior(VidxCatalog *c, const char *path, CatalogPrior *out);
-/* Replaces the video's rows (video, frames, audio) in one transaction. */
+/*
+ * Replaces the video's rows (video, frames, audio, shard size, new blobs) in
+ * one transaction. Returns 0, -ENOSPC (disk full: nothing changed) or
+ * VIDX_ECATALOG.
+ */
 int vidx__catalog_record(VidxCatalog *c, const CatalogVideo *v);
+
+/* Where content sha256 is already stored (--dedup-exact); returns 1 if found. */
+int vidx__catalog_blob(VidxCatalog *c, const char *sha256, char *location, size_t size,
+                       int64_t *offset);
+
+/* Records the output's layout on first use; VIDX_EUSAGE if it already has another. */
+int vidx__catalog_layout(VidxCatalog *c, const char *layout);
+
+/* Calls fn for every shard with its committed size. */
+int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t), void *opaque);
+
+/* The database handle, for maintenance queries (verify, gc). */
+struct sqlite3;
+struct sqlite3 *vidx__catalog_db(VidxCatalog *c);
 
 #endif

@@ -148,6 +148,44 @@ int cli_parse_double(const char *opt, const char *s, double min, double *out)
     return 0;
 }
 
+int cli_parse_size(const char *opt, const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    int shift = 0;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        end++;
+        break;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (errno || end == s || *end || !isfinite(v) || v < 0 || v * (double)(1LL << shift) > 9e18) {
+        cli_error(NULL, "--%s: '%s' is not a size (e.g. 500M, 2G)", opt, s);
+        return -1;
+    }
+    *out = (int64_t)(v * (double)(1LL << shift));
+    return 0;
+}
+
 /* Splits a comma list and parses each item with one. */
 static int parse_list(const char *opt, const char *s, size_t elem, void **out, size_t *n,
                       int (*one)(const char *opt, const char *item, void *dst))

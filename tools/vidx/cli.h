@@ -21,6 +21,7 @@ enum {
     CLI_EXIT_OUTPUT = 5,  /* cannot write outputs */
     CLI_EXIT_PARTIAL = 6, /* damaged input: what could be delivered was */
     CLI_EXIT_FATAL = 10,  /* internal or catalog failure */
+    CLI_EXIT_DISK = 11,   /* vidx run stopped by the disk budget or a full disk */
     CLI_EXIT_INTERRUPTED = 130,
 };
 
@@ -43,6 +44,8 @@ void cli_error(const char *file, const char *fmt, ...) __attribute__((format(pri
 /* Number parsing with a clear message on bad input. */
 int cli_parse_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out);
 int cli_parse_double(const char *opt, const char *s, double min, double *out);
+/* A size in bytes with an optional K, M, G or T suffix (powers of 1024). */
+int cli_parse_size(const char *opt, const char *s, int64_t *out);
 /* Comma-separated lists; *out is malloc'd. */
 int cli_parse_doubles(const char *opt, const char *s, double **out, size_t *n);
 int cli_parse_ints(const char *opt, const char *s, int64_t **out, size_t *n);
@@ -84,5 +87,8 @@ int cmd_frames(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_du(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 #endif

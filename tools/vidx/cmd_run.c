@@ -9,7 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_OUTPUT = 'o', OPT_JOBS = 'j', OPT_TIMEOUT = 400, OPT_MAXMEM, OPT_RETRY, OPT_PROGRESS };
+enum {
+    OPT_OUTPUT = 'o',
+    OPT_JOBS = 'j',
+    OPT_TIMEOUT = 400,
+    OPT_MAXMEM,
+    OPT_RETRY,
+    OPT_PROGRESS,
+    OPT_LAYOUT,
+    OPT_SHARD_SIZE,
+    OPT_SHARD_SAMPLES,
+    OPT_SCRATCH,
+    OPT_MAX_SCRATCH,
+    OPT_MAX_DISK,
+    OPT_MIN_FREE,
+    OPT_DEDUP_EXACT,
+};
 
 static const CliOption run_own_options[] = {
     {"output", OPT_OUTPUT, "OUT", "output directory: frames/, catalog.db"},
@@ -18,6 +33,14 @@ static const CliOption run_own_options[] = {
     {"max-memory", OPT_MAXMEM, "MB", "address-space limit per worker process"},
     {"retry", OPT_RETRY, NULL, "also redo videos that failed in earlier runs"},
     {"progress", OPT_PROGRESS, "MODE", "bar (default on a TTY), json (events on stdout) or none"},
+    {"layout", OPT_LAYOUT, "L", "files (default) or shards (WebDataset tar)"},
+    {"shard-size", OPT_SHARD_SIZE, "SIZE", "close a shard past this size (default 1G)"},
+    {"shard-samples", OPT_SHARD_SAMPLES, "N", "... or past N frames"},
+    {"scratch", OPT_SCRATCH, "DIR", "scratch space (default OUT/.scratch)"},
+    {"max-scratch", OPT_MAX_SCRATCH, "SIZE", "scratch in use at once, at most"},
+    {"max-disk", OPT_MAX_DISK, "SIZE", "stop cleanly before OUT grows past SIZE"},
+    {"min-free", OPT_MIN_FREE, "SIZE", "stop cleanly before free space drops below SIZE"},
+    {"dedup-exact", OPT_DEDUP_EXACT, NULL, "store byte-identical frames once (content-addressed)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -50,6 +73,29 @@ static int run_option(int key, const char *arg, void *ctx)
     case OPT_RETRY:
         a->run.retry = 1;
         return 0;
+    case OPT_LAYOUT:
+        if (!strcmp(arg, "files") || !strcmp(arg, "shards")) {
+            a->run.layout = !strcmp(arg, "shards") ? VIDX_LAYOUT_SHARDS : VIDX_LAYOUT_FILES;
+            return 0;
+        }
+        cli_error(NULL, "--layout: '%s' is not files or shards", arg);
+        return -1;
+    case OPT_SHARD_SIZE:
+        return cli_parse_size("shard-size", arg, &a->run.shard_bytes);
+    case OPT_SHARD_SAMPLES:
+        return cli_parse_int("shard-samples", arg, 1, 1LL << 40, &a->run.shard_samples);
+    case OPT_SCRATCH:
+        a->run.scratch = arg;
+        return 0;
+    case OPT_MAX_SCRATCH:
+        return cli_parse_size("max-scratch", arg, &a->run.max_scratch);
+    case OPT_MAX_DISK:
+        return cli_parse_size("max-disk", arg, &a->run.max_disk);
+    case OPT_MIN_FREE:
+        return cli_parse_size("min-free", arg, &a->run.min_free);
+    case OPT_DEDUP_EXACT:
+        a->run.dedup_exact = 1;
+        return 0;
     case OPT_PROGRESS:
         if (!strcmp(arg, "json"))
             a->progress.mode = CLI_PROGRESS_JSON;
@@ -73,7 +119,8 @@ int cmd_run(int argc, char **argv)
         "INPUT: files, directories (recursive), @list.txt, - (paths on stdin), http(s) URLs.\n"
         "Per video: frames (as vidx frames) in OUT/frames/<key>/ and optional audio; the\n"
         "catalog in OUT/catalog.db. Re-running the same command only does what is missing.\n"
-        "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 130 interrupted.";
+        "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 11 stopped by the\n"
+        "disk budget or a full disk (resumable), 130 interrupted.";
     RunArgs a;
     VidxRunSummary sum;
     int first;
@@ -104,6 +151,11 @@ int cmd_run(int argc, char **argv)
     cli_job_free(&a.job);
     if (ret == VIDX_EINTERRUPTED)
         return CLI_EXIT_INTERRUPTED;
+    if (ret >= 0 && sum.disk_stop) {
+        cli_error(a.out, "stopped before the disk budget or free space ran out; free space or "
+                         "raise --max-disk, then run the same command again to finish");
+        return CLI_EXIT_DISK;
+    }
     if (ret < 0)
         return CLI_EXIT_FATAL;
     return sum.skipped_failed > 0 ||

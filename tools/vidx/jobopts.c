@@ -26,6 +26,7 @@ enum {
     OPT_AUDIO_RATE,
     OPT_AUDIO_CHANNELS,
     OPT_STREAM,
+    OPT_DEDUP,
 };
 
 const CliOption cli_job_options[] = {
@@ -45,6 +46,7 @@ const CliOption cli_job_options[] = {
     {"audio-rate", OPT_AUDIO_RATE, "HZ", "audio sample rate (default 16000)"},
     {"audio-channels", OPT_AUDIO_CHANNELS, "N", "audio channels (default 1)"},
     {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
+    {"dedup", OPT_DEDUP, "T", "drop frames within perceptual-hash distance T of the last kept"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -195,6 +197,8 @@ int cli_job_option(CliJob *j, int key, const char *arg)
                    : (js->audio_channels = (int)v, 1);
     case OPT_STREAM:
         return cli_parse_int("stream", arg, 0, 1000, &v) < 0 ? -1 : (js->source.stream = (int)v, 1);
+    case OPT_DEDUP:
+        return cli_parse_int("dedup", arg, 0, 64, &v) < 0 ? -1 : (js->dedup = (int)v, 1);
     }
     return 0;
 }

@@ -18,6 +18,9 @@ static const Command commands[] = {
     {"run", cmd_run, "process a whole video library in parallel, resumable"},
     {"status", cmd_status, "counts and failures of a run's catalog"},
     {"export", cmd_export, "a catalog table as JSON lines or CSV"},
+    {"verify", cmd_verify, "check an output directory against its catalog"},
+    {"du", cmd_du, "space used by an output directory, by kind"},
+    {"gc", cmd_gc, "remove files no catalog row points at"},
 };
 
 static void usage(FILE *out)

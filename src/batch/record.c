@@ -1,0 +1,260 @@
+/*
+ * record.c - what the supervisor does with a finished video: parse the
+ * worker's result, commit the frames to the store, record the video in the
+ * catalog, drop the scratch; and the disk budget that decides whether another
+ * video may start.
+ *
+ * A full disk anywhere (worker, store, catalog) is not a video failure: the
+ * video stays unrecorded (so a later run redoes it) and the run stops cleanly.
+ */
+#include "batch/run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libavutil/error.h>
+
+#include "batch/worker.h"
+
+static double wall_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void vidx__task_scratch(const Run *r, const Task *t, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s", r->scratch, t->key);
+}
+
+static void base_video(Run *r, const Worker *w, CatalogVideo *v)
+{
+    const Task *t = w->task;
+    memset(v, 0, sizeof(*v));
+    v->path = t->path;
+    v->key = t->key;
+    v->fingerprint = t->fingerprint;
+    v->options = r->options;
+    v->size = t->size;
+    v->mtime = t->mtime;
+    v->started = wall_clock() - (vidx__now() - w->started);
+    v->seconds = vidx__now() - w->started;
+}
+
+static void count_video(Run *r, const CatalogVideo *v, const VidxFrameRecord *recs)
+{
+    r->sum.done++;
+    r->sum.counts[v->status]++;
+    if (v->status <= VIDX_VIDEO_PARTIAL) {
+        r->sum.frames += (int64_t)v->n_frames;
+        for (size_t i = 0; i < v->n_frames; i++)
+            r->sum.bytes += recs[i].bytes;
+    }
+    VidxRunEvent ev = {.path = v->path,
+                       .status = v->status,
+                       .error_class = v->error_class,
+                       .message = v->error,
+                       .frames = (int64_t)v->n_frames,
+                       .seconds = v->seconds};
+    vidx__run_emit(r, VIDX_EVENT_VIDEO, &ev);
+}
+
+/* The disk filled up: leave the video unrecorded and stop starting new ones. */
+static int disk_full(Run *r, Worker *w)
+{
+    char scratch[PATH_MAX];
+    vidx__task_scratch(r, w->task, scratch, sizeof(scratch));
+    vidx__remove_tree(scratch);
+    vidx__log(VIDX_LOG_ERROR, "%s: disk full; stopping (the video will be redone next run)",
+              w->task->path);
+    r->sum.disk_stop = 1;
+    w->task = NULL;
+    return 0;
+}
+
+int vidx__record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls, const char *msg)
+{
+    CatalogVideo v;
+    char scratch[PATH_MAX];
+    base_video(r, w, &v);
+    v.status = st;
+    v.error_class = cls;
+    v.error = msg;
+    vidx__task_scratch(r, w->task, scratch, sizeof(scratch));
+    vidx__remove_tree(scratch);
+    int ret = vidx__catalog_record(r->cat, &v);
+    if (ret == -ENOSPC)
+        return disk_full(r, w);
+    if (ret == 0)
+        count_video(r, &v, NULL);
+    w->task = NULL;
+    return ret;
+}
+
+/* Parses the frames array of a worker result (strings borrowed from json). */
+static VidxFrameRecord *parse_frames(json_t *arr, size_t *n)
+{
+    *n = json_array_size(arr);
+    VidxFrameRecord *recs = calloc(*n ? *n : 1, sizeof(*recs));
+    if (!recs)
+        return NULL;
+    for (size_t i = 0; i < *n; i++) {
+        json_t *a = json_array_get(arr, i);
+        VidxFrameRecord *f = &recs[i];
+        double target = json_real_value(json_array_get(a, 1));
+        f->index = json_integer_value(json_array_get(a, 0));
+        f->target = target < 0 ? NAN : target;
+        f->time = json_real_value(json_array_get(a, 2));
+        f->pts = json_integer_value(json_array_get(a, 3));
+        f->keyframe = json_is_true(json_array_get(a, 4));
+        f->width = (int)json_integer_value(json_array_get(a, 5));
+        f->height = (int)json_integer_value(json_array_get(a, 6));
+        f->bytes = json_integer_value(json_array_get(a, 7));
+        f->path = (char *)json_string_value(json_array_get(a, 8));
+        snprintf(f->sha256, sizeof(f->sha256), "%s", json_string_value(json_array_get(a, 9)) ?: "");
+        f->phash = (uint64_t)json_integer_value(json_array_get(a, 10));
+        f->dup_of = json_integer_value(json_array_get(a, 11));
+    }
+    return recs;
+}
+
+static void classify(Run *r, json_t *o, CatalogVideo *v, int code)
+{
+    int partial = json_is_true(json_object_get(o, "partial"));
+    v->status = code ? VIDX_VIDEO_FAILED : partial ? VIDX_VIDEO_PARTIAL : VIDX_VIDEO_OK;
+    if (code == AVERROR(ENOMEM) && r->set->max_memory > 0)
+        v->error_class = "memory";
+    else if (code)
+        v->error_class = json_string_value(json_object_get(o, "class"));
+    else
+        v->error_class = partial ? "decode" : NULL;
+    v->error = v->status != VIDX_VIDEO_OK ? json_string_value(json_object_get(o, "message")) : NULL;
+}
+
+static void audio_fields(json_t *o, CatalogVideo *v, const char **name)
+{
+    json_t *audio = json_object_get(o, "audio");
+    *name = NULL;
+    if (!audio)
+        return;
+    *name = json_string_value(json_object_get(audio, "path"));
+    v->audio_rate = (int)json_integer_value(json_object_get(audio, "rate"));
+    v->audio_channels = (int)json_integer_value(json_object_get(audio, "channels"));
+    v->audio_duration = json_real_value(json_object_get(audio, "duration"));
+}
+
+/* Commits and records a video whose worker produced frames (ok or partial). */
+static int store_and_record(Run *r, Worker *w, CatalogVideo *v, json_t *o, const char *scratch)
+{
+    const char *audio_name;
+    size_t n;
+    VidxFrameRecord *recs = parse_frames(json_object_get(o, "frames"), &n);
+    if (!recs)
+        return -ENOMEM;
+    audio_fields(o, v, &audio_name);
+    v->probe_json = json_string_value(json_object_get(o, "probe"));
+    int64_t added = vidx__commit_video(&r->commit, v, recs, n, scratch, audio_name);
+    if (added == -ENOSPC) {
+        free(recs);
+        return disk_full(r, w);
+    }
+    if (added < 0) { /* the store failed: record that instead */
+        v->status = VIDX_VIDEO_FAILED;
+        v->error_class = vidx_error_class((int)added);
+        v->error = "storing the frames failed";
+        v->n_frames = 0;
+        v->frames = NULL;
+        v->audio_path = NULL;
+        added = vidx__catalog_record(r->cat, v);
+        if (added == -ENOSPC) {
+            free(recs);
+            return disk_full(r, w);
+        }
+    } else {
+        r->used += added;
+        r->committed++;
+        r->added += added;
+    }
+    if (added >= 0)
+        count_video(r, v, recs);
+    free(recs);
+    return added < 0 ? (int)added : 0;
+}
+
+int vidx__record_result(Run *r, Worker *w, const char *text)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    CatalogVideo v;
+    char scratch[PATH_MAX];
+    int ret;
+    if (!o)
+        return vidx__record_abnormal(r, w, VIDX_VIDEO_CRASHED, "crash", "unreadable worker result");
+    int code = (int)json_integer_value(json_object_get(o, "status"));
+    if (code == AVERROR(ENOSPC) || code == AVERROR(EDQUOT)) {
+        json_decref(o);
+        return disk_full(r, w);
+    }
+    base_video(r, w, &v);
+    classify(r, o, &v, code);
+    vidx__task_scratch(r, w->task, scratch, sizeof(scratch));
+    if (v.status <= VIDX_VIDEO_PARTIAL) {
+        ret = store_and_record(r, w, &v, o, scratch);
+    } else {
+        ret = vidx__catalog_record(r->cat, &v);
+        if (ret == -ENOSPC)
+            ret = disk_full(r, w);
+        else if (ret == 0)
+            count_video(r, &v, NULL);
+    }
+    vidx__remove_tree(scratch);
+    json_decref(o);
+    w->task = NULL;
+    return ret;
+}
+
+int64_t vidx__tree_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    struct stat st;
+    char p[PATH_MAX];
+    int64_t n = 0;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        if (lstat(p, &st) < 0)
+            continue;
+        n += S_ISDIR(st.st_mode) ? vidx__tree_bytes(p) : (int64_t)st.st_blocks * 512;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+int vidx__disk_budget_reached(Run *r, int in_flight)
+{
+    const VidxRunSettings *s = r->set;
+    /* What the next video will probably add: the mean so far, or 1 MB before any. */
+    int64_t est = r->committed > 0 ? r->added / r->committed : 1 << 20;
+    int64_t need = est * (in_flight + 1);
+    if (s->max_disk > 0 && r->used + need > s->max_disk)
+        return 1;
+    if (s->min_free > 0) {
+        struct statvfs vfs;
+        if (statvfs(r->out, &vfs) == 0 &&
+            (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize - need < s->min_free)
+            return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * run.h - the state of one batch run, shared by the supervisor's process
+ * management (run.c) and its recording of results (record.c).
+ */
+#ifndef VIDX_BATCH_RUN_H
+#define VIDX_BATCH_RUN_H
+
+#include <sys/types.h>
+
+#include "batch/commit.h"
+#include "core/internal.h"
+
+typedef struct Task {
+    const char *path;
+    char key[96];
+    char fingerprint[64];
+    int64_t size, mtime;
+} Task;
+
+typedef struct Worker {
+    pid_t pid;
+    int to, from; /* pipes: tasks out, results in */
+    Task *task;   /* current task or NULL when idle */
+    double started, deadline;
+    char *buf; /* partial line from the worker */
+    size_t len, cap;
+} Worker;
+
+typedef struct Run {
+    const VidxRunSettings *set;
+    const char *out;
+    char scratch[3800]; /* scratch root (room left for /<key>) */
+    VidxCatalog *cat;
+    Committer commit;
+    int64_t used;      /* bytes under OUT (frames, shards, audio, catalog) */
+    int64_t committed; /* videos committed in this run, for the per-video estimate */
+    int64_t added;     /* bytes they added */
+    char options[32];
+    Task *tasks;
+    size_t n_tasks, next_task;
+    Worker *workers;
+    int n_workers, threads;
+    VidxRunSummary sum;
+    double t0;
+} Run;
+
+double vidx__now(void);
+void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video);
+
+/* Worker w reported "R <json>": commit and record its video. */
+int vidx__record_result(Run *r, Worker *w, const char *json);
+/* Worker w's video ended without a result (crash, timeout, unschedulable). */
+int vidx__record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls, const char *msg);
+/* Scratch directory of a task. */
+void vidx__task_scratch(const Run *r, const Task *t, char *out, size_t size);
+/* Disk budget: 1 when starting another video could cross --max-disk or --min-free. */
+int vidx__disk_budget_reached(Run *r, int in_flight);
+/* Bytes under dir (recursive). */
+int64_t vidx__tree_bytes(const char *dir);
+
+#endif

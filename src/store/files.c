@@ -1,0 +1,176 @@
+/*
+ * files.c - the "files" layout: OUT/frames/<key>/<index>_<ms>ms.<ext>.
+ *
+ * A video's scratch directory already holds durable files under their final
+ * names, so committing it is one rename of the directory (atomic on the same
+ * filesystem; a copy when --scratch is elsewhere). With --dedup-exact, frames
+ * move to the content-addressed objects/ tree instead.
+ */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "batch/worker.h"
+#include "store/fs.h"
+
+void vidx__blob_path(const char *sha256, const char *ext, char *out, size_t size)
+{
+    snprintf(out, size, "objects/%.2s/%s.%s", sha256, sha256, ext);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    char buf[1 << 16];
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    size_t n;
+    int ret = 0;
+    if (!in || !out)
+        ret = -errno;
+    while (ret == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            ret = -errno;
+    if (out && (fflush(out) != 0 || fsync(fileno(out)) < 0) && ret == 0)
+        ret = -errno;
+    if (out && fclose(out) != 0 && ret == 0)
+        ret = -errno;
+    if (in)
+        fclose(in);
+    if (ret == 0)
+        unlink(from);
+    else
+        unlink(to);
+    return ret;
+}
+
+int vidx__move_file(const char *from, const char *to)
+{
+    if (rename(from, to) == 0)
+        return 0;
+    return errno == EXDEV ? copy_file(from, to) : -errno;
+}
+
+/* Moves every file of directory from into to (created); for cross-device scratch. */
+int vidx__move_dir(const char *from, const char *to)
+{
+    if (rename(from, to) == 0)
+        return 0;
+    if (errno != EXDEV)
+        return -errno;
+    int ret = vidx__mkdirs(to);
+    DIR *d = ret == 0 ? opendir(from) : NULL;
+    struct dirent *e;
+    char a[PATH_MAX], b[PATH_MAX];
+    if (!d)
+        return ret ? ret : -errno;
+    while (ret == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
+        snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
+        ret = vidx__move_file(a, b);
+    }
+    closedir(d);
+    return ret;
+}
+
+static int64_t dir_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    struct stat st;
+    char p[PATH_MAX];
+    int64_t n = 0;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.' && snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) > 0 &&
+            stat(p, &st) == 0)
+            n += st.st_size;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Moves the stored frames of v to objects/ (content-addressed). */
+static int commit_blobs(Store *st, StoreVideo *v)
+{
+    char from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
+    for (size_t i = 0; i < v->n_items; i++) {
+        StoreItem *it = &v->items[i];
+        if (!it->store)
+            continue;
+        vidx__blob_path(it->rec->sha256, v->ext, it->location, sizeof(it->location));
+        snprintf(from, sizeof(from), "%s/%s", v->scratch, it->rec->path);
+        snprintf(to, sizeof(to), "%s/%s", st->out, it->location);
+        snprintf(dir, sizeof(dir), "%s/objects/%.2s", st->out, it->rec->sha256);
+        int ret = vidx__mkdirs(dir);
+        if (ret == 0)
+            ret = vidx__move_file(from, to);
+        if (ret == 0)
+            ret = vidx__fsync_dir(dir);
+        if (ret < 0)
+            return ret;
+        v->bytes_added += it->rec->bytes;
+    }
+    return 0;
+}
+
+static int files_commit(Store *st, StoreVideo *v)
+{
+    char dst[PATH_MAX], parent[PATH_MAX];
+    int ret;
+    v->bytes_added = 0;
+    snprintf(v->video_dir, sizeof(v->video_dir), "frames/%s", v->key);
+    if (v->blobs && (ret = commit_blobs(st, v)) < 0)
+        return ret;
+    for (size_t i = 0; i < v->n_items && !v->blobs; i++) {
+        StoreItem *it = &v->items[i];
+        if (it->store)
+            snprintf(it->location, sizeof(it->location), "%s/%s", v->video_dir, it->rec->path);
+    }
+    snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
+    snprintf(parent, sizeof(parent), "%s/frames", st->out);
+    vidx__remove_tree(dst);
+    if ((ret = vidx__move_dir(v->scratch, dst)) < 0 || (ret = vidx__fsync_dir(parent)) < 0)
+        return ret;
+    v->bytes_added += dir_bytes(dst);
+    return 0;
+}
+
+static void files_rollback(Store *st, StoreVideo *v)
+{
+    char dst[PATH_MAX];
+    snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
+    vidx__remove_tree(dst);
+    for (size_t i = 0; v->blobs && i < v->n_items; i++) {
+        if (!v->items[i].store)
+            continue;
+        snprintf(dst, sizeof(dst), "%s/%s", st->out, v->items[i].location);
+        unlink(dst);
+    }
+}
+
+static int files_noop(Store *st)
+{
+    (void)st;
+    return 0;
+}
+
+static void files_close(Store *st)
+{
+    (void)st;
+}
+
+const StoreOps vidx__store_files = {
+    .name = "files",
+    .open = files_noop,
+    .commit = files_commit,
+    .rollback = files_rollback,
+    .finish = files_noop,
+    .close = files_close,
+};

@@ -1,0 +1,352 @@
+/*
+ * shards.c - the "shards" layout: WebDataset-compatible tar shards.
+ *
+ * DESIGN
+ * OUT/shards/NNNNNN.tar holds samples "<key>/<index>_<ms>ms.<ext>" plus
+ * "<key>/<index>_<ms>ms.json" (the frame's metadata); WebDataset groups the
+ * two by the name before the first dot, so keys carry no dots. Each run
+ * appends to shards of its own, never to an older one. A video is appended
+ * whole, fsync'd, and the catalog then commits the new shard size with the
+ * video's rows: bytes past the committed size are an uncommitted tail, cut
+ * at recovery (vidx__shards_recover). A shard is closed with tar's two zero
+ * blocks once it passes --shard-size (or --shard-samples) and at the end of
+ * the run; a video never spans two shards.
+ */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "batch/worker.h"
+#include "store/fs.h"
+
+#define TAR_BLOCK 512
+
+typedef struct Shards {
+    int fd;
+    int index;     /* number of the open shard */
+    int64_t start; /* size before the current commit, for rollback */
+} Shards;
+
+static void shard_name(int index, char *out, size_t size)
+{
+    snprintf(out, size, "shards/%06d.tar", index);
+}
+
+/* Next unused shard number: one past the highest on disk. */
+static int next_index(const char *out)
+{
+    char dir[PATH_MAX];
+    struct dirent *e;
+    int next = 0;
+    snprintf(dir, sizeof(dir), "%s/shards", out);
+    DIR *d = opendir(dir);
+    while (d && (e = readdir(d))) {
+        int n;
+        char tail[8];
+        if (sscanf(e->d_name, "%d.%7s", &n, tail) == 2 && !strcmp(tail, "tar") && n >= next)
+            next = n + 1;
+    }
+    if (d)
+        closedir(d);
+    return next;
+}
+
+static int shards_open(Store *st)
+{
+    char dir[PATH_MAX];
+    Shards *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->fd = -1;
+    st->priv = s;
+    snprintf(dir, sizeof(dir), "%s/shards", st->out);
+    int ret = vidx__mkdirs(dir);
+    s->index = next_index(st->out);
+    return ret;
+}
+
+static void octal(char *field, size_t width, int64_t v)
+{
+    snprintf(field, width, "%0*llo", (int)width - 1, (long long)v);
+}
+
+/* One ustar header for a regular file. name must fit in 100 bytes. */
+static void tar_header(char h[TAR_BLOCK], const char *name, int64_t size)
+{
+    memset(h, 0, TAR_BLOCK);
+    snprintf(h, 100, "%s", name);
+    octal(h + 100, 8, 0644);
+    octal(h + 108, 8, 0);
+    octal(h + 116, 8, 0);
+    octal(h + 124, 12, size);
+    octal(h + 136, 12, 0);
+    h[156] = '0';
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (int i = 0; i < TAR_BLOCK; i++)
+        sum += (unsigned char)h[i];
+    snprintf(h + 148, 8, "%06o", sum);
+}
+
+static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t k = pwrite(fd, p, n, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -errno;
+        p += k;
+        n -= (size_t)k;
+        off += k;
+    }
+    return 0;
+}
+
+/* Appends one member at st->shard.size; returns the data offset in *data_off. */
+static int append_member(Store *st, const char *name, const void *data, size_t size,
+                         int64_t *data_off)
+{
+    Shards *s = st->priv;
+    char h[TAR_BLOCK], pad[TAR_BLOCK] = {0};
+    int64_t off = st->shard.size;
+    size_t padn = (TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK;
+    tar_header(h, name, (int64_t)size);
+    int ret = pwrite_all(s->fd, h, TAR_BLOCK, off);
+    if (ret == 0)
+        ret = pwrite_all(s->fd, data, size, off + TAR_BLOCK);
+    if (ret == 0 && padn)
+        ret = pwrite_all(s->fd, pad, padn, off + TAR_BLOCK + (int64_t)size);
+    if (ret == 0) {
+        if (data_off)
+            *data_off = off + TAR_BLOCK;
+        st->shard.size = off + TAR_BLOCK + (int64_t)(size + padn);
+    }
+    return ret;
+}
+
+static int read_file(const char *path, char **data, size_t *size)
+{
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &sb) < 0 || !(*data = malloc(sb.st_size ? (size_t)sb.st_size : 1))) {
+        close(fd);
+        return -ENOMEM;
+    }
+    *size = (size_t)sb.st_size;
+    if (read(fd, *data, *size) != (ssize_t)*size) {
+        free(*data);
+        ret = -EIO;
+    }
+    close(fd);
+    return ret;
+}
+
+/* Writes the end-of-archive blocks after the committed data (not counted in size). */
+static int write_trailer(Store *st)
+{
+    Shards *s = st->priv;
+    char zero[2 * TAR_BLOCK] = {0};
+    int ret = pwrite_all(s->fd, zero, sizeof(zero), st->shard.size);
+    if (ret == 0 && ftruncate(s->fd, st->shard.size + (int64_t)sizeof(zero)) < 0)
+        ret = -errno;
+    if (ret == 0 && fsync(s->fd) < 0)
+        ret = -errno;
+    return ret;
+}
+
+static int close_shard(Store *st)
+{
+    Shards *s = st->priv;
+    if (s->fd < 0)
+        return 0;
+    int ret = write_trailer(st);
+    close(s->fd);
+    s->fd = -1;
+    s->index++;
+    return ret;
+}
+
+static int open_next(Store *st)
+{
+    Shards *s = st->priv;
+    char path[PATH_MAX];
+    shard_name(s->index, st->shard.name, sizeof(st->shard.name));
+    snprintf(path, sizeof(path), "%s/%s", st->out, st->shard.name);
+    s->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (s->fd < 0)
+        return -errno;
+    st->shard.size = st->shard.samples = 0;
+    snprintf(path, sizeof(path), "%s/shards", st->out);
+    return vidx__fsync_dir(path);
+}
+
+static int shard_full(const Store *st)
+{
+    return st->shard.size >= st->shard_bytes ||
+           (st->shard_samples > 0 && st->shard.samples >= st->shard_samples);
+}
+
+static void sample_json(char *buf, size_t size, const StoreVideo *v, const VidxFrameRecord *r)
+{
+    char target[32] = "null";
+    if (!isnan(r->target))
+        snprintf(target, sizeof(target), "%.9g", r->target);
+    snprintf(buf, size,
+             "{\"video_key\":\"%s\",\"index\":%lld,\"target\":%s,\"time\":%.9g,\"pts\":%lld,"
+             "\"keyframe\":%s,\"width\":%d,\"height\":%d,\"sha256\":\"%s\"}",
+             v->key, (long long)r->index, target, r->time, (long long)r->pts,
+             r->keyframe ? "true" : "false", r->width, r->height, r->sha256);
+}
+
+/* Member base name: "<key without dots>/<frame file name without extension>". */
+static void member_base(const StoreVideo *v, const VidxFrameRecord *r, char *out, size_t size)
+{
+    char key[128];
+    snprintf(key, sizeof(key), "%s", v->key);
+    for (char *p = key; *p; p++)
+        if (*p == '.')
+            *p = '_';
+    const char *dot = strrchr(r->path, '.');
+    int stem = dot ? (int)(dot - r->path) : (int)strlen(r->path);
+    snprintf(out, size, "%s/%.*s", key, stem, r->path);
+}
+
+static int append_item(Store *st, StoreVideo *v, StoreItem *it)
+{
+    char path[PATH_MAX], base[200], name[256], json[1024], *data = NULL;
+    size_t size = 0;
+    snprintf(path, sizeof(path), "%s/%s", v->scratch, it->rec->path);
+    int ret = read_file(path, &data, &size);
+    if (ret < 0)
+        return ret;
+    member_base(v, it->rec, base, sizeof(base));
+    snprintf(name, sizeof(name), "%s.%s", base, v->ext);
+    ret = append_member(st, name, data, size, &it->offset);
+    free(data);
+    if (ret < 0)
+        return ret;
+    snprintf(it->location, sizeof(it->location), "%s", st->shard.name);
+    sample_json(json, sizeof(json), v, it->rec);
+    snprintf(name, sizeof(name), "%s.json", base);
+    ret = append_member(st, name, json, strlen(json), NULL);
+    if (ret == 0) {
+        st->shard.samples++;
+        unlink(path);
+    }
+    return ret;
+}
+
+/* The same frame file delivered for two targets is stored once. */
+static int reuse_earlier(StoreVideo *v, size_t i)
+{
+    StoreItem *it = &v->items[i];
+    for (size_t k = 0; k < i; k++) {
+        const StoreItem *e = &v->items[k];
+        if (e->store && e->rec->path && !strcmp(e->rec->path, it->rec->path)) {
+            snprintf(it->location, sizeof(it->location), "%s", e->location);
+            it->offset = e->offset;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int shards_commit(Store *st, StoreVideo *v)
+{
+    Shards *s = st->priv;
+    char dst[PATH_MAX], parent[PATH_MAX];
+    int ret = 0;
+    v->bytes_added = 0;
+    if (s->fd >= 0 && shard_full(st) && (ret = close_shard(st)) < 0)
+        return ret;
+    if (s->fd < 0 && (ret = open_next(st)) < 0)
+        return ret;
+    s->start = st->shard.size;
+    int64_t samples = st->shard.samples;
+    for (size_t i = 0; i < v->n_items && ret == 0; i++)
+        if (v->items[i].store && !reuse_earlier(v, i))
+            ret = append_item(st, v, &v->items[i]);
+    if (ret == 0 && fsync(s->fd) < 0)
+        ret = -errno;
+    snprintf(v->video_dir, sizeof(v->video_dir), "frames/%s", v->key);
+    snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
+    snprintf(parent, sizeof(parent), "%s/frames", st->out);
+    if (ret == 0) {
+        vidx__remove_tree(dst);
+        ret = vidx__move_dir(v->scratch, dst);
+    }
+    if (ret == 0)
+        ret = vidx__fsync_dir(parent);
+    if (ret < 0) {
+        if (ftruncate(s->fd, s->start) == 0)
+            st->shard.size = s->start;
+        st->shard.samples = samples;
+        return ret;
+    }
+    v->bytes_added = st->shard.size - s->start;
+    return 0;
+}
+
+static void shards_rollback(Store *st, StoreVideo *v)
+{
+    Shards *s = st->priv;
+    char dst[PATH_MAX];
+    if (s->fd >= 0 && ftruncate(s->fd, s->start) == 0)
+        st->shard.size = s->start;
+    snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
+    vidx__remove_tree(dst);
+}
+
+static int shards_finish(Store *st)
+{
+    return close_shard(st);
+}
+
+static void shards_close(Store *st)
+{
+    Shards *s = st->priv;
+    if (s && s->fd >= 0)
+        close(s->fd);
+    free(s);
+    st->priv = NULL;
+}
+
+const StoreOps vidx__store_shards = {
+    .name = "shards",
+    .open = shards_open,
+    .commit = shards_commit,
+    .rollback = shards_rollback,
+    .finish = shards_finish,
+    .close = shards_close,
+};
+
+int vidx__shard_recover(const char *out, const char *name, int64_t committed)
+{
+    char path[PATH_MAX], zero[2 * TAR_BLOCK] = {0};
+    snprintf(path, sizeof(path), "%s/%s", out, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    int ret = ftruncate(fd, committed) < 0 ? -errno : 0;
+    if (ret == 0)
+        ret = pwrite_all(fd, zero, sizeof(zero), committed);
+    if (ret == 0 && fsync(fd) < 0)
+        ret = -errno;
+    close(fd);
+    return ret;
+}

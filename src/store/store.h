@@ -1,0 +1,79 @@
+/*
+ * store.h - where a finished video's frames go: the store interface and its
+ * two layouts (files.c: one file per frame; shards.c: WebDataset tar shards).
+ *
+ * A worker writes a video into its scratch directory; the supervisor then
+ * commits it: the store moves (files) or appends (shards) the frames, makes
+ * them durable, and says where each one is. Only then does the catalog
+ * record the video, so the catalog never points at a missing or partial file.
+ */
+#ifndef VIDX_STORE_STORE_H
+#define VIDX_STORE_STORE_H
+
+#include "core/internal.h"
+
+typedef struct StoreItem {
+    const VidxFrameRecord *rec; /* path is relative to the scratch directory */
+    int store;                  /* 0: not stored (dropped, or an existing blob) */
+    char location[512];         /* out: relative to OUT */
+    int64_t offset;             /* out: byte offset of the data in location; -1 for whole files */
+} StoreItem;
+
+typedef struct StoreVideo {
+    const char *key;     /* the video key */
+    const char *scratch; /* its scratch directory (absolute or relative to cwd) */
+    StoreItem *items;
+    size_t n_items;
+    int blobs;           /* content-addressed: stored frames go to objects/ */
+    const char *ext;     /* image file extension */
+    char video_dir[256]; /* out: OUT-relative directory holding manifest/audio */
+    int64_t bytes_added; /* out: bytes the commit added under OUT */
+} StoreVideo;
+
+/* Shard bookkeeping the catalog commits together with the video. */
+typedef struct StoreShardState {
+    char name[64]; /* "" when the layout has no shards */
+    int64_t size;  /* committed bytes */
+    int64_t samples;
+} StoreShardState;
+
+typedef struct Store Store;
+
+typedef struct StoreOps {
+    const char *name;
+    int (*open)(Store *st);
+    /* Moves/appends v durably. On failure nothing of v is visible. */
+    int (*commit)(Store *st, StoreVideo *v);
+    /* Undoes the last commit (the catalog refused it). */
+    void (*rollback)(Store *st, StoreVideo *v);
+    /* Ends the run (closes the open shard). */
+    int (*finish)(Store *st);
+    void (*close)(Store *st);
+} StoreOps;
+
+struct Store {
+    const StoreOps *ops;
+    const char *out;
+    int64_t shard_bytes, shard_samples;
+    StoreShardState shard; /* current shard, for the catalog */
+    void *priv;
+};
+
+extern const StoreOps vidx__store_files;
+extern const StoreOps vidx__store_shards;
+
+/* Content-addressed path of a blob: objects/<2 hex>/<sha256>.<ext>. */
+void vidx__blob_path(const char *sha256, const char *ext, char *out, size_t size);
+
+/* Moves a file, copying across filesystems (a --scratch elsewhere). */
+int vidx__move_file(const char *from, const char *to);
+/* Moves a directory's files; a rename when on the same filesystem. */
+int vidx__move_dir(const char *from, const char *to);
+
+/*
+ * Cuts shard name (relative to out) back to its committed size and closes it
+ * with tar's end blocks: what a crash left past the last commit disappears.
+ */
+int vidx__shard_recover(const char *out, const char *name, int64_t committed);
+
+#endif
