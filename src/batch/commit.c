@@ -124,7 +124,10 @@ int64_t vidx__commit_video(Committer *c, CatalogVideo *v, const VidxFrameRecord 
     v->shard_name = c->store.shard.name;
     v->shard_size = c->store.shard.size;
     v->shard_samples = c->store.shard.samples;
+    vidx__fault("store");
     ret = vidx__catalog_record(c->cat, v);
+    if (ret == 0)
+        vidx__fault("record");
     if (ret < 0)
         c->store.ops->rollback(&c->store, &sv);
     else

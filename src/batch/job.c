@@ -156,6 +156,7 @@ static int write_frame(Job *j, const VidxFrame *f)
         return fail(j, ret,
                     ret == VIDX_ELIMIT ? "writing a frame (scratch budget)" : "writing a frame");
     j->written += (int64_t)size;
+    vidx__fault("frame");
     j->kept = (int64_t)j->res->n_frames;
     if ((ret = add_record(j, f, (int64_t)size, name, s->md5 ? md5 : NULL, sha, phash, -1)) < 0)
         return fail(j, ret, "recording a frame");

@@ -499,9 +499,10 @@ int vidx_catalog_export(VidxCatalog *c, const char *table, const char *format, i
          "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
          "error_class, error, attempts, started_at, seconds, frames FROM videos ORDER BY id"},
         {"frames", "SELECT v.path AS video, f.seq, f.idx AS 'index', f.target, f.time, f.pts, "
-                   "f.keyframe, f.width, f.height, f.bytes, f.location FROM frames f JOIN videos v "
-                   "ON v.id = f.video_id ORDER BY f.video_id, f.seq"},
-        {"audio", "SELECT v.path AS video, a.path, a.rate, a.channels, a.duration FROM audio a "
+                   "f.keyframe, f.width, f.height, f.bytes, f.location, f.offset, f.checksum, "
+                   "f.phash, f.dup_of FROM frames f JOIN videos v ON v.id = f.video_id "
+                   "ORDER BY f.video_id, f.seq"},
+        {"audio", "SELECT v.path AS video, a.path, a.rate, a.channels, a.duration, a.bytes FROM audio a "
                   "JOIN videos v ON v.id = a.video_id ORDER BY a.video_id"},
     };
     const char *sql = NULL;

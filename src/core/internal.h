@@ -25,4 +25,7 @@ enum { VIDX_LOG_QUIET = 0, VIDX_LOG_ERROR = 1, VIDX_LOG_WARNING = 2, VIDX_LOG_IN
 /* printf-style message to stderr when level <= the current log level. */
 void vidx__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Test-only fault injection point (see fault.c). */
+void vidx__fault(const char *point);
+
 #endif
