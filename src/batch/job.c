@@ -292,6 +292,12 @@ static int run_source(Job *j, const char *url)
     int ret = vidx_source_open(&src, url, &j->set->source);
     if (ret < 0)
         return fail(j, ret, "opening");
+    /* The output directory only appears once the input opened. */
+    if ((ret = vidx__mkdirs(j->dir)) < 0) {
+        fail(j, ret, "creating the output directory");
+        goto done;
+    }
+    vidx__remove_scratch(j->dir);
     if ((ret = vidx_source_probe_json(src, 0, &j->res->probe_json)) < 0) {
         fail(j, ret, "probing");
         goto done;
@@ -333,12 +339,7 @@ int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, Vid
     memset(res, 0, sizeof(*res));
     if (!url || !dir || !s)
         return res->status = VIDX_EUSAGE;
-    if ((ret = vidx__mkdirs(dir)) < 0) {
-        fail(&j, ret, "creating the output directory");
-    } else {
-        vidx__remove_scratch(dir);
-        ret = run_source(&j, url);
-    }
+    ret = run_source(&j, url);
     res->seconds = now_seconds() - t0;
     res->status = ret < 0 ? ret : 0;
     return res->status;

@@ -502,8 +502,9 @@ int vidx_catalog_export(VidxCatalog *c, const char *table, const char *format, i
                    "f.keyframe, f.width, f.height, f.bytes, f.location, f.offset, f.checksum, "
                    "f.phash, f.dup_of FROM frames f JOIN videos v ON v.id = f.video_id "
                    "ORDER BY f.video_id, f.seq"},
-        {"audio", "SELECT v.path AS video, a.path, a.rate, a.channels, a.duration, a.bytes FROM audio a "
-                  "JOIN videos v ON v.id = a.video_id ORDER BY a.video_id"},
+        {"audio",
+         "SELECT v.path AS video, a.path, a.rate, a.channels, a.duration, a.bytes FROM audio a "
+         "JOIN videos v ON v.id = a.video_id ORDER BY a.video_id"},
     };
     const char *sql = NULL;
     int csv = format && !strcmp(format, "csv");

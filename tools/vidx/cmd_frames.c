@@ -91,7 +91,8 @@ int cmd_frames(int argc, char **argv)
     ret = vidx_job_run(file, a.out, &a.job.job, &res);
     if (ret < 0)
         cli_error(file, "%s", res.message);
-    print_summary(file, &a, &res);
+    if (ret >= 0 || a.json)
+        print_summary(file, &a, &res);
     int code = cli_exit_code(ret, res.output_failed);
     if (ret >= 0 && res.partial) {
         cli_error(file, "damaged input: %lld decode errors, %lld targets not delivered",
