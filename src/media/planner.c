@@ -41,8 +41,8 @@ struct Planner {
     int64_t n_pkts, cap_pkts;
     GopMeta *gops;
     int64_t n_gops, cap_gops, next_final;
-    SortEnt *sorted; /* every packet by pts; n_pkts entries */
-    int64_t cap_sorted;
+    SortEnt *sorted; /* every shown packet by pts; n_sorted entries */
+    int64_t n_sorted, cap_sorted;
     SortEnt *keys; /* key packets by pts */
     int64_t n_keys, cap_keys;
     int64_t low; /* every future packet has pts >= low */
@@ -169,7 +169,7 @@ static void mark_wanted(Planner *p, PlanTarget *t, const SortEnt *e)
 /* Picks the entry for target t, or returns NULL if it cannot be resolved yet. */
 static const SortEnt *resolve_one(Planner *p, PlanTarget *t, int *missed)
 {
-    int64_t n = p->n_pkts, k;
+    int64_t n = p->n_sorted, k;
     *missed = 0;
     switch (p->kind) {
     case PLAN_TIMES:
@@ -209,6 +209,10 @@ static void resolve(Planner *p)
     while (p->resolved < p->n_targets) {
         PlanTarget *t = &p->targets[p->resolved];
         int missed;
+        if (t->missed) { /* cut off by vidx__planner_truncate */
+            p->resolved++;
+            continue;
+        }
         const SortEnt *e = resolve_one(p, t, &missed);
         if (!e && !missed)
             return;
@@ -246,17 +250,18 @@ static int open_gop(Planner *p, int64_t pts)
     return 0;
 }
 
-int64_t vidx__planner_add(Planner *p, int64_t pts, int64_t dts, int key)
+int64_t vidx__planner_add(Planner *p, int64_t pts, int64_t dts, int key, int shown)
 {
     int64_t n = p->n_pkts;
     if ((key || p->n_gops == 0) && open_gop(p, pts) < 0)
         return -ENOMEM;
     if (grow(&p->pkts, &p->cap_pkts, n, sizeof(*p->pkts)) < 0)
         return -ENOMEM;
-    if (grow(&p->sorted, &p->cap_sorted, n, sizeof(*p->sorted)) < 0)
+    if (grow(&p->sorted, &p->cap_sorted, p->n_sorted, sizeof(*p->sorted)) < 0)
         return -ENOMEM;
     p->pkts[n] = (PktMeta){.pts = pts, .gop = (int32_t)(p->n_gops - 1), .key = !!key};
-    sorted_insert(p->sorted, n, (SortEnt){pts, n});
+    if (shown) /* a reference-only picture is never "the frame shown at t" */
+        sorted_insert(p->sorted, p->n_sorted++, (SortEnt){pts, n});
     if (key) {
         if (grow(&p->keys, &p->cap_keys, p->n_keys, sizeof(*p->keys)) < 0)
             return -ENOMEM;
@@ -269,6 +274,13 @@ int64_t vidx__planner_add(Planner *p, int64_t pts, int64_t dts, int key)
         return -ENOMEM;
     resolve(p);
     return n;
+}
+
+void vidx__planner_truncate(Planner *p, int64_t limit)
+{
+    for (int64_t i = p->resolved; i < p->n_targets; i++)
+        if ((p->kind == PLAN_TIMES || p->kind == PLAN_NEAREST) && p->targets[i].ticks > limit)
+            p->targets[i].missed = 1;
 }
 
 void vidx__planner_eof(Planner *p)
@@ -355,7 +367,7 @@ int64_t vidx__planner_resolved(const Planner *p)
 
 int64_t vidx__planner_index_of(const Planner *p, int64_t pts)
 {
-    return lower_bound(p->sorted, p->n_pkts, pts);
+    return lower_bound(p->sorted, p->n_sorted, pts);
 }
 
 int vidx__planner_done(const Planner *p)

@@ -55,10 +55,19 @@ typedef struct Planner Planner;
 int vidx__planner_new(Planner **out, PlanKind kind, const PlanTarget *targets, int64_t n);
 void vidx__planner_free(Planner **p);
 
-/* Records the next packet in decode order. pts must be valid. Returns its number or < 0. */
-int64_t vidx__planner_add(Planner *p, int64_t pts, int64_t dts, int key);
+/*
+ * Records the next packet in decode order. pts must be valid; shown = 0 for a
+ * reference-only picture (decoded when its GOP is, never delivered or counted).
+ * Returns its number or < 0.
+ */
+int64_t vidx__planner_add(Planner *p, int64_t pts, int64_t dts, int key, int shown);
 /* No more packets will come. */
 void vidx__planner_eof(Planner *p);
+/*
+ * The stream was cut short at limit (ticks): targets past it have no frame in
+ * the file and are marked missed instead of resolving to the last frame.
+ */
+void vidx__planner_truncate(Planner *p, int64_t limit);
 
 /* Finalises the next GOP if possible; returns 1 and fills *gop, 0 if none is ready. */
 int vidx__planner_next_gop(Planner *p, PlanGop *gop);

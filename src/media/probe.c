@@ -5,6 +5,7 @@
  * frame count, which reads every packet of the selected stream (no decoding).
  * Field meanings are documented in docs/CLI.md.
  */
+#include "media/shown.h"
 #include "media/source.h"
 
 #include <errno.h>
@@ -115,7 +116,7 @@ static int count_packets(VidxSource *src, int64_t *count)
     src->used = 1;
     while ((ret = av_read_frame(src->fmt, pkt)) >= 0 || ret == AVERROR(EAGAIN)) {
         if (ret >= 0 && pkt->stream_index == src->video->index)
-            n++;
+            n += vidx__packet_shown(src->video->codecpar->codec_id, pkt->data, pkt->size);
         av_packet_unref(pkt);
     }
     *count = n;

@@ -31,6 +31,7 @@
 #include "media/audio.h"
 #include "media/convert.h"
 #include "media/planner.h"
+#include "media/shown.h"
 #include "media/source.h"
 
 /* Packets held while their GOP is undecided: more than this and the file is refused. */
@@ -67,6 +68,8 @@ struct VidxSampler {
     int64_t seq_index;
     int finished;
     int fatal;
+    int read_error;    /* the input ended with an error, not at its end */
+    int64_t video_end; /* end (pts + duration) of the last video packet read */
     VidxFrame out;
     AVFrame *out_frame; /* the AVFrame behind out */
     VidxSamplerStats stats;
@@ -105,7 +108,7 @@ static int prescan(VidxSampler *s, int64_t *count, double *end)
             int64_t ts = s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts;
             if (ts != AV_NOPTS_VALUE && ts + s->pkt->duration > last)
                 last = ts + s->pkt->duration;
-            n++;
+            n += vidx__packet_shown(s->st->codecpar->codec_id, s->pkt->data, s->pkt->size);
         }
         av_packet_unref(s->pkt);
     }
@@ -488,6 +491,9 @@ static int hold_packet(VidxSampler *s, AVPacket *pkt)
 static int video_packet(VidxSampler *s, AVPacket *pkt)
 {
     s->stats.packets_read++;
+    int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    if (ts != AV_NOPTS_VALUE && ts + pkt->duration > s->video_end)
+        s->video_end = ts + pkt->duration;
     if (s->sequential) {
         int key = !!(pkt->flags & AV_PKT_FLAG_KEY);
         if (s->kind == PLAN_KEYFRAMES && !key)
@@ -503,16 +509,44 @@ static int video_packet(VidxSampler *s, AVPacket *pkt)
     }
     if (dts == AV_NOPTS_VALUE)
         dts = s->dec->has_b_frames ? INT64_MIN : pts;
-    int64_t n = vidx__planner_add(s->plan, pts, dts, pkt->flags & AV_PKT_FLAG_KEY);
+    int shown = vidx__packet_shown(s->st->codecpar->codec_id, pkt->data, pkt->size);
+    int64_t n = vidx__planner_add(s->plan, pts, dts, pkt->flags & AV_PKT_FLAG_KEY, shown);
     if (n < 0)
         return (int)n;
     int ret = hold_packet(s, pkt);
     return ret < 0 ? ret : process_gops(s);
 }
 
+/*
+ * The file ended well before the end its own header declares: it was cut off.
+ * Only the video stream's own duration (header, or Matroska's DURATION tag) is
+ * trusted for this: a container duration may be an audio track's.
+ */
+static int cut_short(const VidxSampler *s)
+{
+    const AVStream *st = s->st;
+    int64_t dur = st->duration;
+    const AVDictionaryEntry *tag = av_dict_get(st->metadata, "DURATION", NULL, 0);
+    unsigned h, m;
+    double sec;
+    if ((dur == AV_NOPTS_VALUE || dur <= 0) && tag &&
+        sscanf(tag->value, "%u:%u:%lf", &h, &m, &sec) == 3) /* Matroska's per-track tag */
+        dur = (int64_t)((h * 3600.0 + m * 60.0 + sec) / av_q2d(st->time_base));
+    if (s->video_end == INT64_MIN || dur == AV_NOPTS_VALUE || dur <= 0)
+        return 0;
+    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+    int64_t tol = av_rescale_q(AV_TIME_BASE / 2, AV_TIME_BASE_Q, st->time_base); /* 0.5 s */
+    return s->video_end < start + dur - VIDX_MAX(tol, dur / 50);
+}
+
 static int finish(VidxSampler *s)
 {
     int ret = 0;
+    if (cut_short(s)) {
+        s->stats.partial = 1;
+        if (!s->sequential)
+            vidx__planner_truncate(s->plan, s->video_end);
+    }
     if (s->sequential) {
         ret = drain(s);
         if (ret >= 0)
@@ -553,8 +587,10 @@ static int pump(VidxSampler *s)
     if (ret == AVERROR(EAGAIN))
         return 0;
     if (ret < 0) {
-        if (ret != AVERROR_EOF)
+        if (ret != AVERROR_EOF) {
             s->stats.partial = 1; /* truncated or unreadable tail: keep what we have */
+            s->read_error = ret;
+        }
         return finish(s);
     }
     if (s->pkt->stream_index == s->st->index)
@@ -616,6 +652,7 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
     s->set = *set;
     s->st = src->video;
     s->sequential = needs_sequential(src->fmt);
+    s->video_end = INT64_MIN;
     ret = AVERROR(ENOMEM);
     if (!(s->pkt = av_packet_alloc()) || !(s->frame = av_frame_alloc()) ||
         !(s->prev = av_frame_alloc()) || !(s->out_frame = av_frame_alloc()))
@@ -696,7 +733,11 @@ int vidx_sampler_next(VidxSampler *s, const VidxFrame **frame)
         if (s->finished) {
             if (s->stats.decode_errors || s->stats.targets_missed)
                 s->stats.partial = 1;
-            return s->stats.frames_output == 0 && s->stats.partial ? VIDX_EDECODE : 0;
+            if (s->stats.frames_output > 0 || !s->stats.partial)
+                return 0;
+            if (s->read_error) /* nothing delivered because the input broke off */
+                return s->src->network ? VIDX_ENETWORK : VIDX_ETRUNCATED;
+            return VIDX_EDECODE;
         }
         int ret = pump(s);
         if (ret < 0)

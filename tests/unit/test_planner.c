@@ -16,7 +16,7 @@
 static void feed(Planner *p, const int64_t *pts, int n, int gop, int delay)
 {
     for (int i = 0; i < n; i++)
-        assert_true(vidx__planner_add(p, pts[i], i - delay, i % gop == 0) == i);
+        assert_true(vidx__planner_add(p, pts[i], i - delay, i % gop == 0, 1) == i);
     vidx__planner_eof(p);
 }
 
@@ -129,7 +129,7 @@ static void test_open_gop_leading(void **state)
     Planner *p;
     assert_int_equal(vidx__planner_new(&p, PLAN_TIMES, t, 1), 0);
     for (int i = 0; i < 8; i++)
-        vidx__planner_add(p, pts[i], i - 1, i == 0 || i == 4);
+        vidx__planner_add(p, pts[i], i - 1, i == 0 || i == 4, 1);
     vidx__planner_eof(p);
     PlanGop g0, g1;
     assert_true(vidx__planner_next_gop(p, &g0));
@@ -143,12 +143,34 @@ static void test_open_gop_leading(void **state)
     vidx__planner_free(&p);
 }
 
+/* A reference-only picture (VP9 alt-ref) is never delivered nor counted in indices. */
+static void test_hidden_picture(void **state)
+{
+    (void)state;
+    /* decode order: I0, hidden ARF (pts 3), 1, 2, 3 (shown, same pts as the ARF), 4 */
+    int64_t pts[6] = {0, 3, 1, 2, 3, 4};
+    int shown[6] = {1, 0, 1, 1, 1, 1};
+    PlanTarget t[2] = {{.ticks = 2}, {.index = 0}};
+    Planner *p;
+    assert_int_equal(vidx__planner_new(&p, PLAN_TIMES, t, 1), 0);
+    for (int i = 0; i < 6; i++)
+        vidx__planner_add(p, pts[i], i - 1, i == 0, shown[i]);
+    vidx__planner_eof(p);
+    int64_t n;
+    const PlanTarget *r = vidx__planner_targets(p, &n);
+    assert_int_equal(r[0].pts, 2);
+    assert_int_equal(r[0].pkt, 3);
+    assert_int_equal(vidx__planner_index_of(p, 4), 4); /* 0,1,2,3 before it; the ARF not */
+    assert_false(vidx__planner_wanted(p, 1));
+    vidx__planner_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_times_no_reorder), cmocka_unit_test(test_times_reordered),
         cmocka_unit_test(test_indices),          cmocka_unit_test(test_nearest_and_keyframes),
-        cmocka_unit_test(test_open_gop_leading),
+        cmocka_unit_test(test_open_gop_leading), cmocka_unit_test(test_hidden_picture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
