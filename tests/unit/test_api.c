@@ -1,0 +1,172 @@
+/*
+ * test_api.c - the public API as a C program uses it: error space, safe
+ * opening of bad inputs, in-memory sampling of a clip generated with FFmpeg's
+ * lavfi (timings known by construction), encoders, perceptual hash.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <libavutil/error.h>
+
+#include "vidx/vidx.h"
+
+static char dir[256];
+static char clip[300];
+
+static int setup(void **state)
+{
+    char cmd[1024];
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/vidx-api-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(clip, sizeof(clip), "%s/clip.mp4", dir);
+    /* 2 s, 25 fps, GOP 10 with B-frames: frame k shown at k/25 s. */
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=s=320x240:r=25:d=2 -c:v libx264 "
+             "-g 10 -bf 2 -pix_fmt yuv420p %s",
+             clip);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[512];
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *name, const char *text, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    int codes[] = {VIDX_ENOVIDEO, VIDX_EFORMAT, VIDX_EREFUSED, VIDX_EDECODE, VIDX_EEMPTY};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        assert_true(strlen(vidx_strerror(codes[i])) > 3);
+        for (size_t k = 0; k < i; k++)
+            assert_string_not_equal(vidx_strerror(codes[i]), vidx_strerror(codes[k]));
+    }
+    assert_string_equal(vidx_error_class(AVERROR(ENOENT)), "notfound");
+    assert_string_equal(vidx_error_class(VIDX_EREFUSED), "refused");
+    assert_string_equal(vidx_strerror(0), "success");
+}
+
+static void test_bad_inputs(void **state)
+{
+    VidxSource *src = (VidxSource *)1;
+    char path[512];
+    (void)state;
+    assert_int_equal(vidx_source_open(&src, "/nonexistent/x.mp4", NULL), AVERROR(ENOENT));
+    assert_null(src);
+    assert_int_equal(vidx_source_open(&src, dir, NULL), AVERROR(EISDIR));
+    write_file("empty.mp4", "", path, sizeof(path));
+    assert_int_equal(vidx_source_open(&src, path, NULL), VIDX_EEMPTY);
+    write_file("text.mp4", "this is not a video, just some text\n", path, sizeof(path));
+    assert_int_equal(vidx_source_open(&src, path, NULL), VIDX_EFORMAT);
+    char m3u[1024];
+    snprintf(m3u, sizeof(m3u), "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n%s\n#EXT-X-ENDLIST\n",
+             clip);
+    write_file("playlist.mp4", m3u, path, sizeof(path));
+    assert_int_equal(vidx_source_open(&src, path, NULL), VIDX_EREFUSED);
+    vidx_source_close(&src); /* NULL is fine */
+}
+
+static void test_sample_in_memory(void **state)
+{
+    VidxSource *src;
+    VidxSampler *smp;
+    VidxSamplerSettings s;
+    const VidxFrame *f;
+    double want[4] = {0.24, 0.72, 1.24, 1.72}; /* frames shown at 0.25, 0.75, 1.25, 1.75 */
+    int n = 0;
+    (void)state;
+    assert_int_equal(vidx_source_open(&src, clip, NULL), 0);
+    const VidxVideoInfo *vi = vidx_source_video_info(src);
+    assert_int_equal(vi->display_width, 320);
+    assert_true(fabs(vi->duration - 2.0) < 1e-6);
+    vidx_sampler_default_settings(&s);
+    s.count = 0;
+    assert_int_equal(vidx_sampler_open(&smp, src, &s), VIDX_EUSAGE);
+    s.count = 4;
+    s.pixel = VIDX_PIXEL_RGB24;
+    assert_int_equal(vidx_sampler_open(&smp, src, &s), 0);
+    while (vidx_sampler_next(smp, &f) > 0) {
+        assert_true(n < 4);
+        assert_int_equal(f->width, 320);
+        assert_int_equal(f->height, 240);
+        assert_true(fabs(f->time - want[n]) < 1e-9);
+        assert_int_equal(f->index, (int64_t)lrint(want[n] * 25));
+        n++;
+    }
+    assert_int_equal(n, 4);
+    VidxSamplerStats st;
+    vidx_sampler_stats(smp, &st);
+    assert_true(st.frames_decoded < 50); /* not a full decode */
+    assert_int_equal(st.partial, 0);
+    vidx_sampler_close(&smp);
+    assert_null(smp);
+    vidx_source_close(&src);
+}
+
+static void test_encode_and_hash(void **state)
+{
+    static const uint8_t magic[3][4] = {
+        {0xff, 0xd8, 0xff, 0}, {'R', 'I', 'F', 'F'}, {0x89, 'P', 'N', 'G'}};
+    VidxImageFormat fmts[3] = {VIDX_IMAGE_JPEG, VIDX_IMAGE_WEBP, VIDX_IMAGE_PNG};
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        VidxSource *src;
+        VidxSampler *smp;
+        VidxSamplerSettings s;
+        const VidxFrame *f;
+        uint8_t *out;
+        size_t size;
+        assert_int_equal(vidx_source_open(&src, clip, NULL), 0);
+        vidx_sampler_default_settings(&s);
+        s.mode = VIDX_MODE_INDICES;
+        int64_t idx[1] = {-1};
+        s.indices = idx;
+        s.n_indices = 1;
+        s.pixel = vidx_image_pixel(fmts[i]);
+        assert_int_equal(vidx_sampler_open(&smp, src, &s), 0);
+        assert_int_equal(vidx_sampler_next(smp, &f), 1);
+        assert_int_equal(f->index, 49);
+        assert_int_equal(vidx_image_encode(f, fmts[i], 90, &out, &size), 0);
+        assert_true(size > 100);
+        assert_memory_equal(out, magic[i], i == 0 ? 3 : 4);
+        assert_int_equal(vidx_phash_distance(vidx_frame_phash(f), vidx_frame_phash(f)), 0);
+        vidx_free(out);
+        assert_int_equal(vidx_sampler_next(smp, &f), 0);
+        vidx_sampler_close(&smp);
+        vidx_source_close(&src);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_sample_in_memory),
+        cmocka_unit_test(test_encode_and_hash),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
