@@ -195,12 +195,20 @@ static void retire(Worker *w)
 
 static int send_task(Run *r, Worker *w, Task *t)
 {
-    char line[PATH_MAX * 2], scratch[PATH_MAX];
+    char scratch[PATH_MAX];
     vidx__task_scratch(r, t, scratch, sizeof(scratch));
-    int n = snprintf(line, sizeof(line), "%s\t%s\n", t->path, scratch);
-    if (n >= (int)sizeof(line) || strchr(t->path, '\n') || strchr(t->path, '\t'))
-        return -EINVAL;
-    if (write(w->to, line, (size_t)n) != n)
+    /* Hex on the wire: any byte a file name may hold survives (tabs, newlines, non-UTF-8). */
+    size_t lp = strlen(t->path), ld = strlen(scratch);
+    char *line = malloc(2 * (lp + ld) + 3), *q = line;
+    if (!line)
+        return -ENOMEM;
+    q = vidx__hex(q, t->path, lp);
+    *q++ = ' ';
+    q = vidx__hex(q, scratch, ld);
+    *q++ = '\n';
+    ssize_t wr = write(w->to, line, (size_t)(q - line));
+    free(line);
+    if (wr != q - line)
         return -EPIPE;
     w->task = t;
     w->started = vidx__now();

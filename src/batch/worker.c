@@ -10,6 +10,7 @@
  */
 #include "batch/worker.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -111,13 +112,36 @@ static json_t *result_json(const VidxJobResult *r)
     return o;
 }
 
+char *vidx__hex(char *out, const char *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        *out++ = digits[(unsigned char)in[i] >> 4];
+        *out++ = digits[(unsigned char)in[i] & 15];
+    }
+    return out;
+}
+
+/* Decodes hex in place, up to the first non-hex character. */
+static void unhex(char *s)
+{
+    char *out = s;
+    for (; s[0] && s[1] && isxdigit((unsigned char)s[0]) && isxdigit((unsigned char)s[1]); s += 2) {
+        char pair[3] = {s[0], s[1], 0};
+        *out++ = (char)strtol(pair, NULL, 16);
+    }
+    *out = 0;
+}
+
 static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
 {
-    char *tab = strchr(line, '\t');
-    if (!tab)
+    char *sp = strchr(line, ' ');
+    if (!sp)
         return -EINVAL;
-    *tab = 0;
-    const char *path = line, *dir = tab + 1;
+    *sp = 0;
+    const char *path = line, *dir = sp + 1;
+    unhex(line);
+    unhex(sp + 1);
     vidx__remove_tree(dir); /* whatever an interrupted attempt left */
     inject_fault(path);
 

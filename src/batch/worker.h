@@ -19,6 +19,9 @@ typedef struct WorkerConfig {
 /* Never returns: serves tasks from rfd until it closes, then _exit(0). */
 void vidx__worker_main(const WorkerConfig *cfg, int rfd, int wfd) __attribute__((noreturn));
 
+/* Writes n bytes of in as lowercase hex at out; returns the end (the task wire format). */
+char *vidx__hex(char *out, const char *in, size_t n);
+
 /* rm -rf; a missing path is fine. */
 int vidx__remove_tree(const char *path);
 

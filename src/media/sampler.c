@@ -539,10 +539,11 @@ static int cut_short(const VidxSampler *s)
     return s->video_end < start + dur - VIDX_MAX(tol, dur / 50);
 }
 
-static int finish(VidxSampler *s)
+/* at_eof: the whole file was read (not an early stop after the last target). */
+static int finish(VidxSampler *s, int at_eof)
 {
     int ret = 0;
-    if (cut_short(s)) {
+    if (at_eof && cut_short(s)) {
         s->stats.partial = 1;
         if (!s->sequential)
             vidx__planner_truncate(s->plan, s->video_end);
@@ -581,7 +582,7 @@ static int all_delivered(const VidxSampler *s)
 static int pump(VidxSampler *s)
 {
     if (!s->audio && all_delivered(s))
-        return finish(s);
+        return finish(s, 0);
     int ret = av_read_frame(s->src->fmt, s->pkt);
     s->src->used = 1;
     if (ret == AVERROR(EAGAIN))
@@ -591,7 +592,7 @@ static int pump(VidxSampler *s)
             s->stats.partial = 1; /* truncated or unreadable tail: keep what we have */
             s->read_error = ret;
         }
-        return finish(s);
+        return finish(s, 1);
     }
     if (s->pkt->stream_index == s->st->index)
         ret = video_packet(s, s->pkt);

@@ -5,7 +5,10 @@
  */
 #include "cli.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,29 +32,29 @@ static void bar(const VidxRunSummary *s)
 
 static void json_event(const VidxRunEvent *ev)
 {
-    const VidxRunSummary *s = ev->summary;
     static const char *const names[] = {"start", "video", "tick", "end"};
+    const VidxRunSummary *s = ev->summary;
     if (ev->type == VIDX_EVENT_TICK)
         return;
-    printf("{\"event\":\"%s\",\"done\":%lld,\"total\":%lld,\"skipped\":%lld,\"frames\":%lld,"
-           "\"seconds\":%.3f",
-           names[ev->type], (long long)s->done, (long long)s->total, (long long)s->skipped,
-           (long long)s->frames, s->seconds);
-    if (ev->type == VIDX_EVENT_VIDEO) {
-        char esc[1024];
-        size_t k = 0;
-        for (const char *p = ev->path; *p && k < sizeof(esc) - 7; p++) {
-            if (*p == '"' || *p == '\\')
-                esc[k++] = '\\';
-            esc[k++] = (unsigned char)*p < 0x20 ? '?' : *p;
-        }
-        esc[k] = 0;
-        printf(",\"path\":\"%s\",\"status\":\"%s\",\"class\":\"%s\",\"video_frames\":%lld", esc,
-               vidx_video_status_name(ev->status), ev->error_class ? ev->error_class : "",
-               (long long)ev->frames);
+    json_t *o =
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "event", names[ev->type], "done",
+                  (json_int_t)s->done, "total", (json_int_t)s->total, "skipped",
+                  (json_int_t)s->skipped, "frames", (json_int_t)s->frames, "seconds", s->seconds);
+    if (o && ev->type == VIDX_EVENT_VIDEO) {
+        /* json_stringn keeps any byte sequence a path may hold, escaped */
+        json_t *path = json_string(ev->path);
+        json_object_set_new(o, "path",
+                            path ? path : json_stringn_nocheck(ev->path, strlen(ev->path)));
+        json_object_set_new(o, "status", json_string(vidx_video_status_name(ev->status)));
+        json_object_set_new(o, "class", json_string(ev->error_class ? ev->error_class : ""));
+        json_object_set_new(o, "video_frames", json_integer(ev->frames));
     }
-    printf("}\n");
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (line)
+        printf("%s\n", line);
     fflush(stdout);
+    free(line);
+    json_decref(o);
 }
 
 void cli_progress_event(void *opaque, const VidxRunEvent *ev)
