@@ -346,7 +346,7 @@ typedef struct VidxJobSettings {
     volatile int *cancel;
     /** Called once the input is open, before decoding (may be NULL). */
     void (*on_start)(void *opaque, const VidxVideoInfo *info);
-    /** fsync every written file and the directory (crash-safe batch runs). */
+    /** Make every written file durable before returning (one syncfs; crash-safe batch runs). */
     int durable;
     /**
      * Drop a frame whose perceptual hash is within this Hamming distance of the
@@ -416,7 +416,7 @@ typedef struct VidxRunSummary {
     int64_t bytes;
     double seconds;
     int interrupted;
-    int disk_stop; /**< stopped before crossing --max-disk/--min-free, or on a full disk */
+    int disk_stop; /**< 1: stopped before crossing --max-disk/--min-free; 2: the disk filled up */
 } VidxRunSummary;
 
 typedef struct VidxRunEvent {

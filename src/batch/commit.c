@@ -17,17 +17,47 @@
 
 typedef struct Recover {
     const char *out;
+    char **names; /* shards the catalog lists */
+    size_t n;
 } Recover;
 
 static int recover_shard(void *opaque, const char *name, int64_t size)
 {
-    const Recover *r = opaque;
+    Recover *r = opaque;
+    char **names = realloc(r->names, (r->n + 1) * sizeof(*names));
+    if (!names)
+        return -ENOMEM;
+    r->names = names;
+    if (!(r->names[r->n] = strdup(name)))
+        return -ENOMEM;
+    r->n++;
     return vidx__shard_recover(r->out, name, size);
+}
+
+static int is_listed(void *opaque, const char *name)
+{
+    const Recover *r = opaque;
+    for (size_t i = 0; i < r->n; i++)
+        if (!strcmp(r->names[i], name))
+            return 1;
+    return 0;
+}
+
+/* Shards: cut uncommitted tails, drop shards nothing was committed to. */
+static int recover_shards(const char *out, VidxCatalog *cat)
+{
+    Recover rec = {out, NULL, 0};
+    int ret = vidx__catalog_shards(cat, recover_shard, &rec);
+    if (ret == 0)
+        ret = vidx__shards_remove_unlisted(out, is_listed, &rec);
+    for (size_t i = 0; i < rec.n; i++)
+        free(rec.names[i]);
+    free(rec.names);
+    return ret;
 }
 
 int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s, VidxCatalog *cat)
 {
-    Recover rec = {out};
     memset(c, 0, sizeof(*c));
     c->cat = cat;
     c->dedup_exact = s->dedup_exact;
@@ -38,7 +68,7 @@ int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s
     c->store.shard_samples = s->shard_samples;
     int ret = vidx__catalog_layout(cat, c->store.ops->name);
     if (ret == 0)
-        ret = vidx__catalog_shards(cat, recover_shard, &rec);
+        ret = recover_shards(out, cat);
     if (ret == 0)
         ret = c->store.ops->open(&c->store);
     return ret;
@@ -111,8 +141,10 @@ int64_t vidx__commit_video(Committer *c, CatalogVideo *v, const VidxFrameRecord 
                      .n_items = n,
                      .blobs = c->dedup_exact,
                      .ext = c->ext};
-    if ((ret = c->store.ops->commit(&c->store, &sv)) < 0)
+    if ((ret = c->store.ops->commit(&c->store, &sv)) < 0) {
+        c->store.ops->rollback(&c->store, &sv); /* e.g. blobs moved before a later failure */
         goto done;
+    }
     resolve_locations(items, cf, n);
     v->frames = cf;
     v->n_frames = n;

@@ -150,7 +150,7 @@ static int write_frame(Job *j, const VidxFrame *f)
     if (ret >= 0 && s->max_bytes > 0 && j->written + (int64_t)size > s->max_bytes)
         ret = VIDX_ELIMIT;
     if (ret >= 0)
-        ret = vidx__write_atomic(j->dir, name, data, size, s->durable);
+        ret = vidx__write_atomic(j->dir, name, data, size, 0);
     vidx_free(data);
     if (ret < 0)
         return fail(j, ret,
@@ -205,7 +205,7 @@ static int write_manifest(Job *j, int stream)
     if (fclose(mem) != 0 && ret == 0)
         ret = AVERROR(ENOMEM);
     if (ret == 0)
-        ret = vidx__write_atomic(j->dir, "manifest.jsonl", text ? text : "", len, j->set->durable);
+        ret = vidx__write_atomic(j->dir, "manifest.jsonl", text ? text : "", len, 0);
     free(text);
     return ret;
 }
@@ -260,8 +260,6 @@ static int finish_audio(Job *j, int ok)
         remove(tmp);
         return ok ? fail(j, j->audio_error ? j->audio_error : ret, "writing audio") : 0;
     }
-    if (j->set->durable && (ret = vidx__fsync_path(tmp)) < 0)
-        return fail(j, ret, "writing audio");
     if (rename(tmp, dst) < 0)
         return fail(j, AVERROR(errno), "writing audio");
     r->audio_path = av_strdup(name);
@@ -324,6 +322,9 @@ static int run_source(Job *j, const char *url)
     if (ret >= 0 && j->set->manifest &&
         (ret = write_manifest(j, vidx_source_video_info(src)->stream)) < 0)
         fail(j, ret, "writing the manifest");
+    /* One flush of the filesystem per video, not one fsync per file. */
+    if (ret >= 0 && j->set->durable && (ret = vidx__sync_dir_fs(j->dir)) < 0)
+        fail(j, ret, "writing (sync)");
 done:
     finish_audio(j, 0);
     vidx_sampler_close(&smp);

@@ -77,7 +77,7 @@ static int disk_full(Run *r, Worker *w)
     vidx__remove_tree(scratch);
     vidx__log(VIDX_LOG_ERROR, "%s: disk full; stopping (the video will be redone next run)",
               w->task->path);
-    r->sum.disk_stop = 1;
+    r->sum.disk_stop = 2;
     w->task = NULL;
     return 0;
 }
@@ -245,8 +245,8 @@ int64_t vidx__tree_bytes(const char *dir)
 int vidx__disk_budget_reached(Run *r, int in_flight)
 {
     const VidxRunSettings *s = r->set;
-    /* What the next video will probably add: the mean so far, or 1 MB before any. */
-    int64_t est = r->committed > 0 ? r->added / r->committed : 1 << 20;
+    /* What the next video will probably add: the mean so far (nothing known before the first). */
+    int64_t est = r->committed > 0 ? r->added / r->committed : 0;
     int64_t need = est * (in_flight + 1);
     if (s->max_disk > 0 && r->used + need > s->max_disk)
         return 1;

@@ -39,6 +39,7 @@ static const char schema[] =
     " keyframe INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,"
     " bytes INTEGER NOT NULL, location TEXT, offset INTEGER, checksum TEXT, phash INTEGER,"
     " dup_of INTEGER, PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS frames_location ON frames(location);"
     "CREATE TABLE IF NOT EXISTS audio("
     " video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE, path TEXT NOT NULL,"
     " rate INTEGER NOT NULL, channels INTEGER NOT NULL, duration REAL, bytes INTEGER);"

@@ -136,8 +136,10 @@ static int files_commit(Store *st, StoreVideo *v)
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
     snprintf(parent, sizeof(parent), "%s/frames", st->out);
     vidx__remove_tree(dst);
-    if ((ret = vidx__move_dir(v->scratch, dst)) < 0 || (ret = vidx__fsync_dir(parent)) < 0)
+    if ((ret = vidx__move_dir(v->scratch, dst)) < 0 || (ret = vidx__fsync_dir(parent)) < 0) {
+        vidx__remove_tree(dst); /* a half-copied directory must not stay */
         return ret;
+    }
     v->bytes_added += dir_bytes(dst);
     return 0;
 }

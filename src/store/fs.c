@@ -47,6 +47,21 @@ int vidx__fsync_path(const char *path)
     return ret;
 }
 
+int vidx__sync_dir_fs(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+#ifdef __linux__
+    int ret = syncfs(fd) < 0 ? -errno : 0;
+#else
+    sync();
+    int ret = fsync(fd) < 0 ? -errno : 0;
+#endif
+    close(fd);
+    return ret;
+}
+
 int vidx__fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -62,6 +62,8 @@ done:
 
 typedef struct Problems {
     json_t *list;
+    char **locations; /* damaged whole files (objects/, frames/) to forget and remove */
+    size_t n_loc;
     int64_t *videos; /* ids with a problem */
     size_t n, cap;
 } Problems;
@@ -71,6 +73,12 @@ static void add_problem(Problems *p, int64_t id, const char *video, const char *
 {
     json_array_append_new(p->list, json_pack("{s:s, s:s, s:s}", "video", video, "location",
                                              location, "problem", what));
+    char **loc = realloc(p->locations, (p->n_loc + 1) * sizeof(*loc));
+    if (loc) {
+        p->locations = loc;
+        if ((loc[p->n_loc] = strdup(location)))
+            p->n_loc++;
+    }
     if (p->n && p->videos[p->n - 1] == id)
         return;
     if (p->n == p->cap) {
@@ -144,6 +152,18 @@ static int repair(sqlite3 *db, const char *out, const Problems *p)
         sqlite3_step(del);
         sqlite3_reset(del);
     }
+    sqlite3_stmt *blob = NULL;
+    sqlite3_prepare_v2(db, "DELETE FROM blobs WHERE location=?1", -1, &blob, NULL);
+    for (size_t i = 0; blob && i < p->n_loc; i++) { /* shared content is damaged for all */
+        sqlite3_bind_text(blob, 1, p->locations[i], -1, SQLITE_STATIC);
+        sqlite3_step(blob);
+        sqlite3_reset(blob);
+        if (!strncmp(p->locations[i], "objects/", 8)) {
+            snprintf(path, sizeof(path), "%s/%s", out, p->locations[i]);
+            unlink(path);
+        }
+    }
+    sqlite3_finalize(blob);
     int ok = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     sqlite3_finalize(key);
     sqlite3_finalize(del);
@@ -162,7 +182,7 @@ static int dump(json_t *o, char **report)
 int vidx_verify(const char *out, int do_repair, char **report)
 {
     VidxCatalog *cat;
-    Problems p = {json_array(), NULL, 0, 0};
+    Problems p = {json_array(), NULL, 0, NULL, 0, 0};
     *report = NULL;
     int ret = vidx_catalog_open(&cat, out, 0);
     if (ret < 0) {
@@ -177,6 +197,9 @@ int vidx_verify(const char *out, int do_repair, char **report)
     json_t *o = json_pack("{s:i, s:i, s:b, s:o}", "problems", count, "videos", (int)p.n, "repaired",
                           do_repair && ret == 0 && p.n, "list", p.list);
     free(p.videos);
+    for (size_t i = 0; i < p.n_loc; i++)
+        free(p.locations[i]);
+    free(p.locations);
     if (ret == 0)
         ret = dump(o, report);
     else

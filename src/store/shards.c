@@ -172,8 +172,17 @@ static int write_trailer(Store *st)
 static int close_shard(Store *st)
 {
     Shards *s = st->priv;
+    char path[PATH_MAX];
     if (s->fd < 0)
         return 0;
+    if (st->shard.size == 0) { /* nothing was ever committed to it */
+        close(s->fd);
+        s->fd = -1;
+        snprintf(path, sizeof(path), "%s/%s", st->out, st->shard.name);
+        unlink(path);
+        st->shard.name[0] = 0;
+        return 0;
+    }
     int ret = write_trailer(st);
     close(s->fd);
     s->fd = -1;
@@ -296,6 +305,7 @@ static int shards_commit(Store *st, StoreVideo *v)
         if (ftruncate(s->fd, s->start) == 0)
             st->shard.size = s->start;
         st->shard.samples = samples;
+        vidx__remove_tree(dst); /* a half-moved directory must not stay */
         return ret;
     }
     v->bytes_added = st->shard.size - s->start;
@@ -349,4 +359,23 @@ int vidx__shard_recover(const char *out, const char *name, int64_t committed)
         ret = -errno;
     close(fd);
     return ret;
+}
+
+int vidx__shards_remove_unlisted(const char *out, int (*listed)(void *, const char *), void *opaque)
+{
+    char dir[PATH_MAX], rel[PATH_MAX], path[PATH_MAX];
+    struct dirent *e;
+    snprintf(dir, sizeof(dir), "%s/shards", out);
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(rel, sizeof(rel), "shards/%s", e->d_name);
+        if (!listed(opaque, rel) && snprintf(path, sizeof(path), "%s/%s", out, rel) > 0)
+            unlink(path); /* created, but nothing in it was ever committed */
+    }
+    closedir(d);
+    return 0;
 }

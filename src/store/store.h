@@ -76,4 +76,8 @@ int vidx__move_dir(const char *from, const char *to);
  */
 int vidx__shard_recover(const char *out, const char *name, int64_t committed);
 
+/* Deletes shard files the catalog does not list (listed() says); they hold nothing committed. */
+int vidx__shards_remove_unlisted(const char *out, int (*listed)(void *, const char *),
+                                 void *opaque);
+
 #endif

@@ -152,10 +152,14 @@ int cmd_run(int argc, char **argv)
     if (ret == VIDX_EINTERRUPTED)
         return CLI_EXIT_INTERRUPTED;
     if (ret >= 0 && sum.disk_stop) {
-        cli_error(a.out, "stopped before the disk budget or free space ran out; free space or "
-                         "raise --max-disk, then run the same command again to finish");
+        cli_error(a.out, "%s; run the same command again to finish",
+                  sum.disk_stop == 2 ? "stopped: the disk is full (free some space)"
+                                     : "stopped before crossing --max-disk/--min-free (raise them "
+                                       "or free space)");
         return CLI_EXIT_DISK;
     }
+    if (ret == VIDX_EUSAGE)
+        return CLI_EXIT_USAGE;
     if (ret < 0)
         return CLI_EXIT_FATAL;
     return sum.skipped_failed > 0 ||
