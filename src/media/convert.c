@@ -224,12 +224,38 @@ static uint8_t clip8(int v)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+/* Range expansion tables: identity for full-range input. */
+static void range_luts(int full, uint8_t luty[256], uint8_t lutc[256])
+{
+    for (int i = 0; i < 256; i++) {
+        luty[i] = full ? (uint8_t)i : clip8((int)lrint((i - 16) * 255.0 / 219.0));
+        lutc[i] = full ? (uint8_t)i : clip8((int)lrint((i - 128) * 255.0 / 224.0 + 128.0));
+    }
+}
+
+static void apply_luts(VidxConvert *c, const uint8_t luty[256], const uint8_t lutc[256])
+{
+    int cw = (c->sw + 1) / 2, ch = (c->sh + 1) / 2;
+    for (int y = 0; y < c->sh; y++) {
+        uint8_t *l = c->scaled[0] + (size_t)y * c->scaled_ls[0];
+        for (int x = 0; x < c->sw; x++)
+            l[x] = luty[l[x]];
+    }
+    for (int p = 1; p < 3; p++)
+        for (int y = 0; y < ch; y++) {
+            uint8_t *l = c->scaled[p] + (size_t)y * c->scaled_ls[p];
+            for (int x = 0; x < cw; x++)
+                l[x] = lutc[l[x]];
+        }
+}
+
 /*
- * Full-range YCbCr in matrix (kr, kb) to BT.601 full range, in place, on the
- * 4:2:0 scaled planes. Derived through RGB: Y' = Y + a*Cb + b*Cr and
- * (Cb', Cr') = M (Cb, Cr); coefficients in 1/65536.
+ * YCbCr in matrix (kr, kb), full or limited range, to full-range BT.601 in
+ * place on the 4:2:0 scaled planes. Derived through RGB: Y' = Y + a*Cb + b*Cr
+ * and (Cb', Cr') = M (Cb, Cr); coefficients in 1/65536.
  */
-static void fix_matrix(VidxConvert *c, double kr, double kb)
+static void fix_matrix(VidxConvert *c, double kr, double kb, const uint8_t luty[256],
+                       const uint8_t lutc[256])
 {
     const double kr6 = 0.299, kb6 = 0.114, kg = 1 - kr - kb, kg6 = 1 - kr6 - kb6;
     /* R = Y + cr_r*Cr; B = Y + cb_b*Cb; G = Y - (kb*cb_b*Cb + kr*cr_r*Cr)/kg */
@@ -245,24 +271,37 @@ static void fix_matrix(VidxConvert *c, double kr, double kb)
     int i10 = (int)lrint(m10 * 65536), i11 = (int)lrint(m11 * 65536);
     int cw = (c->sw + 1) / 2, ch = (c->sh + 1) / 2;
 
-    for (int y = 0; y < c->sh; y++) {
+    for (int y = 0; y < c->sh; y++) { /* luma first: it reads the unconverted chroma */
         uint8_t *yl = c->scaled[0] + (size_t)y * c->scaled_ls[0];
         const uint8_t *u = c->scaled[1] + (size_t)(y / 2) * c->scaled_ls[1];
         const uint8_t *v = c->scaled[2] + (size_t)(y / 2) * c->scaled_ls[2];
         for (int x = 0; x < c->sw; x++) {
-            int cb = u[x / 2] - 128, cr = v[x / 2] - 128;
-            yl[x] = clip8(yl[x] + ((ia * cb + ib * cr + 32768) >> 16));
+            int cb = lutc[u[x / 2]] - 128, cr = lutc[v[x / 2]] - 128;
+            yl[x] = clip8(luty[yl[x]] + ((ia * cb + ib * cr + 32768) >> 16));
         }
     }
     for (int y = 0; y < ch; y++) {
         uint8_t *u = c->scaled[1] + (size_t)y * c->scaled_ls[1];
         uint8_t *v = c->scaled[2] + (size_t)y * c->scaled_ls[2];
         for (int x = 0; x < cw; x++) {
-            int cb = u[x] - 128, cr = v[x] - 128;
+            int cb = lutc[u[x]] - 128, cr = lutc[v[x]] - 128;
             u[x] = clip8(128 + ((i00 * cb + i01 * cr + 32768) >> 16));
             v[x] = clip8(128 + ((i10 * cb + i11 * cr + 32768) >> 16));
         }
     }
+}
+
+/* The scaled planes are YCbCr as the source had it: make them JPEG's (full range, BT.601). */
+static void to_jfif(VidxConvert *c, const AVFrame *f)
+{
+    uint8_t luty[256], lutc[256];
+    double kr, kb;
+    int full = src_full_range(f);
+    range_luts(full, luty, lutc);
+    if (matrix_constants(f->colorspace, &kr, &kb))
+        fix_matrix(c, kr, kb, luty, lutc);
+    else if (!full)
+        apply_luts(c, luty, lutc);
 }
 
 /*
@@ -338,15 +377,14 @@ void vidx__convert_free(VidxConvert **pc)
 int vidx__convert_frame(VidxConvert *c, const AVFrame *f, VidxFrame *out)
 {
     int ret;
-    double kr, kb;
     if (f->width != c->in_w || f->height != c->in_h || f->format != c->in_fmt) {
         if ((ret = setup(c, f)) < 0)
             return ret;
     }
     if ((ret = scale(c, f)) < 0)
         return ret;
-    if (!output_is_rgb(c) && matrix_constants(f->colorspace, &kr, &kb))
-        fix_matrix(c, kr, kb);
+    if (!output_is_rgb(c))
+        to_jfif(c, f);
     if (!c->direct)
         place(c);
     uint8_t **planes = c->direct ? c->scaled : c->canvas;

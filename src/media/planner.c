@@ -3,7 +3,8 @@
  * the one a full sequential decode shows, and nothing more. See planner.h for
  * the reasoning; the invariants used here are:
  *   - dts never decreases and pts >= dts, so once a packet with dts = d has
- *     been read, every later packet has pts >= d ("low");
+ *     been read, every later packet has pts >= d ("low"; kept a few packets
+ *     behind, see PLAN_DTS_LAG, for files that bend the rule);
  *   - pictures of one GOP (in decode order) are shown before those of the next,
  *     except the next GOP's leading pictures (pts < its key pts), which are
  *     shown after all of this GOP and may reference it.
@@ -14,6 +15,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * Some files break pts >= dts (bad edit lists or composition offsets): a
+ * picture can show before the dts of a packet read a little before it. So the
+ * bound "low" trails by this many packets: the dts of the packet read that
+ * long ago, never the current one. Costs nothing but a few packets of delay.
+ */
+#define PLAN_DTS_LAG 16
 
 typedef struct PktMeta {
     int64_t pts;
@@ -45,7 +54,9 @@ struct Planner {
     int64_t n_sorted, cap_sorted;
     SortEnt *keys; /* key packets by pts */
     int64_t n_keys, cap_keys;
-    int64_t low; /* every future packet has pts >= low */
+    int64_t low;               /* every future packet has pts >= low */
+    int64_t lag[PLAN_DTS_LAG]; /* the last dts values, a ring */
+    int64_t n_lag;
     int64_t max_wanted_gop;
     int eof;
     int fed_through; /* last finalised GOP was fed to its end without a drain */
@@ -218,8 +229,8 @@ static void resolve(Planner *p)
             return;
         if (e)
             mark_wanted(p, t, e);
-        else
-            t->missed = 1;
+        else /* an index past the last frame is the request's fault, not the file's */
+            t->missed = p->kind == PLAN_INDICES && p->n_sorted > 0 ? PLAN_OUT_OF_RANGE : 1;
         p->resolved++;
     }
 }
@@ -268,8 +279,12 @@ int64_t vidx__planner_add(Planner *p, int64_t pts, int64_t dts, int key, int sho
         sorted_insert(p->keys, p->n_keys++, (SortEnt){pts, n});
     }
     p->n_pkts++;
-    if (dts != INT64_MIN && dts > p->low)
-        p->low = dts;
+    if (dts != INT64_MIN) {
+        int64_t old = p->lag[p->n_lag % PLAN_DTS_LAG];
+        p->lag[p->n_lag++ % PLAN_DTS_LAG] = dts;
+        if (p->n_lag > PLAN_DTS_LAG && old > p->low)
+            p->low = old;
+    }
     if (p->kind == PLAN_KEYFRAMES && key && add_keyframe_target(p, pts, n) < 0)
         return -ENOMEM;
     resolve(p);

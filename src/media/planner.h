@@ -24,13 +24,15 @@ typedef enum PlanKind {
     PLAN_KEYFRAMES, /* every keyframe */
 } PlanKind;
 
+#define PLAN_OUT_OF_RANGE 2 /* PlanTarget.missed: an index past the last frame */
+
 typedef struct PlanTarget {
     double t;      /* requested time in seconds (absolute), NaN if none */
     int64_t ticks; /* requested time in stream time base */
     int64_t index; /* requested index (PLAN_INDICES) */
     int64_t pts;   /* resolved frame pts; INT64_MIN until resolved */
     int64_t pkt;   /* resolved packet number (decode order), -1 until resolved */
-    int missed;    /* cannot be delivered (index past the end, no frames) */
+    int missed;    /* cannot be delivered: 1 (no frame in the file), PLAN_OUT_OF_RANGE */
 } PlanTarget;
 
 /* What to do with one finalised GOP: feed packets [first, last] (decode order). */

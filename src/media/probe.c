@@ -116,7 +116,8 @@ static int count_packets(VidxSource *src, int64_t *count)
     src->used = 1;
     while ((ret = av_read_frame(src->fmt, pkt)) >= 0 || ret == AVERROR(EAGAIN)) {
         if (ret >= 0 && pkt->stream_index == src->video->index)
-            n += vidx__packet_shown(src->video->codecpar->codec_id, pkt->data, pkt->size);
+            n += !(pkt->flags & AV_PKT_FLAG_DISCARD) &&
+                 vidx__packet_shown(src->video->codecpar->codec_id, pkt->data, pkt->size);
         av_packet_unref(pkt);
     }
     *count = n;

@@ -108,7 +108,8 @@ static int prescan(VidxSampler *s, int64_t *count, double *end)
             int64_t ts = s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts;
             if (ts != AV_NOPTS_VALUE && ts + s->pkt->duration > last)
                 last = ts + s->pkt->duration;
-            n += vidx__packet_shown(s->st->codecpar->codec_id, s->pkt->data, s->pkt->size);
+            n += !(s->pkt->flags & AV_PKT_FLAG_DISCARD) &&
+                 vidx__packet_shown(s->st->codecpar->codec_id, s->pkt->data, s->pkt->size);
         }
         av_packet_unref(s->pkt);
     }
@@ -494,12 +495,8 @@ static int video_packet(VidxSampler *s, AVPacket *pkt)
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
     if (ts != AV_NOPTS_VALUE && ts + pkt->duration > s->video_end)
         s->video_end = ts + pkt->duration;
-    if (s->sequential) {
-        int key = !!(pkt->flags & AV_PKT_FLAG_KEY);
-        if (s->kind == PLAN_KEYFRAMES && !key)
-            return 0;
-        return send(s, pkt, s->kind == PLAN_KEYFRAMES ? AVDISCARD_NONKEY : AVDISCARD_DEFAULT);
-    }
+    if (s->sequential) /* every picture: without timestamps only decoding tells indices */
+        return send(s, pkt, AVDISCARD_DEFAULT);
     int64_t pts = pkt->pts, dts = pkt->dts;
     if (pts == AV_NOPTS_VALUE)
         pts = dts;
@@ -509,7 +506,8 @@ static int video_packet(VidxSampler *s, AVPacket *pkt)
     }
     if (dts == AV_NOPTS_VALUE)
         dts = s->dec->has_b_frames ? INT64_MIN : pts;
-    int shown = vidx__packet_shown(s->st->codecpar->codec_id, pkt->data, pkt->size);
+    int shown = !(pkt->flags & AV_PKT_FLAG_DISCARD) && /* decoded, output dropped (edit lists) */
+                vidx__packet_shown(s->st->codecpar->codec_id, pkt->data, pkt->size);
     int64_t n = vidx__planner_add(s->plan, pts, dts, pkt->flags & AV_PKT_FLAG_KEY, shown);
     if (n < 0)
         return (int)n;
@@ -529,12 +527,15 @@ static int cut_short(const VidxSampler *s)
     const AVDictionaryEntry *tag = av_dict_get(st->metadata, "DURATION", NULL, 0);
     unsigned h, m;
     double sec;
+    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
     if ((dur == AV_NOPTS_VALUE || dur <= 0) && tag &&
-        sscanf(tag->value, "%u:%u:%lf", &h, &m, &sec) == 3) /* Matroska's per-track tag */
+        sscanf(tag->value, "%u:%u:%lf", &h, &m, &sec) == 3) { /* Matroska's per-track tag */
         dur = (int64_t)((h * 3600.0 + m * 60.0 + sec) / av_q2d(st->time_base));
+        if (start > 0) /* muxers disagree on whether it counts from 0 or from the start */
+            dur = VIDX_MAX(0, dur - start);
+    }
     if (s->video_end == INT64_MIN || dur == AV_NOPTS_VALUE || dur <= 0)
         return 0;
-    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
     int64_t tol = av_rescale_q(AV_TIME_BASE / 2, AV_TIME_BASE_Q, st->time_base); /* 0.5 s */
     return s->video_end < start + dur - VIDX_MAX(tol, dur / 50);
 }
@@ -688,6 +689,19 @@ int vidx_sampler_open(VidxSampler **out, VidxSource *src, const VidxSamplerSetti
     return vidx_sampler_open2(out, src, set, NULL);
 }
 
+/* Was an --index past the last frame? Known only once the file was read. */
+static int out_of_range(VidxSampler *s)
+{
+    int64_t n;
+    const PlanTarget *t = vidx__planner_targets(s->plan, &n);
+    if (s->kind != PLAN_INDICES)
+        return 0;
+    for (int64_t i = 0; i < n; i++)
+        if (s->sequential ? t[i].index >= s->seq_index : t[i].missed == PLAN_OUT_OF_RANGE)
+            return 1;
+    return 0;
+}
+
 static int deliver(VidxSampler *s, const Emit *e, const VidxFrame **frame)
 {
     VidxFrame *o = &s->out;
@@ -732,6 +746,8 @@ int vidx_sampler_next(VidxSampler *s, const VidxFrame **frame)
     while (s->emit_head == s->n_emit) {
         s->emit_head = s->n_emit = 0;
         if (s->finished) {
+            if (out_of_range(s))
+                return VIDX_ERANGE;
             if (s->stats.decode_errors || s->stats.targets_missed)
                 s->stats.partial = 1;
             if (s->stats.frames_output > 0 || !s->stats.partial)
