@@ -417,6 +417,7 @@ typedef struct VidxRunSummary {
     double seconds;
     int interrupted;
     int disk_stop; /**< 1: stopped before crossing --max-disk/--min-free; 2: the disk filled up */
+    double commit_seconds; /**< supervisor time spent storing and cataloguing (overhead) */
 } VidxRunSummary;
 
 typedef struct VidxRunEvent {

@@ -163,7 +163,9 @@ static int store_and_record(Run *r, Worker *w, CatalogVideo *v, json_t *o, const
         return -ENOMEM;
     audio_fields(o, v, &audio_name);
     v->probe_json = json_string_value(json_object_get(o, "probe"));
+    double t0 = vidx__now();
     int64_t added = vidx__commit_video(&r->commit, v, recs, n, scratch, audio_name);
+    r->sum.commit_seconds += vidx__now() - t0;
     if (added == -ENOSPC) {
         free(recs);
         return disk_full(r, w);

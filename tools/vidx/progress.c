@@ -40,6 +40,13 @@ static void json_event(const VidxRunEvent *ev)
         json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "event", names[ev->type], "done",
                   (json_int_t)s->done, "total", (json_int_t)s->total, "skipped",
                   (json_int_t)s->skipped, "frames", (json_int_t)s->frames, "seconds", s->seconds);
+    if (o && ev->type == VIDX_EVENT_END) {
+        json_object_set_new(o, "bytes", json_integer(s->bytes));
+        json_object_set_new(o, "commit_seconds", json_real(s->commit_seconds));
+        for (int k = 0; k < VIDX_VIDEO_SKIPPED; k++)
+            json_object_set_new(o, vidx_video_status_name((VidxVideoStatus)k),
+                                json_integer(s->counts[k]));
+    }
     if (o && ev->type == VIDX_EVENT_VIDEO) {
         /* json_stringn keeps any byte sequence a path may hold, escaped */
         json_t *path = json_string(ev->path);
