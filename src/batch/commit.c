@@ -89,15 +89,18 @@ static void plan_items(Committer *c, StoreItem *items, CatalogFrame *cf,
             continue;
         int found = vidx__catalog_blob(c->cat, recs[i].sha256, it->location, sizeof(it->location),
                                        &it->offset);
+        int same_file = 0;
         for (size_t k = 0; k < i && !found; k++) /* same content earlier in this video */
             if (items[k].store && !strcmp(recs[k].sha256, recs[i].sha256)) {
                 found = 1;
+                same_file = !strcmp(recs[k].path, recs[i].path); /* one frame, two targets */
                 it->offset = -2 - (int64_t)k; /* resolved after the store commit */
             }
         if (found) {
             it->store = 0;
             snprintf(path, sizeof(path), "%s/%s", scratch, recs[i].path);
-            unlink(path);
+            if (!same_file)
+                unlink(path);
         }
         cf[i].new_blob = !found;
     }

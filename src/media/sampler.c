@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/imgutils.h>
@@ -30,9 +31,13 @@
 
 #include "media/audio.h"
 #include "media/convert.h"
+#include "media/gopdec.h"
 #include "media/planner.h"
 #include "media/shown.h"
 #include "media/source.h"
+
+/* Keyframes per parallel job in keyframes/--approx mode. */
+#define KEYS_PER_JOB 4
 
 /* Packets held while their GOP is undecided: more than this and the file is refused. */
 #define MAX_PENDING_BYTES (1024LL * 1024 * 1024)
@@ -72,6 +77,13 @@ struct VidxSampler {
     int64_t video_end; /* end (pts + duration) of the last video packet read */
     VidxFrame out;
     AVFrame *out_frame; /* the AVFrame behind out */
+    /* Parallel GOP decoding (gopdec.c); NULL pool: one decoder, FFmpeg's threads. */
+    GopPool *pool;
+    int pool_size;
+    GopJob *job;                   /* being built */
+    int64_t job_last;              /* last packet number in it */
+    GopJob *jobs_head, *jobs_tail; /* submitted, in order */
+    int in_flight;
     VidxSamplerStats stats;
 };
 
@@ -444,7 +456,8 @@ static void release_pending(VidxSampler *s, int64_t end)
 {
     int64_t k = end - s->pend_base;
     for (int64_t i = 0; i < k; i++) {
-        s->pend_bytes -= s->pend[i]->size;
+        if (s->pend[i]) /* NULL: handed over to a parallel job */
+            s->pend_bytes -= s->pend[i]->size;
         av_packet_free(&s->pend[i]);
     }
     memmove(s->pend, s->pend + k, (size_t)(s->n_pend - k) * sizeof(*s->pend));
@@ -452,12 +465,98 @@ static void release_pending(VidxSampler *s, int64_t end)
     s->pend_base = end;
 }
 
+/* Hands the job being built to the pool, with the targets it answers. */
+static int submit_job(VidxSampler *s)
+{
+    int64_t n, resolved = vidx__planner_resolved(s->plan);
+    const PlanTarget *t = vidx__planner_targets(s->plan, &n);
+    GopJob *job = s->job;
+    if (!job)
+        return 0;
+    s->job = NULL;
+    job->t_first = s->match_ptr;
+    for (; s->match_ptr < resolved; s->match_ptr++) {
+        const PlanTarget *tg = &t[s->match_ptr];
+        if (!tg->missed && tg->pkt > s->job_last)
+            break;
+        if (!tg->missed && vidx__gop_job_add_want(job, tg->pts) < 0) {
+            vidx__gop_job_free(&job);
+            return AVERROR(ENOMEM);
+        }
+    }
+    job->t_end = s->match_ptr;
+    if (s->jobs_tail)
+        s->jobs_tail->next = job;
+    else
+        s->jobs_head = job;
+    s->jobs_tail = job;
+    s->in_flight++;
+    vidx__gop_pool_submit(s->pool, job);
+    return 0;
+}
+
+/* Parallel path: moves the GOP's packets to the job being built (see feed_gop). */
+static int add_to_job(VidxSampler *s, const PlanGop *g)
+{
+    if (!s->job && !(s->job = calloc(1, sizeof(*s->job))))
+        return AVERROR(ENOMEM);
+    for (int64_t n = g->feed_first; n <= g->feed_last; n++) {
+        int wanted = vidx__planner_wanted(s->plan, n);
+        AVPacket **slot = &s->pend[n - s->pend_base];
+        enum AVDiscard skip = wanted ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+        if (g->keys_only && !wanted)
+            continue;
+        if (g->keys_only)
+            skip = AVDISCARD_NONKEY;
+        else if (g->flush_before && n != g->first && (*slot)->pts < g->key_pts)
+            continue; /* leading pictures of a GOP entered cold */
+        s->pend_bytes -= (*slot)->size;
+        if (vidx__gop_job_add_packet(s->job, *slot, skip) < 0)
+            return AVERROR(ENOMEM);
+        *slot = NULL;
+    }
+    if (g->feed_last >= 0)
+        s->job_last = g->feed_last;
+    if (g->keys_only ? s->job->n_pkts >= KEYS_PER_JOB : g->drain_after)
+        return submit_job(s);
+    return 0;
+}
+
+/* Moves the first submitted job's pictures to the delivery queue; wait: block for it. */
+static int collect_job(VidxSampler *s, int wait)
+{
+    GopJob *job = s->jobs_head;
+    int64_t n, w = 0;
+    int ret = 0;
+    if (!job || (!wait && !vidx__gop_pool_done(s->pool, job)))
+        return 0;
+    vidx__gop_pool_wait(s->pool, job);
+    s->jobs_head = job->next;
+    if (!s->jobs_head)
+        s->jobs_tail = NULL;
+    s->in_flight--;
+    s->stats.frames_decoded += job->decoded;
+    s->stats.decode_errors += job->errors;
+    const PlanTarget *t = vidx__planner_targets(s->plan, &n);
+    for (int64_t i = job->t_first; i < job->t_end && ret >= 0; i++) {
+        const AVFrame *f = t[i].missed ? NULL : job->out ? job->out[w++] : NULL;
+        if (!f) {
+            s->stats.targets_missed++;
+            continue;
+        }
+        ret = push_emit(s, f, vidx__planner_index_of(s->plan, t[i].pts), t[i].t,
+                        s->kind == PLAN_NEAREST);
+    }
+    vidx__gop_job_free(&job);
+    return ret < 0 ? ret : 1;
+}
+
 static int process_gops(VidxSampler *s)
 {
     PlanGop g;
     while (vidx__planner_next_gop(s->plan, &g)) {
         if (g.needed) {
-            int ret = feed_gop(s, &g);
+            int ret = s->pool ? add_to_job(s, &g) : feed_gop(s, &g);
             if (ret < 0)
                 return ret;
             int64_t fed = g.keys_only ? 1 : g.feed_last - g.feed_first + 1;
@@ -556,7 +655,9 @@ static int finish(VidxSampler *s, int at_eof)
     } else {
         vidx__planner_eof(s->plan);
         ret = process_gops(s);
-        if (ret >= 0)
+        if (ret >= 0 && s->pool)
+            ret = submit_job(s);
+        else if (ret >= 0)
             ret = drain(s);
         int64_t n;
         vidx__planner_targets(s->plan, &n);
@@ -636,6 +737,20 @@ static int open_decoder(VidxSampler *s)
     return avcodec_open2(s->dec, codec, NULL);
 }
 
+/*
+ * Several threads for one video: independent GOP jobs on a pool of decoders
+ * (see gopdec.h). One thread, or the sequential path: a single decoder.
+ */
+static int open_pool(VidxSampler *s)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = s->set.threads > 0 ? s->set.threads : (int)(cores > 0 ? cores : 1);
+    if (s->sequential || n <= 1)
+        return 0;
+    s->pool_size = VIDX_MIN(n, 64);
+    return vidx__gop_pool_new(&s->pool, s->st->codecpar, s->st->time_base, s->pool_size);
+}
+
 int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *set,
                        const VidxAudioSettings *audio)
 {
@@ -666,6 +781,8 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
     if ((ret = make_plan(s)) < 0)
         goto fail;
     s->st = src->video; /* a prescan reopens the input */
+    if ((ret = open_pool(s)) < 0)
+        goto fail;
     if (set->pixel != VIDX_PIXEL_NATIVE && (ret = vidx__convert_new(&s->conv, &src->info, set)) < 0)
         goto fail;
     if (audio && audio->enabled && src->audio_index >= 0) {
@@ -745,6 +862,13 @@ int vidx_sampler_next(VidxSampler *s, const VidxFrame **frame)
     av_frame_unref(s->out_frame);
     while (s->emit_head == s->n_emit) {
         s->emit_head = s->n_emit = 0;
+        /* Parallel jobs: take a finished one; block when all are out or reading is over. */
+        int busy = s->jobs_head && (s->finished || s->in_flight >= 2 * s->pool_size);
+        int got = s->jobs_head ? collect_job(s, busy) : 0;
+        if (got < 0)
+            return s->fatal = got;
+        if (got)
+            continue;
         if (s->finished) {
             if (out_of_range(s))
                 return VIDX_ERANGE;
@@ -786,6 +910,14 @@ void vidx_sampler_close(VidxSampler **ps)
     for (int64_t i = s->emit_head; i < s->n_emit; i++)
         av_frame_free(&s->emit[i].frame);
     av_free(s->emit);
+    while (s->jobs_head) { /* let the workers finish before the pool goes */
+        GopJob *job = s->jobs_head;
+        vidx__gop_pool_wait(s->pool, job);
+        s->jobs_head = job->next;
+        vidx__gop_job_free(&job);
+    }
+    vidx__gop_job_free(&s->job);
+    vidx__gop_pool_free(&s->pool);
     avcodec_free_context(&s->dec);
     vidx__planner_free(&s->plan);
     vidx__convert_free(&s->conv);
