@@ -370,12 +370,18 @@ static int poll_workers(Run *r)
     return check_deadlines(r);
 }
 
-static void stop_all(Run *r)
+/* After a clean end every worker is idle: closing its pipe lets it exit on its
+ * own (and lets tools such as valgrind see it finish). After an error or an
+ * interrupt, workers may be mid-video: they are killed, their scratch is
+ * reclaimed with the rest. */
+static void stop_all(Run *r, int clean)
 {
     for (int i = 0; i < r->n_workers; i++) {
         Worker *w = &r->workers[i];
-        int sig;
-        if (w->pid > 0) {
+        if (w->pid > 0 && clean && !w->task)
+            retire(w);
+        else if (w->pid > 0) {
+            int sig;
             kill(w->pid, SIGKILL);
             reap(w, &sig);
         }
@@ -462,7 +468,7 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out, const 
         goto done;
     }
     ret = loop(&r);
-    stop_all(&r);
+    stop_all(&r, ret >= 0);
     int fret = vidx__committer_finish(&r.commit);
     if (ret >= 0 && fret < 0)
         ret = fret;
