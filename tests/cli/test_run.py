@@ -600,6 +600,26 @@ def check_expectation(path, v, e, F):
         F.add('%s -- attempts=%s, expected %s' % (desc, v['attempts'], e.get('attempts', 1)))
 
 
+def check_class_summary(res, cat, F):
+    """The summary's 'not ok by class' line agrees with the catalog (a fresh OUT)."""
+    want = {}
+    for v in cat['videos'].values():
+        if v['status'] in ('ok', 'partial'):
+            continue
+        cls = v['status'] if v['status'] in ('crashed', 'timeout') else v['error_class']
+        want[cls] = want.get(cls, 0) + 1
+    m = re.search(r'^vidx run: not ok by class: (.*)$', res.stderr, re.M)
+    if not m:
+        F.add('no "not ok by class" line in the summary: %r' % res.stderr[-500:])
+        return
+    got = {}
+    for part in m.group(1).split(', '):
+        name, _, n = part.rpartition(' ')
+        got[name] = int(n)
+    if got != want:
+        F.add('summary by class %s, catalog says %s' % (got, want))
+
+
 # ---------------------------------------------------------------------------
 # 1. one batch over good clips, the corpus and bad inputs
 
@@ -641,6 +661,7 @@ def test_batch_mixed_inputs():
         F.add('no summary on stderr: %r' % res.stderr[-300:])
     expected_paths = set(good) | set(exp) | set(corpus_paths)
     check_events(res, read_catalog(out), F, sorted(expected_paths - set(hang)))
+    check_class_summary(res, read_catalog(out), F)
     rh = vrun(['run'] + hang + common_args + ['--timeout', 3], env_extra=fault, timeout=60)
     if rh.rc != 1 or rh.elapsed > 30:
         F.add('hanging input with --timeout 3: exit %s after %.1fs, expected 1 within 30 s\n  %s' % (

@@ -72,12 +72,17 @@ void cli_job_free(CliJob *j);
 
 /* Run progress display (progress.c). */
 enum { CLI_PROGRESS_NONE = 0, CLI_PROGRESS_BAR, CLI_PROGRESS_JSON };
+enum { CLI_MAX_CLASSES = 16 };
 typedef struct CliProgress {
     int mode;
+    /* videos that were not ok in this run, by error class, for the summary */
+    char classes[CLI_MAX_CLASSES][32];
+    int64_t class_counts[CLI_MAX_CLASSES];
+    int n_classes;
 } CliProgress;
 void cli_progress_event(void *opaque, const VidxRunEvent *ev);
 int cli_progress_default(void);
-void cli_print_summary(const VidxRunSummary *s, const char *out);
+void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char *out);
 
 /* Merges the command's own options with the shared job options into one table. */
 const CliOption *cli_with_job_options(const CliOption *own);

@@ -147,7 +147,7 @@ int cmd_run(int argc, char **argv)
     ret = vidx_run((const char *const *)argv + first, (size_t)(argc - first), a.out, &a.run, &sum);
     if (ret < 0 && ret != VIDX_EINTERRUPTED)
         cli_error(a.out, "run failed: %s", vidx_strerror(ret));
-    cli_print_summary(&sum, a.out);
+    cli_print_summary(&sum, &a.progress, a.out);
     cli_job_free(&a.job);
     if (ret == VIDX_EINTERRUPTED)
         return CLI_EXIT_INTERRUPTED;

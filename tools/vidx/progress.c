@@ -64,9 +64,29 @@ static void json_event(const VidxRunEvent *ev)
     json_decref(o);
 }
 
+/* The event's class string lives only as long as the event: copied. */
+static void count_class(CliProgress *p, const VidxRunEvent *ev)
+{
+    const char *cls = ev->error_class && *ev->error_class ? ev->error_class : "unknown";
+    int i = 0;
+    if (ev->status == VIDX_VIDEO_OK || ev->status == VIDX_VIDEO_PARTIAL)
+        return;
+    if (ev->status == VIDX_VIDEO_CRASHED || ev->status == VIDX_VIDEO_TIMEOUT)
+        cls = vidx_video_status_name(ev->status);
+    while (i < p->n_classes && strcmp(p->classes[i], cls))
+        i++;
+    if (i == CLI_MAX_CLASSES)
+        i = CLI_MAX_CLASSES - 1; /* more kinds than slots: the last one collects the rest */
+    else if (i == p->n_classes)
+        snprintf(p->classes[p->n_classes++], sizeof(p->classes[0]), "%s", cls);
+    p->class_counts[i]++;
+}
+
 void cli_progress_event(void *opaque, const VidxRunEvent *ev)
 {
-    const CliProgress *p = opaque;
+    CliProgress *p = opaque;
+    if (ev->type == VIDX_EVENT_VIDEO)
+        count_class(p, ev);
     if (p->mode == CLI_PROGRESS_JSON) {
         json_event(ev);
         return;
@@ -84,7 +104,7 @@ int cli_progress_default(void)
     return isatty(STDERR_FILENO) ? CLI_PROGRESS_BAR : CLI_PROGRESS_NONE;
 }
 
-void cli_print_summary(const VidxRunSummary *s, const char *out)
+void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char *out)
 {
     int64_t failed = s->done - s->counts[VIDX_VIDEO_OK] - s->counts[VIDX_VIDEO_PARTIAL];
     fprintf(
@@ -101,6 +121,16 @@ void cli_print_summary(const VidxRunSummary *s, const char *out)
             (long long)s->frames, s->bytes / 1e6, s->seconds,
             s->seconds > 0 ? s->frames / s->seconds : 0.0,
             s->seconds > 0 ? s->done / s->seconds : 0.0, out);
+    if (s->seconds > 0)
+        fprintf(stderr, "vidx run: store + catalog %.2f s (%.1f%% of the wall time)\n",
+                s->commit_seconds, 100.0 * s->commit_seconds / s->seconds);
+    if (p && p->n_classes > 0) {
+        fputs("vidx run: not ok by class:", stderr);
+        for (int i = 0; i < p->n_classes; i++)
+            fprintf(stderr, "%s %s %lld", i ? "," : "", p->classes[i],
+                    (long long)p->class_counts[i]);
+        fputc('\n', stderr);
+    }
     if (failed > 0)
         fprintf(stderr, "vidx run: see the failures with: vidx status %s\n", out);
 }
