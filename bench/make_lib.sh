@@ -17,7 +17,8 @@
 #
 # Large libraries: when COUNT > DISTINCT (env, default: COUNT if COUNT <= 200,
 # else 48), only DISTINCT clips are encoded; the rest are stream copies
-# (`ffmpeg -c copy`) of encoded clip (i mod DISTINCT) with per-file title/comment
+# (`ffmpeg -c copy`, one process per distinct clip writing all its copies) of
+# encoded clip (i mod DISTINCT) with per-file title/comment
 # metadata, so every file is a distinct, valid MP4 but the decode work of clip i
 # equals that of clip (i mod DISTINCT).  lib10k is made this way (48 distinct).
 #
@@ -37,7 +38,7 @@ if [[ -z "${DISTINCT:-}" ]]; then
 fi
 (( DISTINCT > count )) && DISTINCT="$count"
 mkdir -p "$outdir"
-export name secs size outdir DISTINCT
+export name secs size outdir DISTINCT count
 
 gen_one() {   # encode clip $1 from a lavfi source
     local i=$1 out tmp src freq
@@ -65,26 +66,28 @@ gen_one() {   # encode clip $1 from a lavfi source
     mv "$tmp" "$out"
 }
 
-copy_one() {  # remux clip $1 from distinct clip ($1 mod DISTINCT) with new metadata
-    local i=$1 out tmp base
-    out="$outdir/$(printf '%s_%05d.mp4' "$name" "$i")"
-    [[ -s "$out" ]] && return 0
-    base="$outdir/$(printf '%s_%05d.mp4' "$name" $(( i % DISTINCT )))"
-    tmp="$out.tmp.mp4"
-    ffmpeg -hide_banner -loglevel error -nostdin -y -i "$base" -map 0 -c copy \
-        -metadata title="$name clip $i" -metadata comment="copy of clip $(( i % DISTINCT ))" \
-        -movflags +faststart "$tmp"
-    mv "$tmp" "$out"
+copy_group() {  # remux distinct clip $1 into every missing clip i = $1 + k*DISTINCT, one ffmpeg
+    local b=$1 i out args=() outs=() base
+    base="$outdir/$(printf '%s_%05d.mp4' "$name" "$b")"
+    for (( i = b + DISTINCT; i < count; i += DISTINCT )); do
+        out="$outdir/$(printf '%s_%05d.mp4' "$name" "$i")"
+        [[ -s "$out" ]] && continue
+        args+=(-map 0 -c copy -metadata title="$name clip $i" -metadata comment="copy of clip $b"
+               -movflags +faststart "$out.tmp.mp4")
+        outs+=("$out")
+    done
+    (( ${#outs[@]} == 0 )) && return 0
+    ffmpeg -hide_banner -loglevel error -nostdin -y -i "$base" "${args[@]}"
+    for out in "${outs[@]}"; do mv "$out.tmp.mp4" "$out"; done
 }
-export -f gen_one copy_one
+export -f gen_one copy_group
 
 rm -f "$outdir"/*.tmp.mp4
 echo "$name: encoding $DISTINCT distinct clips (${secs}s, $size) with $jobs jobs..."
 seq 0 $(( DISTINCT - 1 )) | nice -n 10 xargs -P "$jobs" -I{} bash -c 'gen_one {}'
 if (( count > DISTINCT )); then
     echo "$name: stream-copying $(( count - DISTINCT )) more clips..."
-    seq "$DISTINCT" $(( count - 1 )) | nice -n 10 xargs -P "$jobs" -n 50 \
-        bash -c 'for i in "$@"; do copy_one "$i"; done' _
+    seq 0 $(( DISTINCT - 1 )) | nice -n 10 xargs -P "$jobs" -I{} bash -c 'copy_group {}'
 fi
 n=$(find "$outdir" -maxdepth 1 -name "${name}_*.mp4" | wc -l)
 echo "$name: $n clips in $outdir"
