@@ -1183,7 +1183,7 @@ def walk_by_kind(out):
 
 
 def check_du(out, F, label):
-    r = vrun(['du', out])
+    r = vrun(['du', out, '--json'])
     try:
         du = json.loads(r.stdout)
     except ValueError:
@@ -1194,6 +1194,15 @@ def check_du(out, F, label):
         F.add('%s: vidx du exit %s' % (label, r.rc))
     if du != walk['allocated'] and du != walk['apparent']:
         F.add('%s: vidx du %s\n      walk (allocated bytes) %s' % (label, json.dumps(du), json.dumps(walk['allocated'])))
+    # the text form tells the same counts
+    t = vrun(['du', out])
+    want = ['%s: ' % out] + ['  %-10s %10d files' % (k, v['files']) for k, v in du.items()
+                             if k != 'total' and (v['files'] or v['bytes'])]
+    for w in want:
+        if w not in t.stdout:
+            F.add('%s: vidx du (text) lacks %r:\n%s' % (label, w, t.stdout))
+    if not t.stdout.rstrip().endswith('in %d files' % du['total']['files']):
+        F.add('%s: vidx du (text) total is not %d files:\n%s' % (label, du['total']['files'], t.stdout))
 
 
 def test_du_gc():
@@ -1237,7 +1246,7 @@ def test_du_gc():
             plant('objects/ab/ab%s.jpg' % ('0' * 62), jpg)
         check_du(out, F, label + ' (with orphans)')
         before = tree_files(out)
-        r = vrun(['gc', out])
+        r = vrun(['gc', out, '--json'])
         try:
             rep = json.loads(r.stdout)
         except ValueError:
@@ -1256,7 +1265,7 @@ def test_du_gc():
             F.add('%s: gc changed %s' % (label, changed[:5]))
         check_out(out, F, label + ' (after gc)', layout, blobs=blobs)
         check_du(out, F, label + ' (after gc)')
-        r = vrun(['gc', out])
+        r = vrun(['gc', out, '--json'])
         try:
             rep2 = json.loads(r.stdout)
         except ValueError:

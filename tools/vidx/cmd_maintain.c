@@ -1,11 +1,14 @@
 /*
  * cmd_maintain.c - `vidx verify`, `vidx du` and `vidx gc`: looking after an
- * output directory. Each prints JSON on stdout (a short text form by default).
+ * output directory. Each prints a short text form, or with --json the library's
+ * JSON report.
  */
 #include "cli.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include <jansson.h>
 
 enum { OPT_REPAIR = 600, OPT_JSON };
 
@@ -79,7 +82,52 @@ int cmd_verify(int argc, char **argv)
     return n ? CLI_EXIT_SOME_FAILED : CLI_EXIT_OK;
 }
 
-static int report_cmd(int argc, char **argv, const char *usage, int (*fn)(const char *, char **))
+static void human_bytes(char *buf, size_t n, json_int_t bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4)
+        v /= 1024, u++;
+    snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+/* du's text form: one line per kind that holds anything, then the total. */
+static void print_du(const char *out, json_t *o)
+{
+    const char *kind;
+    json_t *v;
+    char hb[32];
+    json_object_foreach(o, kind, v)
+    {
+        json_int_t files = json_integer_value(json_object_get(v, "files"));
+        json_int_t bytes = json_integer_value(json_object_get(v, "bytes"));
+        if (!strcmp(kind, "total") || (!files && !bytes))
+            continue;
+        human_bytes(hb, sizeof(hb), bytes);
+        printf("  %-10s %10lld files  %12s\n", kind, (long long)files, hb);
+    }
+    v = json_object_get(o, "total");
+    human_bytes(hb, sizeof(hb), json_integer_value(json_object_get(v, "bytes")));
+    printf("%s: %s in %lld files\n", out, hb,
+           (long long)json_integer_value(json_object_get(v, "files")));
+}
+
+/* gc's text form: every removed path, then the count. */
+static void print_gc(const char *out, json_t *o)
+{
+    size_t i;
+    json_t *f;
+    char hb[32];
+    json_array_foreach(json_object_get(o, "files"), i, f)
+        printf("removed %s\n", json_string_value(f));
+    human_bytes(hb, sizeof(hb), json_integer_value(json_object_get(o, "bytes")));
+    printf("%s: removed %lld files, %s\n", out,
+           (long long)json_integer_value(json_object_get(o, "removed")), hb);
+}
+
+static int report_cmd(int argc, char **argv, const char *usage, int (*fn)(const char *, char **),
+                      void (*print)(const char *, json_t *))
 {
     MaintArgs a = {0};
     char *report = NULL;
@@ -92,7 +140,12 @@ static int report_cmd(int argc, char **argv, const char *usage, int (*fn)(const 
         cli_error(out, "%s", vidx_strerror(ret));
         return cli_exit_code(ret, 0);
     }
-    printf("%s\n", report);
+    json_t *o = a.json ? NULL : json_loads(report, 0, NULL);
+    if (o)
+        print(out, o);
+    else
+        printf("%s\n", report);
+    json_decref(o);
     vidx_free(report);
     return CLI_EXIT_OK;
 }
@@ -100,15 +153,16 @@ static int report_cmd(int argc, char **argv, const char *usage, int (*fn)(const 
 int cmd_du(int argc, char **argv)
 {
     return report_cmd(argc, argv,
-                      "usage: vidx du OUT\n\nSpace used by kind (frames, shards, objects, audio, "
-                      "manifests, catalog, scratch), as JSON.",
-                      vidx_du);
+                      "usage: vidx du OUT [--json]\n\nSpace used by kind (frames, shards, objects, "
+                      "audio, manifests, catalog, scratch).",
+                      vidx_du, print_du);
 }
 
 int cmd_gc(int argc, char **argv)
 {
-    return report_cmd(argc, argv,
-                      "usage: vidx gc OUT\n\nRemoves files no catalog row points at (left by "
-                      "interrupted or abandoned work) and scratch; prints what it removed.",
-                      vidx_gc);
+    return report_cmd(
+        argc, argv,
+        "usage: vidx gc OUT [--json]\n\nRemoves files no catalog row points at (left by "
+        "interrupted or abandoned work) and scratch; prints what it removed.",
+        vidx_gc, print_gc);
 }
