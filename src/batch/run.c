@@ -216,6 +216,72 @@ static int send_task(Run *r, Worker *w, Task *t)
     return 0;
 }
 
+static int count_busy(const Run *r)
+{
+    int n = 0;
+    for (int i = 0; i < r->n_workers; i++)
+        n += r->workers[i].task != NULL;
+    return n;
+}
+
+/* Sends w (idle, maybe dead) the next task. */
+static int start_task(Run *r, Worker *w)
+{
+    if (w->pid <= 0) {
+        int ret = spawn(r, w);
+        if (ret < 0)
+            return ret;
+    }
+    Task *t = &r->tasks[r->next_task++];
+    if (send_task(r, w, t) < 0) {
+        w->task = t;
+        return vidx__record_abnormal(r, w, VIDX_VIDEO_FAILED, "usage", "path cannot be scheduled");
+    }
+    return 0;
+}
+
+/* Gives idle (or dead) workers the next tasks; stops idle workers when none remain. */
+static int dispatch(Run *r)
+{
+    for (int i = 0; i < r->n_workers; i++) {
+        Worker *w = &r->workers[i];
+        if (w->task)
+            continue;
+        if (r->next_task < r->n_tasks && !r->sum.disk_stop &&
+            vidx__disk_budget_reached(r, count_busy(r))) {
+            vidx__log(VIDX_LOG_ERROR,
+                      "%s: disk budget reached (--max-disk/--min-free); stopping "
+                      "cleanly, run again with more space to finish",
+                      r->out);
+            r->sum.disk_stop = 1;
+        }
+        if (r->next_task >= r->n_tasks || r->sum.disk_stop) {
+            if (w->pid > 0)
+                retire(w);
+            continue;
+        }
+        int ret = start_task(r, w);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+/*
+ * Worker w has just delivered a result: its next video starts before the last
+ * one is stored and catalogued, so the worker decodes while the supervisor
+ * commits (the commit includes a directory fsync) instead of waiting for it.
+ * The finished video still counts against the disk budget; when the budget
+ * or the tasks run out, the regular dispatch decides.
+ */
+static int prefetch(Run *r, Worker *w)
+{
+    if (r->next_task >= r->n_tasks || r->sum.disk_stop ||
+        vidx__disk_budget_reached(r, count_busy(r) + 1))
+        return 0;
+    return start_task(r, w);
+}
+
 /* Handles complete lines from a worker. Returns < 0 on a catalog failure. */
 static int handle_lines(Run *r, Worker *w)
 {
@@ -227,7 +293,11 @@ static int handle_lines(Run *r, Worker *w)
             double d = atof(w->buf + 2);
             w->deadline = w->started + 120.0 + 10.0 * (d > 0 ? d : 60.0);
         } else if (w->buf[0] == 'R' && w->task) {
-            ret = vidx__record_result(r, w, w->buf + 2);
+            Worker done = *w; /* the finished video, recorded after w moves on */
+            w->task = NULL;
+            ret = prefetch(r, w);
+            if (ret >= 0)
+                ret = vidx__record_result(r, &done, w->buf + 2);
         }
         size_t used = (size_t)(nl - w->buf) + 1;
         memmove(w->buf, nl + 1, w->len - used);
@@ -290,51 +360,6 @@ static int check_deadlines(Run *r)
         int ret = vidx__record_abnormal(r, w, VIDX_VIDEO_TIMEOUT, "timeout", msg);
         if (ret < 0)
             return ret;
-    }
-    return 0;
-}
-
-static int count_busy(const Run *r)
-{
-    int n = 0;
-    for (int i = 0; i < r->n_workers; i++)
-        n += r->workers[i].task != NULL;
-    return n;
-}
-
-/* Gives idle (or dead) workers the next tasks; stops idle workers when none remain. */
-static int dispatch(Run *r)
-{
-    for (int i = 0; i < r->n_workers; i++) {
-        Worker *w = &r->workers[i];
-        if (w->task)
-            continue;
-        if (r->next_task < r->n_tasks && !r->sum.disk_stop &&
-            vidx__disk_budget_reached(r, count_busy(r))) {
-            vidx__log(VIDX_LOG_ERROR,
-                      "%s: disk budget reached (--max-disk/--min-free); stopping "
-                      "cleanly, run again with more space to finish",
-                      r->out);
-            r->sum.disk_stop = 1;
-        }
-        if (r->next_task >= r->n_tasks || r->sum.disk_stop) {
-            if (w->pid > 0)
-                retire(w);
-            continue;
-        }
-        if (w->pid <= 0) {
-            int ret = spawn(r, w);
-            if (ret < 0)
-                return ret;
-        }
-        Task *t = &r->tasks[r->next_task++];
-        if (send_task(r, w, t) < 0) {
-            w->task = t;
-            int ret =
-                vidx__record_abnormal(r, w, VIDX_VIDEO_FAILED, "usage", "path cannot be scheduled");
-            if (ret < 0)
-                return ret;
-        }
     }
     return 0;
 }
