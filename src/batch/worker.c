@@ -11,6 +11,7 @@
 #include "batch/worker.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+
+#include "store/fs.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -133,6 +136,32 @@ static void unhex(char *s)
     *out = 0;
 }
 
+static int is_frame(const VidxJobResult *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_frames; i++)
+        if (r->frames[i].path && !strcmp(r->frames[i].path, name))
+            return 1;
+    return 0;
+}
+
+/* Makes what the store keeps apart from the frames (manifest, audio) and the
+ * directory durable: the worker does it, in parallel, not the supervisor. */
+static int sync_all_but_frames(const char *dir, const VidxJobResult *r)
+{
+    char p[PATH_MAX];
+    struct dirent *e;
+    int ret = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    while (ret == 0 && (e = readdir(d)))
+        if (e->d_name[0] != '.' && !is_frame(r, e->d_name) &&
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) < (int)sizeof(p))
+            ret = vidx__fsync_path(p);
+    closedir(d);
+    return ret == 0 ? vidx__fsync_dir(dir) : ret;
+}
+
 static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
 {
     char *sp = strchr(line, ' ');
@@ -147,13 +176,22 @@ static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
 
     VidxJobSettings js = cfg->run->job;
     js.sampler.threads = cfg->threads;
-    js.durable = 1;
+    /* Shards: the store copies the frames into the shard and syncs it, so the
+     * frame files need no sync of their own (most never reach the disk). */
+    js.durable = cfg->run->layout != VIDX_LAYOUT_SHARDS;
     js.max_bytes = cfg->max_bytes;
     js.on_start = on_start;
     js.opaque = ctx;
     js.cancel = NULL;
     VidxJobResult res;
-    vidx_job_run(path, dir, &js, &res);
+    if (vidx_job_run(path, dir, &js, &res) == 0 && !js.durable) {
+        int ret = sync_all_but_frames(dir, &res);
+        if (ret < 0) {
+            res.status = ret;
+            res.output_failed = 1;
+            snprintf(res.message, sizeof(res.message), "syncing outputs: %s", vidx_strerror(ret));
+        }
+    }
     json_t *o = result_json(&res);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     int ret = -ENOMEM;

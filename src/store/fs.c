@@ -72,6 +72,30 @@ int vidx__fsync_dir(const char *dir)
     return ret;
 }
 
+int vidx__read_exact(const char *path, void *buf, size_t size)
+{
+    struct stat sb;
+    char *p = buf;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &sb) < 0)
+        ret = -errno;
+    else if ((uint64_t)sb.st_size != (uint64_t)size)
+        ret = -EIO; /* not the file the worker reported */
+    while (ret == 0 && size > 0) {
+        ssize_t n = read(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            ret = n < 0 ? -errno : -EIO;
+        else
+            p += n, size -= (size_t)n;
+    }
+    close(fd);
+    return ret;
+}
+
 static int write_all(int fd, const void *data, size_t size)
 {
     const char *p = data;

@@ -38,4 +38,7 @@ int vidx__fsync_path(const char *path);
 /* fsync of a directory, for rename durability. */
 int vidx__fsync_dir(const char *dir);
 
+/* Reads the whole file path into buf; -EIO unless it holds exactly size bytes. */
+int vidx__read_exact(const char *path, void *buf, size_t size);
+
 #endif

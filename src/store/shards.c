@@ -30,10 +30,15 @@
 
 #define TAR_BLOCK 512
 
+/* Members are gathered in memory and written in large pieces, at most this much at once. */
+#define FLUSH_BYTES (4 << 20)
+
 typedef struct Shards {
     int fd;
     int index;     /* number of the open shard */
     int64_t start; /* size before the current commit, for rollback */
+    char *buf;     /* appended members not yet written: they end at shard.size */
+    size_t len, cap;
 } Shards;
 
 static void shard_name(int index, char *out, size_t size)
@@ -115,45 +120,55 @@ static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
     return 0;
 }
 
-/* Appends one member at st->shard.size; returns the data offset in *data_off. */
-static int append_member(Store *st, const char *name, const void *data, size_t size,
-                         int64_t *data_off)
+/* Writes the gathered members where they belong: they end at the logical shard size. */
+static int flush(Store *st)
 {
     Shards *s = st->priv;
-    char h[TAR_BLOCK], pad[TAR_BLOCK] = {0};
-    int64_t off = st->shard.size;
-    size_t padn = (TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK;
-    tar_header(h, name, (int64_t)size);
-    int ret = pwrite_all(s->fd, h, TAR_BLOCK, off);
-    if (ret == 0)
-        ret = pwrite_all(s->fd, data, size, off + TAR_BLOCK);
-    if (ret == 0 && padn)
-        ret = pwrite_all(s->fd, pad, padn, off + TAR_BLOCK + (int64_t)size);
-    if (ret == 0) {
-        if (data_off)
-            *data_off = off + TAR_BLOCK;
-        st->shard.size = off + TAR_BLOCK + (int64_t)(size + padn);
-    }
+    int ret = 0;
+    if (s->len)
+        ret = pwrite_all(s->fd, s->buf, s->len, st->shard.size - (int64_t)s->len);
+    s->len = 0;
     return ret;
 }
 
-static int read_file(const char *path, char **data, size_t *size)
+/* Room for n more bytes in the buffer; nothing changes on failure. */
+static int reserve(Shards *s, size_t n)
 {
-    struct stat sb;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &sb) < 0 || !(*data = malloc(sb.st_size ? (size_t)sb.st_size : 1))) {
-        close(fd);
+    if (s->len + n <= s->cap)
+        return 0;
+    size_t cap = VIDX_MAX(VIDX_MAX(2 * s->cap, s->len + n), (size_t)1 << 16);
+    char *b = realloc(s->buf, cap);
+    if (!b)
         return -ENOMEM;
-    }
-    *size = (size_t)sb.st_size;
-    if (read(fd, *data, *size) != (ssize_t)*size) {
-        free(*data);
-        ret = -EIO;
-    }
-    close(fd);
-    return ret;
+    s->buf = b;
+    s->cap = cap;
+    return 0;
+}
+
+/*
+ * Appends one member whose data comes from memory (data) or from the file
+ * path, at st->shard.size; returns the data offset in *data_off.
+ */
+static int append_member(Store *st, const char *name, const void *data, const char *path,
+                         size_t size, int64_t *data_off)
+{
+    Shards *s = st->priv;
+    size_t padn = (TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK;
+    int ret = reserve(s, TAR_BLOCK + size + padn);
+    if (ret < 0)
+        return ret;
+    char *h = s->buf + s->len, *body = h + TAR_BLOCK;
+    tar_header(h, name, (int64_t)size);
+    if (data)
+        memcpy(body, data, size);
+    else if ((ret = vidx__read_exact(path, body, size)) < 0)
+        return ret;
+    memset(body + size, 0, padn);
+    s->len += TAR_BLOCK + size + padn;
+    if (data_off)
+        *data_off = st->shard.size + TAR_BLOCK;
+    st->shard.size += TAR_BLOCK + (int64_t)(size + padn);
+    return s->len >= FLUSH_BYTES ? flush(st) : 0;
 }
 
 /* Writes the end-of-archive blocks after the committed data (not counted in size). */
@@ -237,22 +252,17 @@ static void member_base(const StoreVideo *v, const VidxFrameRecord *r, char *out
 
 static int append_item(Store *st, StoreVideo *v, StoreItem *it)
 {
-    char path[PATH_MAX], base[200], name[256], json[1024], *data = NULL;
-    size_t size = 0;
+    char path[PATH_MAX], base[200], name[256], json[1024];
     snprintf(path, sizeof(path), "%s/%s", v->scratch, it->rec->path);
-    int ret = read_file(path, &data, &size);
-    if (ret < 0)
-        return ret;
     member_base(v, it->rec, base, sizeof(base));
     snprintf(name, sizeof(name), "%s.%s", base, v->ext);
-    ret = append_member(st, name, data, size, &it->offset);
-    free(data);
+    int ret = append_member(st, name, NULL, path, (size_t)it->rec->bytes, &it->offset);
     if (ret < 0)
         return ret;
     snprintf(it->location, sizeof(it->location), "%s", st->shard.name);
     sample_json(json, sizeof(json), v, it->rec);
     snprintf(name, sizeof(name), "%s.json", base);
-    ret = append_member(st, name, json, strlen(json), NULL);
+    ret = append_member(st, name, json, NULL, strlen(json), NULL);
     if (ret == 0) {
         st->shard.samples++;
         unlink(path);
@@ -290,6 +300,9 @@ static int shards_commit(Store *st, StoreVideo *v)
     for (size_t i = 0; i < v->n_items && ret == 0; i++)
         if (v->items[i].store && !reuse_earlier(v, i))
             ret = append_item(st, v, &v->items[i]);
+    if (ret == 0)
+        ret = flush(st);
+    s->len = 0; /* after a failure: dropped with the rest of this video */
     if (ret == 0 && fsync(s->fd) < 0)
         ret = -errno;
     snprintf(v->video_dir, sizeof(v->video_dir), "frames/%s", v->key);
@@ -299,7 +312,7 @@ static int shards_commit(Store *st, StoreVideo *v)
         vidx__remove_tree(dst);
         ret = vidx__move_dir(v->scratch, dst);
     }
-    if (ret == 0)
+    if (ret == 0) /* the worker synced the manifest, the audio and the directory */
         ret = vidx__fsync_dir(parent);
     if (ret < 0) {
         if (ftruncate(s->fd, s->start) == 0)
@@ -332,6 +345,8 @@ static void shards_close(Store *st)
     Shards *s = st->priv;
     if (s && s->fd >= 0)
         close(s->fd);
+    if (s)
+        free(s->buf);
     free(s);
     st->priv = NULL;
 }
