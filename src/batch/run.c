@@ -148,8 +148,10 @@ static int spawn(Run *r, Worker *w)
         return -errno;
     }
     if (pid == 0) {
+        /* Each worker may hold two videos in scratch: the one it works on and
+         * the finished one the supervisor is committing (see prefetch). */
         WorkerConfig cfg = {r->set, r->out, r->threads,
-                            r->set->max_scratch > 0 ? r->set->max_scratch / r->n_workers : 0,
+                            r->set->max_scratch > 0 ? r->set->max_scratch / (2 * r->n_workers) : 0,
                             getppid()};
         close(down[1]);
         close(up[0]);

@@ -1366,3 +1366,65 @@ def test_layout_fixed():
             F.add('%s OUT run with --layout %s changed %s' % (first, second, changed[:5]))
         check_out(out, F, '%s OUT after the refused run' % first, first)
     F.raise_if_any()
+
+
+# ---------------------------------------------------------------------------
+# 8. --max-scratch: scratch in use at once stays within it
+
+def _scratch_peak(cmd, scratch, stop):
+    """Runs cmd while sampling the bytes under scratch every few ms; returns (result, peak)."""
+    peak = [0]
+
+    def sample():
+        while not stop.is_set():
+            total = 0
+            for root, _, files in os.walk(scratch):
+                for f in files:
+                    try:
+                        total += os.lstat(os.path.join(root, f)).st_size
+                    except OSError:
+                        pass
+            peak[0] = max(peak[0], total)
+            time.sleep(0.003)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        r = vrun(cmd)
+    finally:
+        stop.set()
+        t.join()
+    return r, peak[0]
+
+
+def test_max_scratch():
+    many = fixtures() / 'many'
+    F = Failures('--max-scratch')
+    for layout in ('files', 'shards'):
+        args = BATCH_ARGS + (SHARD_ARGS if layout == 'shards' else [])
+        # what one video of this set needs in scratch, at most, measured without a limit
+        out = common.new_out_dir('max_scratch_ref_%s' % layout)
+        r, need = _scratch_peak(['run', many, '-o', out] + args, out / '.scratch', threading.Event())
+        F.check(r.rc == 0, '%s: reference run: exit %s\n  %s' % (layout, r.rc, r.describe()))
+        # enough for every video: all ok, and scratch never above the limit
+        limit = 4 * (need + 65536)
+        out = common.new_out_dir('max_scratch_ok_%s' % layout)
+        r, peak = _scratch_peak(['run', many, '-o', out] + args + ['--max-scratch', limit],
+                                out / '.scratch', threading.Event())
+        F.check(r.rc == 0, '%s: --max-scratch %d: exit %s\n  %s' % (layout, limit, r.rc, r.describe()))
+        F.check(peak <= limit, '%s: scratch peaked at %d bytes, above --max-scratch %d' % (layout, peak, limit))
+        check_out(out, F, '%s --max-scratch %d' % (layout, limit), layout)
+        note('%s: scratch peak %d bytes with no limit, %d with --max-scratch %d' % (layout, need, peak, limit))
+        # far too little: every video fails with class limit, nothing is left behind
+        out = common.new_out_dir('max_scratch_small_%s' % layout)
+        r = vrun(['run', many, '-o', out] + args + ['--max-scratch', '8K'])
+        F.check(r.rc == 1, '%s: --max-scratch 8K: exit %s, expected 1\n  %s' % (layout, r.rc, r.describe()))
+        cat = read_db(out)
+        classes = sorted({v['error_class'] for v in cat['videos'].values()})
+        statuses = sorted({v['status'] for v in cat['videos'].values()})
+        F.check(statuses == ['failed'] and classes == ['limit'],
+                '%s: --max-scratch 8K: statuses %s, classes %s; expected failed/limit' % (layout, statuses, classes))
+        left = sorted(str(p) for p in (out / '.scratch').rglob('*')) if (out / '.scratch').exists() else []
+        F.check(not left, '%s: scratch left after the run: %s' % (layout, left[:5]))
+        check_verify_clean(out, F, '%s --max-scratch 8K' % layout)
+    F.raise_if_any()
