@@ -73,6 +73,32 @@ peak_mem() {
     column -t -s $'\t' "$out"
 }
 
+# bench_machine: the lines of meta.txt that describe the machine and the tools
+bench_machine() {
+    echo "date: $(date -Is)"
+    echo "host: $(uname -srm); $(nproc) cores; $(lscpu | sed -n 's/^Model name: *//p')"
+    echo "memory: $(free -g | awk '/^Mem:/ { print $2 " GiB" }')"
+    echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+    echo "ffmpeg: $(ffmpeg -version | head -1)"
+    echo "hyperfine: $(hyperfine --version 2>/dev/null || echo 'not installed')"
+}
+
+# bench_revision HAVE_VIDX: the git revision measured and vidx's version (uses $VIDX)
+bench_revision() {
+    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) $(git status --porcelain 2>/dev/null | grep -q . && echo '(dirty)')"
+    echo "vidx: $([[ $1 == 1 ]] && ("$VIDX" --version 2>&1 || true) | head -1 || echo 'not available')"
+}
+
+# vidx_usable SUBCOMMAND: prints 1 when $VIDX has it, else 0 (and says so on stderr)
+vidx_usable() {
+    if [[ -x "$VIDX" ]] && "$VIDX" "$1" --help >/dev/null 2>&1; then
+        echo 1
+    else
+        echo "note: '$VIDX $1' not usable: benchmarking the peers only" >&2
+        echo 0
+    fi
+}
+
 # count_files DIR PATTERN: number of files named PATTERN under DIR (recursive)
 count_files() { find "$1" -type f -name "$2" 2>/dev/null | wc -l; }
 

@@ -42,23 +42,12 @@ mkdir -p "$RESDIR" "$T"
 bench/make_lib.sh "$LIBNAME" "${GEN[@]}" >/dev/null
 NVID=$(find "$LIB" -maxdepth 1 -name '*.mp4' | wc -l)
 
-have_vidx=0
-if [[ -x "$VIDX" ]] && "$VIDX" run --help >/dev/null 2>&1; then
-    have_vidx=1
-else
-    echo "note: '$VIDX run' not usable yet: benchmarking the peers only" >&2
-fi
+have_vidx=$(vidx_usable run)
 
 {
-    echo "date: $(date -Is)"
-    echo "host: $(uname -srm); $(nproc) cores; $(lscpu | sed -n 's/^Model name: *//p')"
-    echo "memory: $(free -g | awk '/^Mem:/ { print $2 " GiB" }')"
-    echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
-    echo "ffmpeg: $(ffmpeg -version | head -1)"
-    echo "hyperfine: $(hyperfine --version)"
+    bench_machine
     echo "python: $($PY --version 2>&1); OpenCV $($PY -c 'import cv2; print(cv2.__version__)')"
-    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) $(git status --porcelain 2>/dev/null | grep -q . && echo '(dirty)')"
-    echo "vidx: $([[ $have_vidx == 1 ]] && ("$VIDX" --version 2>&1 || true) | head -1 || echo 'not available')"
+    bench_revision "$have_vidx"
     echo "input: $LIB: $NVID clips of ${DUR}s ${GEN[2]}, $(du -sb "$LIB" | cut -f1) bytes"
     echo "job: $COUNT uniform frames (JPEG, full size) + 16 kHz mono WAV per clip, $JOBS workers"
     echo "rounds: $ROUNDS (warmup $WARMUP), memory runs: $MEMRUNS"

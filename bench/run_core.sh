@@ -47,23 +47,12 @@ D=$(awk -v d="$D" 'BEGIN { printf "%g", d }')
 SIZE=$(jpeg_size "$IN")
 NKEY=$(ffprobe -v error -select_streams v:0 -show_entries packet=flags -of csv=p=0 "$IN" | grep -c K)
 
-have_vidx=0
-if [[ -x "$VIDX" ]] && "$VIDX" frames --help >/dev/null 2>&1; then
-    have_vidx=1
-else
-    echo "note: $VIDX (frames) not usable yet: benchmarking the peers only" >&2
-fi
+have_vidx=$(vidx_usable frames)
 
 {
-    echo "date: $(date -Is)"
-    echo "host: $(uname -srm); $(nproc) cores; $(lscpu | sed -n 's/^Model name: *//p')"
-    echo "memory: $(free -g | awk '/^Mem:/ { print $2 " GiB" }')"
-    echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
-    echo "ffmpeg: $(ffmpeg -version | head -1)"
-    echo "hyperfine: $(hyperfine --version)"
+    bench_machine
     echo "python: $($PY --version 2>&1); PyAV $($PY -c 'import av; print(av.__version__)'); OpenCV $($PY -c 'import cv2; print(cv2.__version__)')"
-    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) $(git status --porcelain 2>/dev/null | grep -q . && echo '(dirty)')"
-    echo "vidx: $([[ $have_vidx == 1 ]] && ("$VIDX" --version 2>&1 || true) | head -1 || echo 'not available')"
+    bench_revision "$have_vidx"
     echo "input: $IN ${SIZE} ${D}s, $NKEY keyframes, $(stat -c %s "$IN") bytes"
     echo "rounds: $ROUNDS (warmup $WARMUP), memory runs: $MEMRUNS"
 } > "$RESDIR/meta.txt"

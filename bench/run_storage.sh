@@ -43,11 +43,9 @@ bench/make_lib.sh "$LIBNAME" "${GEN[@]}" >/dev/null
 NVID=$(find "$LIB" -maxdepth 1 -name '*.mp4' | wc -l)
 
 {
-    echo "date: $(date -Is)"
-    echo "host: $(uname -srm); $(nproc) cores; $(lscpu | sed -n 's/^Model name: *//p')"
+    bench_machine
     echo "filesystem of $T: $(df -T "$T" | awk 'NR == 2 { print $2 }')"
-    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) $(git status --porcelain 2>/dev/null | grep -q . && echo '(dirty)')"
-    echo "vidx: $("$VIDX" --version 2>&1 | head -1)"
+    bench_revision 1
     echo "input: $LIB: $NVID clips of ${GEN[1]}s ${GEN[2]}"
     echo "job: $COUNT uniform frames (JPEG) + 16 kHz mono WAV per clip, --jobs $JOBS"
     echo "rounds: $ROUNDS; layouts: $LAYOUTS; scale: $SCALE (first $SCALE_SMALL clips)"
