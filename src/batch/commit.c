@@ -160,7 +160,9 @@ int64_t vidx__commit_video(Committer *c, CatalogVideo *v, const VidxFrameRecord 
     v->shard_size = c->store.shard.size;
     v->shard_samples = c->store.shard.samples;
     vidx__fault("store");
-    ret = vidx__catalog_record(c->cat, v);
+    ret = vidx__fault_nospace("catalog");
+    if (ret == 0)
+        ret = vidx__catalog_record(c->cat, v);
     if (ret == 0)
         vidx__fault("record");
     if (ret < 0)

@@ -81,8 +81,10 @@ static void inject_fault(const char *path)
         if (!eq || !eq[1] || !strstr(path, eq + 1))
             continue;
         *eq = 0;
-        if (!strcmp(tok, "crash"))
+        if (!strcmp(tok, "crash")) {
+            signal(SIGSEGV, SIG_DFL); /* a real segfault death, even under a sanitizer's handler */
             raise(SIGSEGV);
+        }
         if (!strcmp(tok, "hang"))
             for (;;)
                 pause();

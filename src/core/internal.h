@@ -27,5 +27,7 @@ void vidx__log(int level, const char *fmt, ...) __attribute__((format(printf, 2,
 
 /* Test-only fault injection point (see fault.c). */
 void vidx__fault(const char *point);
+/* Test-only: -ENOSPC when VIDX_FAULT asks for it at point (see fault.c), else 0. */
+int vidx__fault_nospace(const char *point);
 
 #endif

@@ -35,9 +35,10 @@
 
 typedef struct Shards {
     int fd;
-    int index;     /* number of the open shard */
-    int64_t start; /* size before the current commit, for rollback */
-    char *buf;     /* appended members not yet written: they end at shard.size */
+    int index;             /* number of the open shard */
+    int64_t start;         /* size before the current commit, for rollback */
+    int64_t start_samples; /* samples before it */
+    char *buf;             /* appended members not yet written: they end at shard.size */
     size_t len, cap;
 } Shards;
 
@@ -296,7 +297,7 @@ static int shards_commit(Store *st, StoreVideo *v)
     if (s->fd < 0 && (ret = open_next(st)) < 0)
         return ret;
     s->start = st->shard.size;
-    int64_t samples = st->shard.samples;
+    s->start_samples = st->shard.samples;
     for (size_t i = 0; i < v->n_items && ret == 0; i++)
         if (v->items[i].store && !reuse_earlier(v, i))
             ret = append_item(st, v, &v->items[i]);
@@ -317,7 +318,7 @@ static int shards_commit(Store *st, StoreVideo *v)
     if (ret < 0) {
         if (ftruncate(s->fd, s->start) == 0)
             st->shard.size = s->start;
-        st->shard.samples = samples;
+        st->shard.samples = s->start_samples;
         vidx__remove_tree(dst); /* a half-moved directory must not stay */
         return ret;
     }
@@ -331,6 +332,7 @@ static void shards_rollback(Store *st, StoreVideo *v)
     char dst[PATH_MAX];
     if (s->fd >= 0 && ftruncate(s->fd, s->start) == 0)
         st->shard.size = s->start;
+    st->shard.samples = s->start_samples;
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
     vidx__remove_tree(dst);
 }

@@ -1428,3 +1428,40 @@ def test_max_scratch():
         F.check(not left, '%s: scratch left after the run: %s' % (layout, left[:5]))
         check_verify_clean(out, F, '%s --max-scratch 8K' % layout)
     F.raise_if_any()
+
+
+# ---------------------------------------------------------------------------
+# 9. the catalog refuses a commit the store already made (a disk full exactly there)
+
+def test_catalog_full_rollback():
+    """VIDX_FAULT=nospace=catalog:N: the Nth video's catalog commit fails once with ENOSPC
+    after its files (or shard members) were committed. The store must undo them (shard
+    bytes and sample counts included: the videos still in flight commit after it, to the
+    same shard), the run stops with exit 11, and the same run then finishes exactly like
+    an uninterrupted one."""
+    many = fixtures() / 'many'
+    F = Failures('catalog commit refused')
+    for layout in ('files', 'shards'):
+        args = BATCH_ARGS + (SHARD_ARGS if layout == 'shards' else [])
+        ref = reference([many], args)
+        for n in (1, 2, 5):
+            out = common.new_out_dir('catalog_full_%s_%d' % (layout, n))
+            full = ['run', many, '-o', out] + args
+            env = {'VIDX_FAULT': 'nospace=catalog:%d' % n}
+            label = '%s, nospace=catalog:%d' % (layout, n)
+            G = Failures()
+            r = vrun(full, env)
+            if r.rc != 11:
+                G.add('%s: exit %s, expected 11 (disk full)\n  %s' % (label, r.rc, r.describe()))
+            recorded = len(read_db(out)['videos'])
+            if recorded >= n + 2:  # n-1 before the fault, then only the two in flight
+                G.add('%s: %d videos recorded after the commit was refused' % (label, recorded))
+            check_out(out, G, label + ' (stopped)', layout)
+            r = vrun(full)
+            if r.rc != 0:
+                G.add('%s: resume: exit %s\n  %s' % (label, r.rc, r.describe()))
+            check_out(out, G, label + ' (resumed)', layout)
+            compare_to_ref(out, ref, G, label + ' (resumed)', layout)
+            if G.msgs:
+                F.add('repro: %s ; %s\n    ' % (cmdline(full, env), cmdline(full)) + '\n    '.join(G.msgs[:10]))
+    F.raise_if_any(40)
