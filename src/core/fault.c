@@ -9,8 +9,9 @@
  * vidx__fault_nospace(POINT) fail with ENOSPC on its Nth pass only: a disk
  * that is full exactly there and then has room again, as when a failed write
  * is undone ("catalog": the catalog commit of a video whose files the store
- * has already committed; the videos still in flight commit after it). The crash/hang faults of single
- * videos are in batch/worker.c. Unset, this costs one getenv per call site.
+ * has already committed; the videos still in flight commit after it). The
+ * crash/hang faults of single videos are in batch/worker.c. Unset, this costs
+ * one getenv per call site.
  */
 #include "core/internal.h"
 
@@ -20,29 +21,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1 when VIDX_FAULT holds "KIND=point:N" (e.g. kind "die="); *n gets N. */
+static int fault_spec(const char *kind, const char *point, long *n)
+{
+    const char *spec = getenv("VIDX_FAULT"), *at;
+    char want[32];
+    if (!spec || !(at = strstr(spec, kind)))
+        return 0;
+    return sscanf(at + strlen(kind), "%31[^:]:%ld", want, n) == 2 && !strcmp(want, point);
+}
+
 void vidx__fault(const char *point)
 {
     static long passes;
-    const char *spec = getenv("VIDX_FAULT"), *die;
-    char want[32];
     long n;
-    if (!spec || !(die = strstr(spec, "die=")))
-        return;
-    if (sscanf(die + 4, "%31[^:]:%ld", want, &n) != 2 || strcmp(want, point))
-        return;
-    if (++passes >= n)
+    if (fault_spec("die=", point, &n) && ++passes >= n)
         raise(SIGKILL);
 }
 
 int vidx__fault_nospace(const char *point)
 {
     static long passes;
-    const char *spec = getenv("VIDX_FAULT"), *at;
-    char want[32];
     long n;
-    if (!spec || !(at = strstr(spec, "nospace=")))
-        return 0;
-    if (sscanf(at + 8, "%31[^:]:%ld", want, &n) != 2 || strcmp(want, point))
-        return 0;
-    return ++passes == n ? -ENOSPC : 0;
+    return fault_spec("nospace=", point, &n) && ++passes == n ? -ENOSPC : 0;
 }

@@ -286,6 +286,16 @@ static int reuse_earlier(StoreVideo *v, size_t i)
     return 0;
 }
 
+/* Cuts the shard back to where the last commit started, samples included. */
+static void undo_append(Store *st)
+{
+    Shards *s = st->priv;
+    s->len = 0;
+    if (s->fd >= 0 && ftruncate(s->fd, s->start) == 0)
+        st->shard.size = s->start;
+    st->shard.samples = s->start_samples;
+}
+
 static int shards_commit(Store *st, StoreVideo *v)
 {
     Shards *s = st->priv;
@@ -316,9 +326,7 @@ static int shards_commit(Store *st, StoreVideo *v)
     if (ret == 0) /* the worker synced the manifest, the audio and the directory */
         ret = vidx__fsync_dir(parent);
     if (ret < 0) {
-        if (ftruncate(s->fd, s->start) == 0)
-            st->shard.size = s->start;
-        st->shard.samples = s->start_samples;
+        undo_append(st);
         vidx__remove_tree(dst); /* a half-moved directory must not stay */
         return ret;
     }
@@ -328,11 +336,8 @@ static int shards_commit(Store *st, StoreVideo *v)
 
 static void shards_rollback(Store *st, StoreVideo *v)
 {
-    Shards *s = st->priv;
     char dst[PATH_MAX];
-    if (s->fd >= 0 && ftruncate(s->fd, s->start) == 0)
-        st->shard.size = s->start;
-    st->shard.samples = s->start_samples;
+    undo_append(st);
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
     vidx__remove_tree(dst);
 }

@@ -481,6 +481,15 @@ BATCH_ARGS = ['--count', 4, '--audio', 'wav', '--jobs', 2, '--progress', 'none']
 SHARD_ARGS = ['--layout', 'shards', '--shard-samples', 12]
 
 
+def _resume_matches(full, out, ref, G, label, layout):
+    """Runs the same command again: it must finish, and OUT must equal the reference run."""
+    r = vrun(full)
+    if r.rc != 0:
+        G.add('%s: resume: exit %s, expected 0\n  %s' % (label, r.rc, r.describe()))
+    check_out(out, G, label + ' (resumed)', layout)
+    compare_to_ref(out, ref, G, label + ' (resumed)', layout)
+
+
 def _fault_points(layout):
     many = fixtures() / 'many'
     args = BATCH_ARGS + (SHARD_ARGS if layout == 'shards' else [])
@@ -498,11 +507,7 @@ def _fault_points(layout):
                 F.add('%s: expected the run to be SIGKILLed, got exit %s\n  %s' % (label, r.rc, r.describe()))
             G = Failures()
             _check_mid(out, G, label + ' (after the kill)', layout)
-            r2 = vrun(full)
-            if r2.rc != 0:
-                G.add('%s: resume: exit %s, expected 0\n  %s' % (label, r2.rc, r2.describe()))
-            check_out(out, G, label + ' (resumed)', layout)
-            compare_to_ref(out, ref, G, label + ' (resumed)', layout)
+            _resume_matches(full, out, ref, G, label, layout)
             if G.msgs:
                 F.add('repro: %s ; %s ; %s\n    ' % (cmdline(full, env), cmdline(['verify', out]), cmdline(full))
                       + '\n    '.join(G.msgs[:10]) + ('\n    ...' if len(G.msgs) > 10 else ''))
@@ -1457,11 +1462,7 @@ def test_catalog_full_rollback():
             if recorded >= n + 2:  # n-1 before the fault, then only the two in flight
                 G.add('%s: %d videos recorded after the commit was refused' % (label, recorded))
             check_out(out, G, label + ' (stopped)', layout)
-            r = vrun(full)
-            if r.rc != 0:
-                G.add('%s: resume: exit %s\n  %s' % (label, r.rc, r.describe()))
-            check_out(out, G, label + ' (resumed)', layout)
-            compare_to_ref(out, ref, G, label + ' (resumed)', layout)
+            _resume_matches(full, out, ref, G, label, layout)
             if G.msgs:
                 F.add('repro: %s ; %s\n    ' % (cmdline(full, env), cmdline(full)) + '\n    '.join(G.msgs[:10]))
     F.raise_if_any(40)
