@@ -1,9 +1,10 @@
 /*
- * commit.c - see commit.h. The order is what makes a crash harmless: store
- * (durable) -> catalog transaction -> scratch removed. A crash before the
- * catalog commit leaves either scratch (removed at the next start) or an
- * uncommitted shard tail (cut at the next start); after it, the video is
- * complete.
+ * commit.c - see commit.h. The order is what makes a crash harmless: stage
+ * (moved or appended, not yet durable) -> sync (durable) -> one catalog
+ * transaction for the group -> scratch removed. A crash before the catalog
+ * commit leaves either scratch (removed at the next start), frame
+ * directories no video owns (removed at the next start) or an uncommitted
+ * shard tail (cut at the next start); after it, the group is complete.
  */
 #include "batch/commit.h"
 
@@ -14,6 +15,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+struct Staged {
+    CatalogVideo v;
+    StoreVideo sv;
+    StoreItem *items;
+    CatalogFrame *cf;
+    char audio[512];
+    char shard_name[64];
+    void *owner;
+};
 
 typedef struct Recover {
     const char *out;
@@ -56,10 +67,13 @@ static int recover_shards(const char *out, VidxCatalog *cat)
     return ret;
 }
 
-int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s, VidxCatalog *cat)
+int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s, VidxCatalog *cat,
+                         CommitSettled settled, void *ctx)
 {
     memset(c, 0, sizeof(*c));
     c->cat = cat;
+    c->settled = settled;
+    c->settled_ctx = ctx;
     c->dedup_exact = s->dedup_exact;
     c->ext = vidx_image_extension(s->job.format);
     c->store.ops = s->layout == VIDX_LAYOUT_SHARDS ? &vidx__store_shards : &vidx__store_files;
@@ -72,6 +86,24 @@ int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s
     if (ret == 0)
         ret = c->store.ops->open(&c->store);
     return ret;
+}
+
+/* Where content sha256 went in a video staged earlier in this group (--dedup-exact). */
+static int staged_blob(const Committer *c, const char *sha256, char *location, size_t size,
+                       int64_t *offset)
+{
+    for (size_t k = 0; k < c->n_staged; k++) {
+        const Staged *g = c->staged[k];
+        for (size_t i = 0; i < g->sv.n_items; i++) {
+            const StoreItem *it = &g->items[i];
+            if (it->store && !strcmp(it->rec->sha256, sha256)) {
+                snprintf(location, size, "%s", it->location);
+                *offset = it->offset;
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 /* Decides for each frame whether the store gets it, or it points at existing content. */
@@ -88,13 +120,14 @@ static void plan_items(Committer *c, StoreItem *items, CatalogFrame *cf,
         if (!it->store || !c->dedup_exact)
             continue;
         int found = vidx__catalog_blob(c->cat, recs[i].sha256, it->location, sizeof(it->location),
-                                       &it->offset);
+                                       &it->offset) ||
+                    staged_blob(c, recs[i].sha256, it->location, sizeof(it->location), &it->offset);
         int same_file = 0;
         for (size_t k = 0; k < i && !found; k++) /* same content earlier in this video */
             if (items[k].store && !strcmp(recs[k].sha256, recs[i].sha256)) {
                 found = 1;
                 same_file = !strcmp(recs[k].path, recs[i].path); /* one frame, two targets */
-                it->offset = -2 - (int64_t)k; /* resolved after the store commit */
+                it->offset = -2 - (int64_t)k;                    /* resolved after staging */
             }
         if (found) {
             it->store = 0;
@@ -128,51 +161,141 @@ static int64_t file_size(const char *out, const char *rel)
     return stat(p, &st) == 0 ? st.st_size : 0;
 }
 
-int64_t vidx__commit_video(Committer *c, CatalogVideo *v, const VidxFrameRecord *recs, size_t n,
-                           const char *scratch, const char *audio_name)
+static void free_staged(Staged *g)
 {
-    StoreItem *items = calloc(n ? n : 1, sizeof(*items));
-    CatalogFrame *cf = calloc(n ? n : 1, sizeof(*cf));
-    char audio[512];
-    int64_t ret = -ENOMEM;
-    if (!items || !cf)
-        goto done;
-    plan_items(c, items, cf, recs, n, scratch);
-    StoreVideo sv = {.key = v->key,
-                     .scratch = scratch,
-                     .items = items,
-                     .n_items = n,
-                     .blobs = c->dedup_exact,
-                     .ext = c->ext};
-    if ((ret = c->store.ops->commit(&c->store, &sv)) < 0) {
-        c->store.ops->rollback(&c->store, &sv); /* e.g. blobs moved before a later failure */
-        goto done;
+    if (!g)
+        return;
+    free(g->items);
+    free(g->cf);
+    free(g);
+}
+
+static Staged *new_staged(Committer *c, const CatalogVideo *v, size_t n, void *owner)
+{
+    if (c->n_staged == c->cap_staged) {
+        size_t cap = c->cap_staged ? 2 * c->cap_staged : 16;
+        Staged **p = realloc(c->staged, cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        c->staged = p;
+        c->cap_staged = cap;
     }
-    resolve_locations(items, cf, n);
-    v->frames = cf;
+    Staged *g = calloc(1, sizeof(*g));
+    if (g) {
+        g->items = calloc(n ? n : 1, sizeof(*g->items));
+        g->cf = calloc(n ? n : 1, sizeof(*g->cf));
+        g->v = *v;
+        g->owner = owner;
+    }
+    if (!g || !g->items || !g->cf) {
+        free_staged(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* What the catalog records of a staged video besides the worker's fields. */
+static void catalog_fields(Committer *c, Staged *g, size_t n, const char *audio_name)
+{
+    CatalogVideo *v = &g->v;
+    resolve_locations(g->items, g->cf, n);
+    v->frames = g->cf;
     v->n_frames = n;
     if (audio_name) {
-        snprintf(audio, sizeof(audio), "%s/%s", sv.video_dir, audio_name);
-        v->audio_path = audio;
-        v->audio_bytes = file_size(c->store.out, audio);
+        snprintf(g->audio, sizeof(g->audio), "%s/%s", g->sv.video_dir, audio_name);
+        v->audio_path = g->audio;
+        v->audio_bytes = file_size(c->store.out, g->audio);
     }
-    v->shard_name = c->store.shard.name;
+    snprintf(g->shard_name, sizeof(g->shard_name), "%s", c->store.shard.name);
+    v->shard_name = g->shard_name;
     v->shard_size = c->store.shard.size;
     v->shard_samples = c->store.shard.samples;
+}
+
+int vidx__commit_must_group(const Committer *c)
+{
+    return c->n_staged > 0 && c->store.ops->boundary(&c->store);
+}
+
+int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const VidxFrameRecord *recs,
+                           size_t n, const char *scratch, const char *audio_name, void *owner)
+{
+    Staged *g = new_staged(c, v, n, owner);
+    if (!g)
+        return -ENOMEM;
+    plan_items(c, g->items, g->cf, recs, n, scratch);
+    g->sv = (StoreVideo){.key = v->key,
+                         .scratch = scratch,
+                         .items = g->items,
+                         .n_items = n,
+                         .blobs = c->dedup_exact,
+                         .ext = c->ext};
+    int ret = c->store.ops->stage(&c->store, &g->sv);
+    g->sv.scratch = NULL; /* the caller's, and gone now */
+    if (ret < 0) {
+        free_staged(g);
+        return ret;
+    }
+    catalog_fields(c, g, n, audio_name);
+    if (c->n_staged == 0)
+        c->first_staged = vidx__now();
+    c->staged[c->n_staged++] = g;
     vidx__fault("store");
-    ret = vidx__fault_nospace("catalog");
+    return g->sv.bytes_added;
+}
+
+/* Undoes the store's part of every staged video (newest first) and settles them with ret. */
+static void undo_group(Committer *c, int ret)
+{
+    for (size_t i = c->n_staged; i-- > 0;)
+        c->store.ops->rollback(&c->store, &c->staged[i]->sv);
+    for (size_t i = 0; i < c->n_staged; i++) {
+        c->settled(c->settled_ctx, c->staged[i]->owner, ret);
+        free_staged(c->staged[i]);
+    }
+    c->n_staged = 0;
+}
+
+/* The group's rows in one transaction. */
+static int record_group(Committer *c)
+{
+    int ret = vidx__catalog_begin(c->cat);
+    for (size_t i = 0; i < c->n_staged && ret == 0; i++) {
+        ret = vidx__fault_nospace("catalog");
+        if (ret == 0)
+            ret = vidx__catalog_put(c->cat, &c->staged[i]->v);
+    }
     if (ret == 0)
-        ret = vidx__catalog_record(c->cat, v);
-    if (ret == 0)
-        vidx__fault("record");
-    if (ret < 0)
-        c->store.ops->rollback(&c->store, &sv);
-    else
-        ret = sv.bytes_added;
-done:
-    free(items);
-    free(cf);
+        return vidx__catalog_commit(c->cat);
+    vidx__catalog_rollback(c->cat);
     return ret;
+}
+
+int vidx__commit_group(Committer *c)
+{
+    if (c->n_staged == 0)
+        return 0;
+    int ret = c->store.ops->sync(&c->store);
+    for (size_t i = 0; i < c->n_staged && ret == 0; i++)
+        vidx__fault("sync");
+    if (ret == 0)
+        ret = record_group(c);
+    if (ret < 0) {
+        undo_group(c, ret);
+        return ret == VIDX_ECATALOG ? ret : 0;
+    }
+    for (size_t i = 0; i < c->n_staged; i++) {
+        vidx__fault("record");
+        c->settled(c->settled_ctx, c->staged[i]->owner, 0);
+        free_staged(c->staged[i]);
+    }
+    c->n_staged = 0;
+    return 0;
+}
+
+void vidx__commit_abandon(Committer *c, int ret)
+{
+    undo_group(c, ret);
 }
 
 int vidx__committer_finish(Committer *c)
@@ -182,7 +305,11 @@ int vidx__committer_finish(Committer *c)
 
 void vidx__committer_close(Committer *c)
 {
-    if (c->store.ops)
+    if (c->store.ops) {
+        vidx__commit_abandon(c, VIDX_EINTERRUPTED);
         c->store.ops->close(&c->store);
+    }
     c->store.ops = NULL;
+    free(c->staged);
+    c->staged = NULL;
 }

@@ -1,7 +1,14 @@
 /*
- * commit.h - turning a worker's finished video into stored, catalogued output:
- * exact dedup lookups, the store's commit (files or shards), then the catalog
- * transaction, undoing the store's part if the catalog refuses.
+ * commit.h - turning workers' finished videos into stored, catalogued output,
+ * a group at a time (group commit).
+ *
+ * Staging a video does the per-video work at once: exact dedup lookups, then
+ * the store moves or appends its frames (not yet durable). Committing the
+ * group makes everything staged durable with one sync, then records every
+ * staged video in one catalog transaction. If the catalog refuses, the store's
+ * part is undone for the whole group. One directory fsync and one transaction
+ * per group instead of per video is what keeps the supervisor's share of a
+ * run small when the videos are short (docs/ARCHITECTURE.md).
  */
 #ifndef VIDX_BATCH_COMMIT_H
 #define VIDX_BATCH_COMMIT_H
@@ -9,24 +16,54 @@
 #include "catalog/catalog.h"
 #include "store/store.h"
 
+/*
+ * How a staged video ended, for the committer's owner of it: 0 recorded;
+ * -ENOSPC the disk filled up (nothing of it stays); VIDX_ECATALOG the catalog
+ * failed (fatal for the run); another negative code: the store could not make
+ * it durable (nothing of it stays).
+ */
+typedef void (*CommitSettled)(void *ctx, void *owner, int ret);
+
+typedef struct Staged Staged;
+
 typedef struct Committer {
     Store store;
     VidxCatalog *cat;
     int dedup_exact;
     const char *ext;
+    Staged **staged; /* the group not yet committed, oldest first */
+    size_t n_staged, cap_staged;
+    double first_staged; /* vidx__now() when the oldest was staged */
+    CommitSettled settled;
+    void *settled_ctx;
 } Committer;
 
 /* Opens the store for the run's layout and repairs what a crash left in shards. */
-int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s, VidxCatalog *cat);
+int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s, VidxCatalog *cat,
+                         CommitSettled settled, void *ctx);
+
+/* 1 when the group must be committed before the next video is staged (a new shard begins). */
+int vidx__commit_must_group(const Committer *c);
 
 /*
- * Stores the frames of v (records recs, files in scratch) and records v.
- * v's base fields are filled by the caller; audio_name is the audio file in
- * scratch or NULL. Returns the bytes added under OUT, -ENOSPC when the disk
- * is full (nothing recorded), or another negative code.
+ * Stages the frames of v (records recs, files in scratch; audio_name is the
+ * audio file in scratch or NULL). v's fields are copied; v's strings and recs
+ * must stay valid until the video settles, which is reported with owner.
+ * Returns the bytes added under OUT, or a negative code: then nothing of v
+ * stays and it will not be reported.
  */
-int64_t vidx__commit_video(Committer *c, CatalogVideo *v, const VidxFrameRecord *recs, size_t n,
-                           const char *scratch, const char *audio_name);
+int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const VidxFrameRecord *recs,
+                           size_t n, const char *scratch, const char *audio_name, void *owner);
+
+/*
+ * Syncs the store and records every staged video in one transaction; each is
+ * then settled. Returns 0, or VIDX_ECATALOG when the catalog failed (every
+ * video of the group was undone and settled with that code).
+ */
+int vidx__commit_group(Committer *c);
+
+/* Undoes every staged video (settled with ret): the run ends without them. */
+void vidx__commit_abandon(Committer *c, int ret);
 
 int vidx__committer_finish(Committer *c);
 void vidx__committer_close(Committer *c);

@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <libavutil/mem.h>
@@ -60,13 +59,6 @@ static int sha256_hex(const uint8_t *data, size_t size, char out[65])
     for (int i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", digest[i]);
     return 0;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int fail(Job *j, int err, const char *what)
@@ -335,13 +327,13 @@ done:
 int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
 {
     Job j = {.dir = dir, .set = s, .res = res, .kept = -1};
-    double t0 = now_seconds();
+    double t0 = vidx__now();
     int ret;
     memset(res, 0, sizeof(*res));
     if (!url || !dir || !s)
         return res->status = VIDX_EUSAGE;
     ret = run_source(&j, url);
-    res->seconds = now_seconds() - t0;
+    res->seconds = vidx__now() - t0;
     res->status = ret < 0 ? ret : 0;
     return res->status;
 }

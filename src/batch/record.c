@@ -1,8 +1,9 @@
 /*
  * record.c - what the supervisor does with a finished video: parse the
- * worker's result, commit the frames to the store, record the video in the
- * catalog, drop the scratch; and the disk budget that decides whether another
- * video may start.
+ * worker's result, stage the frames in the store, drop the scratch, and when
+ * the group is due commit it (store sync, one catalog transaction) and count
+ * its videos; and the disk budget that decides whether another video may
+ * start.
  *
  * A full disk anywhere (worker, store, catalog) is not a video failure: the
  * video stays unrecorded (so a later run redoes it) and the run stops cleanly.
@@ -18,19 +19,29 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <libavutil/error.h>
 
 #include "batch/worker.h"
 
-static double wall_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+/*
+ * Group commit: staged videos are committed together once the oldest has
+ * waited this long, or this many are staged, or nothing else is running.
+ * Long enough to gather several short videos a group, short enough that
+ * progress and resume points lag by no more than a blink.
+ */
+#define GROUP_SECONDS 0.2
+#define GROUP_MAX     256
+
+/* A staged video, until its group settles. */
+typedef struct Pending {
+    const Task *task;
+    CatalogVideo v;
+    json_t *result; /* owns the strings v and recs borrow */
+    VidxFrameRecord *recs;
+    int64_t added;
+} Pending;
 
 void vidx__task_scratch(const Run *r, const Task *t, char *out, size_t size)
 {
@@ -47,7 +58,7 @@ static void base_video(Run *r, const Worker *w, CatalogVideo *v)
     v->options = r->options;
     v->size = t->size;
     v->mtime = t->mtime;
-    v->started = wall_clock() - (vidx__now() - w->started);
+    v->started = vidx__wall_clock() - (vidx__now() - w->started);
     v->seconds = vidx__now() - w->started;
 }
 
@@ -70,15 +81,14 @@ static void count_video(Run *r, const CatalogVideo *v, const VidxFrameRecord *re
 }
 
 /* The disk filled up: leave the video unrecorded and stop starting new ones. */
-static int disk_full(Run *r, Worker *w)
+static int disk_full(Run *r, const Task *t)
 {
     char scratch[PATH_MAX];
-    vidx__task_scratch(r, w->task, scratch, sizeof(scratch));
+    vidx__task_scratch(r, t, scratch, sizeof(scratch));
     vidx__remove_tree(scratch);
     vidx__log(VIDX_LOG_ERROR, "%s: disk full; stopping (the video will be redone next run)",
-              w->task->path);
+              t->path);
     r->sum.disk_stop = 2;
-    w->task = NULL;
     return 0;
 }
 
@@ -94,8 +104,8 @@ int vidx__record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls
     vidx__remove_tree(scratch);
     int ret = vidx__catalog_record(r->cat, &v);
     if (ret == -ENOSPC)
-        return disk_full(r, w);
-    if (ret == 0)
+        ret = disk_full(r, w->task);
+    else if (ret == 0)
         count_video(r, &v, NULL);
     w->task = NULL;
     return ret;
@@ -153,44 +163,75 @@ static void audio_fields(json_t *o, CatalogVideo *v, const char **name)
     v->audio_duration = json_real_value(json_object_get(audio, "duration"));
 }
 
-/* Commits and records a video whose worker produced frames (ok or partial). */
-static int store_and_record(Run *r, Worker *w, CatalogVideo *v, json_t *o, const char *scratch)
+/* The store could not take the video's frames: it is recorded as failed instead. */
+static int record_store_failure(Run *r, const Task *t, CatalogVideo *v, int err)
+{
+    v->status = VIDX_VIDEO_FAILED;
+    v->error_class = vidx_error_class(err);
+    v->error = "storing the frames failed";
+    v->n_frames = 0;
+    v->frames = NULL;
+    v->audio_path = NULL;
+    int ret = vidx__catalog_record(r->cat, v);
+    if (ret == -ENOSPC)
+        return disk_full(r, t);
+    if (ret == 0)
+        count_video(r, v, NULL);
+    return ret;
+}
+
+void vidx__record_settled(void *run, void *owner, int ret)
+{
+    Run *r = run;
+    Pending *p = owner;
+    if (ret == 0)
+        count_video(r, &p->v, p->recs);
+    if (ret < 0) { /* nothing of it stays */
+        r->used -= p->added;
+        r->added -= p->added;
+        r->committed--;
+    }
+    if (ret == -ENOSPC)
+        ret = disk_full(r, p->task);
+    else if (ret < 0 && ret != VIDX_ECATALOG && ret != VIDX_EINTERRUPTED)
+        ret = record_store_failure(r, p->task, &p->v, ret);
+    if (ret < 0 && !r->fatal)
+        r->fatal = ret;
+    json_decref(p->result);
+    free(p->recs);
+    free(p);
+}
+
+/* Stages a video whose worker produced frames (ok or partial); takes o. */
+static int stage(Run *r, const Task *t, CatalogVideo *v, json_t *o, const char *scratch)
 {
     const char *audio_name;
-    size_t n;
-    VidxFrameRecord *recs = parse_frames(json_object_get(o, "frames"), &n);
-    if (!recs)
+    Pending *p = calloc(1, sizeof(*p));
+    if (!p || !(p->recs = parse_frames(json_object_get(o, "frames"), &v->n_frames))) {
+        free(p);
+        json_decref(o);
         return -ENOMEM;
+    }
     audio_fields(o, v, &audio_name);
     v->probe_json = json_string_value(json_object_get(o, "probe"));
+    p->task = t;
+    p->v = *v;
+    p->result = o;
     double t0 = vidx__now();
-    int64_t added = vidx__commit_video(&r->commit, v, recs, n, scratch, audio_name);
+    int64_t added = vidx__commit_stage(&r->commit, v, p->recs, v->n_frames, scratch, audio_name, p);
     r->sum.commit_seconds += vidx__now() - t0;
-    if (added == -ENOSPC) {
-        free(recs);
-        return disk_full(r, w);
-    }
-    if (added < 0) { /* the store failed: record that instead */
-        v->status = VIDX_VIDEO_FAILED;
-        v->error_class = vidx_error_class((int)added);
-        v->error = "storing the frames failed";
-        v->n_frames = 0;
-        v->frames = NULL;
-        v->audio_path = NULL;
-        added = vidx__catalog_record(r->cat, v);
-        if (added == -ENOSPC) {
-            free(recs);
-            return disk_full(r, w);
-        }
-    } else {
+    if (added >= 0) {
+        p->added = added;
         r->used += added;
         r->committed++;
         r->added += added;
+        return 0;
     }
-    if (added >= 0)
-        count_video(r, v, recs);
-    free(recs);
-    return added < 0 ? (int)added : 0;
+    int ret = added == -ENOSPC ? disk_full(r, t) : record_store_failure(r, t, v, (int)added);
+    json_decref(o);
+    free(p->recs);
+    free(p);
+    return ret;
 }
 
 int vidx__record_result(Run *r, Worker *w, const char *text)
@@ -204,24 +245,54 @@ int vidx__record_result(Run *r, Worker *w, const char *text)
     int code = (int)json_integer_value(json_object_get(o, "status"));
     if (code == AVERROR(ENOSPC) || code == AVERROR(EDQUOT)) {
         json_decref(o);
-        return disk_full(r, w);
+        ret = disk_full(r, w->task);
+        w->task = NULL;
+        return ret;
     }
     base_video(r, w, &v);
     classify(r, o, &v, code);
     vidx__task_scratch(r, w->task, scratch, sizeof(scratch));
-    if (v.status <= VIDX_VIDEO_PARTIAL) {
-        ret = store_and_record(r, w, &v, o, scratch);
+    if ((ret = vidx__commit_must_group(&r->commit) ? vidx__record_flush(r, 1) : 0) < 0) {
+        json_decref(o);
+    } else if (v.status <= VIDX_VIDEO_PARTIAL && r->sum.disk_stop == 2) {
+        json_decref(o); /* the disk is full: the video is left for the next run */
+        ret = disk_full(r, w->task);
+    } else if (v.status <= VIDX_VIDEO_PARTIAL) {
+        ret = stage(r, w->task, &v, o, scratch);
     } else {
         ret = vidx__catalog_record(r->cat, &v);
         if (ret == -ENOSPC)
-            ret = disk_full(r, w);
+            ret = disk_full(r, w->task);
         else if (ret == 0)
             count_video(r, &v, NULL);
+        json_decref(o);
     }
     vidx__remove_tree(scratch);
-    json_decref(o);
     w->task = NULL;
     return ret;
+}
+
+int vidx__record_flush(Run *r, int now)
+{
+    Committer *c = &r->commit;
+    int due = c->n_staged >= GROUP_MAX || vidx__now() - c->first_staged >= GROUP_SECONDS;
+    if (c->n_staged > 0 && (now || due)) {
+        double t0 = vidx__now();
+        int ret = vidx__commit_group(c);
+        r->sum.commit_seconds += vidx__now() - t0;
+        if (ret < 0 && !r->fatal)
+            r->fatal = ret;
+    }
+    return r->fatal;
+}
+
+int vidx__record_due_ms(const Run *r)
+{
+    const Committer *c = &r->commit;
+    if (c->n_staged == 0)
+        return -1;
+    double left = c->first_staged + GROUP_SECONDS - vidx__now();
+    return left > 0 ? (int)(left * 1000.0) + 1 : 0;
 }
 
 int64_t vidx__tree_bytes(const char *dir)

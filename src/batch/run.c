@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -43,13 +42,6 @@ void vidx_run_default_settings(VidxRunSettings *s)
 {
     memset(s, 0, sizeof(*s));
     vidx_job_default_settings(&s->job);
-}
-
-double vidx__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Hash of every setting that changes the output (not threads or jobs). */
@@ -381,7 +373,8 @@ static int poll_workers(Run *r)
             map[n++] = i;
         }
     }
-    int k = poll(fds, (nfds_t)n, TICK_MS);
+    int due = vidx__record_due_ms(r);
+    int k = poll(fds, (nfds_t)n, due >= 0 && due < TICK_MS ? due : TICK_MS);
     if (k < 0 && errno != EINTR)
         return -errno;
     for (int j = 0; j < n && k > 0; j++) {
@@ -422,15 +415,18 @@ static int loop(Run *r)
     while (ret >= 0 && ((r->next_task < r->n_tasks && !r->sum.disk_stop) || busy(r))) {
         if (r->set->cancel && *r->set->cancel) {
             r->sum.interrupted = 1;
-            return VIDX_EINTERRUPTED;
+            ret = vidx__record_flush(r, 1); /* finished videos are kept */
+            return ret < 0 ? ret : VIDX_EINTERRUPTED;
         }
         if ((ret = dispatch(r)) < 0)
             break;
         if ((ret = poll_workers(r)) < 0)
             break;
+        if ((ret = vidx__record_flush(r, !busy(r))) < 0)
+            break;
         vidx__run_emit(r, VIDX_EVENT_TICK, NULL);
     }
-    return ret;
+    return ret < 0 ? ret : vidx__record_flush(r, 1);
 }
 
 /* Scratch root: reclaimed at start (whatever a crashed run left), removed at the end. */
@@ -455,7 +451,8 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
         return ret;
     if ((ret = vidx_catalog_open(&r->cat, r->out, 0)) < 0)
         return ret;
-    if ((ret = vidx__committer_open(&r->commit, r->out, r->set, r->cat)) < 0)
+    if ((ret = vidx__committer_open(&r->commit, r->out, r->set, r->cat, vidx__record_settled, r)) <
+        0)
         return ret;
     if ((ret = vidx__inputs_expand(in, inputs, n, r->out)) < 0)
         return ret;
@@ -495,6 +492,8 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out, const 
         goto done;
     }
     ret = loop(&r);
+    if (ret < 0)
+        vidx__commit_abandon(&r.commit, ret);
     stop_all(&r, ret >= 0);
     int fret = vidx__committer_finish(&r.commit);
     if (ret >= 0 && fret < 0)

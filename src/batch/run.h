@@ -41,14 +41,20 @@ typedef struct Run {
     Worker *workers;
     int n_workers, threads;
     VidxRunSummary sum;
+    int fatal; /* a catalog failure while settling a group ends the run */
     double t0;
 } Run;
 
-double vidx__now(void);
 void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video);
 
-/* Worker w reported "R <json>": commit and record its video. */
+/* Worker w reported "R <json>": stage its video (or record its failure). */
 int vidx__record_result(Run *r, Worker *w, const char *json);
+/* Commits the staged group when it is due, or at once with now. Returns 0 or a fatal error. */
+int vidx__record_flush(Run *r, int now);
+/* Milliseconds until the staged group is due; -1 when nothing is staged. */
+int vidx__record_due_ms(const Run *r);
+/* How a staged video's group ended (the committer's CommitSettled). */
+void vidx__record_settled(void *run, void *owner, int ret);
 /* Worker w's video ended without a result (crash, timeout, unschedulable). */
 int vidx__record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls, const char *msg);
 /* Scratch directory of a task. */

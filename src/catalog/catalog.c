@@ -312,24 +312,42 @@ static int write_error(VidxCatalog *c, const char *what)
     return db_error(c, what);
 }
 
-int vidx__catalog_record(VidxCatalog *c, const CatalogVideo *v)
+int vidx__catalog_begin(VidxCatalog *c)
 {
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return write_error(c, "begin");
+    return 0;
+}
+
+int vidx__catalog_put(VidxCatalog *c, const CatalogVideo *v)
+{
     int64_t id = upsert_video(c, v);
     int ok = id >= 0 && exec_id(c, ST_DEL_FRAMES, id) == 0 && exec_id(c, ST_DEL_AUDIO, id) == 0 &&
              insert_frames(c, id, v) == 0 && insert_audio(c, id, v) == 0 && update_shard(c, v) == 0;
-    if (!ok) {
-        int ret = write_error(c, v->path);
+    return ok ? 0 : write_error(c, v->path);
+}
+
+int vidx__catalog_commit(VidxCatalog *c)
+{
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    int ret = write_error(c, "commit");
+    vidx__catalog_rollback(c);
+    return ret;
+}
+
+void vidx__catalog_rollback(VidxCatalog *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-        return ret;
-    }
-    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        int ret = write_error(c, "commit");
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-        return ret;
-    }
-    return 0;
+}
+
+int vidx__catalog_record(VidxCatalog *c, const CatalogVideo *v)
+{
+    int ret = vidx__catalog_begin(c);
+    if (ret == 0 && (ret = vidx__catalog_put(c, v)) < 0)
+        vidx__catalog_rollback(c);
+    return ret == 0 ? vidx__catalog_commit(c) : ret;
 }
 
 int vidx__catalog_blob(VidxCatalog *c, const char *sha256, char *location, size_t size,

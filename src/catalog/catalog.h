@@ -51,6 +51,17 @@ int vidx__catalog_prior(VidxCatalog *c, const char *path, CatalogPrior *out);
  */
 int vidx__catalog_record(VidxCatalog *c, const CatalogVideo *v);
 
+/*
+ * The same for a group of videos in one transaction (group commit): begin,
+ * put each video's rows, commit. Any failure (0, -ENOSPC or VIDX_ECATALOG as
+ * above) leaves the transaction to be rolled back; rollback does nothing when
+ * none is open.
+ */
+int vidx__catalog_begin(VidxCatalog *c);
+int vidx__catalog_put(VidxCatalog *c, const CatalogVideo *v);
+int vidx__catalog_commit(VidxCatalog *c);
+void vidx__catalog_rollback(VidxCatalog *c);
+
 /* Where content sha256 is already stored (--dedup-exact); returns 1 if found. */
 int vidx__catalog_blob(VidxCatalog *c, const char *sha256, char *location, size_t size,
                        int64_t *offset);

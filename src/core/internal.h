@@ -25,6 +25,10 @@ enum { VIDX_LOG_QUIET = 0, VIDX_LOG_ERROR = 1, VIDX_LOG_WARNING = 2, VIDX_LOG_IN
 /* printf-style message to stderr when level <= the current log level. */
 void vidx__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Seconds on the monotonic clock (durations, deadlines) and on the wall clock (clock.c). */
+double vidx__now(void);
+double vidx__wall_clock(void);
+
 /* Test-only fault injection point (see fault.c). */
 void vidx__fault(const char *point);
 /* Test-only: -ENOSPC when VIDX_FAULT asks for it at point (see fault.c), else 0. */

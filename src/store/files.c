@@ -2,9 +2,11 @@
  * files.c - the "files" layout: OUT/frames/<key>/<index>_<ms>ms.<ext>.
  *
  * A video's scratch directory already holds durable files under their final
- * names, so committing it is one rename of the directory (atomic on the same
+ * names, so staging it is one rename of the directory (atomic on the same
  * filesystem; a copy when --scratch is elsewhere). With --dedup-exact, frames
- * move to the content-addressed objects/ tree instead.
+ * move to the content-addressed objects/ tree instead. A sync makes the
+ * renames of a whole group durable: one fsync of frames/ (and of the objects/
+ * directories the group touched), not one per video.
  */
 #include "store/store.h"
 
@@ -96,9 +98,22 @@ static int64_t dir_bytes(const char *dir)
     return n;
 }
 
-/* Moves the stored frames of v to objects/ (content-addressed). */
-static int commit_blobs(Store *st, StoreVideo *v)
+typedef struct Files {
+    int staged;           /* renames since the last sync */
+    uint8_t objects[256]; /* objects/<xx> directories they touched */
+} Files;
+
+static int first_byte(const char *sha256)
 {
+    unsigned v = 0;
+    sscanf(sha256, "%2x", &v);
+    return (int)(v & 255);
+}
+
+/* Moves the stored frames of v to objects/ (content-addressed). */
+static int stage_blobs(Store *st, StoreVideo *v)
+{
+    Files *f = st->priv;
     char from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
     for (size_t i = 0; i < v->n_items; i++) {
         StoreItem *it = &v->items[i];
@@ -111,22 +126,23 @@ static int commit_blobs(Store *st, StoreVideo *v)
         int ret = vidx__mkdirs(dir);
         if (ret == 0)
             ret = vidx__move_file(from, to);
-        if (ret == 0)
-            ret = vidx__fsync_dir(dir);
         if (ret < 0)
             return ret;
+        f->objects[first_byte(it->rec->sha256)] = 1;
         v->bytes_added += it->rec->bytes;
     }
     return 0;
 }
 
-static int files_commit(Store *st, StoreVideo *v)
+static int files_stage(Store *st, StoreVideo *v)
 {
-    char dst[PATH_MAX], parent[PATH_MAX];
+    Files *f = st->priv;
+    char dst[PATH_MAX];
     int ret;
     v->bytes_added = 0;
+    f->staged = 1;
     snprintf(v->video_dir, sizeof(v->video_dir), "frames/%s", v->key);
-    if (v->blobs && (ret = commit_blobs(st, v)) < 0)
+    if (v->blobs && (ret = stage_blobs(st, v)) < 0)
         return ret;
     for (size_t i = 0; i < v->n_items && !v->blobs; i++) {
         StoreItem *it = &v->items[i];
@@ -134,14 +150,37 @@ static int files_commit(Store *st, StoreVideo *v)
             snprintf(it->location, sizeof(it->location), "%s/%s", v->video_dir, it->rec->path);
     }
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
-    snprintf(parent, sizeof(parent), "%s/frames", st->out);
     vidx__remove_tree(dst);
-    if ((ret = vidx__move_dir(v->scratch, dst)) < 0 || (ret = vidx__fsync_dir(parent)) < 0) {
+    if ((ret = vidx__move_dir(v->scratch, dst)) < 0) {
         vidx__remove_tree(dst); /* a half-copied directory must not stay */
         return ret;
     }
     v->bytes_added += dir_bytes(dst);
     return 0;
+}
+
+static int files_sync(Store *st)
+{
+    Files *f = st->priv;
+    char dir[PATH_MAX];
+    int ret = 0, blobs = 0;
+    if (!f->staged)
+        return 0;
+    snprintf(dir, sizeof(dir), "%s/frames", st->out);
+    ret = vidx__fsync_dir(dir);
+    for (int i = 0; i < 256 && ret == 0; i++) {
+        if (!f->objects[i])
+            continue;
+        snprintf(dir, sizeof(dir), "%s/objects/%02x", st->out, i);
+        ret = vidx__fsync_dir(dir);
+        blobs = 1;
+    }
+    snprintf(dir, sizeof(dir), "%s/objects", st->out);
+    if (ret == 0 && blobs) /* a new objects/<xx> is an entry there */
+        ret = vidx__fsync_dir(dir);
+    if (ret == 0)
+        memset(f, 0, sizeof(*f));
+    return ret;
 }
 
 static void files_rollback(Store *st, StoreVideo *v)
@@ -157,22 +196,36 @@ static void files_rollback(Store *st, StoreVideo *v)
     }
 }
 
-static int files_noop(Store *st)
+static int files_open(Store *st)
+{
+    st->priv = calloc(1, sizeof(Files));
+    return st->priv ? 0 : -ENOMEM;
+}
+
+static int files_boundary(const Store *st)
 {
     (void)st;
     return 0;
 }
 
+static int files_finish(Store *st)
+{
+    return files_sync(st);
+}
+
 static void files_close(Store *st)
 {
-    (void)st;
+    free(st->priv);
+    st->priv = NULL;
 }
 
 const StoreOps vidx__store_files = {
     .name = "files",
-    .open = files_noop,
-    .commit = files_commit,
+    .open = files_open,
+    .boundary = files_boundary,
+    .stage = files_stage,
+    .sync = files_sync,
     .rollback = files_rollback,
-    .finish = files_noop,
+    .finish = files_finish,
     .close = files_close,
 };

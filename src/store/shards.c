@@ -6,11 +6,12 @@
  * "<key>/<index>_<ms>ms.json" (the frame's metadata); WebDataset groups the
  * two by the name before the first dot, so keys carry no dots. Each run
  * appends to shards of its own, never to an older one. A video is appended
- * whole, fsync'd, and the catalog then commits the new shard size with the
- * video's rows: bytes past the committed size are an uncommitted tail, cut
- * at recovery (vidx__shards_recover). A shard is closed with tar's two zero
- * blocks once it passes --shard-size (or --shard-samples) and at the end of
- * the run; a video never spans two shards.
+ * whole (staged); a sync writes and fsyncs what a group of videos appended,
+ * and the catalog then commits the new shard size with their rows: bytes past
+ * the committed size are an uncommitted tail, cut at recovery
+ * (vidx__shards_recover). A shard is closed with tar's two zero blocks once
+ * it passes --shard-size (or --shard-samples) and at the end of the run; a
+ * video never spans two shards, nor a group.
  */
 #include "store/store.h"
 
@@ -35,10 +36,9 @@
 
 typedef struct Shards {
     int fd;
-    int index;             /* number of the open shard */
-    int64_t start;         /* size before the current commit, for rollback */
-    int64_t start_samples; /* samples before it */
-    char *buf;             /* appended members not yet written: they end at shard.size */
+    int index;  /* number of the open shard */
+    int staged; /* appends since the last sync */
+    char *buf;  /* appended members not yet written: they end at shard.size */
     size_t len, cap;
 } Shards;
 
@@ -177,7 +177,9 @@ static int write_trailer(Store *st)
 {
     Shards *s = st->priv;
     char zero[2 * TAR_BLOCK] = {0};
-    int ret = pwrite_all(s->fd, zero, sizeof(zero), st->shard.size);
+    int ret = flush(st);
+    if (ret == 0)
+        ret = pwrite_all(s->fd, zero, sizeof(zero), st->shard.size);
     if (ret == 0 && ftruncate(s->fd, st->shard.size + (int64_t)sizeof(zero)) < 0)
         ret = -errno;
     if (ret == 0 && fsync(s->fd) < 0)
@@ -286,58 +288,81 @@ static int reuse_earlier(StoreVideo *v, size_t i)
     return 0;
 }
 
-/* Cuts the shard back to where the last commit started, samples included. */
-static void undo_append(Store *st)
+/* Cuts the shard back to where v's members start, samples included. */
+static void undo_append(Store *st, const StoreVideo *v)
 {
     Shards *s = st->priv;
-    s->len = 0;
-    if (s->fd >= 0 && ftruncate(s->fd, s->start) == 0)
-        st->shard.size = s->start;
-    st->shard.samples = s->start_samples;
+    int64_t buffered = st->shard.size - (int64_t)s->len; /* where the unwritten members start */
+    if (v->start >= buffered)
+        s->len = (size_t)(v->start - buffered);
+    else if (s->fd < 0 || ftruncate(s->fd, v->start) < 0)
+        return; /* the members stay, counted: never a size short of what is there */
+    else
+        s->len = 0;
+    st->shard.size = v->start;
+    st->shard.samples = v->start_samples;
 }
 
-static int shards_commit(Store *st, StoreVideo *v)
+static int shards_boundary(const Store *st)
+{
+    const Shards *s = st->priv;
+    return s->fd >= 0 && shard_full(st);
+}
+
+static int shards_stage(Store *st, StoreVideo *v)
 {
     Shards *s = st->priv;
-    char dst[PATH_MAX], parent[PATH_MAX];
+    char dst[PATH_MAX];
     int ret = 0;
     v->bytes_added = 0;
     if (s->fd >= 0 && shard_full(st) && (ret = close_shard(st)) < 0)
         return ret;
     if (s->fd < 0 && (ret = open_next(st)) < 0)
         return ret;
-    s->start = st->shard.size;
-    s->start_samples = st->shard.samples;
+    v->start = st->shard.size;
+    v->start_samples = st->shard.samples;
+    s->staged = 1;
     for (size_t i = 0; i < v->n_items && ret == 0; i++)
         if (v->items[i].store && !reuse_earlier(v, i))
             ret = append_item(st, v, &v->items[i]);
-    if (ret == 0)
+    if (ret == 0) /* written now (free space is what it is); only the fsync waits for the group */
         ret = flush(st);
-    s->len = 0; /* after a failure: dropped with the rest of this video */
-    if (ret == 0 && fsync(s->fd) < 0)
-        ret = -errno;
     snprintf(v->video_dir, sizeof(v->video_dir), "frames/%s", v->key);
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
-    snprintf(parent, sizeof(parent), "%s/frames", st->out);
-    if (ret == 0) {
+    if (ret == 0) { /* the worker synced the manifest, the audio and the directory */
         vidx__remove_tree(dst);
         ret = vidx__move_dir(v->scratch, dst);
     }
-    if (ret == 0) /* the worker synced the manifest, the audio and the directory */
-        ret = vidx__fsync_dir(parent);
     if (ret < 0) {
-        undo_append(st);
+        undo_append(st, v);
         vidx__remove_tree(dst); /* a half-moved directory must not stay */
         return ret;
     }
-    v->bytes_added = st->shard.size - s->start;
+    v->bytes_added = st->shard.size - v->start;
     return 0;
+}
+
+static int shards_sync(Store *st)
+{
+    Shards *s = st->priv;
+    char frames[PATH_MAX];
+    if (!s->staged)
+        return 0;
+    int ret = flush(st);
+    if (ret == 0 && fsync(s->fd) < 0)
+        ret = -errno;
+    snprintf(frames, sizeof(frames), "%s/frames", st->out);
+    if (ret == 0)
+        ret = vidx__fsync_dir(frames);
+    if (ret == 0)
+        s->staged = 0;
+    return ret;
 }
 
 static void shards_rollback(Store *st, StoreVideo *v)
 {
     char dst[PATH_MAX];
-    undo_append(st);
+    undo_append(st, v);
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
     vidx__remove_tree(dst);
 }
@@ -361,7 +386,9 @@ static void shards_close(Store *st)
 const StoreOps vidx__store_shards = {
     .name = "shards",
     .open = shards_open,
-    .commit = shards_commit,
+    .boundary = shards_boundary,
+    .stage = shards_stage,
+    .sync = shards_sync,
     .rollback = shards_rollback,
     .finish = shards_finish,
     .close = shards_close,

@@ -3,9 +3,10 @@
  * two layouts (files.c: one file per frame; shards.c: WebDataset tar shards).
  *
  * A worker writes a video into its scratch directory; the supervisor then
- * commits it: the store moves (files) or appends (shards) the frames, makes
- * them durable, and says where each one is. Only then does the catalog
- * record the video, so the catalog never points at a missing or partial file.
+ * stages it (the store moves the files, or appends them to a shard, and says
+ * where each one is) and, once per group of videos, syncs: everything staged
+ * becomes durable at once (group commit). Only then does the catalog record
+ * the group, so the catalog never points at a missing or partial file.
  */
 #ifndef VIDX_STORE_STORE_H
 #define VIDX_STORE_STORE_H
@@ -24,16 +25,17 @@ typedef struct StoreVideo {
     const char *scratch; /* its scratch directory (absolute or relative to cwd) */
     StoreItem *items;
     size_t n_items;
-    int blobs;           /* content-addressed: stored frames go to objects/ */
-    const char *ext;     /* image file extension */
-    char video_dir[256]; /* out: OUT-relative directory holding manifest/audio */
-    int64_t bytes_added; /* out: bytes the commit added under OUT */
+    int blobs;                    /* content-addressed: stored frames go to objects/ */
+    const char *ext;              /* image file extension */
+    char video_dir[256];          /* out: OUT-relative directory holding manifest/audio */
+    int64_t bytes_added;          /* out: bytes staging v added under OUT */
+    int64_t start, start_samples; /* out (shards): shard size and samples before v */
 } StoreVideo;
 
 /* Shard bookkeeping the catalog commits together with the video. */
 typedef struct StoreShardState {
     char name[64]; /* "" when the layout has no shards */
-    int64_t size;  /* committed bytes */
+    int64_t size;  /* bytes appended (the catalog commits it with the video) */
     int64_t samples;
 } StoreShardState;
 
@@ -42,9 +44,13 @@ typedef struct Store Store;
 typedef struct StoreOps {
     const char *name;
     int (*open)(Store *st);
-    /* Moves/appends v durably. On failure nothing of v is visible. */
-    int (*commit)(Store *st, StoreVideo *v);
-    /* Undoes the last commit (the catalog refused it). */
+    /* 1 when the next video would start a new shard: what is staged must be synced first. */
+    int (*boundary)(const Store *st);
+    /* Moves/appends v into place, not yet durable. On failure nothing of v is visible. */
+    int (*stage)(Store *st, StoreVideo *v);
+    /* Makes everything staged since the last sync durable. */
+    int (*sync)(Store *st);
+    /* Undoes the staging of v: the newest staged video not yet undone. */
     void (*rollback)(Store *st, StoreVideo *v);
     /* Ends the run (closes the open shard). */
     int (*finish)(Store *st);

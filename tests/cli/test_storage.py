@@ -7,8 +7,10 @@ Collected by tests/cli/run.py like every tests/cli/test_*.py. Run only these wit
     /usr/bin/python3 tests/cli/run.py -k storage::
 
 What is covered (each test makes its own output dirs; references are shared):
-  fault_points_files/_shards  VIDX_FAULT=die=store:N / die=record:N (N = 1, 2, 4, 5, 9) kills the
-                              supervisor between store and catalog commit; then verify is clean
+  fault_points_files/_shards  VIDX_FAULT=die=POINT:N (N = 1, 2, 4, 5, 9) kills the supervisor at
+                              the Nth video's pass of a group commit point: store (staged, not
+                              yet synced), sync (synced, not yet in the catalog), record (the
+                              group's transaction committed); then verify is clean
                               and the same command completes to exactly what an uninterrupted
                               run makes (catalog rows, frame files / shard members, no scratch,
                               every shard a closed tar that the catalog's offsets read back).
@@ -495,7 +497,7 @@ def _fault_points(layout):
     args = BATCH_ARGS + (SHARD_ARGS if layout == 'shards' else [])
     ref = reference([many], args)
     F = Failures('fault injection, %s layout' % layout)
-    for point in ('store', 'record'):
+    for point in ('store', 'sync', 'record'):
         # with --shard-samples 12 (3 videos a shard) the 4th store opens a new shard mid-run
         for n in (1, 2, 4, 5, 9):
             out = common.new_out_dir('fault_%s_%s_%d' % (layout, point, n))
