@@ -324,6 +324,9 @@ typedef struct VidxFrameRecord {
     char sha256[65]; /* of the encoded image bytes */
     uint64_t phash;  /* perceptual hash of the output frame */
     int64_t dup_of;  /* dropped as a near-duplicate of this record (its position); else -1 */
+    /* With VidxJobSettings.tar_key: where the frame's sample (image and .json
+     * members, headers included) starts in DIR/frames.tar, and its length; else -1, 0. */
+    int64_t tar_offset, tar_size;
 } VidxFrameRecord;
 
 typedef struct VidxJobSettings {
@@ -355,6 +358,15 @@ typedef struct VidxJobSettings {
     int dedup;
     /** Fail the job with VIDX_ELIMIT once its written bytes pass this; 0 = no limit. */
     int64_t max_bytes;
+    /**
+     * Non-NULL: write the frames as WebDataset samples into one file,
+     * DIR/frames.tar, instead of a file each: per frame a member
+     * "<tar_key>/<name>.<ext>" and its metadata "<tar_key>/<name>.json"
+     * (dots in tar_key become '_'), with no end-of-archive blocks (append
+     * them, or the samples to another archive). Record paths keep the frame's
+     * file name. vidx run's shards layout uses this.
+     */
+    const char *tar_key;
 } VidxJobSettings;
 
 VIDX_API void vidx_job_default_settings(VidxJobSettings *s);

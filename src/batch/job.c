@@ -10,10 +10,13 @@
 #include "core/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libavutil/mem.h>
@@ -21,9 +24,12 @@
 
 #include "store/audio_file.h"
 #include "store/fs.h"
+#include "store/tar.h"
 
 typedef struct Job {
     const char *dir;
+    int pack;          /* DIR/frames.tar with tar_key once the first frame is written, else -1 */
+    int64_t pack_size; /* its length */
     const VidxJobSettings *set;
     VidxJobResult *res;
     VidxAudioFile *audio;
@@ -100,6 +106,7 @@ static int add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *nam
         memcpy(rec->sha256, sha, sizeof(rec->sha256));
     rec->phash = phash;
     rec->dup_of = dup_of;
+    rec->tar_offset = -1;
     r->n_frames++;
     return 0;
 }
@@ -118,6 +125,45 @@ static int notify(Job *j)
     if (s->on_frame)
         return s->on_frame(s->opaque, &j->res->frames[j->res->n_frames - 1]);
     return 0;
+}
+
+/* With tar_key: appends the newest record's frame to DIR/frames.tar as a sample. */
+static int pack_frame(Job *j, VidxFrameRecord *r, const uint8_t *data)
+{
+    char path[PATH_MAX];
+    size_t len;
+    const char *ext = vidx_image_extension(j->set->format);
+    char *sample = vidx__tar_sample(j->set->tar_key, r, ext, data, &len);
+    if (!sample)
+        return AVERROR(ENOMEM);
+    int ret = 0;
+    if (j->pack < 0) {
+        snprintf(path, sizeof(path), "%s/%s", j->dir, VIDX_TAR_PACK);
+        if ((j->pack = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+            ret = -errno;
+    }
+    if (ret == 0)
+        ret = vidx__write_all(j->pack, sample, len);
+    free(sample);
+    if (ret < 0)
+        return ret;
+    r->tar_offset = j->pack_size;
+    r->tar_size = (int64_t)len;
+    j->pack_size += (int64_t)len;
+    j->written += (int64_t)len;
+    return 0;
+}
+
+/* Writes the newest record's frame: a file of its own, or a sample in the pack. */
+static int put_frame(Job *j, const uint8_t *data, size_t size)
+{
+    VidxFrameRecord *r = &j->res->frames[j->res->n_frames - 1];
+    if (j->set->tar_key)
+        return pack_frame(j, r, data);
+    int ret = vidx__write_atomic(j->dir, r->path, data, size, 0);
+    if (ret == 0)
+        j->written += (int64_t)size;
+    return ret;
 }
 
 static int write_frame(Job *j, const VidxFrame *f)
@@ -142,16 +188,15 @@ static int write_frame(Job *j, const VidxFrame *f)
     if (ret >= 0 && s->max_bytes > 0 && j->written + (int64_t)size > s->max_bytes)
         ret = VIDX_ELIMIT;
     if (ret >= 0)
-        ret = vidx__write_atomic(j->dir, name, data, size, 0);
+        ret = add_record(j, f, (int64_t)size, name, s->md5 ? md5 : NULL, sha, phash, -1);
+    if (ret >= 0)
+        ret = put_frame(j, data, size);
     vidx_free(data);
     if (ret < 0)
         return fail(j, ret,
                     ret == VIDX_ELIMIT ? "writing a frame (scratch budget)" : "writing a frame");
-    j->written += (int64_t)size;
     vidx__fault("frame");
-    j->kept = (int64_t)j->res->n_frames;
-    if ((ret = add_record(j, f, (int64_t)size, name, s->md5 ? md5 : NULL, sha, phash, -1)) < 0)
-        return fail(j, ret, "recording a frame");
+    j->kept = (int64_t)j->res->n_frames - 1;
     return notify(j);
 }
 
@@ -318,6 +363,9 @@ static int run_source(Job *j, const char *url)
     if (ret >= 0 && j->set->durable && (ret = vidx__sync_dir_fs(j->dir)) < 0)
         fail(j, ret, "writing (sync)");
 done:
+    if (j->pack >= 0 && close(j->pack) < 0 && ret >= 0)
+        ret = fail(j, -errno, "writing a frame");
+    j->pack = -1;
     finish_audio(j, 0);
     vidx_sampler_close(&smp);
     vidx_source_close(&src);
@@ -326,7 +374,7 @@ done:
 
 int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
 {
-    Job j = {.dir = dir, .set = s, .res = res, .kept = -1};
+    Job j = {.dir = dir, .set = s, .res = res, .kept = -1, .pack = -1};
     double t0 = vidx__now();
     int ret;
     memset(res, 0, sizeof(*res));

@@ -31,7 +31,7 @@
  * Long enough to gather several short videos a group, short enough that
  * progress and resume points lag by no more than a blink.
  */
-#define GROUP_SECONDS 0.2
+#define GROUP_SECONDS 0.5
 #define GROUP_MAX     256
 
 /* A staged video, until its group settles. */
@@ -134,6 +134,8 @@ static VidxFrameRecord *parse_frames(json_t *arr, size_t *n)
         snprintf(f->sha256, sizeof(f->sha256), "%s", json_string_value(json_array_get(a, 9)) ?: "");
         f->phash = (uint64_t)json_integer_value(json_array_get(a, 10));
         f->dup_of = json_integer_value(json_array_get(a, 11));
+        f->tar_offset = json_integer_value(json_array_get(a, 12));
+        f->tar_size = json_integer_value(json_array_get(a, 13));
     }
     return recs;
 }

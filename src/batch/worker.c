@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "store/fs.h"
+#include "store/tar.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -96,11 +97,12 @@ static json_t *result_json(const VidxJobResult *r)
     json_t *frames = json_array();
     for (size_t i = 0; i < r->n_frames; i++) {
         const VidxFrameRecord *f = &r->frames[i];
-        json_array_append_new(frames, json_pack("[I,f,f,I,b,i,i,I,s?,s,I,I]", (json_int_t)f->index,
-                                                isnan(f->target) ? -1.0 : f->target, f->time,
-                                                (json_int_t)f->pts, f->keyframe, f->width,
-                                                f->height, (json_int_t)f->bytes, f->path, f->sha256,
-                                                (json_int_t)f->phash, (json_int_t)f->dup_of));
+        json_array_append_new(
+            frames, json_pack("[I,f,f,I,b,i,i,I,s?,s,I,I,I,I]", (json_int_t)f->index,
+                              isnan(f->target) ? -1.0 : f->target, f->time, (json_int_t)f->pts,
+                              f->keyframe, f->width, f->height, (json_int_t)f->bytes, f->path,
+                              f->sha256, (json_int_t)f->phash, (json_int_t)f->dup_of,
+                              (json_int_t)f->tar_offset, (json_int_t)f->tar_size));
     }
     json_t *o = json_pack("{s:i, s:s, s:s, s:b, s:f, s:o, s:I, s:I}", "status", r->status, "class",
                           vidx_error_class(r->status), "message", r->message, "partial", r->partial,
@@ -138,8 +140,11 @@ static void unhex(char *s)
     *out = 0;
 }
 
+/* A frame file, or the pack of them all (shards). */
 static int is_frame(const VidxJobResult *r, const char *name)
 {
+    if (!strcmp(name, VIDX_TAR_PACK))
+        return 1;
     for (size_t i = 0; i < r->n_frames; i++)
         if (r->frames[i].path && !strcmp(r->frames[i].path, name))
             return 1;
@@ -178,9 +183,14 @@ static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
 
     VidxJobSettings js = cfg->run->job;
     js.sampler.threads = cfg->threads;
-    /* Shards: the store copies the frames into the shard and syncs it, so the
-     * frame files need no sync of their own (most never reach the disk). */
-    js.durable = cfg->run->layout != VIDX_LAYOUT_SHARDS;
+    /* Shards: the worker packs the frames into one file of ready-made samples
+     * (the scratch directory is named after the video key); the store copies
+     * them into the shard and syncs that, so the pack needs no sync of its own
+     * (mostly it never reaches the disk). */
+    int shards = cfg->run->layout == VIDX_LAYOUT_SHARDS;
+    const char *slash = strrchr(dir, '/');
+    js.tar_key = shards ? (slash ? slash + 1 : dir) : NULL;
+    js.durable = !shards;
     js.max_bytes = cfg->max_bytes;
     js.on_start = on_start;
     js.opaque = ctx;

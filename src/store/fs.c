@@ -4,6 +4,8 @@
  */
 #include "store/fs.h"
 
+#include "core/internal.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +98,7 @@ int vidx__read_exact(const char *path, void *buf, size_t size)
     return ret;
 }
 
-static int write_all(int fd, const void *data, size_t size)
+int vidx__write_all(int fd, const void *data, size_t size)
 {
     const char *p = data;
     while (size > 0) {
@@ -111,6 +113,71 @@ static int write_all(int fd, const void *data, size_t size)
     return 0;
 }
 
+int vidx__pwrite_all(int fd, const void *data, size_t size, int64_t off)
+{
+    const char *p = data;
+    while (size > 0) {
+        ssize_t n = pwrite(fd, p, size, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        size -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+/* vidx__copy_range through memory, where the kernel cannot copy between the two files. */
+static int copy_through_memory(int in, int64_t in_off, int out, int64_t out_off, int64_t len)
+{
+    size_t cap = (size_t)VIDX_MIN(len, (int64_t)1 << 20);
+    char *buf = malloc(cap ? cap : 1);
+    int ret = buf ? 0 : -ENOMEM;
+    while (ret == 0 && len > 0) {
+        size_t n = (size_t)VIDX_MIN(len, (int64_t)cap);
+        ret = vidx__pread_exact(in, buf, n, in_off);
+        if (ret == 0)
+            ret = vidx__pwrite_all(out, buf, n, out_off);
+        in_off += (int64_t)n, out_off += (int64_t)n, len -= (int64_t)n;
+    }
+    free(buf);
+    return ret;
+}
+
+int vidx__copy_range(int in, int64_t in_off, int out, int64_t out_off, int64_t len)
+{
+    while (len > 0) {
+        loff_t a = in_off, b = out_off;
+        ssize_t n = copy_file_range(in, &a, out, &b, (size_t)len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL))
+            return copy_through_memory(in, in_off, out, out_off, len);
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO; /* the source ended first */
+        in_off += n, out_off += n, len -= n;
+    }
+    return 0;
+}
+
+int vidx__pread_exact(int fd, void *buf, size_t size, int64_t off)
+{
+    char *p = buf;
+    while (size > 0) {
+        ssize_t n = pread(fd, p, size, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        size -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
 int vidx__write_atomic(const char *dir, const char *name, const void *data, size_t size,
                        int durable)
 {
@@ -121,7 +188,7 @@ int vidx__write_atomic(const char *dir, const char *name, const void *data, size
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0)
         return -errno;
-    int ret = write_all(fd, data, size);
+    int ret = vidx__write_all(fd, data, size);
     if (ret == 0 && durable && fsync(fd) < 0)
         ret = -errno;
     if (close(fd) < 0 && ret == 0)

@@ -38,6 +38,20 @@ int vidx__fsync_path(const char *path);
 /* fsync of a directory, for rename durability. */
 int vidx__fsync_dir(const char *dir);
 
+/* write()/pwrite() all of data (retrying short writes); 0 or a negative errno. */
+int vidx__write_all(int fd, const void *data, size_t size);
+int vidx__pwrite_all(int fd, const void *data, size_t size, int64_t off);
+
+/* pread() exactly size bytes at off; -EIO when the file ends first. */
+int vidx__pread_exact(int fd, void *buf, size_t size, int64_t off);
+
+/*
+ * Copies len bytes of file in (from in_off) into file out (at out_off),
+ * inside the kernel where it can (copy_file_range), else through memory;
+ * -EIO when in ends first.
+ */
+int vidx__copy_range(int in, int64_t in_off, int out, int64_t out_off, int64_t len);
+
 /* Reads the whole file path into buf; -EIO unless it holds exactly size bytes. */
 int vidx__read_exact(const char *path, void *buf, size_t size);
 

@@ -4,14 +4,16 @@
  * DESIGN
  * OUT/shards/NNNNNN.tar holds samples "<key>/<index>_<ms>ms.<ext>" plus
  * "<key>/<index>_<ms>ms.json" (the frame's metadata); WebDataset groups the
- * two by the name before the first dot, so keys carry no dots. Each run
- * appends to shards of its own, never to an older one. A video is appended
- * whole (staged); a sync writes and fsyncs what a group of videos appended,
- * and the catalog then commits the new shard size with their rows: bytes past
- * the committed size are an uncommitted tail, cut at recovery
- * (vidx__shards_recover). A shard is closed with tar's two zero blocks once
- * it passes --shard-size (or --shard-samples) and at the end of the run; a
- * video never spans two shards, nor a group.
+ * two by the name before the first dot, so keys carry no dots. The worker
+ * has already packed a video's samples into one scratch file (VIDX_TAR_PACK,
+ * see tar.h), so staging a video copies byte ranges of one file, not a file
+ * per frame. Each run appends to shards of its own, never to an older one.
+ * A video is appended whole (staged); a sync fsyncs what a group of videos
+ * appended, and the catalog then commits the new shard size with their
+ * rows: bytes past the committed size are an uncommitted tail, cut at
+ * recovery (vidx__shards_recover). A shard is closed with tar's two zero
+ * blocks once it passes --shard-size (or --shard-samples) and at the end of
+ * the run; a video never spans two shards, nor a group.
  */
 #include "store/store.h"
 
@@ -19,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +29,12 @@
 
 #include "batch/worker.h"
 #include "store/fs.h"
-
-#define TAR_BLOCK 512
-
-/* Members are gathered in memory and written in large pieces, at most this much at once. */
-#define FLUSH_BYTES (4 << 20)
+#include "store/tar.h"
 
 typedef struct Shards {
     int fd;
     int index;  /* number of the open shard */
     int staged; /* appends since the last sync */
-    char *buf;  /* appended members not yet written: they end at shard.size */
-    size_t len, cap;
 } Shards;
 
 static void shard_name(int index, char *out, size_t size)
@@ -80,106 +75,12 @@ static int shards_open(Store *st)
     return ret;
 }
 
-static void octal(char *field, size_t width, int64_t v)
-{
-    snprintf(field, width, "%0*llo", (int)width - 1, (long long)v);
-}
-
-/* One ustar header for a regular file. name must fit in 100 bytes. */
-static void tar_header(char h[TAR_BLOCK], const char *name, int64_t size)
-{
-    memset(h, 0, TAR_BLOCK);
-    snprintf(h, 100, "%s", name);
-    octal(h + 100, 8, 0644);
-    octal(h + 108, 8, 0);
-    octal(h + 116, 8, 0);
-    octal(h + 124, 12, size);
-    octal(h + 136, 12, 0);
-    h[156] = '0';
-    memcpy(h + 257, "ustar", 6);
-    memcpy(h + 263, "00", 2);
-    memset(h + 148, ' ', 8);
-    unsigned sum = 0;
-    for (int i = 0; i < TAR_BLOCK; i++)
-        sum += (unsigned char)h[i];
-    snprintf(h + 148, 8, "%06o", sum);
-}
-
-static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t k = pwrite(fd, p, n, off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -errno;
-        p += k;
-        n -= (size_t)k;
-        off += k;
-    }
-    return 0;
-}
-
-/* Writes the gathered members where they belong: they end at the logical shard size. */
-static int flush(Store *st)
-{
-    Shards *s = st->priv;
-    int ret = 0;
-    if (s->len)
-        ret = pwrite_all(s->fd, s->buf, s->len, st->shard.size - (int64_t)s->len);
-    s->len = 0;
-    return ret;
-}
-
-/* Room for n more bytes in the buffer; nothing changes on failure. */
-static int reserve(Shards *s, size_t n)
-{
-    if (s->len + n <= s->cap)
-        return 0;
-    size_t cap = VIDX_MAX(VIDX_MAX(2 * s->cap, s->len + n), (size_t)1 << 16);
-    char *b = realloc(s->buf, cap);
-    if (!b)
-        return -ENOMEM;
-    s->buf = b;
-    s->cap = cap;
-    return 0;
-}
-
-/*
- * Appends one member whose data comes from memory (data) or from the file
- * path, at st->shard.size; returns the data offset in *data_off.
- */
-static int append_member(Store *st, const char *name, const void *data, const char *path,
-                         size_t size, int64_t *data_off)
-{
-    Shards *s = st->priv;
-    size_t padn = (TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK;
-    int ret = reserve(s, TAR_BLOCK + size + padn);
-    if (ret < 0)
-        return ret;
-    char *h = s->buf + s->len, *body = h + TAR_BLOCK;
-    tar_header(h, name, (int64_t)size);
-    if (data)
-        memcpy(body, data, size);
-    else if ((ret = vidx__read_exact(path, body, size)) < 0)
-        return ret;
-    memset(body + size, 0, padn);
-    s->len += TAR_BLOCK + size + padn;
-    if (data_off)
-        *data_off = st->shard.size + TAR_BLOCK;
-    st->shard.size += TAR_BLOCK + (int64_t)(size + padn);
-    return s->len >= FLUSH_BYTES ? flush(st) : 0;
-}
-
 /* Writes the end-of-archive blocks after the committed data (not counted in size). */
 static int write_trailer(Store *st)
 {
     Shards *s = st->priv;
-    char zero[2 * TAR_BLOCK] = {0};
-    int ret = flush(st);
-    if (ret == 0)
-        ret = pwrite_all(s->fd, zero, sizeof(zero), st->shard.size);
+    char zero[2 * VIDX_TAR_BLOCK] = {0};
+    int ret = vidx__pwrite_all(s->fd, zero, sizeof(zero), st->shard.size);
     if (ret == 0 && ftruncate(s->fd, st->shard.size + (int64_t)sizeof(zero)) < 0)
         ret = -errno;
     if (ret == 0 && fsync(s->fd) < 0)
@@ -228,51 +129,6 @@ static int shard_full(const Store *st)
            (st->shard_samples > 0 && st->shard.samples >= st->shard_samples);
 }
 
-static void sample_json(char *buf, size_t size, const StoreVideo *v, const VidxFrameRecord *r)
-{
-    char target[32] = "null";
-    if (!isnan(r->target))
-        snprintf(target, sizeof(target), "%.9g", r->target);
-    snprintf(buf, size,
-             "{\"video_key\":\"%s\",\"index\":%lld,\"target\":%s,\"time\":%.9g,\"pts\":%lld,"
-             "\"keyframe\":%s,\"width\":%d,\"height\":%d,\"sha256\":\"%s\"}",
-             v->key, (long long)r->index, target, r->time, (long long)r->pts,
-             r->keyframe ? "true" : "false", r->width, r->height, r->sha256);
-}
-
-/* Member base name: "<key without dots>/<frame file name without extension>". */
-static void member_base(const StoreVideo *v, const VidxFrameRecord *r, char *out, size_t size)
-{
-    char key[128];
-    snprintf(key, sizeof(key), "%s", v->key);
-    for (char *p = key; *p; p++)
-        if (*p == '.')
-            *p = '_';
-    const char *dot = strrchr(r->path, '.');
-    int stem = dot ? (int)(dot - r->path) : (int)strlen(r->path);
-    snprintf(out, size, "%s/%.*s", key, stem, r->path);
-}
-
-static int append_item(Store *st, StoreVideo *v, StoreItem *it)
-{
-    char path[PATH_MAX], base[200], name[256], json[1024];
-    snprintf(path, sizeof(path), "%s/%s", v->scratch, it->rec->path);
-    member_base(v, it->rec, base, sizeof(base));
-    snprintf(name, sizeof(name), "%s.%s", base, v->ext);
-    int ret = append_member(st, name, NULL, path, (size_t)it->rec->bytes, &it->offset);
-    if (ret < 0)
-        return ret;
-    snprintf(it->location, sizeof(it->location), "%s", st->shard.name);
-    sample_json(json, sizeof(json), v, it->rec);
-    snprintf(name, sizeof(name), "%s.json", base);
-    ret = append_member(st, name, json, NULL, strlen(json), NULL);
-    if (ret == 0) {
-        st->shard.samples++;
-        unlink(path);
-    }
-    return ret;
-}
-
 /* The same frame file delivered for two targets is stored once. */
 static int reuse_earlier(StoreVideo *v, size_t i)
 {
@@ -288,17 +144,72 @@ static int reuse_earlier(StoreVideo *v, size_t i)
     return 0;
 }
 
+/* A sample as the worker packed it: whole blocks, image and .json members. */
+static int valid_sample(const VidxFrameRecord *r)
+{
+    return r->tar_offset >= 0 && r->tar_size >= 2 * VIDX_TAR_BLOCK + r->bytes &&
+           r->tar_size % VIDX_TAR_BLOCK == 0;
+}
+
+/* Appends len bytes of the pack fd from off at the end of the shard. */
+static int append_range(Store *st, int fd, int64_t off, int64_t len)
+{
+    Shards *s = st->priv;
+    int ret = vidx__copy_range(fd, off, s->fd, st->shard.size, len);
+    if (ret == 0)
+        st->shard.size += len;
+    return ret;
+}
+
+/*
+ * Appends the stored frames of v from the worker's pack: adjacent samples
+ * (all of them, unless dedup left some out) are copied at once, by the
+ * kernel, and their writeback starts at once, so the group's fsync finds
+ * little left to wait for.
+ */
+static int append_packed(Store *st, StoreVideo *v)
+{
+    Shards *s = st->priv;
+    char path[PATH_MAX];
+    int64_t run_off = 0, run_len = 0; /* the samples gathered for one copy */
+    int ret = 0;
+    snprintf(path, sizeof(path), "%s/%s", v->scratch, VIDX_TAR_PACK);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    for (size_t i = 0; i < v->n_items && ret == 0; i++) {
+        StoreItem *it = &v->items[i];
+        const VidxFrameRecord *r = it->rec;
+        if (!it->store || reuse_earlier(v, i))
+            continue;
+        if (fd < 0 || !valid_sample(r)) {
+            ret = fd < 0 ? -errno : -EIO;
+            break;
+        }
+        if (r->tar_offset != run_off + run_len) {
+            ret = append_range(st, fd, run_off, run_len);
+            run_off = r->tar_offset, run_len = 0;
+        }
+        it->offset = st->shard.size + run_len + VIDX_TAR_BLOCK; /* the image's data */
+        snprintf(it->location, sizeof(it->location), "%s", st->shard.name);
+        st->shard.samples++;
+        run_len += r->tar_size;
+    }
+    if (ret == 0)
+        ret = append_range(st, fd, run_off, run_len);
+    if (fd >= 0)
+        close(fd);
+    if (ret == 0) /* copied: it must not move with the manifest and audio */
+        unlink(path);
+    if (ret == 0 && st->shard.size > v->start)
+        sync_file_range(s->fd, v->start, st->shard.size - v->start, SYNC_FILE_RANGE_WRITE);
+    return ret;
+}
+
 /* Cuts the shard back to where v's members start, samples included. */
 static void undo_append(Store *st, const StoreVideo *v)
 {
     Shards *s = st->priv;
-    int64_t buffered = st->shard.size - (int64_t)s->len; /* where the unwritten members start */
-    if (v->start >= buffered)
-        s->len = (size_t)(v->start - buffered);
-    else if (s->fd < 0 || ftruncate(s->fd, v->start) < 0)
+    if (s->fd < 0 || ftruncate(s->fd, v->start) < 0)
         return; /* the members stay, counted: never a size short of what is there */
-    else
-        s->len = 0;
     st->shard.size = v->start;
     st->shard.samples = v->start_samples;
 }
@@ -322,11 +233,7 @@ static int shards_stage(Store *st, StoreVideo *v)
     v->start = st->shard.size;
     v->start_samples = st->shard.samples;
     s->staged = 1;
-    for (size_t i = 0; i < v->n_items && ret == 0; i++)
-        if (v->items[i].store && !reuse_earlier(v, i))
-            ret = append_item(st, v, &v->items[i]);
-    if (ret == 0) /* written now (free space is what it is); only the fsync waits for the group */
-        ret = flush(st);
+    ret = append_packed(st, v);
     snprintf(v->video_dir, sizeof(v->video_dir), "frames/%s", v->key);
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
     if (ret == 0) { /* the worker synced the manifest, the audio and the directory */
@@ -348,9 +255,7 @@ static int shards_sync(Store *st)
     char frames[PATH_MAX];
     if (!s->staged)
         return 0;
-    int ret = flush(st);
-    if (ret == 0 && fsync(s->fd) < 0)
-        ret = -errno;
+    int ret = fsync(s->fd) < 0 ? -errno : 0;
     snprintf(frames, sizeof(frames), "%s/frames", st->out);
     if (ret == 0)
         ret = vidx__fsync_dir(frames);
@@ -377,8 +282,6 @@ static void shards_close(Store *st)
     Shards *s = st->priv;
     if (s && s->fd >= 0)
         close(s->fd);
-    if (s)
-        free(s->buf);
     free(s);
     st->priv = NULL;
 }
@@ -396,14 +299,14 @@ const StoreOps vidx__store_shards = {
 
 int vidx__shard_recover(const char *out, const char *name, int64_t committed)
 {
-    char path[PATH_MAX], zero[2 * TAR_BLOCK] = {0};
+    char path[PATH_MAX], zero[2 * VIDX_TAR_BLOCK] = {0};
     snprintf(path, sizeof(path), "%s/%s", out, name);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
     int ret = ftruncate(fd, committed) < 0 ? -errno : 0;
     if (ret == 0)
-        ret = pwrite_all(fd, zero, sizeof(zero), committed);
+        ret = vidx__pwrite_all(fd, zero, sizeof(zero), committed);
     if (ret == 0 && fsync(fd) < 0)
         ret = -errno;
     close(fd);
