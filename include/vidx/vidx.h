@@ -359,14 +359,18 @@ typedef struct VidxJobSettings {
     /** Fail the job with VIDX_ELIMIT once its written bytes pass this; 0 = no limit. */
     int64_t max_bytes;
     /**
-     * Non-NULL: write the frames as WebDataset samples into one file,
-     * DIR/frames.tar, instead of a file each: per frame a member
-     * "<tar_key>/<name>.<ext>" and its metadata "<tar_key>/<name>.json"
-     * (dots in tar_key become '_'), with no end-of-archive blocks (append
-     * them, or the samples to another archive). Record paths keep the frame's
-     * file name. vidx run's shards layout uses this.
+     * Non-NULL: write the frames as WebDataset samples into one tar archive
+     * instead of a file each: per frame a member "<tar_key>/<name>.<ext>" and
+     * its metadata "<tar_key>/<name>.json" (dots in tar_key become '_'). The
+     * archive is tar_path, or DIR/frames.tar (created afresh) when NULL; the
+     * samples go from byte tar_start on (a multiple of 512: the end of earlier
+     * samples, which are kept), and tar's end-of-archive blocks follow them,
+     * anything after those is cut. Record paths keep the frame's file name.
+     * vidx run's shards layout uses this: each worker appends to its shard.
      */
     const char *tar_key;
+    const char *tar_path;
+    int64_t tar_start;
 } VidxJobSettings;
 
 VIDX_API void vidx_job_default_settings(VidxJobSettings *s);
@@ -383,6 +387,7 @@ typedef struct VidxJobResult {
     VidxSamplerStats stats;
     double seconds;    /**< wall time of the job */
     int output_failed; /**< the failure was in writing outputs, not in the input */
+    int64_t tar_end;   /**< with tar_key: where the samples end (the end blocks start) */
     char message[256]; /**< the cause of a failure, with context */
 } VidxJobResult;
 

@@ -22,7 +22,6 @@ struct Staged {
     StoreItem *items;
     CatalogFrame *cf;
     char audio[512];
-    char shard_name[64];
     void *owner;
 };
 
@@ -206,20 +205,16 @@ static void catalog_fields(Committer *c, Staged *g, size_t n, const char *audio_
         v->audio_path = g->audio;
         v->audio_bytes = file_size(c->store.out, g->audio);
     }
-    snprintf(g->shard_name, sizeof(g->shard_name), "%s", c->store.shard.name);
-    v->shard_name = g->shard_name;
-    v->shard_size = c->store.shard.size;
-    v->shard_samples = c->store.shard.samples;
+    v->shard_name = g->sv.shard_state.name;
+    v->shard_size = g->sv.shard_state.size;
+    v->shard_samples = g->sv.shard_state.samples;
 }
 
-int vidx__commit_must_group(const Committer *c)
+int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const CommitInput *in, void *owner)
 {
-    return c->n_staged > 0 && c->store.ops->boundary(&c->store);
-}
-
-int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const VidxFrameRecord *recs,
-                           size_t n, const char *scratch, const char *audio_name, void *owner)
-{
+    const VidxFrameRecord *recs = in->recs;
+    size_t n = in->n;
+    const char *scratch = in->scratch;
     Staged *g = new_staged(c, v, n, owner);
     if (!g)
         return -ENOMEM;
@@ -229,14 +224,16 @@ int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const VidxFrameR
                          .items = g->items,
                          .n_items = n,
                          .blobs = c->dedup_exact,
-                         .ext = c->ext};
+                         .ext = c->ext,
+                         .tar_end = in->tar_end};
+    snprintf(g->sv.shard, sizeof(g->sv.shard), "%s", in->shard ? in->shard : "");
     int ret = c->store.ops->stage(&c->store, &g->sv);
     g->sv.scratch = NULL; /* the caller's, and gone now */
     if (ret < 0) {
         free_staged(g);
         return ret;
     }
-    catalog_fields(c, g, n, audio_name);
+    catalog_fields(c, g, n, in->audio_name);
     if (c->n_staged == 0)
         c->first_staged = vidx__now();
     c->staged[c->n_staged++] = g;

@@ -3,7 +3,8 @@
  * a group at a time (group commit).
  *
  * Staging a video does the per-video work at once: exact dedup lookups, then
- * the store moves or appends its frames (not yet durable). Committing the
+ * the store moves its frames into place, records where its worker appended
+ * them to a shard, or copies them there (not yet durable). Committing the
  * group makes everything staged durable with one sync, then records every
  * staged video in one catalog transaction. If the catalog refuses, the store's
  * part is undone for the whole group. One directory fsync and one transaction
@@ -19,8 +20,8 @@
 /*
  * How a staged video ended, for the committer's owner of it: 0 recorded;
  * -ENOSPC the disk filled up (nothing of it stays); VIDX_ECATALOG the catalog
- * failed (fatal for the run); another negative code: the store could not make
- * it durable (nothing of it stays).
+ * failed; another negative code: the store could not make it durable (nothing
+ * of it stays). Anything but 0 and -ENOSPC ends the run.
  */
 typedef void (*CommitSettled)(void *ctx, void *owner, int ret);
 
@@ -42,18 +43,23 @@ typedef struct Committer {
 int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s, VidxCatalog *cat,
                          CommitSettled settled, void *ctx);
 
-/* 1 when the group must be committed before the next video is staged (a new shard begins). */
-int vidx__commit_must_group(const Committer *c);
+/* What a worker left of one finished video, to stage. */
+typedef struct CommitInput {
+    const VidxFrameRecord *recs; /* its frame records */
+    size_t n;
+    const char *scratch;    /* its scratch directory */
+    const char *audio_name; /* the audio file there, or NULL */
+    const char *shard;      /* shards: where the worker appended the samples (NULL: in scratch) */
+    int64_t tar_end;        /* and where they end */
+} CommitInput;
 
 /*
- * Stages the frames of v (records recs, files in scratch; audio_name is the
- * audio file in scratch or NULL). v's fields are copied; v's strings and recs
- * must stay valid until the video settles, which is reported with owner.
- * Returns the bytes added under OUT, or a negative code: then nothing of v
- * stays and it will not be reported.
+ * Stages a video. v's fields are copied; v's strings and in's records must
+ * stay valid until the video settles, which is reported with owner. Returns
+ * the bytes added under OUT, or a negative code: then nothing of v stays and
+ * it will not be reported.
  */
-int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const VidxFrameRecord *recs,
-                           size_t n, const char *scratch, const char *audio_name, void *owner);
+int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const CommitInput *in, void *owner);
 
 /*
  * Syncs the store and records every staged video in one transaction; each is

@@ -28,8 +28,8 @@
 
 typedef struct Job {
     const char *dir;
-    int pack;          /* DIR/frames.tar with tar_key once the first frame is written, else -1 */
-    int64_t pack_size; /* its length */
+    int pack;          /* the archive (tar_key) once opened, else -1 */
+    int64_t pack_size; /* where its next sample goes */
     const VidxJobSettings *set;
     VidxJobResult *res;
     VidxAudioFile *audio;
@@ -127,23 +127,34 @@ static int notify(Job *j)
     return 0;
 }
 
-/* With tar_key: appends the newest record's frame to DIR/frames.tar as a sample. */
+/* The archive samples go to (tar_key): opened once, at the first frame. */
+static int open_pack(Job *j)
+{
+    const VidxJobSettings *s = j->set;
+    char path[PATH_MAX];
+    if (j->pack >= 0)
+        return 0;
+    if (s->tar_start < 0 || s->tar_start % VIDX_TAR_BLOCK)
+        return VIDX_EUSAGE;
+    snprintf(path, sizeof(path), "%s/%s", j->dir, VIDX_TAR_PACK);
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (s->tar_path ? 0 : O_TRUNC);
+    if ((j->pack = open(s->tar_path ? s->tar_path : path, flags, 0644)) < 0)
+        return -errno;
+    j->pack_size = s->tar_path ? s->tar_start : 0;
+    return 0;
+}
+
+/* With tar_key: appends the newest record's frame to the archive as a sample. */
 static int pack_frame(Job *j, VidxFrameRecord *r, const uint8_t *data)
 {
-    char path[PATH_MAX];
     size_t len;
     const char *ext = vidx_image_extension(j->set->format);
     char *sample = vidx__tar_sample(j->set->tar_key, r, ext, data, &len);
     if (!sample)
         return AVERROR(ENOMEM);
-    int ret = 0;
-    if (j->pack < 0) {
-        snprintf(path, sizeof(path), "%s/%s", j->dir, VIDX_TAR_PACK);
-        if ((j->pack = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-            ret = -errno;
-    }
+    int ret = open_pack(j);
     if (ret == 0)
-        ret = vidx__write_all(j->pack, sample, len);
+        ret = vidx__pwrite_all(j->pack, sample, len, j->pack_size);
     free(sample);
     if (ret < 0)
         return ret;
@@ -152,6 +163,21 @@ static int pack_frame(Job *j, VidxFrameRecord *r, const uint8_t *data)
     j->pack_size += (int64_t)len;
     j->written += (int64_t)len;
     return 0;
+}
+
+/* Ends the archive after the samples (tar_key): end blocks, nothing after them. */
+static int end_pack(Job *j)
+{
+    char zero[2 * VIDX_TAR_BLOCK] = {0};
+    int ret = open_pack(j);
+    if (ret == 0)
+        ret = vidx__pwrite_all(j->pack, zero, sizeof(zero), j->pack_size);
+    if (ret == 0 && ftruncate(j->pack, j->pack_size + (int64_t)sizeof(zero)) < 0)
+        ret = -errno;
+    if (ret == 0 && j->set->durable && fsync(j->pack) < 0)
+        ret = -errno;
+    j->res->tar_end = j->pack_size;
+    return ret;
 }
 
 /* Writes the newest record's frame: a file of its own, or a sample in the pack. */
@@ -356,6 +382,8 @@ static int run_source(Job *j, const char *url)
     int aret = finish_audio(j, ret >= 0);
     if (ret >= 0)
         ret = aret;
+    if (ret >= 0 && j->set->tar_key && (ret = end_pack(j)) < 0)
+        fail(j, ret, "writing a frame");
     if (ret >= 0 && j->set->manifest &&
         (ret = write_manifest(j, vidx_source_video_info(src)->stream)) < 0)
         fail(j, ret, "writing the manifest");

@@ -165,21 +165,12 @@ static void audio_fields(json_t *o, CatalogVideo *v, const char **name)
     v->audio_duration = json_real_value(json_object_get(audio, "duration"));
 }
 
-/* The store could not take the video's frames: it is recorded as failed instead. */
-static int record_store_failure(Run *r, const Task *t, CatalogVideo *v, int err)
+/* The store failed (an I/O error of OUT's filesystem): the run stops, nothing is lost. */
+static int store_failed(const Task *t, int err)
 {
-    v->status = VIDX_VIDEO_FAILED;
-    v->error_class = vidx_error_class(err);
-    v->error = "storing the frames failed";
-    v->n_frames = 0;
-    v->frames = NULL;
-    v->audio_path = NULL;
-    int ret = vidx__catalog_record(r->cat, v);
-    if (ret == -ENOSPC)
-        return disk_full(r, t);
-    if (ret == 0)
-        count_video(r, v, NULL);
-    return ret;
+    vidx__log(VIDX_LOG_ERROR, "%s: storing the frames failed: %s; stopping", t->path,
+              vidx_strerror(err));
+    return err;
 }
 
 void vidx__record_settled(void *run, void *owner, int ret)
@@ -196,7 +187,7 @@ void vidx__record_settled(void *run, void *owner, int ret)
     if (ret == -ENOSPC)
         ret = disk_full(r, p->task);
     else if (ret < 0 && ret != VIDX_ECATALOG && ret != VIDX_EINTERRUPTED)
-        ret = record_store_failure(r, p->task, &p->v, ret);
+        ret = store_failed(p->task, ret);
     if (ret < 0 && !r->fatal)
         r->fatal = ret;
     json_decref(p->result);
@@ -205,22 +196,26 @@ void vidx__record_settled(void *run, void *owner, int ret)
 }
 
 /* Stages a video whose worker produced frames (ok or partial); takes o. */
-static int stage(Run *r, const Task *t, CatalogVideo *v, json_t *o, const char *scratch)
+static int stage(Run *r, const Worker *w, CatalogVideo *v, json_t *o, const char *scratch)
 {
-    const char *audio_name;
     Pending *p = calloc(1, sizeof(*p));
     if (!p || !(p->recs = parse_frames(json_object_get(o, "frames"), &v->n_frames))) {
         free(p);
         json_decref(o);
         return -ENOMEM;
     }
-    audio_fields(o, v, &audio_name);
+    CommitInput in = {.recs = p->recs,
+                      .n = v->n_frames,
+                      .scratch = scratch,
+                      .shard = r->shard_slots ? w->shard : NULL,
+                      .tar_end = json_integer_value(json_object_get(o, "tar_end"))};
+    audio_fields(o, v, &in.audio_name);
     v->probe_json = json_string_value(json_object_get(o, "probe"));
-    p->task = t;
+    p->task = w->task;
     p->v = *v;
     p->result = o;
     double t0 = vidx__now();
-    int64_t added = vidx__commit_stage(&r->commit, v, p->recs, v->n_frames, scratch, audio_name, p);
+    int64_t added = vidx__commit_stage(&r->commit, v, &in, p);
     r->sum.commit_seconds += vidx__now() - t0;
     if (added >= 0) {
         p->added = added;
@@ -229,22 +224,31 @@ static int stage(Run *r, const Task *t, CatalogVideo *v, json_t *o, const char *
         r->added += added;
         return 0;
     }
-    int ret = added == -ENOSPC ? disk_full(r, t) : record_store_failure(r, t, v, (int)added);
+    int ret = added == -ENOSPC ? disk_full(r, w->task) : store_failed(w->task, (int)added);
     json_decref(o);
     free(p->recs);
     free(p);
     return ret;
 }
 
-int vidx__record_result(Run *r, Worker *w, const char *text)
+static int result_code(json_t *o)
 {
-    json_t *o = json_loads(text, 0, NULL);
+    return (int)json_integer_value(json_object_get(o, "status"));
+}
+
+int vidx__record_will_stage(const Run *r, json_t *o)
+{
+    return o && result_code(o) == 0 && r->sum.disk_stop != 2;
+}
+
+int vidx__record_result(Run *r, Worker *w, json_t *o)
+{
     CatalogVideo v;
     char scratch[PATH_MAX];
     int ret;
     if (!o)
         return vidx__record_abnormal(r, w, VIDX_VIDEO_CRASHED, "crash", "unreadable worker result");
-    int code = (int)json_integer_value(json_object_get(o, "status"));
+    int code = result_code(o);
     if (code == AVERROR(ENOSPC) || code == AVERROR(EDQUOT)) {
         json_decref(o);
         ret = disk_full(r, w->task);
@@ -254,13 +258,11 @@ int vidx__record_result(Run *r, Worker *w, const char *text)
     base_video(r, w, &v);
     classify(r, o, &v, code);
     vidx__task_scratch(r, w->task, scratch, sizeof(scratch));
-    if ((ret = vidx__commit_must_group(&r->commit) ? vidx__record_flush(r, 1) : 0) < 0) {
-        json_decref(o);
-    } else if (v.status <= VIDX_VIDEO_PARTIAL && r->sum.disk_stop == 2) {
+    if (v.status <= VIDX_VIDEO_PARTIAL && !vidx__record_will_stage(r, o)) {
         json_decref(o); /* the disk is full: the video is left for the next run */
         ret = disk_full(r, w->task);
     } else if (v.status <= VIDX_VIDEO_PARTIAL) {
-        ret = stage(r, w->task, &v, o, scratch);
+        ret = stage(r, w, &v, o, scratch);
     } else {
         ret = vidx__catalog_record(r->cat, &v);
         if (ret == -ENOSPC)

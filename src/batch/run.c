@@ -187,18 +187,35 @@ static void retire(Worker *w)
     reap(w, &sig);
 }
 
+/* " <shard> <offset>" of a task line: where a worker appends its samples (shards). */
+static void shard_fields(const Run *r, const Worker *w, char *out, size_t size)
+{
+    char path[PATH_MAX];
+    out[0] = 0;
+    if (!r->shard_slots)
+        return;
+    int n = snprintf(path, sizeof(path), "%s/%s", r->out, w->shard);
+    char *q = out;
+    *q++ = ' ';
+    q = vidx__hex(q, path, (size_t)VIDX_MIN(n, (int)(size - 64) / 2));
+    snprintf(q, size - (size_t)(q - out), " %lld", (long long)w->shard_end);
+}
+
 static int send_task(Run *r, Worker *w, Task *t)
 {
-    char scratch[PATH_MAX];
+    char scratch[PATH_MAX], shard[2 * PATH_MAX + 64];
     vidx__task_scratch(r, t, scratch, sizeof(scratch));
+    shard_fields(r, w, shard, sizeof(shard));
     /* Hex on the wire: any byte a file name may hold survives (tabs, newlines, non-UTF-8). */
-    size_t lp = strlen(t->path), ld = strlen(scratch);
-    char *line = malloc(2 * (lp + ld) + 3), *q = line;
+    size_t lp = strlen(t->path), ld = strlen(scratch), ls = strlen(shard);
+    char *line = malloc(2 * (lp + ld) + ls + 3), *q = line;
     if (!line)
         return -ENOMEM;
     q = vidx__hex(q, t->path, lp);
     *q++ = ' ';
     q = vidx__hex(q, scratch, ld);
+    memcpy(q, shard, ls);
+    q += ls;
     *q++ = '\n';
     ssize_t wr = write(w->to, line, (size_t)(q - line));
     free(line);
@@ -218,14 +235,24 @@ static int count_busy(const Run *r)
     return n;
 }
 
+/* Shards written by workers: a new shard for w's slot when it has none or its is full. */
+static int slot_shard(Run *r, Worker *w)
+{
+    Store *st = &r->commit.store;
+    if (!r->shard_slots || (w->shard[0] && !vidx__shards_full(st, w->shard_end, w->shard_samples)))
+        return 0;
+    w->shard_end = w->shard_samples = 0;
+    return vidx__shards_new(st, w->shard);
+}
+
 /* Sends w (idle, maybe dead) the next task. */
 static int start_task(Run *r, Worker *w)
 {
-    if (w->pid <= 0) {
-        int ret = spawn(r, w);
-        if (ret < 0)
-            return ret;
-    }
+    int ret = w->pid <= 0 ? spawn(r, w) : 0;
+    if (ret == 0)
+        ret = slot_shard(r, w);
+    if (ret < 0)
+        return ret;
     Task *t = &r->tasks[r->next_task++];
     if (send_task(r, w, t) < 0) {
         w->task = t;
@@ -276,6 +303,21 @@ static int prefetch(Run *r, Worker *w)
     return start_task(r, w);
 }
 
+/*
+ * Shards written by workers: the slot's next video goes after the samples of
+ * the one just reported, if that one will be staged; otherwise its samples are
+ * a tail that the next video overwrites (and that is cut at the end).
+ */
+static void advance_shard(Run *r, Worker *w, json_t *o)
+{
+    if (!r->shard_slots || !vidx__record_will_stage(r, o))
+        return;
+    json_t *frames = json_object_get(o, "frames");
+    for (size_t i = 0; i < json_array_size(frames); i++)
+        w->shard_samples += json_integer_value(json_array_get(json_array_get(frames, i), 12)) >= 0;
+    w->shard_end = json_integer_value(json_object_get(o, "tar_end"));
+}
+
 /* Handles complete lines from a worker. Returns < 0 on a catalog failure. */
 static int handle_lines(Run *r, Worker *w)
 {
@@ -287,11 +329,15 @@ static int handle_lines(Run *r, Worker *w)
             double d = atof(w->buf + 2);
             w->deadline = w->started + 120.0 + 10.0 * (d > 0 ? d : 60.0);
         } else if (w->buf[0] == 'R' && w->task) {
+            json_t *o = json_loads(w->buf + 2, 0, NULL);
             Worker done = *w; /* the finished video, recorded after w moves on */
             w->task = NULL;
+            advance_shard(r, w, o);
             ret = prefetch(r, w);
             if (ret >= 0)
-                ret = vidx__record_result(r, &done, w->buf + 2);
+                ret = vidx__record_result(r, &done, o);
+            else
+                json_decref(o);
         }
         size_t used = (size_t)(nl - w->buf) + 1;
         memmove(w->buf, nl + 1, w->len - used);
@@ -458,6 +504,7 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
         return ret;
     vidx__inputs_sort_unique(in);
     options_hash(&r->set->job, r->options);
+    r->shard_slots = r->set->layout == VIDX_LAYOUT_SHARDS && !r->set->dedup_exact;
     if ((ret = plan_tasks(r, in)) < 0)
         return ret;
     clean_unrecorded(r);

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "batch/commit.h"
 #include "core/internal.h"
 
@@ -22,6 +24,10 @@ typedef struct Worker {
     int to, from; /* pipes: tasks out, results in */
     Task *task;   /* current task or NULL when idle */
     double started, deadline;
+    /* Shards written by workers: this slot's shard (kept across a worker's
+     * replacement) and where its next video's samples go. */
+    char shard[64];
+    int64_t shard_end, shard_samples;
     char *buf; /* partial line from the worker */
     size_t len, cap;
 } Worker;
@@ -40,6 +46,7 @@ typedef struct Run {
     size_t n_tasks, next_task;
     Worker *workers;
     int n_workers, threads;
+    int shard_slots; /* workers append to shards of their own (shards, no --dedup-exact) */
     VidxRunSummary sum;
     int fatal; /* a catalog failure while settling a group ends the run */
     double t0;
@@ -47,8 +54,14 @@ typedef struct Run {
 
 void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video);
 
-/* Worker w reported "R <json>": stage its video (or record its failure). */
-int vidx__record_result(Run *r, Worker *w, const char *json);
+/*
+ * Worker w reported "R <json>" (o, parsed; NULL if it was not JSON, taken
+ * over): stage its video or record its failure. w is the worker as it was
+ * when the video was sent (its task, its shard and offset).
+ */
+int vidx__record_result(Run *r, Worker *w, json_t *o);
+/* 1 when the video that result o reports will be staged (so its shard moves on). */
+int vidx__record_will_stage(const Run *r, json_t *o);
 /* Commits the staged group when it is due, or at once with now. Returns 0 or a fatal error. */
 int vidx__record_flush(Run *r, int now);
 /* Milliseconds until the staged group is due; -1 when nothing is staged. */

@@ -1,7 +1,7 @@
 /*
  * worker.c - the body of a forked worker process and its wire format.
  *
- * A worker reads tasks ("<path>\t<dir>\n") from its pipe, runs one job per
+ * A worker reads tasks (see run_task) from its pipe, runs one job per
  * task and answers with lines: "S <duration>\n" once the input is open (so
  * the supervisor can scale the timeout) and "R <json>\n" with the result.
  * It dies with its supervisor (PR_SET_PDEATHSIG) and runs under the memory
@@ -44,17 +44,7 @@ int vidx__remove_tree(const char *path)
 
 static int write_line(int fd, const char *s)
 {
-    size_t len = strlen(s);
-    while (len > 0) {
-        ssize_t n = write(fd, s, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        s += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return vidx__write_all(fd, s, strlen(s));
 }
 
 typedef struct WorkerCtx {
@@ -104,11 +94,11 @@ static json_t *result_json(const VidxJobResult *r)
                               f->sha256, (json_int_t)f->phash, (json_int_t)f->dup_of,
                               (json_int_t)f->tar_offset, (json_int_t)f->tar_size));
     }
-    json_t *o = json_pack("{s:i, s:s, s:s, s:b, s:f, s:o, s:I, s:I}", "status", r->status, "class",
-                          vidx_error_class(r->status), "message", r->message, "partial", r->partial,
-                          "seconds", r->seconds, "frames", frames, "decoded",
+    json_t *o = json_pack("{s:i, s:s, s:s, s:b, s:f, s:o, s:I, s:I, s:I}", "status", r->status,
+                          "class", vidx_error_class(r->status), "message", r->message, "partial",
+                          r->partial, "seconds", r->seconds, "frames", frames, "decoded",
                           (json_int_t)r->stats.frames_decoded, "errors",
-                          (json_int_t)r->stats.decode_errors);
+                          (json_int_t)r->stats.decode_errors, "tar_end", (json_int_t)r->tar_end);
     if (r->probe_json)
         json_object_set_new(o, "probe", json_string(r->probe_json));
     if (r->audio_path)
@@ -169,41 +159,68 @@ static int sync_all_but_frames(const char *dir, const VidxJobResult *r)
     return ret == 0 ? vidx__fsync_dir(dir) : ret;
 }
 
+/* Shards: the samples this video appended to its shard, and a new shard's entry. */
+static int sync_shard(const char *shard, int64_t start)
+{
+    char dir[PATH_MAX];
+    int ret = vidx__fsync_path(shard);
+    snprintf(dir, sizeof(dir), "%s", shard);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    return ret == 0 && start == 0 && slash ? vidx__fsync_dir(dir) : ret;
+}
+
+/* Makes the outputs of a job that did not sync them durable (shards layout). */
+static void sync_outputs(const char *dir, const VidxJobSettings *js, VidxJobResult *res)
+{
+    int ret = sync_all_but_frames(dir, res);
+    if (ret == 0 && js->tar_path)
+        ret = sync_shard(js->tar_path, js->tar_start);
+    if (ret < 0) {
+        res->status = ret;
+        res->output_failed = 1;
+        snprintf(res->message, sizeof(res->message), "syncing outputs: %s", vidx_strerror(ret));
+    }
+}
+
+/*
+ * A task line: "<path> <scratch dir>" and, in the shards layout, " <shard>
+ * <offset>" (hex, but the offset): where this video's samples go. Without a
+ * shard (--dedup-exact) the worker packs them into the scratch directory and
+ * the store copies what is not a duplicate.
+ */
 static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
 {
-    char *sp = strchr(line, ' ');
-    if (!sp)
+    char *field[4] = {line, NULL, NULL, NULL};
+    for (int i = 1; i < 4 && field[i - 1] && (field[i] = strchr(field[i - 1], ' ')); i++)
+        *field[i]++ = 0;
+    if (!field[1])
         return -EINVAL;
-    *sp = 0;
-    const char *path = line, *dir = sp + 1;
-    unhex(line);
-    unhex(sp + 1);
+    for (int i = 0; i < 3; i++)
+        if (field[i])
+            unhex(field[i]);
+    const char *path = field[0], *dir = field[1];
     vidx__remove_tree(dir); /* whatever an interrupted attempt left */
     inject_fault(path);
 
     VidxJobSettings js = cfg->run->job;
     js.sampler.threads = cfg->threads;
-    /* Shards: the worker packs the frames into one file of ready-made samples
-     * (the scratch directory is named after the video key); the store copies
-     * them into the shard and syncs that, so the pack needs no sync of its own
-     * (mostly it never reaches the disk). */
+    /* Shards: the worker writes its frames as ready-made samples (the scratch
+     * directory is named after the video key) and syncs only what it wrote. */
     int shards = cfg->run->layout == VIDX_LAYOUT_SHARDS;
     const char *slash = strrchr(dir, '/');
     js.tar_key = shards ? (slash ? slash + 1 : dir) : NULL;
+    js.tar_path = field[2] && field[3] ? field[2] : NULL;
+    js.tar_start = field[3] ? strtoll(field[3], NULL, 10) : 0;
     js.durable = !shards;
-    js.max_bytes = cfg->max_bytes;
+    js.max_bytes = js.tar_path ? 0 : cfg->max_bytes; /* a shard is not scratch */
     js.on_start = on_start;
     js.opaque = ctx;
     js.cancel = NULL;
     VidxJobResult res;
-    if (vidx_job_run(path, dir, &js, &res) == 0 && !js.durable) {
-        int ret = sync_all_but_frames(dir, &res);
-        if (ret < 0) {
-            res.status = ret;
-            res.output_failed = 1;
-            snprintf(res.message, sizeof(res.message), "syncing outputs: %s", vidx_strerror(ret));
-        }
-    }
+    if (vidx_job_run(path, dir, &js, &res) == 0 && !js.durable)
+        sync_outputs(dir, &js, &res);
     json_t *o = result_json(&res);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     int ret = -ENOMEM;

@@ -202,12 +202,6 @@ static int files_open(Store *st)
     return st->priv ? 0 : -ENOMEM;
 }
 
-static int files_boundary(const Store *st)
-{
-    (void)st;
-    return 0;
-}
-
 static int files_finish(Store *st)
 {
     return files_sync(st);
@@ -222,7 +216,6 @@ static void files_close(Store *st)
 const StoreOps vidx__store_files = {
     .name = "files",
     .open = files_open,
-    .boundary = files_boundary,
     .stage = files_stage,
     .sync = files_sync,
     .rollback = files_rollback,

@@ -98,35 +98,31 @@ int vidx__read_exact(const char *path, void *buf, size_t size)
     return ret;
 }
 
-int vidx__write_all(int fd, const void *data, size_t size)
+/* Writes all of data: at off with pwrite(), or where the file is (pipes too) when off < 0. */
+static int write_loop(int fd, const void *data, size_t size, int64_t off)
 {
     const char *p = data;
     while (size > 0) {
-        ssize_t n = write(fd, p, size);
+        ssize_t n = off < 0 ? write(fd, p, size) : pwrite(fd, p, size, off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return -errno;
         p += n;
         size -= (size_t)n;
+        off = off < 0 ? off : off + n;
     }
     return 0;
 }
 
+int vidx__write_all(int fd, const void *data, size_t size)
+{
+    return write_loop(fd, data, size, -1);
+}
+
 int vidx__pwrite_all(int fd, const void *data, size_t size, int64_t off)
 {
-    const char *p = data;
-    while (size > 0) {
-        ssize_t n = pwrite(fd, p, size, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        size -= (size_t)n;
-        off += n;
-    }
-    return 0;
+    return write_loop(fd, data, size, off);
 }
 
 /* vidx__copy_range through memory, where the kernel cannot copy between the two files. */

@@ -38,7 +38,7 @@ int vidx__fsync_path(const char *path);
 /* fsync of a directory, for rename durability. */
 int vidx__fsync_dir(const char *dir);
 
-/* write()/pwrite() all of data (retrying short writes); 0 or a negative errno. */
+/* write() (files and pipes) or pwrite() all of data, retrying short writes; 0 or -errno. */
 int vidx__write_all(int fd, const void *data, size_t size);
 int vidx__pwrite_all(int fd, const void *data, size_t size, int64_t off);
 

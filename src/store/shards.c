@@ -4,16 +4,26 @@
  * DESIGN
  * OUT/shards/NNNNNN.tar holds samples "<key>/<index>_<ms>ms.<ext>" plus
  * "<key>/<index>_<ms>ms.json" (the frame's metadata); WebDataset groups the
- * two by the name before the first dot, so keys carry no dots. The worker
- * has already packed a video's samples into one scratch file (VIDX_TAR_PACK,
- * see tar.h), so staging a video copies byte ranges of one file, not a file
- * per frame. Each run appends to shards of its own, never to an older one.
- * A video is appended whole (staged); a sync fsyncs what a group of videos
- * appended, and the catalog then commits the new shard size with their
- * rows: bytes past the committed size are an uncommitted tail, cut at
- * recovery (vidx__shards_recover). A shard is closed with tar's two zero
- * blocks once it passes --shard-size (or --shard-samples) and at the end of
- * the run; a video never spans two shards, nor a group.
+ * two by the name before the first dot, so keys carry no dots. Each run
+ * writes shards of its own, never an older one.
+ *
+ * Who writes the bytes: each worker slot of the supervisor owns a shard, and
+ * its worker appends every video's samples to it directly, at the offset the
+ * supervisor gives with the task, ends it with tar's end blocks and fsyncs it
+ * (vidx_job_run with tar_path; in parallel, like the files layout's syncfs).
+ * Staging such a video only records where its samples are. With
+ * --dedup-exact the worker cannot know which frames are duplicates, so it
+ * packs them into its scratch directory instead (VIDX_TAR_PACK) and the store
+ * copies what is new onto a shard of its own (copy_file_range, writeback
+ * started at once; fsync'd at the group's sync).
+ *
+ * Crash safety: the catalog commits each shard's size with the videos in it;
+ * bytes past it are an uncommitted tail (a video in flight, one that failed,
+ * one a crash or a full disk left unrecorded), cut at recovery
+ * (vidx__shard_recover) and at the end of the run, where every shard is
+ * closed at its committed size with the end blocks. A shard takes no new
+ * video once it passes --shard-size (or --shard-samples); a video never
+ * spans two shards.
  */
 #include "store/store.h"
 
@@ -31,16 +41,20 @@
 #include "store/fs.h"
 #include "store/tar.h"
 
-typedef struct Shards {
-    int fd;
-    int index;  /* number of the open shard */
-    int staged; /* appends since the last sync */
-} Shards;
+typedef struct Shard {
+    char name[64]; /* relative to OUT */
+    int64_t size;  /* bytes of staged or committed samples */
+    int64_t samples;
+} Shard;
 
-static void shard_name(int index, char *out, size_t size)
-{
-    snprintf(out, size, "shards/%06d.tar", index);
-}
+typedef struct Shards {
+    int index;   /* number of the next new shard */
+    Shard *list; /* every shard of this run */
+    size_t n, cap;
+    int own;    /* the store's own shard (copies), or -1 */
+    int own_fd; /* open while own is */
+    int copied; /* copies since the last sync */
+} Shards;
 
 /* Next unused shard number: one past the highest on disk. */
 static int next_index(const char *out)
@@ -67,7 +81,7 @@ static int shards_open(Store *st)
     Shards *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
-    s->fd = -1;
+    s->own = s->own_fd = -1;
     st->priv = s;
     snprintf(dir, sizeof(dir), "%s/shards", st->out);
     int ret = vidx__mkdirs(dir);
@@ -75,58 +89,46 @@ static int shards_open(Store *st)
     return ret;
 }
 
-/* Writes the end-of-archive blocks after the committed data (not counted in size). */
-static int write_trailer(Store *st)
+int vidx__shards_new(Store *st, char name[64])
 {
     Shards *s = st->priv;
-    char zero[2 * VIDX_TAR_BLOCK] = {0};
-    int ret = vidx__pwrite_all(s->fd, zero, sizeof(zero), st->shard.size);
-    if (ret == 0 && ftruncate(s->fd, st->shard.size + (int64_t)sizeof(zero)) < 0)
-        ret = -errno;
-    if (ret == 0 && fsync(s->fd) < 0)
-        ret = -errno;
-    return ret;
-}
-
-static int close_shard(Store *st)
-{
-    Shards *s = st->priv;
-    char path[PATH_MAX];
-    if (s->fd < 0)
-        return 0;
-    if (st->shard.size == 0) { /* nothing was ever committed to it */
-        close(s->fd);
-        s->fd = -1;
-        snprintf(path, sizeof(path), "%s/%s", st->out, st->shard.name);
-        unlink(path);
-        st->shard.name[0] = 0;
-        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        Shard *p = realloc(s->list, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        s->list = p;
+        s->cap = cap;
     }
-    int ret = write_trailer(st);
-    close(s->fd);
-    s->fd = -1;
-    s->index++;
-    return ret;
+    Shard *sh = &s->list[s->n++];
+    memset(sh, 0, sizeof(*sh));
+    snprintf(sh->name, sizeof(sh->name), "shards/%06d.tar", s->index++);
+    snprintf(name, 64, "%s", sh->name);
+    return 0;
 }
 
-static int open_next(Store *st)
+int vidx__shards_full(const Store *st, int64_t size, int64_t samples)
 {
-    Shards *s = st->priv;
-    char path[PATH_MAX];
-    shard_name(s->index, st->shard.name, sizeof(st->shard.name));
-    snprintf(path, sizeof(path), "%s/%s", st->out, st->shard.name);
-    s->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (s->fd < 0)
-        return -errno;
-    st->shard.size = st->shard.samples = 0;
-    snprintf(path, sizeof(path), "%s/shards", st->out);
-    return vidx__fsync_dir(path);
+    return size >= st->shard_bytes || (st->shard_samples > 0 && samples >= st->shard_samples);
 }
 
-static int shard_full(const Store *st)
+static Shard *find(Shards *s, const char *name)
 {
-    return st->shard.size >= st->shard_bytes ||
-           (st->shard_samples > 0 && st->shard.samples >= st->shard_samples);
+    for (size_t i = s->n; i-- > 0;) /* the newest are the busiest */
+        if (!strcmp(s->list[i].name, name))
+            return &s->list[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Samples the worker wrote into its shard                                 */
+/* ---------------------------------------------------------------------- */
+
+/* A sample as the worker wrote it: whole blocks, image and .json members. */
+static int valid_sample(const VidxFrameRecord *r)
+{
+    return r->tar_offset >= 0 && r->tar_size >= 2 * VIDX_TAR_BLOCK + r->bytes &&
+           r->tar_size % VIDX_TAR_BLOCK == 0;
 }
 
 /* The same frame file delivered for two targets is stored once. */
@@ -144,20 +146,78 @@ static int reuse_earlier(StoreVideo *v, size_t i)
     return 0;
 }
 
-/* A sample as the worker packed it: whole blocks, image and .json members. */
-static int valid_sample(const VidxFrameRecord *r)
+/* Records where the worker put v's samples: [start, tar_end) of its shard. */
+static int stage_in_place(Shard *sh, StoreVideo *v)
 {
-    return r->tar_offset >= 0 && r->tar_size >= 2 * VIDX_TAR_BLOCK + r->bytes &&
-           r->tar_size % VIDX_TAR_BLOCK == 0;
+    for (size_t i = 0; i < v->n_items; i++) {
+        StoreItem *it = &v->items[i];
+        const VidxFrameRecord *r = it->rec;
+        if (!it->store || reuse_earlier(v, i))
+            continue;
+        if (!valid_sample(r) || r->tar_offset < sh->size ||
+            r->tar_offset + r->tar_size > v->tar_end)
+            return -EIO;                             /* not where this video's samples were to go */
+        it->offset = r->tar_offset + VIDX_TAR_BLOCK; /* the image's data */
+        snprintf(it->location, sizeof(it->location), "%s", sh->name);
+        sh->samples++;
+    }
+    sh->size = v->tar_end;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Samples the store copies from the worker's pack (--dedup-exact)         */
+/* ---------------------------------------------------------------------- */
+
+/* Closes a shard at size bytes: end blocks after them, nothing after those; durable. */
+static int close_at(const Store *st, const Shard *sh, int fd)
+{
+    char path[PATH_MAX];
+    int own = fd >= 0;
+    snprintf(path, sizeof(path), "%s/%s", st->out, sh->name);
+    if (!own && (fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+        return errno == ENOENT && sh->size == 0 ? 0 : -errno;
+    int ret = ftruncate(fd, sh->size) < 0 ? -errno : 0; /* the end blocks are zeros */
+    if (ret == 0 && ftruncate(fd, sh->size + 2 * VIDX_TAR_BLOCK) < 0)
+        ret = -errno;
+    if (ret == 0 && fsync(fd) < 0)
+        ret = -errno;
+    if (!own)
+        close(fd);
+    return ret;
+}
+
+/* The store's own shard, with room for another video. */
+static int own_shard(Store *st, Shard **out)
+{
+    Shards *s = st->priv;
+    char name[64], path[PATH_MAX], dir[PATH_MAX];
+    Shard *sh = s->own >= 0 ? &s->list[s->own] : NULL;
+    if (sh && !vidx__shards_full(st, sh->size, sh->samples)) {
+        *out = sh;
+        return 0;
+    }
+    int ret = sh ? close_at(st, sh, s->own_fd) : 0;
+    if (s->own_fd >= 0)
+        close(s->own_fd);
+    s->own = s->own_fd = -1;
+    if (ret < 0 || (ret = vidx__shards_new(st, name)) < 0)
+        return ret;
+    snprintf(path, sizeof(path), "%s/%s", st->out, name);
+    if ((s->own_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+        return -errno;
+    s->own = (int)s->n - 1;
+    *out = &s->list[s->own];
+    snprintf(dir, sizeof(dir), "%s/shards", st->out);
+    return vidx__fsync_dir(dir);
 }
 
 /* Appends len bytes of the pack fd from off at the end of the shard. */
-static int append_range(Store *st, int fd, int64_t off, int64_t len)
+static int append_range(Shard *sh, int out, int fd, int64_t off, int64_t len)
 {
-    Shards *s = st->priv;
-    int ret = vidx__copy_range(fd, off, s->fd, st->shard.size, len);
+    int ret = vidx__copy_range(fd, off, out, sh->size, len);
     if (ret == 0)
-        st->shard.size += len;
+        sh->size += len;
     return ret;
 }
 
@@ -167,7 +227,7 @@ static int append_range(Store *st, int fd, int64_t off, int64_t len)
  * kernel, and their writeback starts at once, so the group's fsync finds
  * little left to wait for.
  */
-static int append_packed(Store *st, StoreVideo *v)
+static int stage_copy(Store *st, Shard *sh, StoreVideo *v)
 {
     Shards *s = st->priv;
     char path[PATH_MAX];
@@ -185,55 +245,43 @@ static int append_packed(Store *st, StoreVideo *v)
             break;
         }
         if (r->tar_offset != run_off + run_len) {
-            ret = append_range(st, fd, run_off, run_len);
+            ret = append_range(sh, s->own_fd, fd, run_off, run_len);
             run_off = r->tar_offset, run_len = 0;
         }
-        it->offset = st->shard.size + run_len + VIDX_TAR_BLOCK; /* the image's data */
-        snprintf(it->location, sizeof(it->location), "%s", st->shard.name);
-        st->shard.samples++;
+        it->offset = sh->size + run_len + VIDX_TAR_BLOCK; /* the image's data */
+        snprintf(it->location, sizeof(it->location), "%s", sh->name);
+        sh->samples++;
         run_len += r->tar_size;
     }
     if (ret == 0)
-        ret = append_range(st, fd, run_off, run_len);
+        ret = append_range(sh, s->own_fd, fd, run_off, run_len);
     if (fd >= 0)
         close(fd);
-    if (ret == 0) /* copied: it must not move with the manifest and audio */
-        unlink(path);
-    if (ret == 0 && st->shard.size > v->start)
-        sync_file_range(s->fd, v->start, st->shard.size - v->start, SYNC_FILE_RANGE_WRITE);
+    if (ret == 0 && sh->size > v->start)
+        sync_file_range(s->own_fd, v->start, sh->size - v->start, SYNC_FILE_RANGE_WRITE);
+    s->copied |= ret == 0;
     return ret;
 }
 
-/* Cuts the shard back to where v's members start, samples included. */
-static void undo_append(Store *st, const StoreVideo *v)
-{
-    Shards *s = st->priv;
-    if (s->fd < 0 || ftruncate(s->fd, v->start) < 0)
-        return; /* the members stay, counted: never a size short of what is there */
-    st->shard.size = v->start;
-    st->shard.samples = v->start_samples;
-}
-
-static int shards_boundary(const Store *st)
-{
-    const Shards *s = st->priv;
-    return s->fd >= 0 && shard_full(st);
-}
+/* ---------------------------------------------------------------------- */
+/* The layout                                                              */
+/* ---------------------------------------------------------------------- */
 
 static int shards_stage(Store *st, StoreVideo *v)
 {
     Shards *s = st->priv;
-    char dst[PATH_MAX];
-    int ret = 0;
+    char dst[PATH_MAX], pack[PATH_MAX];
+    Shard *sh = NULL;
+    int ret = v->shard[0] ? ((sh = find(s, v->shard)) ? 0 : -EINVAL) : own_shard(st, &sh);
     v->bytes_added = 0;
-    if (s->fd >= 0 && shard_full(st) && (ret = close_shard(st)) < 0)
+    if (ret < 0)
         return ret;
-    if (s->fd < 0 && (ret = open_next(st)) < 0)
-        return ret;
-    v->start = st->shard.size;
-    v->start_samples = st->shard.samples;
-    s->staged = 1;
-    ret = append_packed(st, v);
+    v->start = sh->size;
+    v->start_samples = sh->samples;
+    ret = v->shard[0] ? stage_in_place(sh, v) : stage_copy(st, sh, v);
+    snprintf(pack, sizeof(pack), "%s/%s", v->scratch, VIDX_TAR_PACK);
+    if (ret == 0) /* copied, or never written: it must not move with the manifest and audio */
+        unlink(pack);
     snprintf(v->video_dir, sizeof(v->video_dir), "frames/%s", v->key);
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
     if (ret == 0) { /* the worker synced the manifest, the audio and the directory */
@@ -241,11 +289,15 @@ static int shards_stage(Store *st, StoreVideo *v)
         ret = vidx__move_dir(v->scratch, dst);
     }
     if (ret < 0) {
-        undo_append(st, v);
+        sh->size = v->start; /* what it wrote is a tail now, cut at the end */
+        sh->samples = v->start_samples;
         vidx__remove_tree(dst); /* a half-moved directory must not stay */
         return ret;
     }
-    v->bytes_added = st->shard.size - v->start;
+    snprintf(v->shard_state.name, sizeof(v->shard_state.name), "%s", sh->name);
+    v->shard_state.size = sh->size;
+    v->shard_state.samples = sh->samples;
+    v->bytes_added = sh->size - v->start;
     return 0;
 }
 
@@ -253,35 +305,56 @@ static int shards_sync(Store *st)
 {
     Shards *s = st->priv;
     char frames[PATH_MAX];
-    if (!s->staged)
-        return 0;
-    int ret = fsync(s->fd) < 0 ? -errno : 0;
+    int ret = s->copied && fsync(s->own_fd) < 0 ? -errno : 0;
     snprintf(frames, sizeof(frames), "%s/frames", st->out);
     if (ret == 0)
         ret = vidx__fsync_dir(frames);
     if (ret == 0)
-        s->staged = 0;
+        s->copied = 0;
     return ret;
 }
 
+/* Undoes v (the newest staged video of its shard): its samples become the shard's tail. */
 static void shards_rollback(Store *st, StoreVideo *v)
 {
+    Shards *s = st->priv;
     char dst[PATH_MAX];
-    undo_append(st, v);
+    Shard *sh = find(s, v->shard_state.name);
+    if (sh) {
+        sh->size = v->start;
+        sh->samples = v->start_samples;
+    }
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
     vidx__remove_tree(dst);
 }
 
+/* Closes every shard of the run at its committed size; removes those nothing went to. */
 static int shards_finish(Store *st)
 {
-    return close_shard(st);
+    Shards *s = st->priv;
+    char path[PATH_MAX];
+    int ret = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const Shard *sh = &s->list[i];
+        int r = 0;
+        if (sh->size > 0)
+            r = close_at(st, sh, (int)i == s->own ? s->own_fd : -1);
+        else if (snprintf(path, sizeof(path), "%s/%s", st->out, sh->name) > 0 && unlink(path) < 0 &&
+                 errno != ENOENT)
+            r = -errno;
+        if (ret == 0)
+            ret = r;
+    }
+    return ret;
 }
 
 static void shards_close(Store *st)
 {
     Shards *s = st->priv;
-    if (s && s->fd >= 0)
-        close(s->fd);
+    if (s && s->own_fd >= 0)
+        close(s->own_fd);
+    if (s)
+        free(s->list);
     free(s);
     st->priv = NULL;
 }
@@ -289,7 +362,6 @@ static void shards_close(Store *st)
 const StoreOps vidx__store_shards = {
     .name = "shards",
     .open = shards_open,
-    .boundary = shards_boundary,
     .stage = shards_stage,
     .sync = shards_sync,
     .rollback = shards_rollback,

@@ -2,9 +2,10 @@
  * store.h - where a finished video's frames go: the store interface and its
  * two layouts (files.c: one file per frame; shards.c: WebDataset tar shards).
  *
- * A worker writes a video into its scratch directory; the supervisor then
- * stages it (the store moves the files, or appends them to a shard, and says
- * where each one is) and, once per group of videos, syncs: everything staged
+ * A worker writes a video into its scratch directory (shards: its samples
+ * straight into a shard); the supervisor then stages it (the store moves the
+ * files into place, or records or copies the shard samples, and says where
+ * each one is) and, once per group of videos, syncs: everything staged
  * becomes durable at once (group commit). Only then does the catalog record
  * the group, so the catalog never points at a missing or partial file.
  */
@@ -20,32 +21,35 @@ typedef struct StoreItem {
     int64_t offset;             /* out: byte offset of the data in location; -1 for whole files */
 } StoreItem;
 
+/* Shard bookkeeping the catalog commits together with the video. */
+typedef struct StoreShardState {
+    char name[64]; /* "" when the layout has no shards */
+    int64_t size;  /* bytes of samples, this video's included */
+    int64_t samples;
+} StoreShardState;
+
 typedef struct StoreVideo {
     const char *key;     /* the video key */
     const char *scratch; /* its scratch directory (absolute or relative to cwd) */
     StoreItem *items;
     size_t n_items;
-    int blobs;                    /* content-addressed: stored frames go to objects/ */
-    const char *ext;              /* image file extension */
-    char video_dir[256];          /* out: OUT-relative directory holding manifest/audio */
-    int64_t bytes_added;          /* out: bytes staging v added under OUT */
+    int blobs;           /* content-addressed: stored frames go to objects/ */
+    const char *ext;     /* image file extension */
+    char video_dir[256]; /* out: OUT-relative directory holding manifest/audio */
+    int64_t bytes_added; /* out: bytes staging v added under OUT */
+    /* shards: the shard v's worker appended its samples to, up to tar_end ("" when
+     * they are in a pack in scratch, to be copied) */
+    char shard[64];
+    int64_t tar_end;
     int64_t start, start_samples; /* out (shards): shard size and samples before v */
+    StoreShardState shard_state;  /* out (shards): its shard after v */
 } StoreVideo;
-
-/* Shard bookkeeping the catalog commits together with the video. */
-typedef struct StoreShardState {
-    char name[64]; /* "" when the layout has no shards */
-    int64_t size;  /* bytes appended (the catalog commits it with the video) */
-    int64_t samples;
-} StoreShardState;
 
 typedef struct Store Store;
 
 typedef struct StoreOps {
     const char *name;
     int (*open)(Store *st);
-    /* 1 when the next video would start a new shard: what is staged must be synced first. */
-    int (*boundary)(const Store *st);
     /* Moves/appends v into place, not yet durable. On failure nothing of v is visible. */
     int (*stage)(Store *st, StoreVideo *v);
     /* Makes everything staged since the last sync durable. */
@@ -61,7 +65,6 @@ struct Store {
     const StoreOps *ops;
     const char *out;
     int64_t shard_bytes, shard_samples;
-    StoreShardState shard; /* current shard, for the catalog */
     void *priv;
 };
 
@@ -75,6 +78,11 @@ void vidx__blob_path(const char *sha256, const char *ext, char *out, size_t size
 int vidx__move_file(const char *from, const char *to);
 /* Moves a directory's files; a rename when on the same filesystem. */
 int vidx__move_dir(const char *from, const char *to);
+
+/* Shards: registers a new shard for this run and names it ("shards/NNNNNN.tar"). */
+int vidx__shards_new(Store *st, char name[64]);
+/* Shards: 1 when a shard of size bytes and samples takes no new video. */
+int vidx__shards_full(const Store *st, int64_t size, int64_t samples);
 
 /*
  * Cuts shard name (relative to out) back to its committed size and closes it

@@ -1405,10 +1405,19 @@ def _scratch_peak(cmd, scratch, stop):
 
 
 def test_max_scratch():
+    """--max-scratch bounds the frames a video keeps in scratch: files, and shards with
+    --dedup-exact (whose frames wait in scratch for the store to copy the new ones).
+    Plain shards write frames straight into the worker's shard: there the limit does
+    not apply to them, and a tiny one lets every video through."""
     many = fixtures() / 'many'
     F = Failures('--max-scratch')
-    for layout in ('files', 'shards'):
-        args = BATCH_ARGS + (SHARD_ARGS if layout == 'shards' else [])
+    out = common.new_out_dir('max_scratch_shards_direct')
+    r = vrun(['run', many, '-o', out] + BATCH_ARGS + SHARD_ARGS + ['--max-scratch', '8K'])
+    F.check(r.rc == 0, 'shards: --max-scratch 8K: exit %s, expected 0 (frames do not go to scratch)\n  %s'
+            % (r.rc, r.describe()))
+    check_out(out, F, 'shards --max-scratch 8K', 'shards')
+    for layout, extra in (('files', []), ('shards', SHARD_ARGS + ['--dedup-exact'])):
+        args = BATCH_ARGS + extra
         # what one video of this set needs in scratch, at most, measured without a limit
         out = common.new_out_dir('max_scratch_ref_%s' % layout)
         r, need = _scratch_peak(['run', many, '-o', out] + args, out / '.scratch', threading.Event())
@@ -1420,7 +1429,7 @@ def test_max_scratch():
                                 out / '.scratch', threading.Event())
         F.check(r.rc == 0, '%s: --max-scratch %d: exit %s\n  %s' % (layout, limit, r.rc, r.describe()))
         F.check(peak <= limit, '%s: scratch peaked at %d bytes, above --max-scratch %d' % (layout, peak, limit))
-        check_out(out, F, '%s --max-scratch %d' % (layout, limit), layout)
+        check_out(out, F, '%s --max-scratch %d' % (layout, limit), layout, blobs='--dedup-exact' in extra)
         note('%s: scratch peak %d bytes with no limit, %d with --max-scratch %d' % (layout, need, peak, limit))
         # far too little: every video fails with class limit, nothing is left behind
         out = common.new_out_dir('max_scratch_small_%s' % layout)

@@ -231,8 +231,34 @@ static void test_job_tar(void **state)
         assert_int_equal(b->tar_size, json_at + 512 + (jsize + 511) / 512 * 512 - b->tar_offset);
         end += b->tar_size;
     }
+    assert_int_equal(packed.tar_end, end);
     assert_int_equal(stat(tar, &st), 0);
-    assert_int_equal(st.st_size, end); /* no end-of-archive blocks */
+    assert_int_equal(st.st_size, end + 1024); /* then tar's two zero end blocks */
+    char zero[1024] = {0}, tail[1024];
+    read_at(tar, end, tail, sizeof(tail));
+    assert_memory_equal(tail, zero, sizeof(zero));
+
+    /* Appending another video's samples to the same archive at its end. */
+    VidxJobResult more;
+    s.tar_path = tar;
+    s.tar_start = end;
+    s.tar_key = "other";
+    s.sampler.count = 2;
+    assert_int_equal(vidx_job_run(clip, out_files, &s, &more), 0);
+    assert_int_equal(more.frames[0].tar_offset, end);
+    assert_int_equal(more.tar_end, end + more.frames[0].tar_size + more.frames[1].tar_size);
+    const VidxFrameRecord *first = &packed.frames[0], *last = &more.frames[1];
+    int stem = (int)(strrchr(first->path, '.') - first->path);
+    snprintf(name, sizeof(name), "my_clip/%.*s.jpg", stem, first->path);
+    assert_member(tar, first->tar_offset, name, first->bytes); /* still there */
+    stem = (int)(strrchr(last->path, '.') - last->path);
+    snprintf(name, sizeof(name), "other/%.*s.jpg", stem, last->path);
+    assert_member(tar, last->tar_offset, name, last->bytes);
+    assert_int_equal(stat(tar, &st), 0);
+    assert_int_equal(st.st_size, more.tar_end + 1024);
+    s.tar_start = 100; /* not on a block boundary */
+    assert_int_equal(vidx_job_run(clip, out_files, &s, &more), VIDX_EUSAGE);
+    vidx_job_result_clear(&more);
     vidx_job_result_clear(&files);
     vidx_job_result_clear(&packed);
 }
