@@ -256,6 +256,7 @@ static void test_job_tar(void **state)
     assert_member(tar, last->tar_offset, name, last->bytes);
     assert_int_equal(stat(tar, &st), 0);
     assert_int_equal(st.st_size, more.tar_end + 1024);
+    vidx_job_result_clear(&more);
     s.tar_start = 100; /* not on a block boundary */
     assert_int_equal(vidx_job_run(clip, out_files, &s, &more), VIDX_EUSAGE);
     vidx_job_result_clear(&more);
