@@ -144,9 +144,19 @@ static int open_pack(Job *j)
     return 0;
 }
 
-/* With tar_key: appends the newest record's frame to the archive as a sample. */
+/*
+ * With tar_key: appends the newest record's frame to the archive as a sample.
+ * The same frame delivered again for the next target (a rate above the
+ * video's) is the same sample: one member name, written once.
+ */
 static int pack_frame(Job *j, VidxFrameRecord *r, const uint8_t *data)
 {
+    const VidxFrameRecord *last = j->kept >= 0 ? &j->res->frames[j->kept] : NULL;
+    if (last && last->tar_offset >= 0 && !strcmp(last->path, r->path)) {
+        r->tar_offset = last->tar_offset;
+        r->tar_size = last->tar_size;
+        return 0;
+    }
     size_t len;
     const char *ext = vidx_image_extension(j->set->format);
     char *sample = vidx__tar_sample(j->set->tar_key, r, ext, data, &len);

@@ -313,8 +313,12 @@ static void advance_shard(Run *r, Worker *w, json_t *o)
     if (!r->shard_slots || !vidx__record_will_stage(r, o))
         return;
     json_t *frames = json_object_get(o, "frames");
-    for (size_t i = 0; i < json_array_size(frames); i++)
-        w->shard_samples += json_integer_value(json_array_get(json_array_get(frames, i), 12)) >= 0;
+    json_int_t last = -1; /* a frame repeated for the next target is the same sample */
+    for (size_t i = 0; i < json_array_size(frames); i++) {
+        json_int_t at = json_integer_value(json_array_get(json_array_get(frames, i), 12));
+        w->shard_samples += at >= 0 && at != last;
+        last = at >= 0 ? at : last;
+    }
     w->shard_end = json_integer_value(json_object_get(o, "tar_end"));
 }
 

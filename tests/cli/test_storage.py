@@ -20,6 +20,8 @@ What is covered (each test makes its own output dirs; references are shared):
   shards_10k                  >= 10,000 frames in shards of --shard-samples 2500: every catalog
                               row against tarfile's view (bytes, names, .jpg/.json pairs, JSON
                               content), no video spans two shards, shards close when full.
+  shards_repeated_frames      --fps 50 on 25 fps clips: a frame delivered for two targets is one
+                              sample; every member name occurs once across the shards.
   dedup_phash                 --dedup 2 on a moving-then-still clip: exactly the frames within
                               distance 2 of the last kept one are dropped (dup_of, no file).
   dedup_exact_files/_shards   --dedup-exact over two copies of a clip: one object per content.
@@ -315,6 +317,11 @@ def check_out(out, F, label, layout, blobs=False, ext='jpg'):
         F.add('%s: scratch files left: %s' % (label, tmps[:8]))
     shards = read_shards(out, F) if layout == 'shards' else {}
     by_off = {rel: {off: (name, n) for name, off, n in ms} for rel, ms in shards.items()}
+    names = collections.Counter(name for ms in shards.values() for name, _, _ in ms)
+    twice = sorted(name for name, k in names.items() if k > 1)
+    if twice:
+        F.add('%s: %d tar member names occur more than once across the shards: %s' % (
+            label, len(twice), twice[:4]))
     owned = set()   # files under OUT a catalog row accounts for
     n_stored = collections.Counter()  # shard -> distinct (offset) samples referenced
     seen_samples = set()
@@ -812,6 +819,33 @@ def test_shards_10k():
 
 def phash_dist(a, b):
     return bin((a ^ b) & 0xFFFFFFFFFFFFFFFF).count('1')
+
+
+def test_shards_repeated_frames():
+    """--fps 50 on 25 fps clips delivers every frame for two targets: each frame is one
+    sample (one member name) in the shards, both targets' rows point at it, and the
+    frames read back equal the files layout's."""
+    many = fixtures() / 'many'
+    F = Failures('repeated frames in shards')
+    args = ['--fps', 50, '--jobs', 2, '--progress', 'none']
+    outs = {}
+    for layout in ('files', 'shards'):
+        out = outs[layout] = common.new_out_dir('repeated_%s' % layout)
+        r = vrun(['run', many, '-o', out, '--layout', layout] + args)
+        F.check(r.rc == 0, '%s: exit %s\n  %s' % (layout, r.rc, r.describe()))
+        check_out(out, F, '%s --fps 50' % layout, layout)
+    rows = {}
+    for layout, out in outs.items():
+        cat = read_db(out)
+        rows[layout] = sorted((p, r['seq'], r['checksum']) for p, fr in cat['frames'].items() for r in fr)
+    F.check(rows['files'] == rows['shards'], 'files and shards catalogs differ in frames (%d vs %d rows)'
+            % (len(rows['files']), len(rows['shards'])))
+    n_rows = len(rows['shards'])
+    n_samples = sum(1 for ms in read_shards(outs['shards'], F).values() for m in ms if m[0].endswith('.jpg'))
+    F.check(0 < n_samples < n_rows, 'shards: %d image members for %d frame rows; expected each repeated '
+            'frame once' % (n_samples, n_rows))
+    note('%d frame rows, %d samples' % (n_rows, n_samples))
+    F.raise_if_any()
 
 
 def test_dedup_phash():
