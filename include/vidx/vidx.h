@@ -385,10 +385,11 @@ typedef struct VidxJobResult {
     int audio_rate, audio_channels;
     double audio_duration;
     VidxSamplerStats stats;
-    double seconds;    /**< wall time of the job */
-    int output_failed; /**< the failure was in writing outputs, not in the input */
-    int64_t tar_end;   /**< with tar_key: where the samples end (the end blocks start) */
-    char message[256]; /**< the cause of a failure, with context */
+    double seconds;      /**< wall time of the job */
+    int output_failed;   /**< the failure was in writing outputs, not in the input */
+    int64_t tar_end;     /**< with tar_key: where the samples end (the end blocks start) */
+    int64_t tar_samples; /**< with tar_key: samples written (a repeated frame is one) */
+    char message[256];   /**< the cause of a failure, with context */
 } VidxJobResult;
 
 /**

@@ -241,12 +241,12 @@ int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const CommitInpu
     return g->sv.bytes_added;
 }
 
-/* Undoes the store's part of every staged video (newest first) and settles them with ret. */
-static void undo_group(Committer *c, int ret)
+/* Reports how the group ended to each video's owner (ret; 0: recorded) and empties it. */
+static void settle_all(Committer *c, int ret)
 {
-    for (size_t i = c->n_staged; i-- > 0;)
-        c->store.ops->rollback(&c->store, &c->staged[i]->sv);
     for (size_t i = 0; i < c->n_staged; i++) {
+        if (ret == 0)
+            vidx__fault("record");
         c->settled(c->settled_ctx, c->staged[i]->owner, ret);
         free_staged(c->staged[i]);
     }
@@ -278,21 +278,18 @@ int vidx__commit_group(Committer *c)
     if (ret == 0)
         ret = record_group(c);
     if (ret < 0) {
-        undo_group(c, ret);
+        vidx__commit_abandon(c, ret);
         return ret == VIDX_ECATALOG ? ret : 0;
     }
-    for (size_t i = 0; i < c->n_staged; i++) {
-        vidx__fault("record");
-        c->settled(c->settled_ctx, c->staged[i]->owner, 0);
-        free_staged(c->staged[i]);
-    }
-    c->n_staged = 0;
+    settle_all(c, 0);
     return 0;
 }
 
 void vidx__commit_abandon(Committer *c, int ret)
 {
-    undo_group(c, ret);
+    for (size_t i = c->n_staged; i-- > 0;) /* newest first */
+        c->store.ops->rollback(&c->store, &c->staged[i]->sv);
+    settle_all(c, ret);
 }
 
 int vidx__committer_finish(Committer *c)

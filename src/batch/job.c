@@ -171,6 +171,7 @@ static int pack_frame(Job *j, VidxFrameRecord *r, const uint8_t *data)
     r->tar_offset = j->pack_size;
     r->tar_size = (int64_t)len;
     j->pack_size += (int64_t)len;
+    j->res->tar_samples++;
     j->written += (int64_t)len;
     return 0;
 }
@@ -178,12 +179,9 @@ static int pack_frame(Job *j, VidxFrameRecord *r, const uint8_t *data)
 /* Ends the archive after the samples (tar_key): end blocks, nothing after them. */
 static int end_pack(Job *j)
 {
-    char zero[2 * VIDX_TAR_BLOCK] = {0};
     int ret = open_pack(j);
     if (ret == 0)
-        ret = vidx__pwrite_all(j->pack, zero, sizeof(zero), j->pack_size);
-    if (ret == 0 && ftruncate(j->pack, j->pack_size + (int64_t)sizeof(zero)) < 0)
-        ret = -errno;
+        ret = vidx__tar_end_at(j->pack, j->pack_size);
     if (ret == 0 && j->set->durable && fsync(j->pack) < 0)
         ret = -errno;
     j->res->tar_end = j->pack_size;

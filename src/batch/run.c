@@ -187,35 +187,25 @@ static void retire(Worker *w)
     reap(w, &sig);
 }
 
-/* " <shard> <offset>" of a task line: where a worker appends its samples (shards). */
-static void shard_fields(const Run *r, const Worker *w, char *out, size_t size)
-{
-    char path[PATH_MAX];
-    out[0] = 0;
-    if (!r->shard_slots)
-        return;
-    int n = snprintf(path, sizeof(path), "%s/%s", r->out, w->shard);
-    char *q = out;
-    *q++ = ' ';
-    q = vidx__hex(q, path, (size_t)VIDX_MIN(n, (int)(size - 64) / 2));
-    snprintf(q, size - (size_t)(q - out), " %lld", (long long)w->shard_end);
-}
-
 static int send_task(Run *r, Worker *w, Task *t)
 {
-    char scratch[PATH_MAX], shard[2 * PATH_MAX + 64];
+    char scratch[PATH_MAX], shard[PATH_MAX] = "";
     vidx__task_scratch(r, t, scratch, sizeof(scratch));
-    shard_fields(r, w, shard, sizeof(shard));
+    if (r->shard_slots) /* where the worker appends its samples */
+        snprintf(shard, sizeof(shard), "%s/%s", r->out, w->shard);
     /* Hex on the wire: any byte a file name may hold survives (tabs, newlines, non-UTF-8). */
     size_t lp = strlen(t->path), ld = strlen(scratch), ls = strlen(shard);
-    char *line = malloc(2 * (lp + ld) + ls + 3), *q = line;
+    char *line = malloc(2 * (lp + ld + ls) + 32), *q = line;
     if (!line)
         return -ENOMEM;
     q = vidx__hex(q, t->path, lp);
     *q++ = ' ';
     q = vidx__hex(q, scratch, ld);
-    memcpy(q, shard, ls);
-    q += ls;
+    if (ls) {
+        *q++ = ' ';
+        q = vidx__hex(q, shard, ls);
+        q += sprintf(q, " %lld", (long long)w->shard_end);
+    }
     *q++ = '\n';
     ssize_t wr = write(w->to, line, (size_t)(q - line));
     free(line);
@@ -312,13 +302,7 @@ static void advance_shard(Run *r, Worker *w, json_t *o)
 {
     if (!r->shard_slots || !vidx__record_will_stage(r, o))
         return;
-    json_t *frames = json_object_get(o, "frames");
-    json_int_t last = -1; /* a frame repeated for the next target is the same sample */
-    for (size_t i = 0; i < json_array_size(frames); i++) {
-        json_int_t at = json_integer_value(json_array_get(json_array_get(frames, i), 12));
-        w->shard_samples += at >= 0 && at != last;
-        last = at >= 0 ? at : last;
-    }
+    w->shard_samples += json_integer_value(json_object_get(o, "tar_samples"));
     w->shard_end = json_integer_value(json_object_get(o, "tar_end"));
 }
 

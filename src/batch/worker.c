@@ -94,11 +94,12 @@ static json_t *result_json(const VidxJobResult *r)
                               f->sha256, (json_int_t)f->phash, (json_int_t)f->dup_of,
                               (json_int_t)f->tar_offset, (json_int_t)f->tar_size));
     }
-    json_t *o = json_pack("{s:i, s:s, s:s, s:b, s:f, s:o, s:I, s:I, s:I}", "status", r->status,
-                          "class", vidx_error_class(r->status), "message", r->message, "partial",
-                          r->partial, "seconds", r->seconds, "frames", frames, "decoded",
-                          (json_int_t)r->stats.frames_decoded, "errors",
-                          (json_int_t)r->stats.decode_errors, "tar_end", (json_int_t)r->tar_end);
+    json_t *o =
+        json_pack("{s:i, s:s, s:s, s:b, s:f, s:o, s:I, s:I, s:I, s:I}", "status", r->status,
+                  "class", vidx_error_class(r->status), "message", r->message, "partial",
+                  r->partial, "seconds", r->seconds, "frames", frames, "decoded",
+                  (json_int_t)r->stats.frames_decoded, "errors", (json_int_t)r->stats.decode_errors,
+                  "tar_end", (json_int_t)r->tar_end, "tar_samples", (json_int_t)r->tar_samples);
     if (r->probe_json)
         json_object_set_new(o, "probe", json_string(r->probe_json));
     if (r->audio_path)

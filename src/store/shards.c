@@ -169,17 +169,15 @@ static int stage_in_place(Shard *sh, StoreVideo *v)
 /* Samples the store copies from the worker's pack (--dedup-exact)         */
 /* ---------------------------------------------------------------------- */
 
-/* Closes a shard at size bytes: end blocks after them, nothing after those; durable. */
-static int close_at(const Store *st, const Shard *sh, int fd)
+/* Closes shard name at size bytes (end blocks, nothing after them), durably; fd if open. */
+static int close_at(const char *out, const char *name, int64_t size, int fd)
 {
     char path[PATH_MAX];
     int own = fd >= 0;
-    snprintf(path, sizeof(path), "%s/%s", st->out, sh->name);
+    snprintf(path, sizeof(path), "%s/%s", out, name);
     if (!own && (fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-        return errno == ENOENT && sh->size == 0 ? 0 : -errno;
-    int ret = ftruncate(fd, sh->size) < 0 ? -errno : 0; /* the end blocks are zeros */
-    if (ret == 0 && ftruncate(fd, sh->size + 2 * VIDX_TAR_BLOCK) < 0)
-        ret = -errno;
+        return -errno;
+    int ret = vidx__tar_end_at(fd, size);
     if (ret == 0 && fsync(fd) < 0)
         ret = -errno;
     if (!own)
@@ -197,7 +195,7 @@ static int own_shard(Store *st, Shard **out)
         *out = sh;
         return 0;
     }
-    int ret = sh ? close_at(st, sh, s->own_fd) : 0;
+    int ret = sh ? close_at(st->out, sh->name, sh->size, s->own_fd) : 0;
     if (s->own_fd >= 0)
         close(s->own_fd);
     s->own = s->own_fd = -1;
@@ -267,6 +265,18 @@ static int stage_copy(Store *st, Shard *sh, StoreVideo *v)
 /* The layout                                                              */
 /* ---------------------------------------------------------------------- */
 
+/* Undoes v (the newest staged video of shard sh): its samples become the shard's tail. */
+static void undo(Store *st, Shard *sh, const StoreVideo *v)
+{
+    char dst[PATH_MAX];
+    if (sh) {
+        sh->size = v->start;
+        sh->samples = v->start_samples;
+    }
+    snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
+    vidx__remove_tree(dst); /* a half-moved directory must not stay either */
+}
+
 static int shards_stage(Store *st, StoreVideo *v)
 {
     Shards *s = st->priv;
@@ -289,9 +299,7 @@ static int shards_stage(Store *st, StoreVideo *v)
         ret = vidx__move_dir(v->scratch, dst);
     }
     if (ret < 0) {
-        sh->size = v->start; /* what it wrote is a tail now, cut at the end */
-        sh->samples = v->start_samples;
-        vidx__remove_tree(dst); /* a half-moved directory must not stay */
+        undo(st, sh, v);
         return ret;
     }
     snprintf(v->shard_state.name, sizeof(v->shard_state.name), "%s", sh->name);
@@ -314,18 +322,9 @@ static int shards_sync(Store *st)
     return ret;
 }
 
-/* Undoes v (the newest staged video of its shard): its samples become the shard's tail. */
 static void shards_rollback(Store *st, StoreVideo *v)
 {
-    Shards *s = st->priv;
-    char dst[PATH_MAX];
-    Shard *sh = find(s, v->shard_state.name);
-    if (sh) {
-        sh->size = v->start;
-        sh->samples = v->start_samples;
-    }
-    snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
-    vidx__remove_tree(dst);
+    undo(st, find(st->priv, v->shard_state.name), v);
 }
 
 /* Closes every shard of the run at its committed size; removes those nothing went to. */
@@ -338,7 +337,7 @@ static int shards_finish(Store *st)
         const Shard *sh = &s->list[i];
         int r = 0;
         if (sh->size > 0)
-            r = close_at(st, sh, (int)i == s->own ? s->own_fd : -1);
+            r = close_at(st->out, sh->name, sh->size, (int)i == s->own ? s->own_fd : -1);
         else if (snprintf(path, sizeof(path), "%s/%s", st->out, sh->name) > 0 && unlink(path) < 0 &&
                  errno != ENOENT)
             r = -errno;
@@ -371,18 +370,8 @@ const StoreOps vidx__store_shards = {
 
 int vidx__shard_recover(const char *out, const char *name, int64_t committed)
 {
-    char path[PATH_MAX], zero[2 * VIDX_TAR_BLOCK] = {0};
-    snprintf(path, sizeof(path), "%s/%s", out, name);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : -errno;
-    int ret = ftruncate(fd, committed) < 0 ? -errno : 0;
-    if (ret == 0)
-        ret = vidx__pwrite_all(fd, zero, sizeof(zero), committed);
-    if (ret == 0 && fsync(fd) < 0)
-        ret = -errno;
-    close(fd);
-    return ret;
+    int ret = close_at(out, name, committed, -1);
+    return ret == -ENOENT ? 0 : ret;
 }
 
 int vidx__shards_remove_unlisted(const char *out, int (*listed)(void *, const char *), void *opaque)

@@ -4,10 +4,14 @@
  */
 #include "store/tar.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "store/fs.h"
 
 size_t vidx__tar_padding(size_t size)
 {
@@ -60,6 +64,15 @@ void vidx__tar_sample_json(const char *key, const VidxFrameRecord *r, char *out,
              "\"keyframe\":%s,\"width\":%d,\"height\":%d,\"sha256\":\"%s\"}",
              key, (long long)r->index, target, r->time, (long long)r->pts,
              r->keyframe ? "true" : "false", r->width, r->height, r->sha256);
+}
+
+int vidx__tar_end_at(int fd, int64_t size)
+{
+    char zero[2 * VIDX_TAR_BLOCK] = {0};
+    int ret = vidx__pwrite_all(fd, zero, sizeof(zero), size);
+    if (ret == 0 && ftruncate(fd, size + (int64_t)sizeof(zero)) < 0)
+        ret = -errno;
+    return ret;
 }
 
 /* Appends one member (header, data, padding) at *pos. */

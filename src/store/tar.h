@@ -33,6 +33,9 @@ void vidx__tar_sample_name(const char *key, const char *frame_file, char *out, s
 /* The sample's .json member: the frame's metadata. */
 void vidx__tar_sample_json(const char *key, const VidxFrameRecord *r, char *out, size_t size);
 
+/* Ends the archive fd at size: tar's two zero blocks there, nothing after them (not synced). */
+int vidx__tar_end_at(int fd, int64_t size);
+
 /*
  * A frame as a whole sample, ready to write: image member then .json member,
  * each padded to the block size. Returns a malloc'd buffer (its length in
