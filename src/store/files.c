@@ -134,6 +134,8 @@ static int stage_blobs(Store *st, StoreVideo *v)
     return 0;
 }
 
+static void files_rollback(Store *st, StoreVideo *v);
+
 static int files_stage(Store *st, StoreVideo *v)
 {
     Files *f = st->priv;
@@ -142,8 +144,10 @@ static int files_stage(Store *st, StoreVideo *v)
     v->bytes_added = 0;
     f->staged = 1;
     snprintf(v->video_dir, sizeof(v->video_dir), "frames/%s", v->key);
-    if (v->blobs && (ret = stage_blobs(st, v)) < 0)
+    if (v->blobs && (ret = stage_blobs(st, v)) < 0) {
+        files_rollback(st, v); /* the blobs moved before the failure */
         return ret;
+    }
     for (size_t i = 0; i < v->n_items && !v->blobs; i++) {
         StoreItem *it = &v->items[i];
         if (it->store)
@@ -152,7 +156,7 @@ static int files_stage(Store *st, StoreVideo *v)
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
     vidx__remove_tree(dst);
     if ((ret = vidx__move_dir(v->scratch, dst)) < 0) {
-        vidx__remove_tree(dst); /* a half-copied directory must not stay */
+        files_rollback(st, v); /* neither a half-copied directory nor the blobs stay */
         return ret;
     }
     v->bytes_added += dir_bytes(dst);
