@@ -64,7 +64,8 @@ VIDX_API const char *vidx_version(void);
     X(VIDX_ECRASH, -30013, "crash", "worker crashed")                                              \
     X(VIDX_ENOMEMLIMIT, -30014, "memory", "memory limit exceeded")                                 \
     X(VIDX_ENETWORK, -30015, "network", "network input failed")                                    \
-    X(VIDX_EEMPTY, -30016, "empty", "file is empty")
+    X(VIDX_EEMPTY, -30016, "empty", "file is empty")                                               \
+    X(VIDX_ENOTFILE, -30017, "notfile", "not a regular file")
 
 enum {
 #define VIDX_ERRNO_ENUM(name, value, shortname, msg) name = value,
@@ -80,6 +81,14 @@ VIDX_API const char *vidx_strerror(int err);
  * used in catalogs and machine-readable output.
  */
 VIDX_API const char *vidx_error_class(int err);
+
+/**
+ * The context of the last error err this thread got from libvidx, e.g. "frame
+ * area 100000x100000 exceeds --max-pixels (67108864)", or "" when there is
+ * none (the last failure had another code, or no context). Valid until the
+ * thread's next libvidx call.
+ */
+VIDX_API const char *vidx_error_detail(int err);
 
 /** Frees memory returned by libvidx (JSON strings, encoded images). NULL ok. */
 VIDX_API void vidx_free(void *ptr);
@@ -100,6 +109,14 @@ typedef struct VidxSourceSettings {
     double network_timeout;
     /** Largest accepted frame area in pixels (default 8192*8192). */
     int64_t max_pixels;
+    /** Most streams a file may have (default 64; VIDX_ELIMIT past it). */
+    int max_streams;
+    /**
+     * Called while packets are read or frames decoded, at most every 0.2 s
+     * (may be NULL): a sign of progress for watchdogs (vidx run --stall).
+     */
+    void (*on_progress)(void *opaque);
+    void *progress_opaque;
 } VidxSourceSettings;
 
 VIDX_API void vidx_source_default_settings(VidxSourceSettings *s);
@@ -194,6 +211,14 @@ typedef struct VidxSamplerSettings {
 } VidxSamplerSettings;
 
 VIDX_API void vidx_sampler_default_settings(VidxSamplerSettings *s);
+
+/**
+ * Checks settings without a video (as vidx_sampler_open does first): 0, or
+ * VIDX_EUSAGE / VIDX_ERANGE with the cause in vidx_error_detail(). --size S
+ * allows a longest side up to 16255 and WxH up to (W+128) x (H+128) < 2^28
+ * (FFmpeg's image limit).
+ */
+VIDX_API int vidx_sampler_check_settings(const VidxSamplerSettings *s);
 
 typedef struct VidxFrame {
     int64_t index; /**< presentation-order index in the stream */
@@ -374,6 +399,13 @@ typedef struct VidxJobSettings {
 } VidxJobSettings;
 
 VIDX_API void vidx_job_default_settings(VidxJobSettings *s);
+
+/**
+ * Checks settings without a video (vidx_job_run does it first): 0, or
+ * VIDX_EUSAGE / VIDX_ERANGE with the cause in vidx_error_detail(). Adds to
+ * vidx_sampler_check_settings(): WebP images are at most 16383 px a side.
+ */
+VIDX_API int vidx_job_check_settings(const VidxJobSettings *s);
 
 typedef struct VidxJobResult {
     int status;       /**< 0 ok, or the error code that ended the job */

@@ -20,6 +20,7 @@
 #include "core/internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +36,9 @@
 #include "media/planner.h"
 #include "media/shown.h"
 #include "media/source.h"
+
+/* The largest longest side FFmpeg's image limit allows for a square picture. */
+#define VIDX_MAX_SIDE 16255
 
 /* Keyframes per parallel job in keyframes/--approx mode. */
 #define KEYS_PER_JOB 4
@@ -116,6 +120,7 @@ static int prescan(VidxSampler *s, int64_t *count, double *end)
     int ret;
     s->src->used = 1;
     while ((ret = av_read_frame(fmt, s->pkt)) >= 0 || ret == AVERROR(EAGAIN)) {
+        vidx__source_progress(s->src);
         if (ret >= 0 && s->pkt->stream_index == s->st->index) {
             int64_t ts = s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts;
             if (ts != AV_NOPTS_VALUE && ts + s->pkt->duration > last)
@@ -180,7 +185,8 @@ static int time_targets(VidxSampler *s, PlanTarget **out, int64_t *n)
     else
         count = (int64_t)set->n_times;
     if (count > set->max_frames)
-        return VIDX_ELIMIT;
+        return vidx__detail(VIDX_ELIMIT, "%lld frames exceed --max-frames (%lld)", (long long)count,
+                            (long long)set->max_frames);
     PlanTarget *t = av_calloc(VIDX_MAX(count, 1), sizeof(*t));
     if (!t)
         return AVERROR(ENOMEM);
@@ -242,8 +248,34 @@ done:
     return ret;
 }
 
-static int check_settings(const VidxSamplerSettings *s)
+/* FFmpeg's image size limit (av_image_check_size): (W+128) x (H+128) < INT_MAX/8. */
+static int image_too_big(int w, int h)
 {
+    return ((int64_t)w + 128) * ((int64_t)h + 128) >= INT_MAX / 8;
+}
+
+static int check_size(const VidxSamplerSettings *s)
+{
+    if (s->width < 0 || s->height < 0 || s->max_side < 0)
+        return VIDX_EUSAGE;
+    if (s->width > 0 && s->height > 0 && image_too_big(s->width, s->height))
+        return vidx__detail(VIDX_EUSAGE,
+                            "--size %dx%d is beyond FFmpeg's image limit: (W+128) x (H+128) must "
+                            "stay below %d",
+                            s->width, s->height, INT_MAX / 8);
+    if (!(s->width > 0 && s->height > 0) && s->max_side > 0 &&
+        image_too_big(s->max_side, s->max_side)) /* a square video would need it square */
+        return vidx__detail(
+            VIDX_EUSAGE, "--size %d is beyond FFmpeg's image limit: at most %d for a longest side",
+            s->max_side, VIDX_MAX_SIDE);
+    return 0;
+}
+
+int vidx_sampler_check_settings(const VidxSamplerSettings *s)
+{
+    int ret = s ? check_size(s) : VIDX_EUSAGE;
+    if (ret < 0)
+        return ret;
     switch (s->mode) {
     case VIDX_MODE_COUNT:
         return s->count >= 1 ? 0 : VIDX_EUSAGE;
@@ -388,6 +420,7 @@ static int receive_all(VidxSampler *s)
             return 0;
         }
         s->stats.frames_decoded++;
+        vidx__source_progress(s->src);
         if (s->frame->decode_error_flags || (s->frame->flags & AV_FRAME_FLAG_CORRUPT))
             s->stats.decode_errors++;
         ret = s->sequential ? match_sequential(s, s->frame) : match_planned(s, s->frame);
@@ -585,7 +618,11 @@ static int hold_packet(VidxSampler *s, AVPacket *pkt)
     av_packet_move_ref(ref, pkt);
     s->pend[s->n_pend++] = ref;
     s->pend_bytes += ref->size;
-    return s->pend_bytes > MAX_PENDING_BYTES ? VIDX_ELIMIT : 0;
+    if (s->pend_bytes > MAX_PENDING_BYTES)
+        return vidx__detail(VIDX_ELIMIT,
+                            "one GOP holds more than %lld MiB of packets (fixed limit)",
+                            MAX_PENDING_BYTES >> 20);
+    return 0;
 }
 
 static int video_packet(VidxSampler *s, AVPacket *pkt)
@@ -687,6 +724,7 @@ static int pump(VidxSampler *s)
         return finish(s, 0);
     int ret = av_read_frame(s->src->fmt, s->pkt);
     s->src->used = 1;
+    vidx__source_progress(s->src);
     if (ret == AVERROR(EAGAIN))
         return 0;
     if (ret < 0) {
@@ -757,9 +795,10 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
     VidxSampler *s;
     int ret;
     *out = NULL;
+    vidx__detail_clear();
     if (!src || !set)
         return VIDX_EUSAGE;
-    if ((ret = check_settings(set)) < 0)
+    if ((ret = vidx_sampler_check_settings(set)) < 0)
         return ret;
     if (audio && audio->enabled && !audio->callback)
         return VIDX_EUSAGE;

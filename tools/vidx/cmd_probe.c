@@ -52,7 +52,8 @@ int cmd_probe(int argc, char **argv)
     vidx_source_default_settings(&ss);
     ss.stream = a.stream;
     if ((ret = vidx_source_open(&src, file, &ss)) < 0) {
-        cli_error(file, "cannot open: %s", vidx_strerror(ret));
+        const char *detail = vidx_error_detail(ret);
+        cli_error(file, "cannot open: %s%s%s", vidx_strerror(ret), *detail ? ": " : "", detail);
         return cli_exit_code(ret, 0);
     }
     ret = vidx_source_probe_json(src, a.count_frames, &json);

@@ -81,7 +81,7 @@ static int parse_size(CliJob *j, const char *arg)
     int64_t a, b;
     char *x = strchr(arg, 'x');
     if (!x)
-        return cli_parse_int("size", arg, 1, 16384, &a) < 0 ? -1 : (s->max_side = (int)a, 0);
+        return cli_parse_int("size", arg, 1, 16255, &a) < 0 ? -1 : (s->max_side = (int)a, 0);
     char w[32];
     size_t len = (size_t)(x - arg);
     if (len == 0 || len >= sizeof(w)) {
@@ -212,6 +212,12 @@ int cli_job_finish(CliJob *j)
     }
     if (s->approx && (s->mode == VIDX_MODE_KEYFRAMES || s->mode == VIDX_MODE_INDICES)) {
         cli_error(NULL, "--approx applies to --count, --fps and --at");
+        return -1;
+    }
+    int ret = vidx_job_check_settings(&j->job);
+    if (ret < 0) {
+        cli_error(NULL, "%s",
+                  vidx_error_detail(ret)[0] ? vidx_error_detail(ret) : vidx_strerror(ret));
         return -1;
     }
     return 0;
