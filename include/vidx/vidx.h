@@ -252,6 +252,15 @@ typedef struct VidxSamplerStats {
     int64_t decode_errors;  /**< packets or pictures the decoder rejected */
     int partial;            /**< the file was truncated or partly undecodable */
     int64_t targets_missed; /**< targets no frame could be delivered for */
+    /**
+     * The file declared a longer duration than its video has (targets were
+     * planned from it): targets past the real end, of which only the first is
+     * answered (with the last frame) and the rest are missed; 0 for an honest
+     * file. Then declared_duration and content_duration (seconds) say how long
+     * the header and the video were; partial is set.
+     */
+    int64_t targets_past_end;
+    double declared_duration, content_duration;
 } VidxSamplerStats;
 
 typedef struct VidxSampler VidxSampler;

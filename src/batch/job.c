@@ -358,6 +358,21 @@ static int sample_all(Job *j, VidxSampler *smp)
     return ret < 0 ? fail(j, ret, "decoding") : 0;
 }
 
+/* Why a video is partial: a header that lied about the duration, or damage. */
+static void partial_message(VidxJobResult *r)
+{
+    const VidxSamplerStats *st = &r->stats;
+    if (st->targets_past_end > 0)
+        snprintf(r->message, sizeof(r->message),
+                 "the file declares a duration of %.3f s but its video ends at %.3f s: %lld "
+                 "targets past the end not delivered (the last frame once)",
+                 st->declared_duration, st->content_duration, (long long)st->targets_past_end);
+    else
+        snprintf(r->message, sizeof(r->message),
+                 "damaged input: %lld decode errors, %lld targets not delivered",
+                 (long long)st->decode_errors, (long long)st->targets_missed);
+}
+
 static int run_source(Job *j, const char *url)
 {
     VidxSource *src = NULL;
@@ -390,9 +405,7 @@ static int run_source(Job *j, const char *url)
     vidx_sampler_stats(smp, &j->res->stats);
     j->res->partial = j->res->stats.partial;
     if (j->res->partial && ret >= 0)
-        snprintf(j->res->message, sizeof(j->res->message),
-                 "damaged input: %lld decode errors, %lld targets not delivered",
-                 (long long)j->res->stats.decode_errors, (long long)j->res->stats.targets_missed);
+        partial_message(j->res);
     int aret = finish_audio(j, ret >= 0);
     if (ret >= 0)
         ret = aret;

@@ -32,6 +32,7 @@
 #include <libavutil/error.h>
 
 #include "batch/inputs.h"
+#include "batch/options.h"
 #include "batch/run.h"
 #include "batch/worker.h"
 #include "store/fs.h"
@@ -42,23 +43,6 @@ void vidx_run_default_settings(VidxRunSettings *s)
 {
     memset(s, 0, sizeof(*s));
     vidx_job_default_settings(&s->job);
-}
-
-/* Hash of every setting that changes the output (not threads or jobs). */
-static void options_hash(const VidxJobSettings *j, char out[32])
-{
-    const VidxSamplerSettings *s = &j->sampler;
-    char buf[256];
-    uint64_t h = VIDX_FNV_INIT;
-    snprintf(buf, sizeof(buf), "v1|%d|%d|%.9g|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d", s->mode,
-             s->count, s->fps, s->approx, s->max_side, s->width, s->height, s->fit, j->format,
-             j->quality, j->md5, j->audio, j->audio_rate, j->audio_channels, j->source.stream);
-    h = vidx__fnv1a(buf, strlen(buf), h);
-    if (s->times)
-        h = vidx__fnv1a(s->times, s->n_times * sizeof(*s->times), h);
-    if (s->indices)
-        h = vidx__fnv1a(s->indices, s->n_indices * sizeof(*s->indices), h);
-    snprintf(out, 32, "%016llx", (unsigned long long)h);
 }
 
 void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video)
@@ -491,7 +475,7 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
     if ((ret = vidx__inputs_expand(in, inputs, n, r->out)) < 0)
         return ret;
     vidx__inputs_sort_unique(in);
-    options_hash(&r->set->job, r->options);
+    vidx__options_hash(r->set, r->options);
     r->shard_slots = r->set->layout == VIDX_LAYOUT_SHARDS && !r->set->dedup_exact;
     if ((ret = plan_tasks(r, in)) < 0)
         return ret;

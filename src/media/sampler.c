@@ -387,6 +387,10 @@ static int match_sequential(VidxSampler *s, const AVFrame *f)
     }
     for (; s->match_ptr < n && ret >= 0; s->match_ptr++) {
         const PlanTarget *tg = &t[s->match_ptr];
+        if (tg->missed) { /* past the real end (check_overrun) */
+            s->stats.targets_missed++;
+            continue;
+        }
         if (s->kind == PLAN_INDICES) {
             if (!f || tg->index > idx)
                 break;
@@ -676,6 +680,29 @@ static int cut_short(const VidxSampler *s)
     return s->video_end < start + dur - VIDX_MAX(tol, dur / 50);
 }
 
+/*
+ * The video ended well before targets planned from the duration the file
+ * declared (a lying header, or a container duration far past the video's):
+ * the targets past the real end would all be the last frame again. It is
+ * delivered once; the rest are missed and the video is partial.
+ */
+static void check_overrun(VidxSampler *s)
+{
+    const AVRational tb = s->st->time_base;
+    if (s->video_end == INT64_MIN || (s->kind != PLAN_TIMES && s->kind != PLAN_NEAREST))
+        return;
+    int64_t start = s->st->start_time != AV_NOPTS_VALUE ? s->st->start_time : 0;
+    int64_t half = av_rescale_q(AV_TIME_BASE / 2, AV_TIME_BASE_Q, tb); /* 0.5 s */
+    int64_t tol = VIDX_MAX(half, (s->video_end - start) / 50);
+    int64_t n = vidx__planner_overrun(s->plan, s->video_end + tol);
+    if (n <= 0)
+        return;
+    s->stats.partial = 1;
+    s->stats.targets_past_end = n;
+    s->stats.declared_duration = s->src->info.duration;
+    s->stats.content_duration = (s->video_end - start) * av_q2d(tb);
+}
+
 /* at_eof: the whole file was read (not an early stop after the last target). */
 static int finish(VidxSampler *s, int at_eof)
 {
@@ -685,6 +712,8 @@ static int finish(VidxSampler *s, int at_eof)
         if (!s->sequential)
             vidx__planner_truncate(s->plan, s->video_end);
     }
+    if (at_eof)
+        check_overrun(s);
     if (s->sequential) {
         ret = drain(s);
         if (ret >= 0)
