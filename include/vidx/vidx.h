@@ -507,13 +507,24 @@ typedef struct VidxRunSettings {
     int64_t min_free;      /**< stop before free space drops below this; 0 = no limit */
     int dedup_exact;       /**< store byte-identical frames once across the library */
     int jobs;              /**< core budget; 0 = all cores */
-    double timeout;        /**< seconds per video; 0 = 120 + 10 x duration */
+    double timeout;        /**< seconds per video; 0 = 120 + 10 x duration, capped (timeout_max) */
     int64_t max_memory;    /**< bytes of address space per worker; 0 = unlimited */
     int retry;             /**< also redo videos that failed earlier */
     /** Progress and per-video events (called in the supervisor; may be NULL). */
     void (*on_event)(void *opaque, const VidxRunEvent *ev);
     void *opaque;
     volatile int *cancel; /**< non-zero: stop cleanly, unfinished videos stay unrecorded */
+    /**
+     * With timeout 0: the duration-based timeout is at most this many seconds
+     * (default 3600), whatever duration the file declares.
+     */
+    double timeout_max;
+    /**
+     * A video that shows no progress (no input byte read, no packet demuxed,
+     * no frame decoded) for this many seconds ends as timeout (default 60);
+     * 0: no such check.
+     */
+    double stall;
 } VidxRunSettings;
 
 VIDX_API void vidx_run_default_settings(VidxRunSettings *s);

@@ -559,6 +559,11 @@ static int add_to_job(VidxSampler *s, const PlanGop *g)
     return 0;
 }
 
+static void source_progress(void *src)
+{
+    vidx__source_progress(src);
+}
+
 /* Moves the first submitted job's pictures to the delivery queue; wait: block for it. */
 static int collect_job(VidxSampler *s, int wait)
 {
@@ -567,7 +572,7 @@ static int collect_job(VidxSampler *s, int wait)
     int ret = 0;
     if (!job || (!wait && !vidx__gop_pool_done(s->pool, job)))
         return 0;
-    vidx__gop_pool_wait(s->pool, job);
+    vidx__gop_pool_wait(s->pool, job, source_progress, s->src);
     s->jobs_head = job->next;
     if (!s->jobs_head)
         s->jobs_tail = NULL;
@@ -980,7 +985,7 @@ void vidx_sampler_close(VidxSampler **ps)
     av_free(s->emit);
     while (s->jobs_head) { /* let the workers finish before the pool goes */
         GopJob *job = s->jobs_head;
-        vidx__gop_pool_wait(s->pool, job);
+        vidx__gop_pool_wait(s->pool, job, NULL, NULL);
         s->jobs_head = job->next;
         vidx__gop_job_free(&job);
     }

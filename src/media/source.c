@@ -193,6 +193,21 @@ static int check_streams(const VidxSource *src)
     return 0;
 }
 
+/*
+ * FFmpeg calls this around every read, and also while a network read waits:
+ * only bytes that arrived count as progress. It never interrupts anything.
+ */
+static int on_interrupt(void *opaque)
+{
+    VidxSource *src = opaque;
+    const AVIOContext *pb = src->fmt ? src->fmt->pb : NULL;
+    if (pb && pb->bytes_read != src->bytes_seen) {
+        src->bytes_seen = pb->bytes_read;
+        vidx__source_progress(src);
+    }
+    return 0;
+}
+
 static int open_demuxer(VidxSource *src)
 {
     AVDictionary *opts = NULL;
@@ -205,6 +220,9 @@ static int open_demuxer(VidxSource *src)
     src->fmt->format_whitelist = av_strdup(safe_demuxers);
     if (!src->fmt->protocol_whitelist || !src->fmt->format_whitelist)
         goto fail;
+    if (src->settings.on_progress)
+        src->fmt->interrupt_callback = (AVIOInterruptCB){on_interrupt, src};
+    src->bytes_seen = 0;
     /* FFmpeg's own stream cap (its default, or more if asked): vidx's is checked after. */
     src->fmt->max_streams = VIDX_MAX(src->settings.max_streams, 1000);
     if (src->network) {

@@ -17,9 +17,10 @@ struct VidxSource {
     VidxVideoInfo info;
     VidxSourceSettings settings;
     char *url;
-    char *target; /* what FFmpeg opens: the checked descriptor (local) or the URL */
-    int fd;       /* local inputs: the descriptor checked to be a regular file; else -1 */
+    char *target;       /* what FFmpeg opens: the checked descriptor (local) or the URL */
+    int fd;             /* local inputs: the descriptor checked to be a regular file; else -1 */
     double progress_at; /* when on_progress was last called */
+    int64_t bytes_seen; /* input bytes read when the interrupt callback last looked */
     int network;
     int used; /* packets were read: a second sampler needs a rewind */
 };
