@@ -64,7 +64,8 @@ VIDX_API const char *vidx_version(void);
     X(VIDX_ECRASH, -30013, "crash", "worker crashed")                                              \
     X(VIDX_ENOMEMLIMIT, -30014, "memory", "memory limit exceeded")                                 \
     X(VIDX_ENETWORK, -30015, "network", "network input failed")                                    \
-    X(VIDX_EEMPTY, -30016, "empty", "file is empty")
+    X(VIDX_EEMPTY, -30016, "empty", "file is empty")                                               \
+    X(VIDX_ENOTFILE, -30017, "notfile", "not a regular file")
 
 enum {
 #define VIDX_ERRNO_ENUM(name, value, shortname, msg) name = value,
@@ -80,6 +81,14 @@ VIDX_API const char *vidx_strerror(int err);
  * used in catalogs and machine-readable output.
  */
 VIDX_API const char *vidx_error_class(int err);
+
+/**
+ * The context of the last error err this thread got from libvidx, e.g. "frame
+ * area 100000x100000 exceeds --max-pixels (67108864)", or "" when there is
+ * none (the last failure had another code, or no context). Valid until the
+ * thread's next libvidx call.
+ */
+VIDX_API const char *vidx_error_detail(int err);
 
 /** Frees memory returned by libvidx (JSON strings, encoded images). NULL ok. */
 VIDX_API void vidx_free(void *ptr);
@@ -100,6 +109,14 @@ typedef struct VidxSourceSettings {
     double network_timeout;
     /** Largest accepted frame area in pixels (default 8192*8192). */
     int64_t max_pixels;
+    /** Most streams a file may have (default 64; VIDX_ELIMIT past it). */
+    int max_streams;
+    /**
+     * Called while packets are read or frames decoded, at most every 0.2 s
+     * (may be NULL): a sign of progress for watchdogs (vidx run --stall).
+     */
+    void (*on_progress)(void *opaque);
+    void *progress_opaque;
 } VidxSourceSettings;
 
 VIDX_API void vidx_source_default_settings(VidxSourceSettings *s);
@@ -195,6 +212,14 @@ typedef struct VidxSamplerSettings {
 
 VIDX_API void vidx_sampler_default_settings(VidxSamplerSettings *s);
 
+/**
+ * Checks settings without a video (as vidx_sampler_open does first): 0, or
+ * VIDX_EUSAGE / VIDX_ERANGE with the cause in vidx_error_detail(). --size S
+ * allows a longest side up to 16255 and WxH up to (W+128) x (H+128) < 2^28
+ * (FFmpeg's image limit).
+ */
+VIDX_API int vidx_sampler_check_settings(const VidxSamplerSettings *s);
+
 typedef struct VidxFrame {
     int64_t index; /**< presentation-order index in the stream */
     double target; /**< requested time in seconds (NaN in keyframes mode) */
@@ -227,6 +252,15 @@ typedef struct VidxSamplerStats {
     int64_t decode_errors;  /**< packets or pictures the decoder rejected */
     int partial;            /**< the file was truncated or partly undecodable */
     int64_t targets_missed; /**< targets no frame could be delivered for */
+    /**
+     * The file declared a longer duration than its video has (targets were
+     * planned from it): targets past the real end, of which only the first is
+     * answered (with the last frame) and the rest are missed; 0 for an honest
+     * file. Then declared_duration and content_duration (seconds) say how long
+     * the header and the video were; partial is set.
+     */
+    int64_t targets_past_end;
+    double declared_duration, content_duration;
 } VidxSamplerStats;
 
 typedef struct VidxSampler VidxSampler;
@@ -375,6 +409,13 @@ typedef struct VidxJobSettings {
 
 VIDX_API void vidx_job_default_settings(VidxJobSettings *s);
 
+/**
+ * Checks settings without a video (vidx_job_run does it first): 0, or
+ * VIDX_EUSAGE / VIDX_ERANGE with the cause in vidx_error_detail(). Adds to
+ * vidx_sampler_check_settings(): WebP images are at most 16383 px a side.
+ */
+VIDX_API int vidx_job_check_settings(const VidxJobSettings *s);
+
 typedef struct VidxJobResult {
     int status;       /**< 0 ok, or the error code that ended the job */
     int partial;      /**< some frames or targets could not be decoded */
@@ -466,13 +507,24 @@ typedef struct VidxRunSettings {
     int64_t min_free;      /**< stop before free space drops below this; 0 = no limit */
     int dedup_exact;       /**< store byte-identical frames once across the library */
     int jobs;              /**< core budget; 0 = all cores */
-    double timeout;        /**< seconds per video; 0 = 120 + 10 x duration */
+    double timeout;        /**< seconds per video; 0 = 120 + 10 x duration, capped (timeout_max) */
     int64_t max_memory;    /**< bytes of address space per worker; 0 = unlimited */
     int retry;             /**< also redo videos that failed earlier */
     /** Progress and per-video events (called in the supervisor; may be NULL). */
     void (*on_event)(void *opaque, const VidxRunEvent *ev);
     void *opaque;
     volatile int *cancel; /**< non-zero: stop cleanly, unfinished videos stay unrecorded */
+    /**
+     * With timeout 0: the duration-based timeout is at most this many seconds
+     * (default 3600), whatever duration the file declares.
+     */
+    double timeout_max;
+    /**
+     * A video that shows no progress (no input byte read, no packet demuxed,
+     * no frame decoded) for this many seconds ends as timeout (default 60);
+     * 0: no such check.
+     */
+    double stall;
 } VidxRunSettings;
 
 VIDX_API void vidx_run_default_settings(VidxRunSettings *s);

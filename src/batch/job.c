@@ -26,6 +26,9 @@
 #include "store/fs.h"
 #include "store/tar.h"
 
+/* WebP's format limit (VP8/VP8L store 14-bit sizes). */
+#define VIDX_WEBP_MAX_SIDE 16383
+
 typedef struct Job {
     const char *dir;
     int pack;          /* the archive (tar_key) once opened, else -1 */
@@ -71,7 +74,9 @@ static int fail(Job *j, int err, const char *what)
 {
     if (!strncmp(what, "writing", 7) || !strncmp(what, "creating", 8))
         j->res->output_failed = 1;
-    snprintf(j->res->message, sizeof(j->res->message), "%s: %s", what, vidx_strerror(err));
+    const char *detail = vidx_error_detail(err);
+    snprintf(j->res->message, sizeof(j->res->message), "%s: %s%s%s", what, vidx_strerror(err),
+             *detail ? ": " : "", detail);
     return err;
 }
 
@@ -220,15 +225,16 @@ static int write_frame(Job *j, const VidxFrame *f)
              (long long)llround(f->time * 1000.0), vidx_image_extension(s->format));
     ret = sha256_hex(data, size, sha);
     if (ret >= 0 && s->max_bytes > 0 && j->written + (int64_t)size > s->max_bytes)
-        ret = VIDX_ELIMIT;
+        ret = vidx__detail(VIDX_ELIMIT,
+                           "the frames pass this video's share of --max-scratch (%lld bytes)",
+                           (long long)s->max_bytes);
     if (ret >= 0)
         ret = add_record(j, f, (int64_t)size, name, s->md5 ? md5 : NULL, sha, phash, -1);
     if (ret >= 0)
         ret = put_frame(j, data, size);
     vidx_free(data);
     if (ret < 0)
-        return fail(j, ret,
-                    ret == VIDX_ELIMIT ? "writing a frame (scratch budget)" : "writing a frame");
+        return fail(j, ret, "writing a frame");
     vidx__fault("frame");
     j->kept = (int64_t)j->res->n_frames - 1;
     return notify(j);
@@ -352,6 +358,21 @@ static int sample_all(Job *j, VidxSampler *smp)
     return ret < 0 ? fail(j, ret, "decoding") : 0;
 }
 
+/* Why a video is partial: a header that lied about the duration, or damage. */
+static void partial_message(VidxJobResult *r)
+{
+    const VidxSamplerStats *st = &r->stats;
+    if (st->targets_past_end > 0)
+        snprintf(r->message, sizeof(r->message),
+                 "the file declares a duration of %.3f s but its video ends at %.3f s: %lld "
+                 "targets past the end not delivered (the last frame once)",
+                 st->declared_duration, st->content_duration, (long long)st->targets_past_end);
+    else
+        snprintf(r->message, sizeof(r->message),
+                 "damaged input: %lld decode errors, %lld targets not delivered",
+                 (long long)st->decode_errors, (long long)st->targets_missed);
+}
+
 static int run_source(Job *j, const char *url)
 {
     VidxSource *src = NULL;
@@ -384,9 +405,7 @@ static int run_source(Job *j, const char *url)
     vidx_sampler_stats(smp, &j->res->stats);
     j->res->partial = j->res->stats.partial;
     if (j->res->partial && ret >= 0)
-        snprintf(j->res->message, sizeof(j->res->message),
-                 "damaged input: %lld decode errors, %lld targets not delivered",
-                 (long long)j->res->stats.decode_errors, (long long)j->res->stats.targets_missed);
+        partial_message(j->res);
     int aret = finish_audio(j, ret >= 0);
     if (ret >= 0)
         ret = aret;
@@ -408,15 +427,30 @@ done:
     return ret;
 }
 
+int vidx_job_check_settings(const VidxJobSettings *s)
+{
+    const VidxSamplerSettings *ss = &s->sampler;
+    int ret = vidx_sampler_check_settings(ss);
+    if (ret == 0 && s->format == VIDX_IMAGE_WEBP &&
+        VIDX_MAX(ss->max_side, VIDX_MAX(ss->width, ss->height)) > VIDX_WEBP_MAX_SIDE)
+        ret = vidx__detail(VIDX_EUSAGE, "WebP images are at most %d pixels a side (--size)",
+                           VIDX_WEBP_MAX_SIDE);
+    return ret;
+}
+
 int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
 {
     Job j = {.dir = dir, .set = s, .res = res, .kept = -1, .pack = -1};
     double t0 = vidx__now();
     int ret;
     memset(res, 0, sizeof(*res));
+    vidx__detail_clear();
     if (!url || !dir || !s)
         return res->status = VIDX_EUSAGE;
-    ret = run_source(&j, url);
+    if ((ret = vidx_job_check_settings(s)) < 0) /* before anything is opened or created */
+        fail(&j, ret, "settings");
+    else
+        ret = run_source(&j, url);
     res->seconds = vidx__now() - t0;
     res->status = ret < 0 ? ret : 0;
     return res->status;

@@ -32,6 +32,7 @@
 #include <libavutil/error.h>
 
 #include "batch/inputs.h"
+#include "batch/options.h"
 #include "batch/run.h"
 #include "batch/worker.h"
 #include "store/fs.h"
@@ -42,23 +43,15 @@ void vidx_run_default_settings(VidxRunSettings *s)
 {
     memset(s, 0, sizeof(*s));
     vidx_job_default_settings(&s->job);
+    s->timeout_max = 3600.0;
+    s->stall = 60.0;
 }
 
-/* Hash of every setting that changes the output (not threads or jobs). */
-static void options_hash(const VidxJobSettings *j, char out[32])
+/* The default timeout for a video of d seconds (< 0: unknown), never past --timeout-max. */
+static double default_timeout(const VidxRunSettings *s, double d)
 {
-    const VidxSamplerSettings *s = &j->sampler;
-    char buf[256];
-    uint64_t h = VIDX_FNV_INIT;
-    snprintf(buf, sizeof(buf), "v1|%d|%d|%.9g|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d", s->mode,
-             s->count, s->fps, s->approx, s->max_side, s->width, s->height, s->fit, j->format,
-             j->quality, j->md5, j->audio, j->audio_rate, j->audio_channels, j->source.stream);
-    h = vidx__fnv1a(buf, strlen(buf), h);
-    if (s->times)
-        h = vidx__fnv1a(s->times, s->n_times * sizeof(*s->times), h);
-    if (s->indices)
-        h = vidx__fnv1a(s->indices, s->n_indices * sizeof(*s->indices), h);
-    snprintf(out, 32, "%016llx", (unsigned long long)h);
+    double t = 120.0 + 10.0 * (d > 0 && isfinite(d) ? VIDX_MIN(d, 1e9) : 60.0);
+    return s->timeout_max > 0 ? VIDX_MIN(t, s->timeout_max) : t;
 }
 
 void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video)
@@ -213,7 +206,9 @@ static int send_task(Run *r, Worker *w, Task *t)
         return -EPIPE;
     w->task = t;
     w->started = vidx__now();
-    w->deadline = w->started + (r->set->timeout > 0 ? r->set->timeout : 120.0);
+    w->progress = w->started;
+    w->deadline =
+        w->started + (r->set->timeout > 0 ? r->set->timeout : default_timeout(r->set, -1));
     return 0;
 }
 
@@ -313,9 +308,10 @@ static int handle_lines(Run *r, Worker *w)
     int ret = 0;
     while (ret >= 0 && (nl = memchr(w->buf, '\n', w->len))) {
         *nl = 0;
+        if (w->task && (w->buf[0] == 'S' || w->buf[0] == 'P'))
+            w->progress = vidx__now();
         if (w->buf[0] == 'S' && w->task && r->set->timeout <= 0) {
-            double d = atof(w->buf + 2);
-            w->deadline = w->started + 120.0 + 10.0 * (d > 0 ? d : 60.0);
+            w->deadline = w->started + default_timeout(r->set, atof(w->buf + 2));
         } else if (w->buf[0] == 'R' && w->task) {
             json_t *o = json_loads(w->buf + 2, 0, NULL);
             Worker done = *w; /* the finished video, recorded after w moves on */
@@ -371,20 +367,39 @@ static int worker_died(Run *r, Worker *w)
                                  sig == SIGKILL && r->set->max_memory ? "memory" : "crash", msg);
 }
 
+/* Why worker w's video must end now (timeout or stall), or NULL. */
+static const char *overdue(const Run *r, const Worker *w, double t, char *msg, size_t size)
+{
+    const VidxRunSettings *s = r->set;
+    if (s->stall > 0 && t - w->progress >= s->stall) {
+        snprintf(msg, size, "no progress for %.0f s (--stall)", t - w->progress);
+        return msg;
+    }
+    if (t < w->deadline)
+        return NULL;
+    if (s->timeout > 0)
+        snprintf(msg, size, "no result after %.0f s (--timeout)", t - w->started);
+    else
+        snprintf(msg, size,
+                 "no result after %.0f s (default timeout: 120 s + 10 x duration, at most "
+                 "--timeout-max %.0f s)",
+                 t - w->started, s->timeout_max);
+    return msg;
+}
+
 static int check_deadlines(Run *r)
 {
     double t = vidx__now();
     for (int i = 0; i < r->n_workers; i++) {
         Worker *w = &r->workers[i];
-        if (!w->task || t < w->deadline)
+        char msg[160];
+        if (!w->task || !overdue(r, w, t, msg, sizeof(msg)))
             continue;
         kill(w->pid, SIGKILL);
         Task *task = w->task;
         int sig;
         reap(w, &sig);
         w->task = task;
-        char msg[96];
-        snprintf(msg, sizeof(msg), "no result after %.0f s", t - w->started);
         int ret = vidx__record_abnormal(r, w, VIDX_VIDEO_TIMEOUT, "timeout", msg);
         if (ret < 0)
             return ret;
@@ -491,7 +506,7 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
     if ((ret = vidx__inputs_expand(in, inputs, n, r->out)) < 0)
         return ret;
     vidx__inputs_sort_unique(in);
-    options_hash(&r->set->job, r->options);
+    vidx__options_hash(r->set, r->options);
     r->shard_slots = r->set->layout == VIDX_LAYOUT_SHARDS && !r->set->dedup_exact;
     if ((ret = plan_tasks(r, in)) < 0)
         return ret;

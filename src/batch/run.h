@@ -24,6 +24,7 @@ typedef struct Worker {
     int to, from; /* pipes: tasks out, results in */
     Task *task;   /* current task or NULL when idle */
     double started, deadline;
+    double progress; /* when the worker last reported progress on its video */
     /* Shards written by workers: this slot's shard (kept across a worker's
      * replacement) and where its next video's samples go. */
     char shard[64];

@@ -3,7 +3,9 @@
  *
  * A worker reads tasks (see run_task) from its pipe, runs one job per
  * task and answers with lines: "S <duration>\n" once the input is open (so
- * the supervisor can scale the timeout) and "R <json>\n" with the result.
+ * the supervisor can scale the timeout), "P\n" now and then while the input
+ * is read and decoded (at most every 0.2 s: the supervisor's stall watchdog)
+ * and "R <json>\n" with the result.
  * It dies with its supervisor (PR_SET_PDEATHSIG) and runs under the memory
  * limit (RLIMIT_AS). VIDX_FAULT (tests only) injects a crash or a hang for
  * inputs whose path contains a given text: "crash=TEXT,hang=TEXT".
@@ -57,6 +59,12 @@ static void on_start(void *opaque, const VidxVideoInfo *info)
     char line[64];
     snprintf(line, sizeof(line), "S %.3f\n", info->duration);
     write_line(w->wfd, line);
+}
+
+static void on_progress(void *opaque)
+{
+    WorkerCtx *w = opaque;
+    write_line(w->wfd, "P\n");
 }
 
 /* Test-only fault injection, for inputs whose path contains the given text. */
@@ -218,6 +226,8 @@ static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
     js.max_bytes = js.tar_path ? 0 : cfg->max_bytes; /* a shard is not scratch */
     js.on_start = on_start;
     js.opaque = ctx;
+    js.source.on_progress = on_progress;
+    js.source.progress_opaque = ctx;
     js.cancel = NULL;
     VidxJobResult res;
     if (vidx_job_run(path, dir, &js, &res) == 0 && !js.durable)

@@ -9,6 +9,7 @@
 #include "core/internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include <libavutil/error.h>
@@ -86,6 +87,31 @@ const char *vidx_error_class(int err)
         return "truncated";
     }
     return "io";
+}
+
+/* The context of the last error: the code it belongs to, and the text. */
+static _Thread_local int detail_err;
+static _Thread_local char detail_text[256];
+
+int vidx__detail(int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail_text, sizeof(detail_text), fmt, ap);
+    va_end(ap);
+    detail_err = err;
+    return err;
+}
+
+void vidx__detail_clear(void)
+{
+    detail_err = 0;
+    detail_text[0] = 0;
+}
+
+const char *vidx_error_detail(int err)
+{
+    return err && err == detail_err ? detail_text : "";
 }
 
 void vidx_free(void *ptr)

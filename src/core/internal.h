@@ -25,6 +25,14 @@ enum { VIDX_LOG_QUIET = 0, VIDX_LOG_ERROR = 1, VIDX_LOG_WARNING = 2, VIDX_LOG_IN
 /* printf-style message to stderr when level <= the current log level. */
 void vidx__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Records the context of error err for vidx_error_detail() and returns err, so
+ * that `return vidx__detail(VIDX_ELIMIT, "...", ...)` reads naturally.
+ */
+int vidx__detail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Forgets the recorded context (at the start of a public call). */
+void vidx__detail_clear(void);
+
 /* Seconds on the monotonic clock (durations, deadlines) and on the wall clock (clock.c). */
 double vidx__now(void);
 double vidx__wall_clock(void);

@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,7 @@ struct GopPool {
     pthread_cond_t work, done;
     GopJob *head, *tail; /* queued, not yet taken */
     int stop;
+    atomic_llong pictures; /* decoded by all workers: progress, for a waiting sampler */
 };
 
 typedef struct WorkerArg {
@@ -38,11 +41,12 @@ static void keep(GopJob *job, const AVFrame *f)
             job->out[k] = av_frame_clone(f);
 }
 
-static void receive(AVCodecContext *dec, AVFrame *f, GopJob *job)
+static void receive(GopPool *p, AVCodecContext *dec, AVFrame *f, GopJob *job)
 {
     int ret;
     while ((ret = avcodec_receive_frame(dec, f)) >= 0) {
         job->decoded++;
+        atomic_fetch_add_explicit(&p->pictures, 1, memory_order_relaxed);
         if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
             job->errors++;
         keep(job, f);
@@ -52,20 +56,20 @@ static void receive(AVCodecContext *dec, AVFrame *f, GopJob *job)
         job->errors++;
 }
 
-static void send(AVCodecContext *dec, AVFrame *f, GopJob *job, const AVPacket *pkt)
+static void send(GopPool *p, AVCodecContext *dec, AVFrame *f, GopJob *job, const AVPacket *pkt)
 {
     int ret = avcodec_send_packet(dec, pkt);
     if (ret == AVERROR(EAGAIN)) {
-        receive(dec, f, job);
+        receive(p, dec, f, job);
         ret = avcodec_send_packet(dec, pkt);
     }
     if (ret < 0 && ret != AVERROR_EOF)
         job->errors++;
-    receive(dec, f, job);
+    receive(p, dec, f, job);
 }
 
 /* Each job starts on a flushed decoder and ends drained: jobs share no state. */
-static void run_job(AVCodecContext *dec, AVFrame *f, GopJob *job)
+static void run_job(GopPool *p, AVCodecContext *dec, AVFrame *f, GopJob *job)
 {
     job->out = calloc(job->n_want ? (size_t)job->n_want : 1, sizeof(*job->out));
     if (!job->out) {
@@ -75,10 +79,10 @@ static void run_job(AVCodecContext *dec, AVFrame *f, GopJob *job)
     avcodec_flush_buffers(dec);
     for (int i = 0; i < job->n_pkts; i++) {
         dec->skip_frame = (enum AVDiscard)job->skip[i];
-        send(dec, f, job, job->pkts[i]);
+        send(p, dec, f, job, job->pkts[i]);
     }
     dec->skip_frame = AVDISCARD_DEFAULT;
-    send(dec, f, job, NULL);
+    send(p, dec, f, job, NULL);
     avcodec_flush_buffers(dec);
 }
 
@@ -101,7 +105,7 @@ static void *worker(void *opaque)
             p->tail = NULL;
         pthread_mutex_unlock(&p->mu);
         if (f)
-            run_job(dec, f, job);
+            run_job(p, dec, f, job);
         else
             job->errors++;
         pthread_mutex_lock(&p->mu);
@@ -137,6 +141,7 @@ int vidx__gop_pool_new(GopPool **out, const AVCodecParameters *par, AVRational p
     *out = NULL;
     if (!p)
         return ret;
+    atomic_init(&p->pictures, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
@@ -201,11 +206,27 @@ void vidx__gop_pool_submit(GopPool *p, GopJob *job)
     pthread_mutex_unlock(&p->mu);
 }
 
-void vidx__gop_pool_wait(GopPool *p, GopJob *job)
+void vidx__gop_pool_wait(GopPool *p, GopJob *job, void (*progress)(void *), void *opaque)
 {
+    long long seen = atomic_load_explicit(&p->pictures, memory_order_relaxed);
     pthread_mutex_lock(&p->mu);
-    while (!job->done)
-        pthread_cond_wait(&p->done, &p->mu);
+    while (!job->done) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->done, &p->mu, &until);
+        long long now = atomic_load_explicit(&p->pictures, memory_order_relaxed);
+        if (progress && now != seen && !job->done) {
+            seen = now;
+            pthread_mutex_unlock(&p->mu);
+            progress(opaque);
+            pthread_mutex_lock(&p->mu);
+        }
+    }
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -39,8 +39,11 @@ void vidx__gop_pool_free(GopPool **p);
 
 /* Queues job (the pool does not take ownership). */
 void vidx__gop_pool_submit(GopPool *p, GopJob *job);
-/* Blocks until job is done. */
-void vidx__gop_pool_wait(GopPool *p, GopJob *job);
+/*
+ * Blocks until job is done; meanwhile calls progress(opaque) (may be NULL)
+ * about every 0.2 s in which some worker of the pool decoded a picture.
+ */
+void vidx__gop_pool_wait(GopPool *p, GopJob *job, void (*progress)(void *), void *opaque);
 /* Non-blocking: 1 if done. */
 int vidx__gop_pool_done(GopPool *p, GopJob *job);
 

@@ -298,6 +298,36 @@ void vidx__planner_truncate(Planner *p, int64_t limit)
             p->targets[i].missed = 1;
 }
 
+/* Whether a target up to limit already resolves to the last frame (or keyframe) known. */
+static int last_answered(const Planner *p, int64_t limit)
+{
+    const SortEnt *v = p->kind == PLAN_NEAREST ? p->keys : p->sorted;
+    int64_t nv = p->kind == PLAN_NEAREST ? p->n_keys : p->n_sorted;
+    if (nv == 0) /* not fed (sequential decoding): unknown */
+        return 0;
+    for (int64_t i = 0; i < p->n_targets; i++)
+        if (!p->targets[i].missed && p->targets[i].ticks >= v[nv - 1].pts &&
+            p->targets[i].ticks <= limit)
+            return 1;
+    return 0;
+}
+
+int64_t vidx__planner_overrun(Planner *p, int64_t limit)
+{
+    int64_t n = 0;
+    if (p->kind != PLAN_TIMES && p->kind != PLAN_NEAREST)
+        return 0;
+    int answered = last_answered(p, limit);
+    for (int64_t i = p->resolved; i < p->n_targets; i++) {
+        PlanTarget *t = &p->targets[i];
+        if (t->missed || t->ticks <= limit)
+            continue;
+        t->missed = answered || n > 0;
+        n++;
+    }
+    return n;
+}
+
 void vidx__planner_eof(Planner *p)
 {
     p->eof = 1;

@@ -71,6 +71,16 @@ void vidx__planner_eof(Planner *p);
  */
 void vidx__planner_truncate(Planner *p, int64_t limit);
 
+/*
+ * The stream ended at limit (ticks) though targets were planned past it (a
+ * header that declared a longer duration): of the unresolved targets past
+ * limit, the first stays (it resolves to the last frame) unless a target up
+ * to limit already resolves to that frame, and the others are marked missed,
+ * so the last frame is not delivered again and again. Returns how many
+ * targets lay past limit.
+ */
+int64_t vidx__planner_overrun(Planner *p, int64_t limit);
+
 /* Finalises the next GOP if possible; returns 1 and fills *gop, 0 if none is ready. */
 int vidx__planner_next_gop(Planner *p, PlanGop *gop);
 

@@ -20,6 +20,7 @@
 #include "core/internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +36,9 @@
 #include "media/planner.h"
 #include "media/shown.h"
 #include "media/source.h"
+
+/* The largest longest side FFmpeg's image limit allows for a square picture. */
+#define VIDX_MAX_SIDE 16255
 
 /* Keyframes per parallel job in keyframes/--approx mode. */
 #define KEYS_PER_JOB 4
@@ -116,6 +120,7 @@ static int prescan(VidxSampler *s, int64_t *count, double *end)
     int ret;
     s->src->used = 1;
     while ((ret = av_read_frame(fmt, s->pkt)) >= 0 || ret == AVERROR(EAGAIN)) {
+        vidx__source_progress(s->src);
         if (ret >= 0 && s->pkt->stream_index == s->st->index) {
             int64_t ts = s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts;
             if (ts != AV_NOPTS_VALUE && ts + s->pkt->duration > last)
@@ -180,7 +185,8 @@ static int time_targets(VidxSampler *s, PlanTarget **out, int64_t *n)
     else
         count = (int64_t)set->n_times;
     if (count > set->max_frames)
-        return VIDX_ELIMIT;
+        return vidx__detail(VIDX_ELIMIT, "%lld frames exceed --max-frames (%lld)", (long long)count,
+                            (long long)set->max_frames);
     PlanTarget *t = av_calloc(VIDX_MAX(count, 1), sizeof(*t));
     if (!t)
         return AVERROR(ENOMEM);
@@ -242,8 +248,34 @@ done:
     return ret;
 }
 
-static int check_settings(const VidxSamplerSettings *s)
+/* FFmpeg's image size limit (av_image_check_size): (W+128) x (H+128) < INT_MAX/8. */
+static int image_too_big(int w, int h)
 {
+    return ((int64_t)w + 128) * ((int64_t)h + 128) >= INT_MAX / 8;
+}
+
+static int check_size(const VidxSamplerSettings *s)
+{
+    if (s->width < 0 || s->height < 0 || s->max_side < 0)
+        return VIDX_EUSAGE;
+    if (s->width > 0 && s->height > 0 && image_too_big(s->width, s->height))
+        return vidx__detail(VIDX_EUSAGE,
+                            "--size %dx%d is beyond FFmpeg's image limit: (W+128) x (H+128) must "
+                            "stay below %d",
+                            s->width, s->height, INT_MAX / 8);
+    if (!(s->width > 0 && s->height > 0) && s->max_side > 0 &&
+        image_too_big(s->max_side, s->max_side)) /* a square video would need it square */
+        return vidx__detail(
+            VIDX_EUSAGE, "--size %d is beyond FFmpeg's image limit: at most %d for a longest side",
+            s->max_side, VIDX_MAX_SIDE);
+    return 0;
+}
+
+int vidx_sampler_check_settings(const VidxSamplerSettings *s)
+{
+    int ret = s ? check_size(s) : VIDX_EUSAGE;
+    if (ret < 0)
+        return ret;
     switch (s->mode) {
     case VIDX_MODE_COUNT:
         return s->count >= 1 ? 0 : VIDX_EUSAGE;
@@ -355,6 +387,10 @@ static int match_sequential(VidxSampler *s, const AVFrame *f)
     }
     for (; s->match_ptr < n && ret >= 0; s->match_ptr++) {
         const PlanTarget *tg = &t[s->match_ptr];
+        if (tg->missed) { /* past the real end (check_overrun) */
+            s->stats.targets_missed++;
+            continue;
+        }
         if (s->kind == PLAN_INDICES) {
             if (!f || tg->index > idx)
                 break;
@@ -388,6 +424,7 @@ static int receive_all(VidxSampler *s)
             return 0;
         }
         s->stats.frames_decoded++;
+        vidx__source_progress(s->src);
         if (s->frame->decode_error_flags || (s->frame->flags & AV_FRAME_FLAG_CORRUPT))
             s->stats.decode_errors++;
         ret = s->sequential ? match_sequential(s, s->frame) : match_planned(s, s->frame);
@@ -522,6 +559,11 @@ static int add_to_job(VidxSampler *s, const PlanGop *g)
     return 0;
 }
 
+static void source_progress(void *src)
+{
+    vidx__source_progress(src);
+}
+
 /* Moves the first submitted job's pictures to the delivery queue; wait: block for it. */
 static int collect_job(VidxSampler *s, int wait)
 {
@@ -530,7 +572,7 @@ static int collect_job(VidxSampler *s, int wait)
     int ret = 0;
     if (!job || (!wait && !vidx__gop_pool_done(s->pool, job)))
         return 0;
-    vidx__gop_pool_wait(s->pool, job);
+    vidx__gop_pool_wait(s->pool, job, source_progress, s->src);
     s->jobs_head = job->next;
     if (!s->jobs_head)
         s->jobs_tail = NULL;
@@ -585,7 +627,11 @@ static int hold_packet(VidxSampler *s, AVPacket *pkt)
     av_packet_move_ref(ref, pkt);
     s->pend[s->n_pend++] = ref;
     s->pend_bytes += ref->size;
-    return s->pend_bytes > MAX_PENDING_BYTES ? VIDX_ELIMIT : 0;
+    if (s->pend_bytes > MAX_PENDING_BYTES)
+        return vidx__detail(VIDX_ELIMIT,
+                            "one GOP holds more than %lld MiB of packets (fixed limit)",
+                            MAX_PENDING_BYTES >> 20);
+    return 0;
 }
 
 static int video_packet(VidxSampler *s, AVPacket *pkt)
@@ -639,6 +685,29 @@ static int cut_short(const VidxSampler *s)
     return s->video_end < start + dur - VIDX_MAX(tol, dur / 50);
 }
 
+/*
+ * The video ended well before targets planned from the duration the file
+ * declared (a lying header, or a container duration far past the video's):
+ * the targets past the real end would all be the last frame again. It is
+ * delivered once; the rest are missed and the video is partial.
+ */
+static void check_overrun(VidxSampler *s)
+{
+    const AVRational tb = s->st->time_base;
+    if (s->video_end == INT64_MIN || (s->kind != PLAN_TIMES && s->kind != PLAN_NEAREST))
+        return;
+    int64_t start = s->st->start_time != AV_NOPTS_VALUE ? s->st->start_time : 0;
+    int64_t half = av_rescale_q(AV_TIME_BASE / 2, AV_TIME_BASE_Q, tb); /* 0.5 s */
+    int64_t tol = VIDX_MAX(half, (s->video_end - start) / 50);
+    int64_t n = vidx__planner_overrun(s->plan, s->video_end + tol);
+    if (n <= 0)
+        return;
+    s->stats.partial = 1;
+    s->stats.targets_past_end = n;
+    s->stats.declared_duration = s->src->info.duration;
+    s->stats.content_duration = (s->video_end - start) * av_q2d(tb);
+}
+
 /* at_eof: the whole file was read (not an early stop after the last target). */
 static int finish(VidxSampler *s, int at_eof)
 {
@@ -648,6 +717,8 @@ static int finish(VidxSampler *s, int at_eof)
         if (!s->sequential)
             vidx__planner_truncate(s->plan, s->video_end);
     }
+    if (at_eof)
+        check_overrun(s);
     if (s->sequential) {
         ret = drain(s);
         if (ret >= 0)
@@ -687,6 +758,7 @@ static int pump(VidxSampler *s)
         return finish(s, 0);
     int ret = av_read_frame(s->src->fmt, s->pkt);
     s->src->used = 1;
+    vidx__source_progress(s->src);
     if (ret == AVERROR(EAGAIN))
         return 0;
     if (ret < 0) {
@@ -757,9 +829,10 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
     VidxSampler *s;
     int ret;
     *out = NULL;
+    vidx__detail_clear();
     if (!src || !set)
         return VIDX_EUSAGE;
-    if ((ret = check_settings(set)) < 0)
+    if ((ret = vidx_sampler_check_settings(set)) < 0)
         return ret;
     if (audio && audio->enabled && !audio->callback)
         return VIDX_EUSAGE;
@@ -912,7 +985,7 @@ void vidx_sampler_close(VidxSampler **ps)
     av_free(s->emit);
     while (s->jobs_head) { /* let the workers finish before the pool goes */
         GopJob *job = s->jobs_head;
-        vidx__gop_pool_wait(s->pool, job);
+        vidx__gop_pool_wait(s->pool, job, NULL, NULL);
         s->jobs_head = job->next;
         vidx__gop_job_free(&job);
     }

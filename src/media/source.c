@@ -6,10 +6,18 @@
  * URLs through http/https/tcp/tls alone; on top of that only demuxers that
  * never open further inputs are allowed (a playlist or concat list is
  * refused before it opens anything). See docs/SECURITY.md.
+ *
+ * Local inputs must be regular files: a FIFO or a device could block the open
+ * or the reads for ever. The path is checked with stat(), opened without
+ * blocking, checked again on the descriptor, and FFmpeg opens that very
+ * descriptor (/proc/self/fd/N), so what was checked is what is read. The
+ * file's header is not trusted either: stream count and frame area are
+ * bounded before any decoder is opened.
  */
 #include "media/source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +41,7 @@ void vidx_source_default_settings(VidxSourceSettings *s)
     s->stream = -1;
     s->network_timeout = 30.0;
     s->max_pixels = 8192LL * 8192LL;
+    s->max_streams = 64;
 }
 
 static int is_url(const char *url)
@@ -40,21 +49,55 @@ static int is_url(const char *url)
     return !strncmp(url, "http://", 7) || !strncmp(url, "https://", 8);
 }
 
-/* Cheap checks that give a precise cause before FFmpeg's generic ones. */
-static int check_local_file(const char *path)
+static const char *file_kind(mode_t m)
 {
-    struct stat st;
+    return S_ISFIFO(m)   ? "FIFO"
+           : S_ISCHR(m)  ? "character device"
+           : S_ISBLK(m)  ? "block device"
+           : S_ISSOCK(m) ? "socket"
+                         : "special file";
+}
+
+/* Anything but a regular file is refused, with what it is. */
+static int check_mode(const struct stat *st)
+{
+    if (S_ISDIR(st->st_mode))
+        return AVERROR(EISDIR);
+    if (!S_ISREG(st->st_mode))
+        return vidx__detail(VIDX_ENOTFILE, "%s", file_kind(st->st_mode));
+    return 0;
+}
+
+/*
+ * Opens a local input: stat (precise causes, and a FIFO is never opened), an
+ * open that cannot block, fstat on the descriptor (the path may have been
+ * swapped meanwhile), then FFmpeg is pointed at the descriptor itself.
+ */
+static int open_local(VidxSource *src, const char *path)
+{
+    struct stat st, fst;
+    int ret;
     if (stat(path, &st) < 0)
         return AVERROR(errno);
-    if (S_ISDIR(st.st_mode))
-        return AVERROR(EISDIR);
-    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
-        return VIDX_EFORMAT;
-    if (access(path, R_OK) < 0)
+    if ((ret = check_mode(&st)) < 0)
+        return ret;
+    if ((src->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0)
         return AVERROR(errno);
-    if (S_ISREG(st.st_mode) && st.st_size == 0)
+    if (fstat(src->fd, &fst) < 0)
+        return AVERROR(errno);
+    if ((ret = check_mode(&fst)) < 0)
+        return ret;
+    if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)
+        return vidx__detail(VIDX_ENOTFILE, "replaced while being opened");
+    if (fst.st_size == 0)
         return VIDX_EEMPTY;
-    return 0;
+    fcntl(src->fd, F_SETFL, fcntl(src->fd, F_GETFL) & ~O_NONBLOCK);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src->fd);
+    /* Without /proc (unusual), the checked path itself: "file:" so a ':' is no protocol. */
+    src->target =
+        access(proc, R_OK) == 0 ? av_asprintf("file:%s", proc) : av_asprintf("file:%s", path);
+    return src->target ? 0 : AVERROR(ENOMEM);
 }
 
 /* Clockwise degrees (0/90/180/270) needed to show the picture upright. */
@@ -135,14 +178,39 @@ static int pick_streams(VidxSource *src, int wanted)
     if (par->width <= 0 || par->height <= 0)
         return VIDX_EDECODE;
     if ((int64_t)par->width * par->height > src->settings.max_pixels)
-        return VIDX_ELIMIT;
+        return vidx__detail(VIDX_ELIMIT, "frame area %dx%d exceeds --max-pixels (%lld)", par->width,
+                            par->height, (long long)src->settings.max_pixels);
     return 0;
 }
 
-static int open_demuxer(VidxSource *src, const char *url)
+/* More streams than allowed: refused before they cost a decoder each. */
+static int check_streams(const VidxSource *src)
+{
+    unsigned n = src->fmt->nb_streams;
+    if (src->settings.max_streams > 0 && n > (unsigned)src->settings.max_streams)
+        return vidx__detail(VIDX_ELIMIT, "%u streams exceed --max-streams (%d)", n,
+                            src->settings.max_streams);
+    return 0;
+}
+
+/*
+ * FFmpeg calls this around every read, and also while a network read waits:
+ * only bytes that arrived count as progress. It never interrupts anything.
+ */
+static int on_interrupt(void *opaque)
+{
+    VidxSource *src = opaque;
+    const AVIOContext *pb = src->fmt ? src->fmt->pb : NULL;
+    if (pb && pb->bytes_read != src->bytes_seen) {
+        src->bytes_seen = pb->bytes_read;
+        vidx__source_progress(src);
+    }
+    return 0;
+}
+
+static int open_demuxer(VidxSource *src)
 {
     AVDictionary *opts = NULL;
-    char *target = NULL;
     int ret = AVERROR(ENOMEM);
 
     src->fmt = avformat_alloc_context();
@@ -152,35 +220,72 @@ static int open_demuxer(VidxSource *src, const char *url)
     src->fmt->format_whitelist = av_strdup(safe_demuxers);
     if (!src->fmt->protocol_whitelist || !src->fmt->format_whitelist)
         goto fail;
+    if (src->settings.on_progress)
+        src->fmt->interrupt_callback = (AVIOInterruptCB){on_interrupt, src};
+    src->bytes_seen = 0;
+    /* FFmpeg's own stream cap (its default, or more if asked): vidx's is checked after. */
+    src->fmt->max_streams = VIDX_MAX(src->settings.max_streams, 1000);
     if (src->network) {
         int64_t us = (int64_t)(src->settings.network_timeout * 1e6);
         av_dict_set_int(&opts, "rw_timeout", us, 0);
         av_dict_set_int(&opts, "timeout", us, 0);
         av_dict_set(&opts, "reconnect", "0", 0);
-        target = av_strdup(url);
-    } else {
-        target = av_asprintf("file:%s", url); /* a ':' in a name is not a protocol */
     }
-    if (!target)
-        goto fail;
-    ret = avformat_open_input(&src->fmt, target, NULL, &opts);
+    ret = avformat_open_input(&src->fmt, src->target, NULL, &opts);
     if (ret == AVERROR(EINVAL) && src->fmt == NULL)
         ret = VIDX_EREFUSED; /* the whitelist turned the demuxer down */
+    if (ret >= 0)
+        ret = check_streams(src);
 fail:
     av_dict_free(&opts);
-    av_free(target);
     return ret;
 }
 
-/* avformat_open_input reports a refused demuxer as EINVAL; tell it apart. */
-static int classify_open_error(int ret, const char *url, int network)
+/*
+ * Learns the streams' parameters, decoding a little of each: one thread per
+ * stream (not one per core: that made a file of 1,000 tracks take 1.5 GB).
+ */
+static int find_stream_info(VidxSource *src)
 {
+    unsigned n = src->fmt->nb_streams;
+    AVDictionary **opts = n ? av_calloc(n, sizeof(*opts)) : NULL;
+    if (n && !opts)
+        return AVERROR(ENOMEM);
+    for (unsigned i = 0; i < n; i++)
+        av_dict_set(&opts[i], "threads", "1", 0);
+    int ret = avformat_find_stream_info(src->fmt, opts);
+    for (unsigned i = 0; i < n; i++)
+        av_dict_free(&opts[i]);
+    av_free(opts);
+    return ret < 0 ? ret : check_streams(src);
+}
+
+/*
+ * Demuxers return odd errno values for headers they reject (EBUSY, ERANGE...):
+ * for a regular file that was opened, anything but these is about the content.
+ */
+static int odd_errno(int ret)
+{
+    static const int io[] = {ENOENT, EACCES, EPERM, EISDIR, ENOMEM, EIO, ENOSPC, EINTR, ENXIO};
+    if (ret >= 0 || ret <= -4096 || ret == AVERROR_EOF)
+        return 0;
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(io); i++)
+        if (ret == AVERROR(io[i]))
+            return 0;
+    return 1;
+}
+
+/* avformat_open_input reports a refused demuxer as EINVAL; tell it apart. */
+static int classify_open_error(int ret, const VidxSource *src)
+{
+    const char *url = src->url;
+    int network = src->network;
     if (ret == AVERROR(EINVAL) || ret == AVERROR_INVALIDDATA) {
         const AVInputFormat *probed = NULL;
         if (!network) {
             AVProbeData pd = {0};
             uint8_t buf[2048 + AVPROBE_PADDING_SIZE] = {0};
-            FILE *f = fopen(url, "rb");
+            FILE *f = fopen(src->target + 5, "rb"); /* the checked file, past "file:" */
             if (f) {
                 pd.buf_size = (int)fread(buf, 1, 2048, f);
                 fclose(f);
@@ -195,6 +300,9 @@ static int classify_open_error(int ret, const char *url, int network)
     }
     if (network && (ret == AVERROR(ETIMEDOUT) || ret == AVERROR_EXIT || ret == AVERROR(EIO)))
         return ret == AVERROR(EIO) ? VIDX_ENETWORK : AVERROR(ETIMEDOUT);
+    if (!network && odd_errno(ret)) /* e.g. EBUSY for a Y4M header asking for a huge frame */
+        return vidx__detail(VIDX_EFORMAT, "invalid header (the demuxer said: %s)",
+                            vidx_strerror(ret));
     return ret;
 }
 
@@ -204,6 +312,7 @@ int vidx_source_open(VidxSource **out, const char *url, const VidxSourceSettings
     int ret;
 
     *out = NULL;
+    vidx__detail_clear();
     if (!url || !*url)
         return VIDX_EUSAGE;
     src = av_mallocz(sizeof(*src));
@@ -215,18 +324,23 @@ int vidx_source_open(VidxSource **out, const char *url, const VidxSourceSettings
         vidx_source_default_settings(&src->settings);
     src->network = is_url(url);
     src->audio_index = -1;
+    src->fd = -1;
     src->url = av_strdup(url);
     if (!src->url) {
         ret = AVERROR(ENOMEM);
         goto fail;
     }
-    if (!src->network && (ret = check_local_file(url)) < 0)
+    if (src->network)
+        ret = (src->target = av_strdup(url)) ? 0 : AVERROR(ENOMEM);
+    else
+        ret = open_local(src, url);
+    if (ret < 0)
         goto fail;
-    if ((ret = open_demuxer(src, url)) < 0) {
-        ret = classify_open_error(ret, url, src->network);
+    if ((ret = open_demuxer(src)) < 0) {
+        ret = classify_open_error(ret, src);
         goto fail;
     }
-    if ((ret = avformat_find_stream_info(src->fmt, NULL)) < 0)
+    if ((ret = find_stream_info(src)) < 0)
         goto fail;
     if ((ret = pick_streams(src, src->settings.stream)) < 0)
         goto fail;
@@ -244,9 +358,22 @@ void vidx_source_close(VidxSource **psrc)
     if (!src)
         return;
     avformat_close_input(&src->fmt);
+    if (src->fd >= 0)
+        close(src->fd);
     av_free(src->url);
+    av_free(src->target);
     av_free(src);
     *psrc = NULL;
+}
+
+void vidx__source_progress(VidxSource *src)
+{
+    const VidxSourceSettings *s = &src->settings;
+    double now;
+    if (!s->on_progress || (now = vidx__now()) - src->progress_at < 0.2)
+        return;
+    src->progress_at = now;
+    s->on_progress(s->progress_opaque);
 }
 
 const VidxVideoInfo *vidx_source_video_info(const VidxSource *src)
@@ -265,9 +392,9 @@ int vidx__source_rewind(VidxSource *src)
     if (!src->used)
         return 0;
     avformat_close_input(&src->fmt);
-    int ret = open_demuxer(src, src->url);
+    int ret = open_demuxer(src);
     if (ret >= 0)
-        ret = avformat_find_stream_info(src->fmt, NULL);
+        ret = find_stream_info(src);
     if (ret >= 0 && (unsigned)src->info.stream >= src->fmt->nb_streams)
         ret = VIDX_EDECODE;
     if (ret < 0)

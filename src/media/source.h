@@ -17,9 +17,16 @@ struct VidxSource {
     VidxVideoInfo info;
     VidxSourceSettings settings;
     char *url;
+    char *target;       /* what FFmpeg opens: the checked descriptor (local) or the URL */
+    int fd;             /* local inputs: the descriptor checked to be a regular file; else -1 */
+    double progress_at; /* when on_progress was last called */
+    int64_t bytes_seen; /* input bytes read when the interrupt callback last looked */
     int network;
     int used; /* packets were read: a second sampler needs a rewind */
 };
+
+/* A sign of progress (a packet read, a frame decoded): calls on_progress, rate-limited. */
+void vidx__source_progress(VidxSource *src);
 
 /* Seeks back to the start so another pass can read every packet again. */
 int vidx__source_rewind(VidxSource *src);

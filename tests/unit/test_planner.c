@@ -49,6 +49,56 @@ static void test_times_no_reorder(void **state)
     vidx__planner_free(&p);
 }
 
+/* Feeds n packets like feed() but leaves the stream open (no eof). */
+static void feed_open(Planner *p, const int64_t *pts, int n, int gop)
+{
+    for (int i = 0; i < n; i++)
+        assert_true(vidx__planner_add(p, pts[i], i, i % gop == 0, 1) == i);
+}
+
+/*
+ * Targets planned from a declared duration far past the stream's end: the
+ * first past the end gets the last frame, the others none; with a target
+ * inside the stream that already gets the last frame, none past the end do.
+ */
+static void test_overrun(void **state)
+{
+    (void)state;
+    int64_t pts[100];
+    for (int i = 0; i < 100; i++)
+        pts[i] = i * 10;
+    PlanTarget t[4] = {{.ticks = 5}, {.ticks = 5000}, {.ticks = 9000}, {.ticks = 20000}};
+    Planner *p;
+    int64_t n;
+    assert_int_equal(vidx__planner_new(&p, PLAN_TIMES, t, 4), 0);
+    feed_open(p, pts, 100, 10);
+    assert_int_equal(vidx__planner_overrun(p, 1000), 3);
+    vidx__planner_eof(p);
+    const PlanTarget *r = vidx__planner_targets(p, &n);
+    assert_int_equal(r[0].pts, 0);
+    assert_int_equal(r[1].missed, 0);
+    assert_int_equal(r[1].pts, 990);
+    assert_true(r[2].missed && r[3].missed);
+    vidx__planner_free(&p);
+
+    PlanTarget u[3] = {{.ticks = 995}, {.ticks = 5000}, {.ticks = 9000}};
+    assert_int_equal(vidx__planner_new(&p, PLAN_TIMES, u, 3), 0);
+    feed_open(p, pts, 100, 10);
+    assert_int_equal(vidx__planner_overrun(p, 1000), 2);
+    vidx__planner_eof(p);
+    r = vidx__planner_targets(p, &n);
+    assert_int_equal(r[0].pts, 990);
+    assert_true(r[1].missed && r[2].missed);
+    vidx__planner_free(&p);
+
+    /* An honest request: nothing past the end, nothing changes. */
+    PlanTarget v[2] = {{.ticks = 5}, {.ticks = 995}};
+    assert_int_equal(vidx__planner_new(&p, PLAN_TIMES, v, 2), 0);
+    feed_open(p, pts, 100, 10);
+    assert_int_equal(vidx__planner_overrun(p, 1000), 0);
+    vidx__planner_free(&p);
+}
+
 /* Decode order I0 P3 B1 B2 P6 B4 B5 ...: display pts = 0,3,1,2,6,4,5,... */
 static void reorder_pattern(int64_t *pts, int n)
 {
@@ -168,9 +218,13 @@ static void test_hidden_picture(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_times_no_reorder), cmocka_unit_test(test_times_reordered),
-        cmocka_unit_test(test_indices),          cmocka_unit_test(test_nearest_and_keyframes),
-        cmocka_unit_test(test_open_gop_leading), cmocka_unit_test(test_hidden_picture),
+        cmocka_unit_test(test_times_no_reorder),
+        cmocka_unit_test(test_times_reordered),
+        cmocka_unit_test(test_overrun),
+        cmocka_unit_test(test_indices),
+        cmocka_unit_test(test_nearest_and_keyframes),
+        cmocka_unit_test(test_open_gop_leading),
+        cmocka_unit_test(test_hidden_picture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

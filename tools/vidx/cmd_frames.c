@@ -56,8 +56,7 @@ static void print_summary(const char *file, const FramesArgs *a, const VidxJobRe
     } else if (!a->quiet) {
         fprintf(stderr, "vidx: %s: %zu frames -> %s (%lld decoded, %lld skipped, %.2f s)%s\n", file,
                 r->n_frames, a->out, (long long)r->stats.frames_decoded,
-                (long long)r->stats.frames_skipped, r->seconds,
-                r->partial ? " [partial: damaged input]" : "");
+                (long long)r->stats.frames_skipped, r->seconds, r->partial ? " [partial]" : "");
     }
 }
 
@@ -95,8 +94,7 @@ int cmd_frames(int argc, char **argv)
         print_summary(file, &a, &res);
     int code = cli_exit_code(ret, res.output_failed);
     if (ret >= 0 && res.partial) {
-        cli_error(file, "damaged input: %lld decode errors, %lld targets not delivered",
-                  (long long)res.stats.decode_errors, (long long)res.stats.targets_missed);
+        cli_error(file, "%s", res.message);
         code = CLI_EXIT_PARTIAL;
     }
     vidx_job_result_clear(&res);

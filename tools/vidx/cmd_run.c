@@ -24,12 +24,16 @@ enum {
     OPT_MAX_DISK,
     OPT_MIN_FREE,
     OPT_DEDUP_EXACT,
+    OPT_TIMEOUT_MAX,
+    OPT_STALL,
 };
 
 static const CliOption run_own_options[] = {
     {"output", OPT_OUTPUT, "OUT", "output directory: frames/, catalog.db"},
     {"jobs", OPT_JOBS, "N", "core budget (default: all cores)"},
-    {"timeout", OPT_TIMEOUT, "SEC", "per video (default 120 + 10 x its duration)"},
+    {"timeout", OPT_TIMEOUT, "SEC", "per video (default 120 + 10 x its duration, capped)"},
+    {"timeout-max", OPT_TIMEOUT_MAX, "SEC", "cap of the default timeout (default 3600)"},
+    {"stall", OPT_STALL, "SEC", "end a video with no progress for SEC (default 60; 0: never)"},
     {"max-memory", OPT_MAXMEM, "MB", "address-space limit per worker process"},
     {"retry", OPT_RETRY, NULL, "also redo videos that failed in earlier runs"},
     {"progress", OPT_PROGRESS, "MODE", "bar (default on a TTY), json (events on stdout) or none"},
@@ -66,6 +70,10 @@ static int run_option(int key, const char *arg, void *ctx)
         return cli_parse_int("jobs", arg, 1, 256, &v) < 0 ? -1 : (a->run.jobs = (int)v, 0);
     case OPT_TIMEOUT:
         return cli_parse_double("timeout", arg, 0.001, &a->run.timeout) < 0 ? -1 : 0;
+    case OPT_TIMEOUT_MAX:
+        return cli_parse_double("timeout-max", arg, 0.001, &a->run.timeout_max) < 0 ? -1 : 0;
+    case OPT_STALL:
+        return cli_parse_double("stall", arg, 0.0, &a->run.stall) < 0 ? -1 : 0;
     case OPT_MAXMEM:
         return cli_parse_int("max-memory", arg, 16, 1 << 30, &v) < 0
                    ? -1

@@ -27,6 +27,9 @@ enum {
     OPT_AUDIO_CHANNELS,
     OPT_STREAM,
     OPT_DEDUP,
+    OPT_MAX_PIXELS,
+    OPT_MAX_STREAMS,
+    OPT_MAX_FRAMES,
 };
 
 const CliOption cli_job_options[] = {
@@ -47,6 +50,9 @@ const CliOption cli_job_options[] = {
     {"audio-channels", OPT_AUDIO_CHANNELS, "N", "audio channels (default 1)"},
     {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
     {"dedup", OPT_DEDUP, "T", "drop frames within perceptual-hash distance T of the last kept"},
+    {"max-pixels", OPT_MAX_PIXELS, "N", "largest frame area accepted (default 67108864 = 8192^2)"},
+    {"max-streams", OPT_MAX_STREAMS, "N", "most streams a file may have (default 64)"},
+    {"max-frames", OPT_MAX_FRAMES, "N", "most frames one video may yield (default 1000000)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -81,7 +87,7 @@ static int parse_size(CliJob *j, const char *arg)
     int64_t a, b;
     char *x = strchr(arg, 'x');
     if (!x)
-        return cli_parse_int("size", arg, 1, 16384, &a) < 0 ? -1 : (s->max_side = (int)a, 0);
+        return cli_parse_int("size", arg, 1, 16255, &a) < 0 ? -1 : (s->max_side = (int)a, 0);
     char w[32];
     size_t len = (size_t)(x - arg);
     if (len == 0 || len >= sizeof(w)) {
@@ -156,6 +162,24 @@ static int mode_option(CliJob *j, int key, const char *arg)
     return 0;
 }
 
+/* The safety limits (docs/SECURITY.md, "Limits"). */
+static int limit_option(CliJob *j, int key, const char *arg)
+{
+    VidxJobSettings *js = &j->job;
+    int64_t v;
+    switch (key) {
+    case OPT_MAX_PIXELS:
+        return cli_parse_int("max-pixels", arg, 1, 1LL << 40, &js->source.max_pixels) < 0 ? -1 : 1;
+    case OPT_MAX_STREAMS:
+        return cli_parse_int("max-streams", arg, 1, 100000, &v) < 0
+                   ? -1
+                   : (js->source.max_streams = (int)v, 1);
+    case OPT_MAX_FRAMES:
+        return cli_parse_int("max-frames", arg, 1, 1LL << 40, &js->sampler.max_frames) < 0 ? -1 : 1;
+    }
+    return 0;
+}
+
 int cli_job_option(CliJob *j, int key, const char *arg)
 {
     VidxJobSettings *js = &j->job;
@@ -200,7 +224,7 @@ int cli_job_option(CliJob *j, int key, const char *arg)
     case OPT_DEDUP:
         return cli_parse_int("dedup", arg, 0, 64, &v) < 0 ? -1 : (js->dedup = (int)v, 1);
     }
-    return 0;
+    return limit_option(j, key, arg);
 }
 
 int cli_job_finish(CliJob *j)
@@ -212,6 +236,12 @@ int cli_job_finish(CliJob *j)
     }
     if (s->approx && (s->mode == VIDX_MODE_KEYFRAMES || s->mode == VIDX_MODE_INDICES)) {
         cli_error(NULL, "--approx applies to --count, --fps and --at");
+        return -1;
+    }
+    int ret = vidx_job_check_settings(&j->job);
+    if (ret < 0) {
+        cli_error(NULL, "%s",
+                  vidx_error_detail(ret)[0] ? vidx_error_detail(ret) : vidx_strerror(ret));
         return -1;
     }
     return 0;

@@ -1,0 +1,34 @@
+/*
+ * options.h - the options hash of a batch run: which settings shape a video's
+ * output, listed once. A video is done when its file and this hash are the
+ * same as when it was recorded; change any listed setting and it is redone.
+ */
+#ifndef VIDX_BATCH_OPTIONS_H
+#define VIDX_BATCH_OPTIONS_H
+
+#include <stddef.h>
+
+#include "core/internal.h"
+
+typedef enum OptionKind {
+    OPTION_V1_TEXT,  /* in the first hash: always part of it, as "|value" */
+    OPTION_V1_BYTES, /* in the first hash: its raw bytes (time and index lists) */
+    OPTION_TEXT,     /* added later: "|name=value", only when not the default */
+} OptionKind;
+
+typedef struct OptionField {
+    const char *name; /* the setting, as in VidxRunSettings (job.sampler.count: "count") */
+    OptionKind kind;
+    /* Text kinds: writes the value as text into buf (snprintf's return). */
+    int (*text)(const VidxRunSettings *s, char *buf, size_t size);
+    /* OPTION_V1_BYTES: the value's bytes and their length (NULL: none). */
+    const void *(*bytes)(const VidxRunSettings *s, size_t *len);
+} OptionField;
+
+/* Every setting that changes what a video's output is, in hash order. */
+const OptionField *vidx__option_fields(size_t *n);
+
+/* 16 hex digits. Settings left at their defaults hash as they did before the table existed. */
+void vidx__options_hash(const VidxRunSettings *s, char out[32]);
+
+#endif

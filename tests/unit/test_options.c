@@ -1,0 +1,191 @@
+/*
+ * test_options.c - the options hash (src/batch/options.c): every field of its
+ * table, changed alone, changes the hash (the list of changes is looked up by
+ * the table's own names, so a field added to the table without a change here
+ * fails); settings left at their defaults hash exactly as the first hash did,
+ * so an upgrade does not redo a library whose options did not change.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "batch/inputs.h"
+#include "batch/options.h"
+
+static const double times_a[] = {0.5, 1.5}, times_b[] = {0.5, 1.25};
+static const int64_t idx_a[] = {1, 7}, idx_b[] = {1, 8};
+
+/* The first hash, as it was written before the table (the compatibility reference). */
+static void v1_hash(const VidxJobSettings *j, char out[32])
+{
+    const VidxSamplerSettings *s = &j->sampler;
+    char buf[256];
+    uint64_t h = VIDX_FNV_INIT;
+    snprintf(buf, sizeof(buf), "v1|%d|%d|%.9g|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d", s->mode,
+             s->count, s->fps, s->approx, s->max_side, s->width, s->height, s->fit, j->format,
+             j->quality, j->md5, j->audio, j->audio_rate, j->audio_channels, j->source.stream);
+    h = vidx__fnv1a(buf, strlen(buf), h);
+    if (s->times)
+        h = vidx__fnv1a(s->times, s->n_times * sizeof(*s->times), h);
+    if (s->indices)
+        h = vidx__fnv1a(s->indices, s->n_indices * sizeof(*s->indices), h);
+    snprintf(out, 32, "%016llx", (unsigned long long)h);
+}
+
+/* One change per table field; the base settings it applies to are set up first. */
+typedef struct Change {
+    const char *name;
+    void (*base)(VidxRunSettings *s);
+    void (*change)(VidxRunSettings *s);
+} Change;
+
+static void base_times(VidxRunSettings *s)
+{
+    s->job.sampler.mode = VIDX_MODE_TIMES;
+    s->job.sampler.times = times_a;
+    s->job.sampler.n_times = 2;
+}
+static void base_indices(VidxRunSettings *s)
+{
+    s->job.sampler.mode = VIDX_MODE_INDICES;
+    s->job.sampler.indices = idx_a;
+    s->job.sampler.n_indices = 2;
+}
+static void base_box(VidxRunSettings *s)
+{
+    s->job.sampler.width = 64;
+    s->job.sampler.height = 48;
+}
+static void base_audio(VidxRunSettings *s)
+{
+    s->job.audio = 1;
+}
+
+#define CHANGE(fname, stmt)                                                                        \
+    static void change_##fname(VidxRunSettings *s)                                                 \
+    {                                                                                              \
+        stmt;                                                                                      \
+    }
+CHANGE(mode, s->job.sampler.mode = VIDX_MODE_KEYFRAMES)
+CHANGE(count, s->job.sampler.count = 3)
+CHANGE(fps, s->job.sampler.fps = 2.5)
+CHANGE(approx, s->job.sampler.approx = 1)
+CHANGE(max_side, s->job.sampler.max_side = 320)
+CHANGE(width, s->job.sampler.width = 80)
+CHANGE(height, s->job.sampler.height = 60)
+CHANGE(fit, s->job.sampler.fit = VIDX_FIT_PAD)
+CHANGE(format, s->job.format = VIDX_IMAGE_PNG)
+CHANGE(quality, s->job.quality = 50)
+CHANGE(md5, s->job.md5 = 1)
+CHANGE(audio, s->job.audio = 2)
+CHANGE(audio_rate, s->job.audio_rate = 8000)
+CHANGE(audio_channels, s->job.audio_channels = 2)
+CHANGE(stream, s->job.source.stream = 1)
+CHANGE(times, s->job.sampler.times = times_b)
+CHANGE(indices, s->job.sampler.indices = idx_b)
+CHANGE(dedup, s->job.dedup = 4)
+CHANGE(dedup_exact, s->dedup_exact = 1)
+CHANGE(manifest, s->job.manifest = 0)
+
+static const Change changes[] = {
+    {"mode", NULL, change_mode},
+    {"count", NULL, change_count},
+    {"fps", NULL, change_fps},
+    {"approx", NULL, change_approx},
+    {"max_side", NULL, change_max_side},
+    {"width", base_box, change_width},
+    {"height", base_box, change_height},
+    {"fit", base_box, change_fit},
+    {"format", NULL, change_format},
+    {"quality", NULL, change_quality},
+    {"md5", NULL, change_md5},
+    {"audio", base_audio, change_audio},
+    {"audio_rate", base_audio, change_audio_rate},
+    {"audio_channels", base_audio, change_audio_channels},
+    {"stream", NULL, change_stream},
+    {"times", base_times, change_times},
+    {"indices", base_indices, change_indices},
+    {"dedup", NULL, change_dedup},
+    {"dedup_exact", NULL, change_dedup_exact},
+    {"manifest", NULL, change_manifest},
+};
+
+static const Change *find_change(const char *name)
+{
+    for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++)
+        if (!strcmp(changes[i].name, name))
+            return &changes[i];
+    return NULL;
+}
+
+static void test_every_field_changes_the_hash(void **state)
+{
+    (void)state;
+    size_t n;
+    const OptionField *f = vidx__option_fields(&n);
+    assert_true(n >= 20);
+    for (size_t i = 0; i < n; i++) {
+        const Change *c = find_change(f[i].name);
+        VidxRunSettings a, b;
+        char ha[32], hb[32];
+        if (!c)
+            fail_msg("options table field '%s' has no change in test_options.c", f[i].name);
+        vidx_run_default_settings(&a);
+        if (c->base)
+            c->base(&a);
+        b = a;
+        c->change(&b);
+        vidx__options_hash(&a, ha);
+        vidx__options_hash(&b, hb);
+        if (!strcmp(ha, hb))
+            fail_msg("changing '%s' does not change the options hash", f[i].name);
+    }
+}
+
+/* Settings that leave the later fields at their defaults hash as v1 did. */
+static void test_v1_hash_kept(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+        VidxRunSettings s;
+        char now[32], v1[32];
+        vidx_run_default_settings(&s);
+        if (changes[i].base)
+            changes[i].base(&s);
+        changes[i].change(&s);
+        vidx__options_hash(&s, now);
+        v1_hash(&s.job, v1);
+        int later = !strcmp(changes[i].name, "dedup") || !strcmp(changes[i].name, "dedup_exact") ||
+                    !strcmp(changes[i].name, "manifest");
+        if (later ? !strcmp(now, v1) : strcmp(now, v1))
+            fail_msg("'%s': hash %s, v1 hash %s", changes[i].name, now, v1);
+    }
+}
+
+/* The hash of the defaults is pinned: changing it redoes every library once. */
+static void test_default_hash_stable(void **state)
+{
+    (void)state;
+    VidxRunSettings s;
+    char h[32], v1[32];
+    vidx_run_default_settings(&s);
+    vidx__options_hash(&s, h);
+    v1_hash(&s.job, v1);
+    assert_string_equal(h, v1);
+    assert_string_equal(h, "e78f21debf3177aa"); /* what the v1 code gave */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_field_changes_the_hash),
+        cmocka_unit_test(test_v1_hash_kept),
+        cmocka_unit_test(test_default_hash_stable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
