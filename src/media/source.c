@@ -27,6 +27,11 @@ static const char safe_demuxers[] =
     "swf,smk,bink,flic,mjpeg,mpjpeg,nuv,roq,thp,film_cpk,r3d,rl2,vqf,xmv,mtv,avs,"
     "vivo,cdxl,daud,dirac,dnxhd,amv,cavsvideo,pmp";
 
+int vidx__demuxer_allowed(const char *name)
+{
+    return av_match_list(name, safe_demuxers, ',') > 0;
+}
+
 void vidx_source_default_settings(VidxSourceSettings *s)
 {
     memset(s, 0, sizeof(*s));

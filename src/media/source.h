@@ -21,6 +21,9 @@ struct VidxSource {
     int used; /* packets were read: a second sampler needs a rewind */
 };
 
+/* 1 when vidx opens files of demuxer name (FFmpeg's, may be a comma list). */
+int vidx__demuxer_allowed(const char *name);
+
 /* Seeks back to the start so another pass can read every packet again. */
 int vidx__source_rewind(VidxSource *src);
 
