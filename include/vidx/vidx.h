@@ -100,6 +100,13 @@ typedef struct VidxSourceSettings {
     double network_timeout;
     /** Largest accepted frame area in pixels (default 8192*8192). */
     int64_t max_pixels;
+    /**
+     * Also open files without a video stream (or whose only picture is cover
+     * art) for their audio: audio-only formats (MP3, WAV, FLAC, ...) are then
+     * allowed, and vidx_source_video_info().stream is -1. Only jobs with audio
+     * use such a source (vidx_job_run writes the audio and no frames). Default 0.
+     */
+    int audio_only;
 } VidxSourceSettings;
 
 VIDX_API void vidx_source_default_settings(VidxSourceSettings *s);
@@ -485,6 +492,9 @@ typedef struct VidxRunSettings {
     /** Directory walks follow symlinks to files and directories (each directory is
      * still walked once: no loops); default 0, symlinks met in a walk are skipped. */
     int follow_symlinks;
+    /** Directory walks also take audio-only files, and any audio-only input is
+     * processed for its audio (job.source.audio_only); needs job.audio. Default 0. */
+    int audio_files;
 } VidxRunSettings;
 
 VIDX_API void vidx_run_default_settings(VidxRunSettings *s);

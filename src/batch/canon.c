@@ -48,26 +48,27 @@ static char *absolute(const char *path, const char *base)
 /* Resolves "//", "." and ".." of an absolute path by its text, in place. */
 static void lexical(char *p)
 {
-    char *w = p + 1; /* write position, after the leading '/' */
-    const char *r = p + 1;
+    char *w = p; /* the output never gets ahead of the input */
+    const char *r = p;
     while (*r) {
+        while (*r == '/')
+            r++;
+        if (!*r)
+            break;
         const char *end = strchr(r, '/');
         size_t len = end ? (size_t)(end - r) : strlen(r);
         if (len == 2 && r[0] == '.' && r[1] == '.') {
-            if (w > p + 1) { /* drop the last written component */
-                w--;
-                while (w > p + 1 && w[-1] != '/')
-                    w--;
-            }
-        } else if (len > 0 && !(len == 1 && r[0] == '.')) {
+            while (w > p && *--w != '/') /* drop the last component */
+                ;
+        } else if (!(len == 1 && r[0] == '.')) {
+            *w++ = '/';
             memmove(w, r, len);
             w += len;
-            *w++ = '/';
         }
-        r += len + (end != NULL);
+        r += len;
     }
-    if (w > p + 1)
-        w--; /* no trailing slash */
+    if (w == p)
+        *w++ = '/';
     *w = 0;
 }
 

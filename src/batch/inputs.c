@@ -5,8 +5,8 @@
  * Directories are walked recursively, hidden entries skipped. A walk visits
  * each directory once (by device and inode: no cycle, bind mount or OUT is
  * entered twice) and does not follow symlinks unless asked to. Its files are
- * videos when kind.c says so; photos, audio-only files and everything else
- * are counted by kind and left out. Files named explicitly (on the command
+ * videos when kind.c says so; photos, audio-only files (unless asked for)
+ * and everything else are counted by kind and left out. Files named explicitly (on the command
  * line or in a list) are always taken: if they are not videos, the run
  * records why.
  *
@@ -137,7 +137,7 @@ static int walk_entry(Expand *e, const char *dir, const char *name, int depth)
         e->l->n_other++; /* FIFOs, sockets, devices */
     else {
         InputKind k = vidx__input_kind(path, name);
-        if (k == INPUT_VIDEO)
+        if (k == INPUT_VIDEO || (k == INPUT_AUDIO && e->l->audio_files))
             return add(e->l, path, &st);
         count_kind(e->l, k);
     }

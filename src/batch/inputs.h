@@ -26,8 +26,8 @@ typedef struct InputEntry {
 typedef struct InputList {
     InputEntry *items;
     size_t n, cap;
-    /* Set before expanding: walks follow symlinks (still cycle-safe). */
-    int follow_symlinks;
+    /* Set before expanding: walks follow symlinks (still cycle-safe), take audio-only files. */
+    int follow_symlinks, audio_files;
     /* Counted while expanding: files a walk skipped as not video, by kind; */
     int64_t n_image, n_audio, n_other;
     /* symlinks a walk did not follow (or could not: dangling, looping); */

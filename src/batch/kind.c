@@ -26,11 +26,6 @@ static const char image_exts[] = "jpg,jpeg,jpe,jfif,png,gif,webp,bmp,tif,tiff,he
                                  "srw,pef";
 static const char audio_exts[] = "mp3,wav,flac,aac,m4a,m4b,ogg,oga,opus,wma,aif,aiff,aifc,ape,alac,"
                                  "wv,amr,au,caf,mka,mpc,ac3,dts,tta,dsf,dff,mid,midi";
-/* Demuxers that only ever carry audio. */
-static const char audio_demuxers[] =
-    "mp3,wav,w64,flac,aac,ac3,eac3,aiff,ape,tta,wv,dts,dtshd,amr,amrnb,amrwb,au,caf,mpc,mpc8,tak,"
-    "voc,loas,truehd,mlp,sbc,shn,xwma,dsf,iff,ircam,sox,spdif,gsm,codec2,mp2,s337m,wsaud";
-
 static int has_extension(const char *name, const char *list)
 {
     const char *dot = strrchr(name, '.');
@@ -81,11 +76,15 @@ static InputKind sniff(const char *path)
     const AVInputFormat *fmt = av_probe_input_format2(&pd, 1, &score);
     if (!fmt || score < AVPROBE_SCORE_MAX / 2)
         return INPUT_OTHER;
-    if (strstr(fmt->name, "_pipe") || strstr(fmt->name, "image2") || !strcmp(fmt->name, "gif"))
+    switch (vidx__demuxer_kind(fmt->name)) {
+    case VIDX_DEMUX_VIDEO:
+        return INPUT_VIDEO;
+    case VIDX_DEMUX_IMAGE:
         return INPUT_IMAGE;
-    if (av_match_list(fmt->name, audio_demuxers, ',') > 0)
+    case VIDX_DEMUX_AUDIO:
         return INPUT_AUDIO;
-    return vidx__demuxer_allowed(fmt->name) ? INPUT_VIDEO : INPUT_OTHER;
+    }
+    return INPUT_OTHER;
 }
 
 InputKind vidx__input_kind(const char *path, const char *name)

@@ -497,6 +497,7 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
         0)
         return ret;
     in->follow_symlinks = r->set->follow_symlinks;
+    in->audio_files = r->set->audio_files;
     if ((ret = vidx__inputs_expand(in, inputs, n, r->out)) < 0)
         return ret;
     vidx__inputs_sort_unique(in);
@@ -527,6 +528,12 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out, const 
     if (!inputs || !out || !s)
         return VIDX_EUSAGE;
     signal(SIGPIPE, SIG_IGN);
+    if (s->audio_files && !s->job.audio) {
+        vidx__log(VIDX_LOG_ERROR,
+                  "audio-only files are taken for their audio: ask for it (--audio)");
+        ret = VIDX_EUSAGE;
+        goto done;
+    }
     if ((ret = prepare(&r, inputs, n_inputs, &in)) < 0)
         goto done;
     size_pool(&r);

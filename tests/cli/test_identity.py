@@ -19,6 +19,8 @@
   mixed_folder               videos + photos + audio + documents: exit 0, the rest skipped
                              and counted by kind (summary line and json end event); the
                              same files named explicitly are still recorded with a reason
+  audio_files_opt_in         --audio wav --audio-files: audio-only files of a walk are taken
+                             for their audio (ok, no frames); without --audio it is a usage error
   catalog_migration          a schema-1 catalog (paths as typed) is upgraded: relative rows
                              whose file is found are made canonical and not redone, keys and
                              frames untouched; other rows are left; a newer schema is refused
@@ -319,6 +321,32 @@ def test_mixed_folder():
         F.check(v is not None and v['status'] == 'failed' and v['error_class'] and v['error'],
                 'explicit %s: %s, expected failed with a class and a reason' % (p.name, v))
     note('explicit non-videos: %s' % {Path(p).name: v['error_class'] for p, v in cat['videos'].items()})
+    F.raise_if_any()
+
+
+def test_audio_files_opt_in():
+    w = work('id_audio_files')
+    d = w / 'folder'
+    vids, others = make_mixed(d)
+    F = Failures('--audio-files')
+    out = w / 'out'
+    r = run_json([d, '-o', out, '--audio', 'wav', '--audio-files'])
+    F.check(r.rc == 0, 'exit %s\n  %s' % (r.rc, r.describe()))
+    cat = read_catalog(out)
+    got = {p: (v['status'], v['frames']) for p, v in cat['videos'].items()}
+    want = {str(v): ('ok', COUNT) for v in vids}
+    want.update({str(a): ('ok', 0) for a in others['audio']})
+    F.check(got == want, 'catalog %s, expected the videos with frames and the audio files without' % got)
+    for a in others['audio']:
+        row = cat['audio'].get(str(a))
+        F.check(row is not None and 0.9 < row['duration'] < 1.2 and (out / row['path']).is_file(),
+                '%s: audio row %s, expected about 1 s of audio in a file' % (a.name, row))
+    end = end_event(r)
+    F.check(end.get('not_video') == {'image': 3, 'audio': 0, 'other': 2}, 'not_video %s' % end.get('not_video'))
+    check_outputs(out, cat, F)
+    r = run_json([d, '-o', w / 'out_noaudio', '--audio-files'])
+    F.check(r.rc == 2 and '--audio' in r.stderr and not (w / 'out_noaudio').exists(),
+            '--audio-files without --audio: exit %s, expected 2 and nothing created\n  %s' % (r.rc, r.describe()))
     F.raise_if_any()
 
 

@@ -25,6 +25,7 @@ enum {
     OPT_MIN_FREE,
     OPT_DEDUP_EXACT,
     OPT_FOLLOW_SYMLINKS,
+    OPT_AUDIO_FILES,
 };
 
 static const CliOption run_own_options[] = {
@@ -43,6 +44,7 @@ static const CliOption run_own_options[] = {
     {"min-free", OPT_MIN_FREE, "SIZE", "stop cleanly before free space drops below SIZE"},
     {"dedup-exact", OPT_DEDUP_EXACT, NULL, "store byte-identical frames once (content-addressed)"},
     {"follow-symlinks", OPT_FOLLOW_SYMLINKS, NULL, "directory walks follow symlinks (loop-safe)"},
+    {"audio-files", OPT_AUDIO_FILES, NULL, "also take audio-only files, for their audio (--audio)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -100,6 +102,9 @@ static int run_option(int key, const char *arg, void *ctx)
         return 0;
     case OPT_FOLLOW_SYMLINKS:
         a->run.follow_symlinks = 1;
+        return 0;
+    case OPT_AUDIO_FILES:
+        a->run.audio_files = 1;
         return 0;
     case OPT_PROGRESS:
         if (!strcmp(arg, "json"))
