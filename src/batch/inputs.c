@@ -301,12 +301,11 @@ static int cmp_path(const void *a, const void *b)
     return strcmp(((const InputEntry *)a)->path, ((const InputEntry *)b)->path);
 }
 
-static const InputEntry *sort_base;
-
-/* By device and inode (files without one last), then by path order. */
-static int cmp_id(const void *a, const void *b)
+/* Indices into items: by device and inode (files without one last), then by path order. */
+static int cmp_id(const void *a, const void *b, void *items)
 {
-    const InputEntry *x = &sort_base[*(const size_t *)a], *y = &sort_base[*(const size_t *)b];
+    const InputEntry *base = items;
+    const InputEntry *x = &base[*(const size_t *)a], *y = &base[*(const size_t *)b];
     if (x->has_id != y->has_id)
         return y->has_id - x->has_id;
     if (x->id.dev != y->id.dev)
@@ -324,8 +323,7 @@ static void unique_ids(InputList *l)
         return; /* only the duplicate check is lost */
     for (size_t i = 0; i < l->n; i++)
         order[i] = i;
-    sort_base = l->items;
-    qsort(order, l->n, sizeof(*order), cmp_id);
+    qsort_r(order, l->n, sizeof(*order), cmp_id, l->items);
     for (size_t i = 1; i < l->n; i++) {
         InputEntry *first = &l->items[order[i - 1]], *e = &l->items[order[i]];
         if (!e->has_id || !first->has_id || first->id.dev != e->id.dev ||
