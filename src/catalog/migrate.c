@@ -10,7 +10,9 @@
  *  - a relative path is taken against the current directory only when the
  *    file there is the one the row describes (same size, mtime and content
  *    fingerprint): the old run's directory is not known. Otherwise the row is
- *    left as it was (no new run will match it; its outputs stay listed);
+ *    left as it was, and tried again at every later open for writing (schema
+ *    2 never writes a relative path, so such a row is always a leftover): a
+ *    run started from the old directory adopts it;
  *  - a row whose canonical path another row already holds is left as it was.
  * Output keys never change, so frames/<key>/ of every row stays valid and a
  * migrated video that is done is not redone.
@@ -79,14 +81,32 @@ static char *new_path(const OldRow *row)
     return canon;
 }
 
-static int load_rows(sqlite3 *db, OldRow **rows, size_t *n)
+/* Rows schema 2 never writes: relative paths. */
+#define LEFTOVER                                                                                   \
+    " WHERE substr(path, 1, 1) <> '/' AND substr(path, 1, 7) <> 'http://' AND"                     \
+    " substr(path, 1, 8) <> 'https://'"
+
+static int has_leftovers(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM videos" LEFTOVER " LIMIT 1", -1, &st, NULL))
+        return -1;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Every row (all), or the leftovers of an earlier upgrade. */
+static int load_rows(sqlite3 *db, int all, OldRow **rows, size_t *n)
 {
     sqlite3_stmt *st;
     size_t cap = 0;
     *rows = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(db, "SELECT id, path, size, mtime, fingerprint FROM videos", -1, &st,
-                           NULL))
+    if (sqlite3_prepare_v2(db,
+                           all ? "SELECT id, path, size, mtime, fingerprint FROM videos"
+                               : "SELECT id, path, size, mtime, fingerprint FROM videos" LEFTOVER,
+                           -1, &st, NULL))
         return -1;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -142,28 +162,31 @@ static void free_rows(OldRow *rows, size_t n)
     free(rows);
 }
 
-static int upgrade(sqlite3 *db, const char *path)
+/* all: from schema 1 (every row, then the version); else only the leftovers. */
+static int upgrade(sqlite3 *db, const char *path, int all)
 {
-    OldRow *rows;
-    size_t n;
+    OldRow *rows = NULL;
+    size_t n = 0;
     int changed = 0, left = 0, ret;
+    if (!all && (ret = has_leftovers(db)) <= 0)
+        return ret < 0 ? fail(db, path, "reading") : 0;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
         return fail(db, path, "upgrading");
-    ret = load_rows(db, &rows, &n) == 0 && rewrite(db, rows, n, &changed, &left) == 0 &&
-                  sqlite3_exec(db, "INSERT OR REPLACE INTO meta VALUES('schema', '2')", NULL, NULL,
-                               NULL) == SQLITE_OK &&
+    ret = load_rows(db, all, &rows, &n) == 0 && rewrite(db, rows, n, &changed, &left) == 0 &&
+                  (!all || sqlite3_exec(db, "INSERT OR REPLACE INTO meta VALUES('schema', '2')",
+                                        NULL, NULL, NULL) == SQLITE_OK) &&
                   sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
               ? 0
               : fail(db, path, "upgrading to schema 2");
     free_rows(rows, n);
     if (ret < 0)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    else if (changed || left)
+    else if (changed || (all && left))
         vidx__log(VIDX_LOG_ERROR,
-                  "catalog %s: upgraded to schema 2 (videos known by canonical path): %d paths "
-                  "rewritten, %d left as they were (relative paths whose file is not in the "
-                  "current directory: see docs/CATALOG.md)",
-                  path, changed, left);
+                  "catalog %s: %s (videos known by canonical path): %d paths rewritten, %d left "
+                  "as they were (relative paths whose file is not in the current directory: "
+                  "see docs/CATALOG.md)",
+                  path, all ? "upgraded to schema 2" : "schema 1 leftovers", changed, left);
     return ret;
 }
 
@@ -178,5 +201,5 @@ int vidx__catalog_migrate(sqlite3 *db, const char *path)
                   path, v, VIDX_CATALOG_SCHEMA);
         return VIDX_ECATALOG;
     }
-    return v == VIDX_CATALOG_SCHEMA ? 0 : upgrade(db, path);
+    return upgrade(db, path, v < VIDX_CATALOG_SCHEMA);
 }

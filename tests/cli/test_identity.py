@@ -23,7 +23,8 @@
                              for their audio (ok, no frames); without --audio it is a usage error
   catalog_migration          a schema-1 catalog (paths as typed) is upgraded: relative rows
                              whose file is found are made canonical and not redone, keys and
-                             frames untouched; other rows are left; a newer schema is refused
+                             frames untouched; other rows are left, and adopted by a later run
+                             from the directory where their file is; a newer schema is refused
 """
 import json
 import os
@@ -380,7 +381,9 @@ def test_catalog_migration():
     with open(w / 'in' / 'y.mp4', 'ab') as f:
         f.write(b'\0' * 100)
     frames_before = {n: frame_files(out, before['videos'][p[n]]['key']) for n in srcs}
-    os.remove(w / 'in' / 'gone.mp4')
+    # gone.mp4 moves to where the old run, started in w/old_cwd, saw it as old/gone.mp4
+    (w / 'old_cwd' / 'old').mkdir(parents=True)
+    os.rename(w / 'in' / 'gone.mp4', w / 'old_cwd' / 'old' / 'gone.mp4')
     F = Failures('catalog migration')
     r = run_json(['in', '-o', out], cwd=w)
     F.check(r.rc == 0, 'run on the old catalog: exit %s\n  %s' % (r.rc, r.describe()))
@@ -394,11 +397,23 @@ def test_catalog_migration():
         F.check(frame_files(out, old['key']) == frames_before[n], '%s: its frames changed' % n)
     F.check('./in/y.mp4' in vids and 'old/gone.mp4' in vids,
             'rows that do not match a file here must be left as they were: %s' % sorted(vids))
+    F.check(vids.get('old/gone.mp4', {}).get('key') == before['videos'][p['gone.mp4']]['key'],
+            'the row left as it was lost its key: %s' % vids.get('old/gone.mp4'))
     F.check(vids.get(p['y.mp4'], {}).get('status') == 'ok', 'the changed y.mp4 is not redone under its '
             'canonical path: %s' % vids.get(p['y.mp4']))
     end = end_event(r)
     F.check(end.get('done') == 1 and end.get('skipped') == 2, 'end event done %s skipped %s, expected 1 '
             '(y.mp4) and 2' % (end.get('done'), end.get('skipped')))
+    # a later run from the old run's directory adopts the row left behind, key and all
+    r = run_json([w / 'in', '-o', out], cwd=w / 'old_cwd')
+    vids = read_catalog(out)['videos']
+    gone = str(w / 'old_cwd' / 'old' / 'gone.mp4')
+    F.check(r.rc == 0 and 'old/gone.mp4' not in vids and
+            vids.get(gone, {}).get('key') == before['videos'][p['gone.mp4']]['key'],
+            'a run from the old directory did not adopt old/gone.mp4: exit %s, rows %s'
+            % (r.rc, sorted(vids)))
+    F.check(end_event(r).get('done') == 0, 'the run from the old directory redid %s videos'
+            % end_event(r).get('done'))
     con = sqlite3.connect(str(out / 'catalog.db'))
     schema = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
     F.check(schema is not None and str(schema[0]) == '2', 'meta schema %s, expected 2' % (schema,))
