@@ -124,11 +124,12 @@ static int walk_entry(Expand *e, const char *dir, const char *name, int depth)
         free(path); /* vanished since the listing */
         return 0;
     }
-    if (S_ISLNK(st.st_mode)) {
+    if (S_ISLNK(st.st_mode)) { /* from here on it is its target */
         char *real = follow(e, path, &st);
         free(path);
         if (!(path = real))
             return 0;
+        name = strrchr(path, '/') + 1;
     }
     int ret = 0;
     if (S_ISDIR(st.st_mode))
