@@ -11,8 +11,8 @@
  * records why.
  *
  * An @list holds one input per line ('#' starts a comment line); relative
- * names in it are taken against the list's own directory ("-", stdin,
- * against the current one). Lists may include lists up to VIDX_LIST_DEPTH
+ * names in it are taken against the list's own directory ("-", stdin, and
+ * other pipes: against the current one). Lists may include lists up to VIDX_LIST_DEPTH
  * deep; a list that includes itself, directly or through others, is refused.
  */
 #include "batch/inputs.h"
@@ -210,7 +210,11 @@ static int check_list(const Expand *e, const ListFrame *fr)
     return 0;
 }
 
-/* Reads list f named name; its relative lines are taken against base. */
+/*
+ * Reads list f named name. Its relative lines are taken against base when it
+ * is a regular file; a pipe (stdin, @<(ls ...)) has no directory of its own,
+ * its lines are taken against the current one.
+ */
 static int read_list(Expand *e, FILE *f, const char *name, const char *base)
 {
     struct stat st;
@@ -223,7 +227,7 @@ static int read_list(Expand *e, FILE *f, const char *name, const char *base)
     if (ret < 0)
         return ret;
     e->lists[e->depth++] = fr;
-    ret = add_lines(e, f, base);
+    ret = add_lines(e, f, fr.has_id ? base : NULL);
     e->depth--;
     return ret;
 }
@@ -256,8 +260,7 @@ static int open_list(Expand *e, const char *name, const char *base)
 /* Inputs                                                                  */
 /* ---------------------------------------------------------------------- */
 
-/* One input; relative names against base (NULL: the current directory); top: on the command line.
- */
+/* One input, relative to base (NULL: the current directory); top: from the command line. */
 static int expand_one(Expand *e, const char *in, const char *base, int top)
 {
     struct stat st;

@@ -12,7 +12,7 @@
                              other: exit 2 at once, the message names both lists
   list_depth_bounded         lists nested 8 deep work, 9 deep are refused naming the limit
   list_relative_paths        relative lines resolve against the list's own directory
-                             (stdin lists: against the current directory)
+                             (stdin and other pipes, @<(...): against the current directory)
   symlink_loops_in_tree      a tree with symlink loops: each real video once, symlinks
                              skipped and counted; --follow-symlinks still terminates and
                              identifies a symlinked file by its target
@@ -233,6 +233,13 @@ def test_list_relative_paths():
     got = {p: v['status'] for p, v in read_catalog(out2)['videos'].items()}
     F.check(r.rc == 0 and got == {str(a): 'ok'}, "'-' takes relative lines from the current directory: "
             'exit %s, catalog %s' % (r.rc, got))
+    # a pipe as a list (bash process substitution) has no directory: the current one
+    out3 = w / 'out_pipe'
+    r = common.run(['bash', '-c', '"$0" run @<(printf "b.mkv\\n") -o "$1" --progress none',
+                    common.vidx_bin(), out3], cwd=w / 'videos', timeout=120)
+    got = {p: v['status'] for p, v in read_catalog(out3)['videos'].items()}
+    F.check(r.rc == 0 and got == {str(b): 'ok'}, '@<(printf b.mkv) takes relative lines from the current '
+            'directory: exit %s, catalog %s\n  %s' % (r.rc, got, r.describe()))
     F.raise_if_any()
 
 
