@@ -12,7 +12,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
@@ -26,13 +25,9 @@ static const char image_exts[] = "jpg,jpeg,jpe,jfif,png,gif,webp,bmp,tif,tiff,he
                                  "srw,pef";
 static const char audio_exts[] = "mp3,wav,flac,aac,m4a,m4b,ogg,oga,opus,wma,aif,aiff,aifc,ape,alac,"
                                  "wv,amr,au,caf,mka,mpc,ac3,dts,tta,dsf,dff,mid,midi";
-static int has_extension(const char *name, const char *list)
-{
-    const char *dot = strrchr(name, '.');
-    return dot && dot[1] && av_match_list(dot + 1, list, ',') > 0;
-}
 
-int vidx__video_extension(const char *name)
+/* 1 when name's extension, in any case, is in list. */
+static int has_extension(const char *name, const char *list)
 {
     const char *dot = strrchr(name, '.');
     char lower[16];
@@ -42,21 +37,21 @@ int vidx__video_extension(const char *name)
     for (dot++; *dot && i < sizeof(lower) - 1; dot++)
         lower[i++] = (char)av_tolower((unsigned char)*dot);
     lower[i] = 0;
-    return *dot == 0 && i > 0 && av_match_list(lower, video_exts, ',') > 0;
+    return *dot == 0 && i > 0 && !strchr(lower, ',') && av_match_list(lower, list, ',') > 0;
+}
+
+int vidx__video_extension(const char *name)
+{
+    return has_extension(name, video_exts);
 }
 
 static InputKind by_extension(const char *name)
 {
-    char lower[256];
-    size_t i = 0;
-    for (; name[i] && i < sizeof(lower) - 1; i++)
-        lower[i] = (char)av_tolower((unsigned char)name[i]);
-    lower[i] = 0;
-    if (vidx__video_extension(name))
+    if (has_extension(name, video_exts))
         return INPUT_VIDEO;
-    if (has_extension(lower, image_exts))
+    if (has_extension(name, image_exts))
         return INPUT_IMAGE;
-    if (has_extension(lower, audio_exts))
+    if (has_extension(name, audio_exts))
         return INPUT_AUDIO;
     return INPUT_OTHER; /* unknown: sniffed */
 }
