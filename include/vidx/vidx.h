@@ -117,6 +117,13 @@ typedef struct VidxSourceSettings {
      */
     void (*on_progress)(void *opaque);
     void *progress_opaque;
+    /**
+     * Also open files without a video stream (or whose only picture is cover
+     * art) for their audio: audio-only formats (MP3, WAV, FLAC, ...) are then
+     * allowed, and vidx_source_video_info().stream is -1. Only jobs with audio
+     * use such a source (vidx_job_run writes the audio and no frames). Default 0.
+     */
+    int audio_only;
 } VidxSourceSettings;
 
 VIDX_API void vidx_source_default_settings(VidxSourceSettings *s);
@@ -477,6 +484,15 @@ typedef struct VidxRunSummary {
     int interrupted;
     int disk_stop; /**< 1: stopped before crossing --max-disk/--min-free; 2: the disk filled up */
     double commit_seconds; /**< supervisor time spent storing and cataloguing (overhead) */
+    /* Left out before the run (not in total). Files a directory walk found that
+     * are not video, by kind: */
+    int64_t not_video_image; /**< photos and other still images */
+    int64_t not_video_audio; /**< audio-only files */
+    int64_t not_video_other; /**< documents and anything else that is not media */
+    /** Input names for a file already in the run: the same canonical path, or
+     * the same device and inode (hard links, bind mounts). */
+    int64_t duplicates;
+    int64_t symlinks; /**< symlinks a walk did not follow (see follow_symlinks) */
 } VidxRunSummary;
 
 typedef struct VidxRunEvent {
@@ -525,6 +541,12 @@ typedef struct VidxRunSettings {
      * 0: no such check.
      */
     double stall;
+    /** Directory walks follow symlinks to files and directories (each directory is
+     * still walked once: no loops); default 0, symlinks met in a walk are skipped. */
+    int follow_symlinks;
+    /** Directory walks also take audio-only files, and any audio-only input is
+     * processed for its audio (job.source.audio_only); needs job.audio. Default 0. */
+    int audio_files;
 } VidxRunSettings;
 
 VIDX_API void vidx_run_default_settings(VidxRunSettings *s);
@@ -532,8 +554,11 @@ VIDX_API void vidx_run_default_settings(VidxRunSettings *s);
 /**
  * Processes every video named by inputs (files, directories, "@list" files,
  * "-" for paths on stdin, http(s) URLs) into out: frames under
- * out/frames/<key>/, the catalog in out/catalog.db. Resumable: videos already
- * done with the same file and options are skipped. Returns 0 when the run
+ * out/frames/<key>/, the catalog in out/catalog.db. A local video is known by
+ * its canonical path (absolute, symlinks resolved) and processed once however
+ * many names it has; directory walks skip files that are not video (counted
+ * in the summary). Resumable: videos already done with the same file and
+ * options are skipped. Returns 0 when the run
  * completed (look at the summary for per-video failures), VIDX_EINTERRUPTED,
  * VIDX_ECATALOG, VIDX_EUSAGE or an errno code for a fatal error.
  */

@@ -1,24 +1,48 @@
 /*
- * inputs.c - what a run processes. Directories are walked recursively; their
- * files count as videos when the extension says so or when FFmpeg's format
- * probe recognises the first bytes (so "clip" without an extension is found
- * and "notes.txt" is not). Files named explicitly are always taken: if they
- * are not videos, the run records why.
+ * inputs.c - what a run processes. Every input is named by its canonical
+ * path (canon.h), so one file is one video however it was typed.
+ *
+ * Directories are walked recursively, hidden entries skipped. A walk visits
+ * each directory once (by device and inode: no cycle, bind mount or OUT is
+ * entered twice) and does not follow symlinks unless asked to. Its files are
+ * videos when kind.c says so; photos, audio-only files (unless asked for)
+ * and everything else are counted by kind and left out. Files named explicitly (on the command
+ * line or in a list) are always taken: if they are not videos, the run
+ * records why.
+ *
+ * An @list holds one input per line ('#' starts a comment line); relative
+ * names in it are taken against the list's own directory ("-", stdin, and
+ * other pipes: against the current one). Lists may include lists up to VIDX_LIST_DEPTH
+ * deep; a list that includes itself, directly or through others, is refused.
  */
 #include "batch/inputs.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <ctype.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libavformat/avformat.h>
+#include "batch/kind.h"
+#include "core/internal.h"
+
+/* A list being read, for cycle and depth checks. */
+typedef struct ListFrame {
+    FileId id;
+    int has_id;
+    const char *name;
+} ListFrame;
+
+typedef struct Expand {
+    InputList *l;
+    FileIdSet dirs; /* directories walked (and OUT) */
+    ListFrame lists[VIDX_LIST_DEPTH];
+    int depth;
+} Expand;
 
 uint64_t vidx__fnv1a(const void *data, size_t n, uint64_t h)
 {
@@ -28,88 +52,126 @@ uint64_t vidx__fnv1a(const void *data, size_t n, uint64_t h)
     return h;
 }
 
-static int is_url(const char *s)
-{
-    return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
-}
-
-static int add(InputList *l, const char *path)
+/* Adds path (taken over, freed on failure); st: its stat when it is a regular file. */
+static int add(InputList *l, char *path, const struct stat *st)
 {
     if (l->n == l->cap) {
         size_t ncap = l->cap ? l->cap * 2 : 64;
-        char **p = realloc(l->paths, ncap * sizeof(*p));
-        if (!p)
+        InputEntry *p = realloc(l->items, ncap * sizeof(*p));
+        if (!p) {
+            free(path);
             return -ENOMEM;
-        l->paths = p;
+        }
+        l->items = p;
         l->cap = ncap;
     }
-    if (!(l->paths[l->n] = strdup(path)))
+    InputEntry *e = &l->items[l->n++];
+    e->path = path;
+    e->has_id = st && S_ISREG(st->st_mode);
+    e->id = e->has_id ? (FileId){st->st_dev, st->st_ino} : (FileId){0, 0};
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Directory walks                                                          */
+/* ---------------------------------------------------------------------- */
+
+static int walk(Expand *e, const char *dir, int depth);
+
+static void count_kind(InputList *l, InputKind k)
+{
+    if (k == INPUT_IMAGE)
+        l->n_image++;
+    else if (k == INPUT_AUDIO)
+        l->n_audio++;
+    else
+        l->n_other++;
+}
+
+/* A directory entry that is a symlink: its target's canonical path, or NULL (skipped). */
+static char *follow(Expand *e, const char *path, struct stat *st)
+{
+    char *real = e->l->follow_symlinks ? realpath(path, NULL) : NULL;
+    if (real && stat(real, st) == 0)
+        return real;
+    free(real);
+    e->l->n_symlinks++;
+    return NULL;
+}
+
+/* Walks into dir (canonical) unless it was walked already or is OUT. */
+static int enter(Expand *e, const char *dir, const struct stat *st, int depth)
+{
+    int fresh = vidx__fileid_add(&e->dirs, (FileId){st->st_dev, st->st_ino});
+    if (fresh <= 0)
+        return fresh; /* seen: a cycle, a second name, or OUT */
+    if (depth > VIDX_WALK_DEPTH) {
+        vidx__log(VIDX_LOG_ERROR, "%s: more than %d directory levels deep: not walked", dir,
+                  VIDX_WALK_DEPTH);
+        return 0;
+    }
+    return walk(e, dir, depth);
+}
+
+static int walk_entry(Expand *e, const char *dir, const char *name, int depth)
+{
+    struct stat st;
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    if (!path)
         return -ENOMEM;
-    l->n++;
-    return 0;
+    sprintf(path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name);
+    if (lstat(path, &st) < 0) {
+        free(path); /* vanished since the listing */
+        return 0;
+    }
+    if (S_ISLNK(st.st_mode)) { /* from here on it is its target */
+        char *real = follow(e, path, &st);
+        free(path);
+        if (!(path = real))
+            return 0;
+        name = strrchr(path, '/') + 1;
+    }
+    int ret = 0;
+    if (S_ISDIR(st.st_mode))
+        ret = enter(e, path, &st, depth + 1);
+    else if (!S_ISREG(st.st_mode))
+        e->l->n_other++; /* FIFOs, sockets, devices */
+    else {
+        InputKind k = vidx__input_kind(path, name);
+        if (k == INPUT_VIDEO || (k == INPUT_AUDIO && e->l->audio_files))
+            return add(e->l, path, &st);
+        count_kind(e->l, k);
+    }
+    free(path);
+    return ret;
 }
 
-static int video_extension(const char *name)
-{
-    static const char *const exts[] = {"mp4",  "m4v", "mov", "mkv", "webm", "avi",  "flv",  "ts",
-                                       "m2ts", "mts", "3gp", "3g2", "mpg",  "mpeg", "wmv",  "asf",
-                                       "ogv",  "mxf", "vob", "y4m", "ivf",  "h264", "hevc", "265"};
-    const char *dot = strrchr(name, '.');
-    if (!dot)
-        return 0;
-    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
-        if (!strcasecmp(dot + 1, exts[i]))
-            return 1;
-    return 0;
-}
-
-/* Sniffs the first bytes: does any demuxer recognise this as media? */
-static int looks_like_media(const char *path)
-{
-    unsigned char buf[4096 + AVPROBE_PADDING_SIZE] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, 4096, f);
-    fclose(f);
-    if (n < 16)
-        return 0;
-    AVProbeData pd = {.filename = "", .buf = buf, .buf_size = (int)n};
-    int score = 0;
-    const AVInputFormat *fmt = av_probe_input_format2(&pd, 1, &score);
-    return fmt && score >= AVPROBE_SCORE_MAX / 2;
-}
-
-static int walk(InputList *l, const char *dir, const char *skip, int depth)
+static int walk(Expand *e, const char *dir, int depth)
 {
     struct dirent **ents;
-    char path[PATH_MAX];
     int ret = 0;
-    if (depth > 64)
-        return 0;
     int n = scandir(dir, &ents, NULL, alphasort);
-    if (n < 0)
-        return -errno;
+    if (n < 0) {
+        ret = -errno;
+        vidx__log(VIDX_LOG_ERROR, "%s: cannot list the directory: %s", dir, strerror(errno));
+        return ret;
+    }
     for (int i = 0; i < n; i++) {
-        const char *name = ents[i]->d_name;
-        struct stat st;
-        if (ret == 0 && name[0] != '.' &&
-            snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path) &&
-            stat(path, &st) == 0) {
-            if (S_ISDIR(st.st_mode)) {
-                if (!skip || strcmp(path, skip))
-                    ret = walk(l, path, skip, depth + 1);
-            } else if (S_ISREG(st.st_mode) && (video_extension(name) || looks_like_media(path))) {
-                ret = add(l, path);
-            }
-        }
+        if (ret == 0 && ents[i]->d_name[0] != '.')
+            ret = walk_entry(e, dir, ents[i]->d_name, depth);
         free(ents[i]);
     }
     free(ents);
     return ret;
 }
 
-static int add_lines(InputList *l, FILE *f, const char *skip)
+/* ---------------------------------------------------------------------- */
+/* Lists                                                                   */
+/* ---------------------------------------------------------------------- */
+
+static int expand_one(Expand *e, const char *in, const char *base, int top);
+
+static int add_lines(Expand *e, FILE *f, const char *base)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -120,67 +182,195 @@ static int add_lines(InputList *l, FILE *f, const char *skip)
             line[--len] = 0;
         if (len == 0 || line[0] == '#')
             continue;
-        const char *one = line;
-        ret = vidx__inputs_expand(l, &one, 1, skip);
+        ret = expand_one(e, line, base, 0);
     }
     free(line);
     return ret;
 }
 
-static int expand_one(InputList *l, const char *in, const char *skip)
+/* Refuses a list that is already being read (a cycle) or one level too deep. */
+static int check_list(const Expand *e, const ListFrame *fr)
 {
-    struct stat st;
-    if (!strcmp(in, "-"))
-        return add_lines(l, stdin, skip);
-    if (in[0] == '@') {
-        FILE *f = fopen(in + 1, "r");
-        if (!f)
-            return -errno;
-        int ret = add_lines(l, f, skip);
-        fclose(f);
-        return ret;
+    const char *parent = e->depth ? e->lists[e->depth - 1].name : NULL;
+    for (int i = 0; i < e->depth && fr->has_id; i++) {
+        const ListFrame *o = &e->lists[i];
+        if (o->has_id && o->id.dev == fr->id.dev && o->id.ino == fr->id.ino) {
+            vidx__log(VIDX_LOG_ERROR,
+                      "@%s: included by the list %s while it is already being read (as %s): a "
+                      "list may not include itself, directly or through other lists",
+                      fr->name, parent, o->name);
+            return VIDX_EUSAGE;
+        }
     }
-    if (!is_url(in) && stat(in, &st) == 0 && S_ISDIR(st.st_mode) &&
-        !(strlen(in) > 4 && video_extension(in)))
-        return walk(l, in, skip, 0);
-    return add(l, in); /* files, URLs, and missing paths (recorded as failures) */
+    if (e->depth == VIDX_LIST_DEPTH) {
+        vidx__log(VIDX_LOG_ERROR, "@%s: lists nested more than %d deep (included by %s)", fr->name,
+                  VIDX_LIST_DEPTH, parent);
+        return VIDX_EUSAGE;
+    }
+    return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+/*
+ * Reads list f named name. Its relative lines are taken against base when it
+ * is a regular file; a pipe (stdin, @<(ls ...)) has no directory of its own,
+ * its lines are taken against the current one.
+ */
+static int read_list(Expand *e, FILE *f, const char *name, const char *base)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    struct stat st;
+    ListFrame fr = {.name = name};
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+        fr.id = (FileId){st.st_dev, st.st_ino};
+        fr.has_id = 1;
+    }
+    int ret = check_list(e, &fr);
+    if (ret < 0)
+        return ret;
+    e->lists[e->depth++] = fr;
+    ret = add_lines(e, f, fr.has_id ? base : NULL);
+    e->depth--;
+    return ret;
+}
+
+static int open_list(Expand *e, const char *name, const char *base)
+{
+    char *path = vidx__input_canonical(name, base);
+    if (!path)
+        return -ENOMEM;
+    FILE *f = fopen(path, "r");
+    int ret = -errno;
+    if (!f) {
+        vidx__log(VIDX_LOG_ERROR, "@%s: cannot read the list: %s", path, strerror(errno));
+        free(path);
+        return ret;
+    }
+    char *dir = strdup(path);
+    if (dir) {
+        char *slash = strrchr(dir, '/');
+        slash[slash == dir] = 0; /* "/l.txt" -> "/" */
+        ret = read_list(e, f, path, dir);
+    }
+    fclose(f);
+    free(dir);
+    free(path);
+    return dir ? ret : -ENOMEM;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Inputs                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* One input, relative to base (NULL: the current directory); top: from the command line. */
+static int expand_one(Expand *e, const char *in, const char *base, int top)
+{
+    struct stat st;
+    if (top && !strcmp(in, "-"))
+        return read_list(e, stdin, "-", NULL);
+    if (in[0] == '@')
+        return open_list(e, in + 1, base);
+    char *path = vidx__input_canonical(in, base);
+    if (!path)
+        return -ENOMEM;
+    int found = !vidx__is_url(path) && stat(path, &st) == 0;
+    if (found && S_ISDIR(st.st_mode) && !(strlen(in) > 4 && vidx__video_extension(in))) {
+        int ret = enter(e, path, &st, 0);
+        free(path);
+        return ret;
+    }
+    /* files, URLs, and missing paths (recorded as failures) */
+    return add(e->l, path, found ? &st : NULL);
 }
 
 int vidx__inputs_expand(InputList *l, const char *const *inputs, size_t n, const char *skip)
 {
-    for (size_t i = 0; i < n; i++) {
-        int ret = expand_one(l, inputs[i], skip);
-        if (ret < 0) {
-            fprintf(stderr, "vidx: %s: %s\n", inputs[i], strerror(-ret));
-            return ret;
-        }
+    Expand e = {.l = l};
+    struct stat st;
+    int ret = 0;
+    if (skip && stat(skip, &st) == 0) /* OUT: never walked */
+        ret = vidx__fileid_add(&e.dirs, (FileId){st.st_dev, st.st_ino});
+    for (size_t i = 0; i < n && ret >= 0; i++)
+        ret = expand_one(&e, inputs[i], NULL, 1);
+    if (ret == -ENOMEM)
+        vidx__log(VIDX_LOG_ERROR, "expanding the inputs: %s", strerror(ENOMEM));
+    vidx__fileid_free(&e.dirs);
+    return ret < 0 ? ret : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* One entry per file                                                      */
+/* ---------------------------------------------------------------------- */
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(((const InputEntry *)a)->path, ((const InputEntry *)b)->path);
+}
+
+/* Indices into items: by device and inode (files without one last), then by path order. */
+static int cmp_id(const void *a, const void *b, void *items)
+{
+    const InputEntry *base = items;
+    const InputEntry *x = &base[*(const size_t *)a], *y = &base[*(const size_t *)b];
+    if (x->has_id != y->has_id)
+        return y->has_id - x->has_id;
+    if (x->id.dev != y->id.dev)
+        return x->id.dev < y->id.dev ? -1 : 1;
+    if (x->id.ino != y->id.ino)
+        return x->id.ino < y->id.ino ? -1 : 1;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Drops all but the first (by path) of the names of one file: hard links, bind mounts. */
+static void unique_ids(InputList *l)
+{
+    size_t *order = malloc((l->n ? l->n : 1) * sizeof(*order)), k = 0;
+    if (!order)
+        return; /* only the duplicate check is lost */
+    for (size_t i = 0; i < l->n; i++)
+        order[i] = i;
+    qsort_r(order, l->n, sizeof(*order), cmp_id, l->items);
+    for (size_t i = 1; i < l->n; i++) {
+        InputEntry *first = &l->items[order[i - 1]], *e = &l->items[order[i]];
+        if (!e->has_id || !first->has_id || first->id.dev != e->id.dev ||
+            first->id.ino != e->id.ino)
+            continue;
+        vidx__log(VIDX_LOG_ERROR,
+                  "%s: the same file as %s (a hard link or another mount): "
+                  "processed once, as %s",
+                  e->path, first->path, first->path);
+        e->has_id = -1; /* dropped below; first stays the kept name for any further one */
+        order[i] = order[i - 1];
+        l->n_duplicates++;
     }
-    return 0;
+    free(order);
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->items[i].has_id < 0)
+            free(l->items[i].path);
+        else
+            l->items[k++] = l->items[i];
+    }
+    l->n = k;
 }
 
 void vidx__inputs_sort_unique(InputList *l)
 {
     size_t k = 0;
-    qsort(l->paths, l->n, sizeof(*l->paths), cmp_str);
+    qsort(l->items, l->n, sizeof(*l->items), cmp_path);
     for (size_t i = 0; i < l->n; i++) {
-        if (k > 0 && !strcmp(l->paths[k - 1], l->paths[i]))
-            free(l->paths[i]);
-        else
-            l->paths[k++] = l->paths[i];
+        if (k > 0 && !strcmp(l->items[k - 1].path, l->items[i].path)) {
+            free(l->items[i].path);
+            l->n_duplicates++;
+        } else
+            l->items[k++] = l->items[i];
     }
     l->n = k;
+    unique_ids(l);
 }
 
 void vidx__inputs_free(InputList *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        free(l->paths[i]);
-    free(l->paths);
+        free(l->items[i].path);
+    free(l->items);
     memset(l, 0, sizeof(*l));
 }
 
@@ -204,7 +394,7 @@ int vidx__input_fingerprint(const char *path, char out[64], int64_t *size, int64
     struct stat st;
     unsigned char buf[65536];
     *size = *mtime = 0;
-    if (is_url(path)) {
+    if (vidx__is_url(path)) {
         snprintf(out, 64, "url:%016llx",
                  (unsigned long long)vidx__fnv1a(path, strlen(path), VIDX_FNV_INIT));
         return 0;

@@ -22,6 +22,7 @@
 #include <libavutil/mem.h>
 #include <libavutil/sha.h>
 
+#include "media/audio.h"
 #include "store/audio_file.h"
 #include "store/fs.h"
 #include "store/tar.h"
@@ -373,6 +374,16 @@ static void partial_message(VidxJobResult *r)
                  (long long)st->decode_errors, (long long)st->targets_missed);
 }
 
+/* A source without video: its audio is the whole output (no frames). */
+static int audio_only(Job *j, VidxSource *src, const VidxAudioSettings *as)
+{
+    if (!j->audio) /* without audio there is nothing to take from it */
+        return fail(j, VIDX_ENOVIDEO, "opening");
+    int ret = vidx__audio_decode_all(src, as, &j->res->stats.decode_errors);
+    j->res->partial = j->res->stats.decode_errors > 0;
+    return ret < 0 ? fail(j, ret, "decoding audio") : 0;
+}
+
 static int run_source(Job *j, const char *url)
 {
     VidxSource *src = NULL;
@@ -396,6 +407,10 @@ static int run_source(Job *j, const char *url)
         j->set->on_start(j->set->opaque, vidx_source_video_info(src));
     if ((ret = open_audio(j, src, &as)) < 0)
         goto done;
+    if (vidx_source_video_info(src)->stream < 0) { /* an audio-only file (source.audio_only) */
+        ret = audio_only(j, src, &as);
+        goto finish;
+    }
     ss.pixel = vidx_image_pixel(j->set->format);
     if ((ret = vidx_sampler_open2(&smp, src, &ss, &as)) < 0) {
         fail(j, ret, "planning");
@@ -404,6 +419,7 @@ static int run_source(Job *j, const char *url)
     ret = sample_all(j, smp);
     vidx_sampler_stats(smp, &j->res->stats);
     j->res->partial = j->res->stats.partial;
+finish:
     if (j->res->partial && ret >= 0)
         partial_message(j->res);
     int aret = finish_audio(j, ret >= 0);

@@ -86,14 +86,22 @@ static int plan_tasks(Run *r, const InputList *in)
     if (!r->tasks)
         return -ENOMEM;
     r->sum.total = (int64_t)in->n;
+    r->sum.not_video_image = in->n_image;
+    r->sum.not_video_audio = in->n_audio;
+    r->sum.not_video_other = in->n_other;
+    r->sum.duplicates = in->n_duplicates;
+    r->sum.symlinks = in->n_symlinks;
     for (size_t i = 0; i < in->n; i++) {
         Task *t = &r->tasks[r->n_tasks];
         CatalogPrior prior;
-        t->path = in->paths[i];
-        vidx__input_key(t->path, t->key);
+        t->path = in->items[i].path;
         vidx__input_fingerprint(t->path, t->fingerprint, &t->size, &t->mtime);
         if (vidx__catalog_prior(r->cat, t->path, &prior) < 0)
             return VIDX_ECATALOG;
+        if (prior.found && prior.key[0]) /* a video keeps its key (a migrated one too) */
+            snprintf(t->key, sizeof(t->key), "%s", prior.key);
+        else
+            vidx__input_key(t->path, t->key);
         if (is_done(r, t, &prior)) {
             r->sum.skipped++;
             r->sum.skipped_failed += prior.status >= VIDX_VIDEO_FAILED;
@@ -503,6 +511,8 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
     if ((ret = vidx__committer_open(&r->commit, r->out, r->set, r->cat, vidx__record_settled, r)) <
         0)
         return ret;
+    in->follow_symlinks = r->set->follow_symlinks;
+    in->audio_files = r->set->audio_files;
     if ((ret = vidx__inputs_expand(in, inputs, n, r->out)) < 0)
         return ret;
     vidx__inputs_sort_unique(in);
@@ -533,6 +543,12 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out, const 
     if (!inputs || !out || !s)
         return VIDX_EUSAGE;
     signal(SIGPIPE, SIG_IGN);
+    if (s->audio_files && !s->job.audio) {
+        vidx__log(VIDX_LOG_ERROR,
+                  "audio-only files are taken for their audio: ask for it (--audio)");
+        ret = VIDX_EUSAGE;
+        goto done;
+    }
     if ((ret = prepare(&r, inputs, n_inputs, &in)) < 0)
         goto done;
     size_pool(&r);

@@ -215,6 +215,7 @@ static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
 
     VidxJobSettings js = cfg->run->job;
     js.sampler.threads = cfg->threads;
+    js.source.audio_only |= cfg->run->audio_files; /* audio-only inputs: their audio */
     /* Shards: the worker writes its frames as ready-made samples (the scratch
      * directory is named after the video key) and syncs only what it wrote. */
     int shards = cfg->run->layout == VIDX_LAYOUT_SHARDS;

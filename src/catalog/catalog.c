@@ -10,6 +10,7 @@
  * (every lookup is by primary or unique key).
  */
 #include "catalog/catalog.h"
+#include "catalog/migrate.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -63,7 +64,8 @@ enum {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_PRIOR] = "SELECT status, fingerprint, options_hash, attempts FROM videos WHERE path=?1",
+    [ST_PRIOR] =
+        "SELECT status, fingerprint, options_hash, attempts, key FROM videos WHERE path=?1",
     [ST_UPSERT] = "INSERT INTO videos(path,key,size,mtime,fingerprint,options_hash,status,"
                   "error_class,error,attempts,started_at,seconds,frames,probe,updated_at) "
                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10,?11,?12,?13,?14) "
@@ -126,6 +128,10 @@ int vidx_catalog_open(VidxCatalog **out, const char *outdir, int readonly)
     sqlite3_busy_timeout(c->db, 10000);
     if (!readonly && sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
+    if (!readonly && vidx__catalog_migrate(c->db, path) < 0) {
+        vidx_catalog_close(&c);
+        return VIDX_ECATALOG;
+    }
     for (int i = 0; i < ST_COUNT && !readonly; i++)
         if (sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i],
                                NULL) != SQLITE_OK)
@@ -165,6 +171,8 @@ int vidx__catalog_prior(VidxCatalog *c, const char *path, CatalogPrior *out)
         snprintf(out->fingerprint, sizeof(out->fingerprint), "%s", fp ? fp : "");
         snprintf(out->options, sizeof(out->options), "%s", op ? op : "");
         out->attempts = sqlite3_column_int(st, 3);
+        const char *key = (const char *)sqlite3_column_text(st, 4);
+        snprintf(out->key, sizeof(out->key), "%s", key ? key : "");
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(c, "lookup");

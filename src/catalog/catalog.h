@@ -15,6 +15,7 @@ typedef struct CatalogPrior {
     char fingerprint[64];
     char options[32];
     int attempts;
+    char key[96]; /* its output key: kept when it is redone */
 } CatalogPrior;
 
 /* One frame row: the worker's record and where the store put it. */

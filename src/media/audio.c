@@ -12,6 +12,8 @@
 #include <libavcodec/avcodec.h>
 #include <libswresample/swresample.h>
 
+#include "media/source.h"
+
 struct VidxAudio {
     AVCodecContext *dec;
     SwrContext *swr;
@@ -139,4 +141,27 @@ void vidx__audio_close(VidxAudio **pa)
     av_freep(&a->buf);
     av_free(a);
     *pa = NULL;
+}
+
+int vidx__audio_decode_all(VidxSource *src, const VidxAudioSettings *s, int64_t *errors)
+{
+    VidxAudio *a = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    int ret = pkt ? vidx__audio_open(&a, src->fmt->streams[src->audio_index], s) : AVERROR(ENOMEM);
+    src->used = 1;
+    while (ret >= 0) {
+        if ((ret = av_read_frame(src->fmt, pkt)) == AVERROR(EAGAIN)) {
+            ret = 0;
+            continue;
+        }
+        if (ret >= 0 && pkt->stream_index == src->audio_index)
+            ret = vidx__audio_packet(a, pkt);
+        av_packet_unref(pkt);
+    }
+    if (ret == AVERROR_EOF)
+        ret = vidx__audio_packet(a, NULL);
+    *errors = a ? vidx__audio_errors(a) : 0;
+    vidx__audio_close(&a);
+    av_packet_free(&pkt);
+    return ret;
 }

@@ -18,4 +18,12 @@ int vidx__audio_packet(VidxAudio *a, const AVPacket *pkt);
 int64_t vidx__audio_errors(const VidxAudio *a);
 void vidx__audio_close(VidxAudio **a);
 
+struct VidxSource;
+/*
+ * An audio-only source (settings.audio_only, no video stream): reads the file
+ * once and hands all of its audio to s->callback. Returns 0 or the first
+ * error of the demuxer or the callback; *errors: damaged packets skipped.
+ */
+int vidx__audio_decode_all(struct VidxSource *src, const VidxAudioSettings *s, int64_t *errors);
+
 #endif

@@ -115,7 +115,7 @@ static int count_packets(VidxSource *src, int64_t *count)
         goto done;
     src->used = 1;
     while ((ret = av_read_frame(src->fmt, pkt)) >= 0 || ret == AVERROR(EAGAIN)) {
-        if (ret >= 0 && pkt->stream_index == src->video->index)
+        if (ret >= 0 && src->video && pkt->stream_index == src->video->index)
             n += !(pkt->flags & AV_PKT_FLAG_DISCARD) &&
                  vidx__packet_shown(src->video->codecpar->codec_id, pkt->data, pkt->size);
         av_packet_unref(pkt);
@@ -142,8 +142,10 @@ static json_t *format_json(const VidxSource *src)
                                                           : json_null());
     json_object_set_new(o, "bit_rate",
                         fmt->bit_rate > 0 ? json_integer(fmt->bit_rate) : json_null());
-    json_object_set_new(o, "video_stream", json_integer(src->video->index));
-    json_object_set_new(o, "video_duration", real_or_null(src->info.duration));
+    json_object_set_new(o, "video_stream",
+                        src->video ? json_integer(src->video->index) : json_null());
+    json_object_set_new(o, "video_duration",
+                        src->video ? real_or_null(src->info.duration) : json_null());
     return o;
 }
 
@@ -166,7 +168,7 @@ int vidx_source_probe_json(VidxSource *src, int count_frames, char **out)
         int64_t n = 0;
         if ((ret = count_packets(src, &n)) < 0)
             goto done;
-        json_t *v = json_array_get(streams, src->video->index);
+        json_t *v = json_array_get(streams, src->info.stream); /* NULL: audio only */
         json_object_set_new(v, "frames", json_integer(n));
         json_object_set_new(v, "frames_exact", json_true());
     }

@@ -35,6 +35,23 @@ static const char safe_demuxers[] =
     "swf,smk,bink,flic,mjpeg,mpjpeg,nuv,roq,thp,film_cpk,r3d,rl2,vqf,xmv,mtv,avs,"
     "vivo,cdxl,daud,dirac,dnxhd,amv,cavsvideo,pmp";
 
+/*
+ * Demuxers of audio-only formats, all reading exactly one input. Allowed only
+ * when an audio-only file is asked for (VidxSourceSettings.audio_only).
+ */
+static const char audio_demuxers[] =
+    "mp3,wav,w64,flac,aac,ac3,eac3,aiff,ape,tta,wv,dts,dtshd,amr,amrnb,amrwb,au,caf,mpc,mpc8,tak,"
+    "voc,loas,truehd,mlp,sbc,shn,xwma,dsf,ircam,sox,gsm,codec2,s337m,wsaud";
+
+int vidx__demuxer_kind(const char *name)
+{
+    if (strstr(name, "_pipe") || strstr(name, "image2") || !strcmp(name, "gif"))
+        return VIDX_DEMUX_IMAGE;
+    if (av_match_list(name, audio_demuxers, ',') > 0)
+        return VIDX_DEMUX_AUDIO;
+    return av_match_list(name, safe_demuxers, ',') > 0 ? VIDX_DEMUX_VIDEO : VIDX_DEMUX_OTHER;
+}
+
 void vidx_source_default_settings(VidxSourceSettings *s)
 {
     memset(s, 0, sizeof(*s));
@@ -208,6 +225,28 @@ static int on_interrupt(void *opaque)
     return 0;
 }
 
+/*
+ * settings.audio_only: a file without a video stream (or whose only picture
+ * is cover art) is taken for its audio; info.stream is -1.
+ */
+static int pick_audio_only(VidxSource *src)
+{
+    int idx = av_find_best_stream(src->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    if (idx < 0)
+        return VIDX_ENOVIDEO;
+    const AVStream *st = src->fmt->streams[idx];
+    src->video = NULL;
+    src->audio_index = idx;
+    memset(&src->info, 0, sizeof(src->info));
+    src->info.stream = -1;
+    src->info.duration = st->duration != AV_NOPTS_VALUE ? ts_seconds(st->duration, st->time_base)
+                         : src->fmt->duration > 0       ? src->fmt->duration / 1e6
+                                                        : -1.0;
+    src->info.frames = -1;
+    src->info.has_audio = 1;
+    return 0;
+}
+
 static int open_demuxer(VidxSource *src)
 {
     AVDictionary *opts = NULL;
@@ -217,7 +256,9 @@ static int open_demuxer(VidxSource *src)
     if (!src->fmt)
         return AVERROR(ENOMEM);
     src->fmt->protocol_whitelist = av_strdup(src->network ? "http,https,tcp,tls" : "file");
-    src->fmt->format_whitelist = av_strdup(safe_demuxers);
+    src->fmt->format_whitelist = src->settings.audio_only
+                                     ? av_asprintf("%s,%s", safe_demuxers, audio_demuxers)
+                                     : av_strdup(safe_demuxers);
     if (!src->fmt->protocol_whitelist || !src->fmt->format_whitelist)
         goto fail;
     if (src->settings.on_progress)
@@ -280,7 +321,7 @@ static int classify_open_error(int ret, const VidxSource *src)
 {
     const char *url = src->url;
     int network = src->network;
-    if (ret == AVERROR(EINVAL) || ret == AVERROR_INVALIDDATA) {
+    if (ret == VIDX_EREFUSED || ret == AVERROR(EINVAL) || ret == AVERROR_INVALIDDATA) {
         const AVInputFormat *probed = NULL;
         if (!network) {
             AVProbeData pd = {0};
@@ -294,7 +335,10 @@ static int classify_open_error(int ret, const VidxSource *src)
                 probed = av_probe_input_format(&pd, 1);
             }
         }
-        if (probed && av_match_list(probed->name, safe_demuxers, ',') <= 0)
+        int kind = probed ? vidx__demuxer_kind(probed->name) : VIDX_DEMUX_VIDEO;
+        if (kind == VIDX_DEMUX_IMAGE || kind == VIDX_DEMUX_AUDIO)
+            return VIDX_ENOVIDEO; /* a photo or a song: not refused, just not a video */
+        if (kind == VIDX_DEMUX_OTHER || ret == VIDX_EREFUSED)
             return VIDX_EREFUSED;
         return VIDX_EFORMAT;
     }
@@ -342,9 +386,13 @@ int vidx_source_open(VidxSource **out, const char *url, const VidxSourceSettings
     }
     if ((ret = find_stream_info(src)) < 0)
         goto fail;
-    if ((ret = pick_streams(src, src->settings.stream)) < 0)
+    ret = pick_streams(src, src->settings.stream);
+    if (ret == VIDX_ENOVIDEO && src->settings.audio_only)
+        ret = pick_audio_only(src);
+    if (ret < 0)
         goto fail;
-    fill_video_info(src);
+    if (src->video)
+        fill_video_info(src);
     *out = src;
     return 0;
 fail:

@@ -12,7 +12,7 @@
 
 struct VidxSource {
     AVFormatContext *fmt;
-    AVStream *video; /* the selected video stream */
+    AVStream *video; /* the selected video stream; NULL for an audio-only file */
     int audio_index; /* first audio stream, or -1 */
     VidxVideoInfo info;
     VidxSourceSettings settings;
@@ -27,6 +27,14 @@ struct VidxSource {
 
 /* A sign of progress (a packet read, a frame decoded): calls on_progress, rate-limited. */
 void vidx__source_progress(VidxSource *src);
+/* What files of FFmpeg demuxer name (may be a comma list) hold, as its name tells. */
+enum {
+    VIDX_DEMUX_OTHER = 0, /* not media vidx takes: documents, playlists, subtitles, ... */
+    VIDX_DEMUX_VIDEO,     /* a demuxer vidx opens (see safe_demuxers) */
+    VIDX_DEMUX_IMAGE,     /* still images (image2, *_pipe, gif) */
+    VIDX_DEMUX_AUDIO,     /* audio-only formats */
+};
+int vidx__demuxer_kind(const char *name);
 
 /* Seeks back to the start so another pass can read every packet again. */
 int vidx__source_rewind(VidxSource *src);

@@ -26,6 +26,8 @@ enum {
     OPT_DEDUP_EXACT,
     OPT_TIMEOUT_MAX,
     OPT_STALL,
+    OPT_FOLLOW_SYMLINKS,
+    OPT_AUDIO_FILES,
 };
 
 static const CliOption run_own_options[] = {
@@ -45,6 +47,8 @@ static const CliOption run_own_options[] = {
     {"max-disk", OPT_MAX_DISK, "SIZE", "stop cleanly before OUT grows past SIZE"},
     {"min-free", OPT_MIN_FREE, "SIZE", "stop cleanly before free space drops below SIZE"},
     {"dedup-exact", OPT_DEDUP_EXACT, NULL, "store byte-identical frames once (content-addressed)"},
+    {"follow-symlinks", OPT_FOLLOW_SYMLINKS, NULL, "directory walks follow symlinks (loop-safe)"},
+    {"audio-files", OPT_AUDIO_FILES, NULL, "also take audio-only files, for their audio (--audio)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -104,6 +108,12 @@ static int run_option(int key, const char *arg, void *ctx)
     case OPT_DEDUP_EXACT:
         a->run.dedup_exact = 1;
         return 0;
+    case OPT_FOLLOW_SYMLINKS:
+        a->run.follow_symlinks = 1;
+        return 0;
+    case OPT_AUDIO_FILES:
+        a->run.audio_files = 1;
+        return 0;
     case OPT_PROGRESS:
         if (!strcmp(arg, "json"))
             a->progress.mode = CLI_PROGRESS_JSON;
@@ -125,6 +135,9 @@ int cmd_run(int argc, char **argv)
     static const char usage[] =
         "usage: vidx run INPUT... -o OUT [sampling options] [--audio wav|flac] [--jobs N]\n\n"
         "INPUT: files, directories (recursive), @list.txt, - (paths on stdin), http(s) URLs.\n"
+        "Walks skip hidden entries, symlinks (see --follow-symlinks) and files that are not\n"
+        "video (photos, audio, documents: counted in the summary). A file is one video\n"
+        "whatever name it is given; relative names in a list are taken from its folder.\n"
         "Per video: frames (as vidx frames) in OUT/frames/<key>/ and optional audio; the\n"
         "catalog in OUT/catalog.db. Re-running the same command only does what is missing.\n"
         "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 11 stopped by the\n"

@@ -46,6 +46,12 @@ static void json_event(const VidxRunEvent *ev)
         for (int k = 0; k < VIDX_VIDEO_SKIPPED; k++)
             json_object_set_new(o, vidx_video_status_name((VidxVideoStatus)k),
                                 json_integer(s->counts[k]));
+        json_object_set_new(o, "not_video",
+                            json_pack("{s:I, s:I, s:I}", "image", (json_int_t)s->not_video_image,
+                                      "audio", (json_int_t)s->not_video_audio, "other",
+                                      (json_int_t)s->not_video_other));
+        json_object_set_new(o, "duplicates", json_integer(s->duplicates));
+        json_object_set_new(o, "symlinks_skipped", json_integer(s->symlinks));
     }
     if (o && ev->type == VIDX_EVENT_VIDEO) {
         /* json_stringn keeps any byte sequence a path may hold, escaped */
@@ -104,6 +110,29 @@ int cli_progress_default(void)
     return isatty(STDERR_FILENO) ? CLI_PROGRESS_BAR : CLI_PROGRESS_NONE;
 }
 
+/* What the inputs held besides videos: files a walk skipped, names given twice. */
+static void print_left_out(const VidxRunSummary *s)
+{
+    static const char *const kinds[] = {"image", "audio", "other"};
+    int64_t n[] = {s->not_video_image, s->not_video_audio, s->not_video_other};
+    int64_t total = n[0] + n[1] + n[2];
+    if (total > 0) {
+        fprintf(stderr, "vidx run: skipped %lld not video (", (long long)total);
+        for (int i = 0, first = 1; i < 3; i++)
+            if (n[i] > 0) {
+                fprintf(stderr, "%s%lld %s", first ? "" : ", ", (long long)n[i], kinds[i]);
+                first = 0;
+            }
+        fputs(")\n", stderr);
+    }
+    if (s->duplicates > 0)
+        fprintf(stderr, "vidx run: %lld duplicate names (the same file as another input): processed once\n",
+                (long long)s->duplicates);
+    if (s->symlinks > 0)
+        fprintf(stderr, "vidx run: skipped %lld symlinks in directories (--follow-symlinks)\n",
+                (long long)s->symlinks);
+}
+
 void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char *out)
 {
     int64_t failed = s->done - s->counts[VIDX_VIDEO_OK] - s->counts[VIDX_VIDEO_PARTIAL];
@@ -116,6 +145,7 @@ void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char
         (long long)s->counts[VIDX_VIDEO_CRASHED], (long long)s->counts[VIDX_VIDEO_TIMEOUT],
         (long long)s->skipped, (long long)s->skipped_failed,
         s->interrupted ? " [interrupted]" : "");
+    print_left_out(s);
     fprintf(stderr,
             "vidx run: %lld frames, %.1f MB in %.2f s (%.1f frames/s, %.2f videos/s) -> %s\n",
             (long long)s->frames, s->bytes / 1e6, s->seconds,

@@ -1,0 +1,19 @@
+/*
+ * migrate.h - brings a catalog written by an older vidx up to the current
+ * schema (meta 'schema') when it is opened for writing.
+ */
+#ifndef VIDX_CATALOG_MIGRATE_H
+#define VIDX_CATALOG_MIGRATE_H
+
+#define VIDX_CATALOG_SCHEMA 2
+
+struct sqlite3;
+
+/*
+ * Migrates db (the catalog at path) in one transaction, or does nothing when
+ * it is current. Returns 0, or VIDX_ECATALOG (logged) on a database error or
+ * a schema newer than this vidx knows.
+ */
+int vidx__catalog_migrate(struct sqlite3 *db, const char *path);
+
+#endif
