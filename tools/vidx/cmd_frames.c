@@ -68,7 +68,9 @@ int cmd_frames(int argc, char **argv)
         "I,..] [OPTIONS]\n\n"
         "Writes the sampled frames as DIR/<index>_<ms>ms.<ext> and one line per frame in\n"
         "DIR/manifest.jsonl. Frames are exact (the frame shown at each target time) unless\n"
-        "--approx. Exit codes: 0 ok, 2 usage, 3 input, 4 undecodable, 5 output, 6 partial.";
+        "--approx. DIR must be new, empty or written by vidx frames before.\n"
+        "Exit codes: 0 ok, 2 usage, 3 input, 4 undecodable, 5 output, 6 partial, 12 DIR is\n"
+        "not a vidx frames output.";
     FramesArgs a;
     VidxJobResult res;
     int first;
@@ -86,6 +88,11 @@ int cmd_frames(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *file = argv[first];
+    if ((ret = vidx_output_claim(a.out, "frames")) < 0) { /* DIR is vidx's, or new or empty */
+        cli_error(a.out, "cannot write there: %s", vidx_strerror(ret));
+        cli_job_free(&a.job);
+        return ret == VIDX_ENOTOURS ? CLI_EXIT_NOTOURS : CLI_EXIT_OUTPUT;
+    }
     cli_install_signals();
     a.job.job.cancel = (volatile int *)&cli_interrupted;
     ret = vidx_job_run(file, a.out, &a.job.job, &res);

@@ -24,6 +24,7 @@ enum {
     OPT_MAX_DISK,
     OPT_MIN_FREE,
     OPT_DEDUP_EXACT,
+    OPT_WAIT,
 };
 
 static const CliOption run_own_options[] = {
@@ -41,6 +42,7 @@ static const CliOption run_own_options[] = {
     {"max-disk", OPT_MAX_DISK, "SIZE", "stop cleanly before OUT grows past SIZE"},
     {"min-free", OPT_MIN_FREE, "SIZE", "stop cleanly before free space drops below SIZE"},
     {"dedup-exact", OPT_DEDUP_EXACT, NULL, "store byte-identical frames once (content-addressed)"},
+    {"wait", OPT_WAIT, NULL, "another vidx is writing to OUT: wait for it instead of exiting"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -96,6 +98,9 @@ static int run_option(int key, const char *arg, void *ctx)
     case OPT_DEDUP_EXACT:
         a->run.dedup_exact = 1;
         return 0;
+    case OPT_WAIT:
+        a->run.wait_lock = 1;
+        return 0;
     case OPT_PROGRESS:
         if (!strcmp(arg, "json"))
             a->progress.mode = CLI_PROGRESS_JSON;
@@ -119,8 +124,10 @@ int cmd_run(int argc, char **argv)
         "INPUT: files, directories (recursive), @list.txt, - (paths on stdin), http(s) URLs.\n"
         "Per video: frames (as vidx frames) in OUT/frames/<key>/ and optional audio; the\n"
         "catalog in OUT/catalog.db. Re-running the same command only does what is missing.\n"
+        "OUT must be new, empty or a vidx output, apart from the inputs; one run at a time.\n"
         "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 11 stopped by the\n"
-        "disk budget or a full disk (resumable), 130 interrupted.";
+        "disk budget or a full disk (resumable), 12 OUT is not a vidx output, 13 another\n"
+        "vidx is writing to OUT, 130 interrupted.";
     RunArgs a;
     VidxRunSummary sum;
     int first;
@@ -160,6 +167,8 @@ int cmd_run(int argc, char **argv)
     }
     if (ret == VIDX_EUSAGE)
         return CLI_EXIT_USAGE;
+    if (ret == VIDX_ENOTOURS || ret == VIDX_ELOCKED)
+        return cli_exit_code(ret, 0);
     if (ret < 0)
         return CLI_EXIT_FATAL;
     return sum.skipped_failed > 0 ||
