@@ -89,7 +89,8 @@ int cmd_frames(int argc, char **argv)
     }
     const char *file = argv[first];
     if ((ret = vidx_output_claim(a.out, "frames")) < 0) { /* DIR is vidx's, or new or empty */
-        cli_error(a.out, "cannot write there: %s", vidx_strerror(ret));
+        if (ret != VIDX_ENOTOURS)                         /* that one the library explained */
+            cli_error(a.out, "cannot write there: %s", vidx_strerror(ret));
         cli_job_free(&a.job);
         return ret == VIDX_ENOTOURS ? CLI_EXIT_NOTOURS : CLI_EXIT_OUTPUT;
     }

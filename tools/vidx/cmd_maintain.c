@@ -81,7 +81,8 @@ int cmd_verify(int argc, char **argv)
         return code;
     int n = vidx_verify(out, a.repair, &report);
     if (n < 0) {
-        cli_error(out, "cannot verify: %s", vidx_strerror(n));
+        if (n != VIDX_ENOTOURS && n != VIDX_ELOCKED) /* those the library explained */
+            cli_error(out, "cannot verify: %s", vidx_strerror(n));
         return cli_exit_code(n, 0);
     }
     if (a.json)
@@ -160,7 +161,8 @@ static int report_cmd(int argc, char **argv, const char *usage, const CliOption 
         return code;
     int ret = fn(out, a.gc_flags, &report);
     if (ret < 0) {
-        cli_error(out, "%s", vidx_strerror(ret)); /* the library logged the details */
+        if (ret != VIDX_ENOTOURS && ret != VIDX_ELOCKED) /* those the library explained */
+            cli_error(out, "%s", vidx_strerror(ret));
         return cli_exit_code(ret, 0);
     }
     json_t *o = a.json ? NULL : json_loads(report, 0, NULL);

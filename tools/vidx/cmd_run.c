@@ -152,6 +152,10 @@ int cmd_run(int argc, char **argv)
     a.run.opaque = &a.progress;
     a.run.cancel = (volatile int *)&cli_interrupted;
     ret = vidx_run((const char *const *)argv + first, (size_t)(argc - first), a.out, &a.run, &sum);
+    if (ret == VIDX_ENOTOURS || ret == VIDX_ELOCKED) { /* refused before it began: said why */
+        cli_job_free(&a.job);
+        return cli_exit_code(ret, 0);
+    }
     if (ret < 0 && ret != VIDX_EINTERRUPTED)
         cli_error(a.out, "run failed: %s", vidx_strerror(ret));
     cli_print_summary(&sum, &a.progress, a.out);
@@ -167,8 +171,6 @@ int cmd_run(int argc, char **argv)
     }
     if (ret == VIDX_EUSAGE)
         return CLI_EXIT_USAGE;
-    if (ret == VIDX_ENOTOURS || ret == VIDX_ELOCKED)
-        return cli_exit_code(ret, 0);
     if (ret < 0)
         return CLI_EXIT_FATAL;
     return sum.skipped_failed > 0 ||
