@@ -540,6 +540,8 @@ VIDX_API int vidx_gc(const char *out, int flags, char **report);
  * refused with VIDX_ENOTOURS and left untouched.
  */
 VIDX_API int vidx_output_claim(const char *dir, const char *kind);
+/** 0 when vidx_output_claim(dir, kind) would accept dir; writes nothing. */
+VIDX_API int vidx_output_check(const char *dir, const char *kind);
 
 #ifdef __cplusplus
 }

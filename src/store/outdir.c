@@ -94,15 +94,12 @@ static int legacy_catalog(const char *dir)
     return n == 2;
 }
 
-/* A directory an earlier `vidx frames` wrote: a manifest, and only names it writes. */
+/* A directory an earlier `vidx frames` wrote: only names it writes. */
 static int legacy_frames(const char *dir)
 {
-    char path[PATH_MAX];
     struct dirent *e;
-    struct stat st;
     int ok = 1;
-    snprintf(path, sizeof(path), "%s/manifest.jsonl", dir);
-    DIR *d = lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? opendir(dir) : NULL;
+    DIR *d = opendir(dir);
     if (!d)
         return 0;
     while (ok && (e = readdir(d)))
@@ -154,20 +151,28 @@ static int write_marker(const char *dir, const char *kind)
     return vidx__write_atomic(dir, VIDX_OUTDIR_MARKER, text, (size_t)n, 1);
 }
 
-int vidx__outdir_claim(const char *dir, const char *kind)
+/* 0 when a writer may claim dir (*exists, *marked say what it found); else refused. */
+static int claimable(const char *dir, const char *kind, int *exists, int *marked)
 {
     struct stat st;
-    int marked = 0, ret = 0;
-    if (stat(dir, &st) < 0) {
-        if (errno != ENOENT || (ret = vidx__mkdirs(dir)) < 0)
-            return ret < 0 ? ret : -errno;
-    } else if (!S_ISDIR(st.st_mode))
+    int ret;
+    *exists = *marked = 0;
+    if (stat(dir, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    *exists = 1;
+    if (!S_ISDIR(st.st_mode))
         return -ENOTDIR;
-    else if ((ret = is_empty(dir)) < 0)
-        return ret;
-    else if (ret == 0 && (ret = check(dir, kind, &marked)) < 0)
-        return ret;
-    return marked ? 0 : write_marker(dir, kind);
+    if ((ret = is_empty(dir)) != 0)
+        return ret < 0 ? ret : 0;
+    return check(dir, kind, marked);
+}
+
+int vidx__outdir_claim(const char *dir, const char *kind)
+{
+    int exists, marked, ret = claimable(dir, kind, &exists, &marked);
+    if (ret == 0 && !exists)
+        ret = vidx__mkdirs(dir);
+    return ret < 0 || marked ? ret : write_marker(dir, kind);
 }
 
 /* The pid a holder wrote into the lock file, or 0. */
@@ -266,11 +271,20 @@ int vidx__path_within(const char *a, const char *b)
     return !strncmp(a, b, n) && (a[n] == 0 || a[n] == '/');
 }
 
+static int known_kind(const char *dir, const char *kind)
+{
+    return dir && kind && (!strcmp(kind, "run") || !strcmp(kind, "frames"));
+}
+
 int vidx_output_claim(const char *dir, const char *kind)
 {
-    if (!dir || !kind || (strcmp(kind, "run") && strcmp(kind, "frames")))
-        return VIDX_EUSAGE;
-    return vidx__outdir_claim(dir, kind);
+    return known_kind(dir, kind) ? vidx__outdir_claim(dir, kind) : VIDX_EUSAGE;
+}
+
+int vidx_output_check(const char *dir, const char *kind)
+{
+    int exists, marked;
+    return known_kind(dir, kind) ? claimable(dir, kind, &exists, &marked) : VIDX_EUSAGE;
 }
 
 static int is_path(const char *s)

@@ -88,7 +88,7 @@ int cmd_frames(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *file = argv[first];
-    if ((ret = vidx_output_claim(a.out, "frames")) < 0) { /* DIR is vidx's, or new or empty */
+    if ((ret = vidx_output_check(a.out, "frames")) < 0) { /* DIR is vidx's, or new or empty */
         if (ret != VIDX_ENOTOURS)                         /* that one the library explained */
             cli_error(a.out, "cannot write there: %s", vidx_strerror(ret));
         cli_job_free(&a.job);
@@ -97,6 +97,8 @@ int cmd_frames(int argc, char **argv)
     cli_install_signals();
     a.job.job.cancel = (volatile int *)&cli_interrupted;
     ret = vidx_job_run(file, a.out, &a.job.job, &res);
+    if ((ret >= 0 || ret == VIDX_EINTERRUPTED) && vidx_output_claim(a.out, "frames") < 0)
+        cli_error(a.out, "cannot mark the directory as vidx's (.vidx-output)");
     if (ret < 0)
         cli_error(file, "%s", res.message);
     if (ret >= 0 || a.json)
