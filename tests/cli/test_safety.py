@@ -27,8 +27,9 @@ besides the exit code and the message:
   one_writer             a second run on the same OUT exits 13 naming OUT and the first run's pid,
                          touching nothing; readers run alongside; gc is refused too; the first
                          run ends with nothing lost; --wait waits and then runs.
-  scratch_dir            --scratch DIR: a user's DIR/vidx-scratch is never touched, and two runs
-                         with different OUT share DIR without deleting each other's scratch.
+  scratch_dir            --scratch DIR: a user's DIR/vidx-scratch is never touched, two runs with
+                         different OUT share DIR without deleting each other's scratch, and a
+                         folder with the name vidx would use but without its marker is refused.
 """
 import hashlib
 import json
@@ -418,4 +419,14 @@ def test_scratch_dir():
     F.check(tree(s) == before, '--scratch DIR changed: %s' % sorted(set(tree(s)) ^ set(before)))
     r = vidx(['run', lib, '-o', outs[0], '--scratch', s, '--retry'] + RUN_ARGS)
     F.check(r.rc == 0 and tree(s) == before, 'rerun: exit %s, DIR changed' % r.rc)
+    # a folder with the very name vidx would use, but not marked as vidx's: refused, untouched
+    h = 1469598103934665603
+    for b in os.path.realpath(outs[1]).encode():
+        h = ((h ^ b) * 1099511628211) & (2 ** 64 - 1)
+    mine = s / ('vidx-scratch-%016x' % h)
+    mine.mkdir()
+    (mine / 'keep.txt').write_text('the user\'s\n')
+    before = tree(s)
+    r = vidx(['run', lib, '-o', outs[1], '--scratch', s, '--retry'] + RUN_ARGS)
+    expect_refused(F, 'a look-alike scratch folder', r, s, before, words=(str(mine), 'not vidx\'s scratch'))
     F.raise_if_any()
