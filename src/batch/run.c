@@ -232,14 +232,22 @@ static int count_busy(const Run *r)
     return n;
 }
 
-/* Shards written by workers: a new shard for w's slot when it has none or its is full. */
+/* Shards written by workers: a new shard for w's slot when it has none or its is full.
+ * Returns 1 (and stops the run cleanly) when the disk is too full for one. */
 static int slot_shard(Run *r, Worker *w)
 {
     Store *st = &r->commit.store;
     if (!r->shard_slots || (w->shard[0] && !vidx__shards_full(st, w->shard_end, w->shard_samples)))
         return 0;
     w->shard_end = w->shard_samples = 0;
-    return vidx__shards_new(st, w->shard);
+    int ret = vidx__shards_new(st, w->shard);
+    if (ret == -ENOSPC || ret == -EDQUOT) { /* no room to record or create a shard */
+        vidx__log(VIDX_LOG_ERROR, "%s: disk full; stopping (run again with more space to finish)",
+                  r->out);
+        r->sum.disk_stop = 2;
+        return 1;
+    }
+    return ret;
 }
 
 /* Sends w (idle, maybe dead) the next task. */
@@ -248,8 +256,8 @@ static int start_task(Run *r, Worker *w)
     int ret = w->pid <= 0 ? spawn(r, w) : 0;
     if (ret == 0)
         ret = slot_shard(r, w);
-    if (ret < 0)
-        return ret;
+    if (ret != 0)
+        return ret < 0 ? ret : 0; /* > 0: stopped, the disk is full */
     Task *t = &r->tasks[r->next_task++];
     if (send_task(r, w, t) < 0) {
         w->task = t;

@@ -416,10 +416,11 @@ int vidx__catalog_shard_claim(VidxCatalog *c, const char *name, int claim)
         return db_error(c, "shards");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE         ? 0
+              : rc == SQLITE_CONSTRAINT ? -EEXIST
+                                        : write_error(c, "shards"); /* a full disk: -ENOSPC */
     sqlite3_finalize(st);
-    if (rc == SQLITE_CONSTRAINT)
-        return -EEXIST;
-    return rc == SQLITE_DONE ? 0 : db_error(c, "shards");
+    return ret;
 }
 
 sqlite3 *vidx__catalog_db(VidxCatalog *c)
