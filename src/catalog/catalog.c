@@ -407,6 +407,18 @@ int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t
     return ret;
 }
 
+int vidx__catalog_is_empty(VidxCatalog *c)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT 1 FROM sqlite_master WHERE type='table' AND name='frames'", -1,
+                           &st, NULL) == SQLITE_OK)
+        found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return !found;
+}
+
 int vidx__catalog_shard_claim(VidxCatalog *c, const char *name, int claim)
 {
     sqlite3_stmt *st;

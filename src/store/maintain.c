@@ -202,12 +202,15 @@ int vidx_verify(const char *out, int do_repair, char **report)
     int ret = do_repair ? writer(out, 0, &lock) : 0; /* without --repair: read-only, no lock */
     if (ret == 0)
         ret = vidx_catalog_open(&cat, out, !do_repair);
+    if (ret == -ENOENT && !do_repair) /* vidx's, but a first run stopped before its catalog */
+        ret = vidx__outdir_check(out, "run") == 0 ? 0 : ret;
     if (ret < 0) {
         vidx__outdir_unlock(&lock);
         json_decref(p.list);
         return ret;
     }
-    ret = verify_rows(vidx__catalog_db(cat), out, &p);
+    if (cat && !vidx__catalog_is_empty(cat)) /* one stopped at birth may have no tables */
+        ret = verify_rows(vidx__catalog_db(cat), out, &p);
     if (ret == 0 && do_repair && p.n)
         ret = repair(vidx__catalog_db(cat), out, &p);
     vidx_catalog_close(&cat);

@@ -36,7 +36,10 @@ static int refuse(const char *dir, const char *why)
     return VIDX_ENOTOURS;
 }
 
-/* 1 when dir has no entries, 0 when it has some, or a negative errno. */
+/*
+ * 1 when dir has no entries (but the marker's scratch name, left by a claim
+ * that died while writing it), 0 when it has some, or a negative errno.
+ */
 static int is_empty(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -45,7 +48,8 @@ static int is_empty(const char *dir)
     if (!d)
         return -errno;
     while (empty && (e = readdir(d)))
-        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+                !strcmp(e->d_name, "." VIDX_OUTDIR_MARKER ".tmp");
     closedir(d);
     return empty;
 }
