@@ -30,6 +30,9 @@ besides the exit code and the message:
   scratch_dir            --scratch DIR: a user's DIR/vidx-scratch is never touched, two runs with
                          different OUT share DIR without deleting each other's scratch, and a
                          folder with the name vidx would use but without its marker is refused.
+  claim_interrupted      OUT left with only the marker's scratch file (killed while marking) is
+                         claimed by the next run; verify on a marked OUT with no catalog yet: 0
+                         problems, nothing created.
 """
 import hashlib
 import json
@@ -429,4 +432,23 @@ def test_scratch_dir():
     before = tree(s)
     r = vidx(['run', lib, '-o', outs[1], '--scratch', s, '--retry'] + RUN_ARGS)
     expect_refused(F, 'a look-alike scratch folder', r, s, before, words=(str(mine), 'not vidx\'s scratch'))
+    F.raise_if_any()
+
+
+def test_claim_interrupted():
+    """A first run killed while marking OUT, or before its catalog: OUT is still usable."""
+    F = Failures('interrupted claims')
+    lib = library('birth_lib', 1)
+    out = common.new_out_dir('birth_marker_tmp')
+    out.mkdir()
+    (out / '..vidx-output.tmp').write_text('{"form')  # killed while writing the marker
+    r = vidx(['run', lib, '-o', out] + RUN_ARGS)
+    F.check(r.rc == 0 and (out / '.vidx-output').is_file(), 'run: exit %s\n  %s' % (r.rc, r.describe()))
+    out = common.new_out_dir('birth_no_catalog')
+    out.mkdir()
+    (out / '.vidx-output').write_text('{"format":1,"kind":"run","created_by":"vidx 0.1.0"}\n')
+    r = vidx(['verify', out, '--json'])
+    F.check(r.rc == 0 and json.loads(r.stdout or '{}').get('problems') == 0,
+            'verify on a marked OUT without a catalog: exit %s %s' % (r.rc, r.stdout))
+    F.check(not (out / 'catalog.db').exists(), 'verify created catalog.db')
     F.raise_if_any()
