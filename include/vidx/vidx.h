@@ -65,7 +65,9 @@ VIDX_API const char *vidx_version(void);
     X(VIDX_ENOMEMLIMIT, -30014, "memory", "memory limit exceeded")                                 \
     X(VIDX_ENETWORK, -30015, "network", "network input failed")                                    \
     X(VIDX_EEMPTY, -30016, "empty", "file is empty")                                               \
-    X(VIDX_ENOTFILE, -30017, "notfile", "not a regular file")
+    X(VIDX_ENOTFILE, -30017, "notfile", "not a regular file")                                      \
+    X(VIDX_ENOTOURS, -30018, "notours", "refused: not a vidx output directory")                    \
+    X(VIDX_ELOCKED, -30019, "locked", "output directory in use by another vidx")
 
 enum {
 #define VIDX_ERRNO_ENUM(name, value, shortname, msg) name = value,
@@ -547,6 +549,7 @@ typedef struct VidxRunSettings {
     /** Directory walks also take audio-only files, and any audio-only input is
      * processed for its audio (job.source.audio_only); needs job.audio. Default 0. */
     int audio_files;
+    int wait_lock; /**< another writer holds OUT: wait for it (default: fail, VIDX_ELOCKED) */
 } VidxRunSettings;
 
 VIDX_API void vidx_run_default_settings(VidxRunSettings *s);
@@ -558,14 +561,21 @@ VIDX_API void vidx_run_default_settings(VidxRunSettings *s);
  * its canonical path (absolute, symlinks resolved) and processed once however
  * many names it has; directory walks skip files that are not video (counted
  * in the summary). Resumable: videos already done with the same file and
- * options are skipped. Returns 0 when the run
+ * options are skipped. out must be missing, empty or a vidx output
+ * (VIDX_ENOTOURS otherwise, nothing touched), must not lie inside an input
+ * nor hold one (VIDX_EUSAGE), and has one writer at a time (VIDX_ELOCKED,
+ * unless wait_lock). Returns 0 when the run
  * completed (look at the summary for per-video failures), VIDX_EINTERRUPTED,
  * VIDX_ECATALOG, VIDX_EUSAGE or an errno code for a fatal error.
  */
 VIDX_API int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
                       const VidxRunSettings *s, VidxRunSummary *summary);
 
-/* Catalog queries (vidx status / vidx export). */
+/*
+ * Catalog queries (vidx status / vidx export). Opening checks that outdir is a
+ * vidx output (VIDX_ENOTOURS otherwise) and never creates a catalog: read-only
+ * opens take no lock and run alongside a writer.
+ */
 typedef struct VidxCatalog VidxCatalog;
 VIDX_API int vidx_catalog_open(VidxCatalog **out, const char *outdir, int readonly);
 VIDX_API void vidx_catalog_close(VidxCatalog **c);
@@ -577,16 +587,38 @@ VIDX_API int vidx_catalog_export(VidxCatalog *c, const char *table, const char *
 /**
  * Checks every catalog entry of out against the disk (existence, size,
  * SHA-256). With repair, videos with a problem are removed from the catalog
- * (and their files), so the next run redoes them. *report: JSON (vidx_free).
- * Returns the number of problems found, or a negative code.
+ * (and their files), so the next run redoes them (repair is a writer: it takes
+ * out's lock, VIDX_ELOCKED while a run holds it). *report: JSON (vidx_free).
+ * Returns the number of problems found, or a negative code (VIDX_ENOTOURS when
+ * out is not a vidx output: nothing is created there).
  */
 VIDX_API int vidx_verify(const char *out, int repair, char **report);
 
 /** Space used under out by kind (frames, shards, objects, audio, manifests, catalog, scratch). */
 VIDX_API int vidx_du(const char *out, char **report);
 
-/** Removes files no catalog row points at, and scratch. *report: what was removed. */
-VIDX_API int vidx_gc(const char *out, char **report);
+/** vidx_gc flags: report what would be removed, remove nothing; wait for a writer to finish. */
+enum { VIDX_GC_DRY_RUN = 1, VIDX_GC_WAIT = 2 };
+
+/**
+ * Removes the files vidx made under out that no catalog row points at (left
+ * by interrupted or abandoned work), and scratch. Only names vidx makes, in
+ * the folders it owns, are candidates; anything else (and every symbolic
+ * link) is left alone and listed in the report's "left_alone". *report: JSON
+ * (vidx_free). VIDX_ENOTOURS when out is not a vidx output, VIDX_ELOCKED
+ * when a run is writing to it (unless VIDX_GC_WAIT).
+ */
+VIDX_API int vidx_gc(const char *out, int flags, char **report);
+
+/**
+ * Ownership of an output directory (what vidx run and vidx frames -o call):
+ * creates dir when missing and marks it as vidx's (kind "run" or "frames");
+ * an empty directory or one vidx made before is accepted, anything else is
+ * refused with VIDX_ENOTOURS and left untouched.
+ */
+VIDX_API int vidx_output_claim(const char *dir, const char *kind);
+/** 0 when vidx_output_claim(dir, kind) would accept dir; writes nothing. */
+VIDX_API int vidx_output_check(const char *dir, const char *kind);
 
 #ifdef __cplusplus
 }

@@ -26,14 +26,16 @@ struct Staged {
 };
 
 typedef struct Recover {
-    const char *out;
-    char **names; /* shards the catalog lists */
+    char **names; /* shards the catalog lists with nothing committed */
     size_t n;
+    const char *out;
 } Recover;
 
 static int recover_shard(void *opaque, const char *name, int64_t size)
 {
     Recover *r = opaque;
+    if (size > 0)
+        return vidx__shard_recover(r->out, name, size);
     char **names = realloc(r->names, (r->n + 1) * sizeof(*names));
     if (!names)
         return -ENOMEM;
@@ -41,27 +43,28 @@ static int recover_shard(void *opaque, const char *name, int64_t size)
     if (!(r->names[r->n] = strdup(name)))
         return -ENOMEM;
     r->n++;
-    return vidx__shard_recover(r->out, name, size);
-}
-
-static int is_listed(void *opaque, const char *name)
-{
-    const Recover *r = opaque;
-    for (size_t i = 0; i < r->n; i++)
-        if (!strcmp(r->names[i], name))
-            return 1;
     return 0;
 }
 
-/* Shards: cut uncommitted tails, drop shards nothing was committed to. */
-static int recover_shards(const char *out, VidxCatalog *cat)
+static int claim_shard(void *cat, const char *name, int claim)
 {
-    Recover rec = {out, NULL, 0};
+    return vidx__catalog_shard_claim(cat, name, claim);
+}
+
+/*
+ * Shards: cut uncommitted tails, drop shards nothing was committed to. Only
+ * shards the catalog records are vidx's: a file in shards/ it does not list is
+ * never touched.
+ */
+static int recover_shards(Store *st, VidxCatalog *cat)
+{
+    Recover rec = {NULL, 0, st->out};
     int ret = vidx__catalog_shards(cat, recover_shard, &rec);
-    if (ret == 0)
-        ret = vidx__shards_remove_unlisted(out, is_listed, &rec);
-    for (size_t i = 0; i < rec.n; i++)
+    for (size_t i = 0; i < rec.n; i++) {
+        if (ret == 0)
+            ret = vidx__shard_remove_empty(st, rec.names[i]);
         free(rec.names[i]);
+    }
     free(rec.names);
     return ret;
 }
@@ -79,9 +82,11 @@ int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s
     c->store.out = out;
     c->store.shard_bytes = s->shard_bytes > 0 ? s->shard_bytes : (int64_t)1 << 30;
     c->store.shard_samples = s->shard_samples;
+    c->store.claim_shard = claim_shard;
+    c->store.claim_ctx = cat;
     int ret = vidx__catalog_layout(cat, c->store.ops->name);
-    if (ret == 0)
-        ret = recover_shards(out, cat);
+    if (ret == 0 && s->layout == VIDX_LAYOUT_SHARDS) /* the files layout leaves shards/ alone */
+        ret = recover_shards(&c->store, cat);
     if (ret == 0)
         ret = c->store.ops->open(&c->store);
     return ret;

@@ -354,7 +354,8 @@ static void unique_ids(InputList *l)
 void vidx__inputs_sort_unique(InputList *l)
 {
     size_t k = 0;
-    qsort(l->items, l->n, sizeof(*l->items), cmp_path);
+    if (l->n > 1) /* an empty list has no array (qsort(NULL, 0) is undefined) */
+        qsort(l->items, l->n, sizeof(*l->items), cmp_path);
     for (size_t i = 0; i < l->n; i++) {
         if (k > 0 && !strcmp(l->items[k - 1].path, l->items[i].path)) {
             free(l->items[i].path);

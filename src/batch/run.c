@@ -11,7 +11,10 @@
  * records a video (one catalog transaction) only after the worker reported it
  * done, and the worker fsyncs its files first, so a crash of anything at any
  * point leaves either a complete record or none. At start, output left by
- * unrecorded videos is removed; they are simply redone.
+ * unrecorded videos is removed (only names vidx makes); they are simply redone.
+ * Before anything is written, OUT must be apart from the inputs, vidx's (or
+ * new or empty: store/outdir.h) and unlocked; the supervisor holds its lock
+ * to the end, its workers never do.
  */
 #include "core/internal.h"
 
@@ -36,6 +39,8 @@
 #include "batch/run.h"
 #include "batch/worker.h"
 #include "store/fs.h"
+#include "store/outdir.h"
+#include "store/owned.h"
 
 #define TICK_MS 250
 
@@ -111,13 +116,14 @@ static int plan_tasks(Run *r, const InputList *in)
     return 0;
 }
 
-/* Removes frame directories that no finished video owns (an interrupted run's). */
+/* Removes frame directories no finished video owns (an interrupted run's): vidx's files only. */
 static void clean_unrecorded(Run *r)
 {
     for (size_t i = 0; i < r->n_tasks; i++) {
         char path[PATH_MAX + 128];
         snprintf(path, sizeof(path), "%s/frames/%s", r->out, r->tasks[i].key);
-        vidx__remove_tree(path);
+        if (vidx__remove_video_dir(path) > 0)
+            vidx__log(VIDX_LOG_WARNING, "%s: holds files vidx did not make; left alone", path);
     }
 }
 
@@ -148,6 +154,7 @@ static int spawn(Run *r, Worker *w)
                             getppid()};
         close(down[1]);
         close(up[0]);
+        close(r->lock_fd); /* the lock is the supervisor's alone: it must end with it */
         for (int i = 0; i < r->n_workers; i++) { /* siblings' pipes are not ours */
             if (r->workers[i].pid > 0 && &r->workers[i] != w) {
                 close(r->workers[i].to);
@@ -228,14 +235,22 @@ static int count_busy(const Run *r)
     return n;
 }
 
-/* Shards written by workers: a new shard for w's slot when it has none or its is full. */
+/* Shards written by workers: a new shard for w's slot when it has none or its is full.
+ * Returns 1 (and stops the run cleanly) when the disk is too full for one. */
 static int slot_shard(Run *r, Worker *w)
 {
     Store *st = &r->commit.store;
     if (!r->shard_slots || (w->shard[0] && !vidx__shards_full(st, w->shard_end, w->shard_samples)))
         return 0;
     w->shard_end = w->shard_samples = 0;
-    return vidx__shards_new(st, w->shard);
+    int ret = vidx__shards_new(st, w->shard);
+    if (ret == -ENOSPC || ret == -EDQUOT) { /* no room to record or create a shard */
+        vidx__log(VIDX_LOG_ERROR, "%s: disk full; stopping (run again with more space to finish)",
+                  r->out);
+        r->sum.disk_stop = 2;
+        return 1;
+    }
+    return ret;
 }
 
 /* Sends w (idle, maybe dead) the next task. */
@@ -244,8 +259,8 @@ static int start_task(Run *r, Worker *w)
     int ret = w->pid <= 0 ? spawn(r, w) : 0;
     if (ret == 0)
         ret = slot_shard(r, w);
-    if (ret < 0)
-        return ret;
+    if (ret != 0)
+        return ret < 0 ? ret : 0; /* > 0: stopped, the disk is full */
     Task *t = &r->tasks[r->next_task++];
     if (send_task(r, w, t) < 0) {
         w->task = t;
@@ -486,22 +501,59 @@ static int loop(Run *r)
     return ret < 0 ? ret : vidx__record_flush(r, 1);
 }
 
-/* Scratch root: reclaimed at start (whatever a crashed run left), removed at the end. */
+/*
+ * Scratch root: reclaimed at start (whatever a crashed run left), removed at
+ * the end. It is vidx's and this OUT's alone, so OUT's lock covers it: under
+ * OUT, or with --scratch DIR, DIR/vidx-scratch-<hash of OUT> with a marker
+ * naming OUT; a folder of that name without the marker is not vidx's.
+ */
 static int prepare_scratch(Run *r)
 {
-    if (r->set->scratch)
-        snprintf(r->scratch, sizeof(r->scratch), "%s/vidx-scratch", r->set->scratch);
-    else
+    char out[PATH_MAX], marker[PATH_MAX + 32];
+    struct stat st;
+    int ret = vidx__path_canonical(r->out, out, sizeof(out));
+    if (ret < 0)
+        return ret;
+    if (!r->set->scratch) {
         snprintf(r->scratch, sizeof(r->scratch), "%s/.scratch", r->out);
+        vidx__remove_tree(r->scratch);
+        return vidx__mkdirs(r->scratch);
+    }
+    snprintf(r->scratch, sizeof(r->scratch), "%s/vidx-scratch-%016llx", r->set->scratch,
+             (unsigned long long)vidx__fnv1a(out, strlen(out), VIDX_FNV_INIT));
+    snprintf(marker, sizeof(marker), "%s/.vidx-scratch", r->scratch);
+    if (lstat(r->scratch, &st) == 0 && lstat(marker, &st) < 0) {
+        vidx__log(VIDX_LOG_ERROR, "%s: refused: exists and is not vidx's scratch; nothing changed",
+                  r->scratch);
+        r->scratch[0] = 0; /* not ours to remove at the end either */
+        return VIDX_ENOTOURS;
+    }
     vidx__remove_tree(r->scratch);
-    return vidx__mkdirs(r->scratch);
+    if ((ret = vidx__mkdirs(r->scratch)) == 0)
+        ret = vidx__write_atomic(r->scratch, ".vidx-scratch", out, strlen(out), 0);
+    return ret;
+}
+
+/* OUT apart from the inputs, then claimed and locked: before anything is written. */
+static int claim_out(Run *r, const char *const *inputs, size_t n, const InputList *in)
+{
+    int ret = vidx__outdir_overlaps(r->out, inputs, n);
+    for (size_t i = 0; ret == 0 && i < in->n; i++)
+        ret = vidx__outdir_overlaps(r->out, (const char *const *)&in->items[i].path, 1);
+    if (ret == 0)
+        ret = vidx__outdir_claim(r->out, "run");
+    if (ret == 0)
+        ret = vidx__outdir_lock(r->out, r->set->wait_lock, &r->lock_fd);
+    return ret;
 }
 
 static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
 {
     char frames[PATH_MAX];
-    int ret = vidx__mkdirs(r->out);
-    if (ret < 0)
+    in->follow_symlinks = r->set->follow_symlinks;
+    in->audio_files = r->set->audio_files;
+    int ret = vidx__inputs_expand(in, inputs, n, r->out);
+    if (ret < 0 || (ret = claim_out(r, inputs, n, in)) < 0)
         return ret;
     snprintf(frames, sizeof(frames), "%s/frames", r->out);
     if ((ret = vidx__mkdirs(frames)) < 0 || (ret = prepare_scratch(r)) < 0)
@@ -510,10 +562,6 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
         return ret;
     if ((ret = vidx__committer_open(&r->commit, r->out, r->set, r->cat, vidx__record_settled, r)) <
         0)
-        return ret;
-    in->follow_symlinks = r->set->follow_symlinks;
-    in->audio_files = r->set->audio_files;
-    if ((ret = vidx__inputs_expand(in, inputs, n, r->out)) < 0)
         return ret;
     vidx__inputs_sort_unique(in);
     vidx__options_hash(r->set, r->options);
@@ -537,7 +585,7 @@ static void size_pool(Run *r)
 int vidx_run(const char *const *inputs, size_t n_inputs, const char *out, const VidxRunSettings *s,
              VidxRunSummary *summary)
 {
-    Run r = {.set = s, .out = out, .t0 = vidx__now()};
+    Run r = {.set = s, .out = out, .t0 = vidx__now(), .lock_fd = -1};
     InputList in = {0};
     int ret;
     if (!inputs || !out || !s)
@@ -576,5 +624,6 @@ done:
     free(r.tasks);
     vidx__inputs_free(&in);
     vidx_catalog_close(&r.cat);
+    vidx__outdir_unlock(&r.lock_fd); /* last: everything this run wrote is settled */
     return ret;
 }

@@ -51,6 +51,7 @@ typedef struct Run {
     VidxRunSummary sum;
     int fatal; /* a catalog failure while settling a group ends the run */
     double t0;
+    int lock_fd; /* OUT's one-writer lock (store/outdir.h) */
 } Run;
 
 void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video);

@@ -23,6 +23,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "store/outdir.h"
+
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
@@ -117,6 +119,11 @@ int vidx_catalog_open(VidxCatalog **out, const char *outdir, int readonly)
     *out = NULL;
     if (!c)
         return -ENOMEM;
+    int ret = vidx__outdir_check(outdir, "run"); /* never a catalog in someone else's folder */
+    if (ret < 0) {
+        free(c);
+        return ret;
+    }
     snprintf(path, sizeof(path), "%s/catalog.db", outdir);
     if (readonly && access(path, R_OK) < 0) {
         free(c);
@@ -404,6 +411,34 @@ int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t
         return db_error(c, "shards");
     while (ret == 0 && sqlite3_step(st) == SQLITE_ROW)
         ret = fn(opaque, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int vidx__catalog_is_empty(VidxCatalog *c)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT 1 FROM sqlite_master WHERE type='table' AND name='frames'", -1,
+                           &st, NULL) == SQLITE_OK)
+        found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return !found;
+}
+
+int vidx__catalog_shard_claim(VidxCatalog *c, const char *name, int claim)
+{
+    sqlite3_stmt *st;
+    const char *sql = claim ? "INSERT INTO shards VALUES(?1, 0, 0)"
+                            : "DELETE FROM shards WHERE name=?1 AND size=0";
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(c, "shards");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE         ? 0
+              : rc == SQLITE_CONSTRAINT ? -EEXIST
+                                        : write_error(c, "shards"); /* a full disk: -ENOSPC */
     sqlite3_finalize(st);
     return ret;
 }

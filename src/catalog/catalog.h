@@ -73,6 +73,16 @@ int vidx__catalog_layout(VidxCatalog *c, const char *layout);
 /* Calls fn for every shard with its committed size. */
 int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t), void *opaque);
 
+/* 1 when the catalog has no tables yet (a first run stopped while creating it). */
+int vidx__catalog_is_empty(VidxCatalog *c);
+
+/*
+ * Records shard name as this output's (size 0) before anything is written to
+ * it, so only shards vidx made are ever cut or removed (claim); -EEXIST when
+ * it is recorded already. !claim forgets it again if nothing was committed.
+ */
+int vidx__catalog_shard_claim(VidxCatalog *c, const char *name, int claim);
+
 /* The database handle, for maintenance queries (verify, gc). */
 struct sqlite3;
 struct sqlite3 *vidx__catalog_db(VidxCatalog *c);

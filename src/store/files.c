@@ -21,6 +21,7 @@
 
 #include "batch/worker.h"
 #include "store/fs.h"
+#include "store/owned.h"
 
 void vidx__blob_path(const char *sha256, const char *ext, char *out, size_t size)
 {
@@ -154,7 +155,7 @@ static int files_stage(Store *st, StoreVideo *v)
             snprintf(it->location, sizeof(it->location), "%s/%s", v->video_dir, it->rec->path);
     }
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
-    vidx__remove_tree(dst);
+    vidx__remove_video_dir(dst);
     if ((ret = vidx__move_dir(v->scratch, dst)) < 0) {
         files_rollback(st, v); /* neither a half-copied directory nor the blobs stay */
         return ret;
@@ -191,7 +192,7 @@ static void files_rollback(Store *st, StoreVideo *v)
 {
     char dst[PATH_MAX];
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
-    vidx__remove_tree(dst);
+    vidx__remove_video_dir(dst);
     for (size_t i = 0; v->blobs && i < v->n_items; i++) {
         if (!v->items[i].store)
             continue;

@@ -1,10 +1,14 @@
 /*
  * maintain.c - looking after an output directory: vidx verify (the catalog
  * against the disk), vidx du (space by kind) and vidx gc (what no catalog row
- * points at). All three read the catalog; only --repair and gc change it.
+ * points at). All three read the catalog; only --repair and gc change it, and
+ * they are writers: OUT must be a vidx output, and they hold its lock. gc
+ * removes only names vidx makes in the folders it owns (store/owned.h),
+ * never follows a symbolic link, and lists what it left alone.
  */
 #include "core/internal.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +26,9 @@
 
 #include "batch/worker.h"
 #include "catalog/catalog.h"
+#include "store/fs.h"
+#include "store/outdir.h"
+#include "store/owned.h"
 
 /* SHA-256 of size bytes at offset of path (offset < 0: the whole file, which must be size). */
 static int checksum_at(const char *path, int64_t offset, int64_t size, char out[65])
@@ -145,7 +152,7 @@ static int repair(sqlite3 *db, const char *out, const Problems *p)
         sqlite3_bind_int64(key, 1, p->videos[i]);
         if (sqlite3_step(key) == SQLITE_ROW) {
             snprintf(path, sizeof(path), "%s/frames/%s", out, sqlite3_column_text(key, 0));
-            vidx__remove_tree(path);
+            vidx__remove_video_dir(path);
         }
         sqlite3_reset(key);
         sqlite3_bind_int64(del, 1, p->videos[i]);
@@ -179,20 +186,35 @@ static int dump(json_t *o, char **report)
     return *report ? 0 : -ENOMEM;
 }
 
+/* A writer (gc, verify --repair) on out: a vidx output, and no other writer at once. */
+static int writer(const char *out, int wait, int *lock)
+{
+    int ret = vidx__outdir_check(out, "run");
+    return ret < 0 ? ret : vidx__outdir_lock(out, wait, lock);
+}
+
 int vidx_verify(const char *out, int do_repair, char **report)
 {
-    VidxCatalog *cat;
+    VidxCatalog *cat = NULL;
     Problems p = {json_array(), NULL, 0, NULL, 0, 0};
+    int lock = -1;
     *report = NULL;
-    int ret = vidx_catalog_open(&cat, out, 0);
+    int ret = do_repair ? writer(out, 0, &lock) : 0; /* without --repair: read-only, no lock */
+    if (ret == 0)
+        ret = vidx_catalog_open(&cat, out, !do_repair);
+    if (ret == -ENOENT && !do_repair) /* vidx's, but a first run stopped before its catalog */
+        ret = vidx__outdir_check(out, "run") == 0 ? 0 : ret;
     if (ret < 0) {
+        vidx__outdir_unlock(&lock);
         json_decref(p.list);
         return ret;
     }
-    ret = verify_rows(vidx__catalog_db(cat), out, &p);
+    if (cat && !vidx__catalog_is_empty(cat)) /* one stopped at birth may have no tables */
+        ret = verify_rows(vidx__catalog_db(cat), out, &p);
     if (ret == 0 && do_repair && p.n)
         ret = repair(vidx__catalog_db(cat), out, &p);
     vidx_catalog_close(&cat);
+    vidx__outdir_unlock(&lock);
     int count = (int)json_array_size(p.list);
     json_t *o = json_pack("{s:i, s:i, s:b, s:o}", "problems", count, "videos", (int)p.n, "repaired",
                           do_repair && ret == 0 && p.n, "list", p.list);
@@ -276,11 +298,10 @@ static int count_file(void *opaque, const char *rel, const struct stat *st)
 int vidx_du(const char *out, char **report)
 {
     Usage u = {0};
-    struct stat st;
     *report = NULL;
-    if (stat(out, &st) < 0)
-        return -errno;
-    int ret = walk(out, "", count_file, &u);
+    int ret = vidx__outdir_check(out, "run");
+    if (ret == 0)
+        ret = walk(out, "", count_file, &u);
     if (ret < 0)
         return ret;
     json_t *o = json_object();
@@ -300,10 +321,58 @@ int vidx_du(const char *out, char **report)
 
 typedef struct Gc {
     const char *out;
+    int dry_run;
     sqlite3_stmt *frame, *audio, *video, *shard, *blob;
     int64_t removed, bytes;
-    json_t *list;
+    json_t *list, *left;
 } Gc;
+
+typedef int (*EntryFn)(Gc *g, const char *rel, const char *name, const struct stat *st);
+
+/* Calls fn for every entry of OUT/rel (lstat: links are not followed). */
+static int each_entry(Gc *g, const char *rel, EntryFn fn)
+{
+    char path[PATH_MAX], sub[PATH_MAX];
+    struct dirent *e;
+    struct stat st;
+    int ret = 0;
+    snprintf(path, sizeof(path), "%s%s%s", g->out, rel[0] ? "/" : "", rel);
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    while (ret == 0 && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(sub, sizeof(sub), "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+        if (snprintf(path, sizeof(path), "%s/%s", g->out, sub) < (int)sizeof(path) &&
+            lstat(path, &st) == 0)
+            ret = fn(g, sub, e->d_name, &st);
+    }
+    closedir(d);
+    return ret;
+}
+
+static int left_alone(Gc *g, const char *rel, const struct stat *st, const char *why)
+{
+    if (S_ISLNK(st->st_mode))
+        why = "a symbolic link (never followed)";
+    if (json_array_size(g->left) < 1000)
+        json_array_append_new(g->left, json_pack("{s:s, s:s}", "path", rel, "why", why));
+    return 0;
+}
+
+static int gc_remove(Gc *g, const char *rel, const struct stat *st)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", g->out, rel);
+    if (!g->dry_run && unlink(path) < 0)
+        return 0;
+    g->removed++;
+    g->bytes += st->st_size;
+    if (json_array_size(g->list) < 1000)
+        json_array_append_new(g->list, json_string(rel));
+    return 0;
+}
 
 static int referenced(sqlite3_stmt *st, const char *text)
 {
@@ -312,45 +381,93 @@ static int referenced(sqlite3_stmt *st, const char *text)
     return sqlite3_step(st) == SQLITE_ROW;
 }
 
-/* Is rel (a file under OUT) something the catalog points at? */
-static int is_referenced(Gc *g, const char *rel)
+/* A file of frames/<key>/: a frame, the manifest, the audio or a scratch name. */
+static int gc_video_file(Gc *g, const char *rel, const char *name, const struct stat *st)
 {
     char key[256];
-    switch (kind_of(rel)) {
-    case K_CATALOG:
-        return 1;
-    case K_SCRATCH:
-    case K_OTHER:
-        return 0;
-    case K_SHARDS:
-        return referenced(g->shard, rel);
-    case K_OBJECTS:
-        return referenced(g->blob, rel);
-    case K_AUDIO:
-        return referenced(g->audio, rel);
-    case K_MANIFESTS:
-        if (sscanf(rel, "frames/%255[^/]/", key) != 1)
-            return 0;
-        return referenced(g->video, key);
-    default:
-        return referenced(g->frame, rel);
-    }
+    int keep;
+    if (!S_ISREG(st->st_mode) || !vidx__is_video_file_name(name))
+        return left_alone(g, rel, st, "not a name vidx makes");
+    if (vidx__is_scratch_name(name))
+        keep = 0;
+    else if (!strcmp(name, "manifest.jsonl"))
+        keep = sscanf(rel, "frames/%255[^/]/", key) == 1 && referenced(g->video, key);
+    else if (!strncmp(name, "audio.", 6))
+        keep = referenced(g->audio, rel);
+    else
+        keep = referenced(g->frame, rel);
+    return keep ? 0 : gc_remove(g, rel, st);
 }
 
-static int gc_file(void *opaque, const char *rel, const struct stat *st)
+static int gc_frames_entry(Gc *g, const char *rel, const char *name, const struct stat *st)
 {
-    Gc *g = opaque;
     char path[PATH_MAX];
-    if (is_referenced(g, rel))
-        return 0;
+    if (!S_ISDIR(st->st_mode) || !vidx__is_key_name(name))
+        return left_alone(g, rel, st, "not a name vidx makes");
+    int ret = each_entry(g, rel, gc_video_file);
     snprintf(path, sizeof(path), "%s/%s", g->out, rel);
-    if (unlink(path) == 0) {
-        g->removed++;
-        g->bytes += st->st_size;
-        if (json_array_size(g->list) < 1000)
-            json_array_append_new(g->list, json_string(rel));
-    }
-    return 0;
+    if (!g->dry_run)
+        rmdir(path); /* when that emptied it */
+    return ret;
+}
+
+static int gc_blob(Gc *g, const char *rel, const char *name, const struct stat *st)
+{
+    char dir[3];
+    snprintf(dir, sizeof(dir), "%.2s", rel + strlen("objects/"));
+    if (!S_ISREG(st->st_mode) || !vidx__is_blob_name(dir, name))
+        return left_alone(g, rel, st, "not a name vidx makes");
+    return referenced(g->blob, rel) ? 0 : gc_remove(g, rel, st);
+}
+
+static int gc_objects_entry(Gc *g, const char *rel, const char *name, const struct stat *st)
+{
+    if (!S_ISDIR(st->st_mode) || strlen(name) != 2 || !isxdigit((unsigned char)name[0]) ||
+        !isxdigit((unsigned char)name[1]))
+        return left_alone(g, rel, st, "not a name vidx makes");
+    return each_entry(g, rel, gc_blob);
+}
+
+/* Shards are vidx's only when the catalog records them; gc never removes one. */
+static int gc_shard(Gc *g, const char *rel, const char *name, const struct stat *st)
+{
+    if (S_ISREG(st->st_mode) && vidx__is_shard_name(name) && referenced(g->shard, rel))
+        return 0;
+    return left_alone(g, rel, st, "not a shard the catalog records");
+}
+
+/* OUT/.scratch is vidx's (and no run is using it): all of it goes, but links stay. */
+static int gc_scratch(Gc *g, const char *rel, const char *name, const struct stat *st)
+{
+    char path[PATH_MAX];
+    (void)name;
+    if (S_ISLNK(st->st_mode))
+        return left_alone(g, rel, st, "");
+    if (!S_ISDIR(st->st_mode))
+        return gc_remove(g, rel, st);
+    int ret = each_entry(g, rel, gc_scratch);
+    snprintf(path, sizeof(path), "%s/%s", g->out, rel);
+    if (!g->dry_run)
+        rmdir(path); /* when that emptied it */
+    return ret;
+}
+
+static int gc_top(Gc *g, const char *rel, const char *name, const struct stat *st)
+{
+    static const char *const keep[] = {"catalog.db",         "catalog.db-wal",   "catalog.db-shm",
+                                       "catalog.db-journal", VIDX_OUTDIR_MARKER, VIDX_OUTDIR_LOCK};
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(keep); i++)
+        if (!strcmp(name, keep[i]) && S_ISREG(st->st_mode))
+            return 0;
+    if (S_ISDIR(st->st_mode) && !strcmp(name, ".scratch"))
+        return gc_scratch(g, rel, name, st);
+    if (S_ISDIR(st->st_mode) && !strcmp(name, "frames"))
+        return each_entry(g, rel, gc_frames_entry);
+    if (S_ISDIR(st->st_mode) && !strcmp(name, "objects"))
+        return each_entry(g, rel, gc_objects_entry);
+    if (S_ISDIR(st->st_mode) && !strcmp(name, "shards"))
+        return each_entry(g, rel, gc_shard);
+    return left_alone(g, rel, st, "not a name vidx makes");
 }
 
 static int prepare_gc(Gc *g, sqlite3 *db)
@@ -369,27 +486,27 @@ static int prepare_gc(Gc *g, sqlite3 *db)
     return 0;
 }
 
-int vidx_gc(const char *out, char **report)
+int vidx_gc(const char *out, int flags, char **report)
 {
-    VidxCatalog *cat;
-    Gc g = {.out = out, .list = json_array()};
-    char scratch[PATH_MAX];
+    VidxCatalog *cat = NULL;
+    Gc g = {
+        .out = out, .dry_run = flags & VIDX_GC_DRY_RUN, .list = json_array(), .left = json_array()};
+    int lock = -1;
     *report = NULL;
-    int ret = vidx_catalog_open(&cat, out, 0);
-    if (ret < 0) {
-        json_decref(g.list);
-        return ret;
-    }
-    ret = prepare_gc(&g, vidx__catalog_db(cat));
+    int ret = writer(out, flags & VIDX_GC_WAIT, &lock);
     if (ret == 0)
-        ret = walk(out, "", gc_file, &g);
-    snprintf(scratch, sizeof(scratch), "%s/.scratch", out);
-    vidx__remove_tree(scratch);
+        ret = vidx_catalog_open(&cat, out, 0);
+    if (ret == 0)
+        ret = prepare_gc(&g, vidx__catalog_db(cat));
+    if (ret == 0)
+        ret = each_entry(&g, "", gc_top);
     sqlite3_stmt *st[] = {g.frame, g.audio, g.video, g.shard, g.blob};
     for (size_t i = 0; i < VIDX_ARRAY_SIZE(st); i++)
         sqlite3_finalize(st[i]);
     vidx_catalog_close(&cat);
-    json_t *o = json_pack("{s:I, s:I, s:o}", "removed", (json_int_t)g.removed, "bytes",
-                          (json_int_t)g.bytes, "files", g.list);
+    vidx__outdir_unlock(&lock);
+    json_t *o =
+        json_pack("{s:I, s:I, s:b, s:o, s:o}", "removed", (json_int_t)g.removed, "bytes",
+                  (json_int_t)g.bytes, "dry_run", g.dry_run, "files", g.list, "left_alone", g.left);
     return ret < 0 ? (json_decref(o), ret) : dump(o, report);
 }

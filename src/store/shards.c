@@ -39,6 +39,7 @@
 
 #include "batch/worker.h"
 #include "store/fs.h"
+#include "store/owned.h"
 #include "store/tar.h"
 
 typedef struct Shard {
@@ -89,6 +90,33 @@ static int shards_open(Store *st)
     return ret;
 }
 
+/* Claims the next free shard name and creates the file: never one a file already has. */
+static int create_next(Store *st, char name[64])
+{
+    Shards *s = st->priv;
+    char path[PATH_MAX], dir[PATH_MAX];
+    for (int tries = 0; tries < 1000; tries++) {
+        snprintf(name, 64, "shards/%06d.tar", s->index++);
+        int ret = st->claim_shard(st->claim_ctx, name, 1);
+        if (ret == -EEXIST)
+            continue;
+        if (ret < 0)
+            return ret;
+        snprintf(path, sizeof(path), "%s/%s", st->out, name);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            close(fd);
+            snprintf(dir, sizeof(dir), "%s/shards", st->out);
+            return vidx__fsync_dir(dir);
+        }
+        ret = -errno;
+        st->claim_shard(st->claim_ctx, name, 0);
+        if (ret != -EEXIST) /* a file of that name (not vidx's): the next name */
+            return ret;
+    }
+    return -EEXIST;
+}
+
 int vidx__shards_new(Store *st, char name[64])
 {
     Shards *s = st->priv;
@@ -100,10 +128,14 @@ int vidx__shards_new(Store *st, char name[64])
         s->list = p;
         s->cap = cap;
     }
+    int ret = create_next(st, name);
+    if (ret < 0) {
+        name[0] = 0; /* no shard */
+        return ret;
+    }
     Shard *sh = &s->list[s->n++];
     memset(sh, 0, sizeof(*sh));
-    snprintf(sh->name, sizeof(sh->name), "shards/%06d.tar", s->index++);
-    snprintf(name, 64, "%s", sh->name);
+    snprintf(sh->name, sizeof(sh->name), "%s", name);
     return 0;
 }
 
@@ -189,7 +221,7 @@ static int close_at(const char *out, const char *name, int64_t size, int fd)
 static int own_shard(Store *st, Shard **out)
 {
     Shards *s = st->priv;
-    char name[64], path[PATH_MAX], dir[PATH_MAX];
+    char name[64], path[PATH_MAX];
     Shard *sh = s->own >= 0 ? &s->list[s->own] : NULL;
     if (sh && !vidx__shards_full(st, sh->size, sh->samples)) {
         *out = sh;
@@ -202,12 +234,11 @@ static int own_shard(Store *st, Shard **out)
     if (ret < 0 || (ret = vidx__shards_new(st, name)) < 0)
         return ret;
     snprintf(path, sizeof(path), "%s/%s", st->out, name);
-    if ((s->own_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+    if ((s->own_fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) /* created by vidx__shards_new */
         return -errno;
     s->own = (int)s->n - 1;
     *out = &s->list[s->own];
-    snprintf(dir, sizeof(dir), "%s/shards", st->out);
-    return vidx__fsync_dir(dir);
+    return 0;
 }
 
 /* Appends len bytes of the pack fd from off at the end of the shard. */
@@ -274,7 +305,7 @@ static void undo(Store *st, Shard *sh, const StoreVideo *v)
         sh->samples = v->start_samples;
     }
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
-    vidx__remove_tree(dst); /* a half-moved directory must not stay either */
+    vidx__remove_video_dir(dst); /* a half-moved directory must not stay either */
 }
 
 static int shards_stage(Store *st, StoreVideo *v)
@@ -295,7 +326,7 @@ static int shards_stage(Store *st, StoreVideo *v)
     snprintf(v->video_dir, sizeof(v->video_dir), "frames/%s", v->key);
     snprintf(dst, sizeof(dst), "%s/%s", st->out, v->video_dir);
     if (ret == 0) { /* the worker synced the manifest, the audio and the directory */
-        vidx__remove_tree(dst);
+        vidx__remove_video_dir(dst);
         ret = vidx__move_dir(v->scratch, dst);
     }
     if (ret < 0) {
@@ -331,16 +362,12 @@ static void shards_rollback(Store *st, StoreVideo *v)
 static int shards_finish(Store *st)
 {
     Shards *s = st->priv;
-    char path[PATH_MAX];
     int ret = 0;
     for (size_t i = 0; i < s->n; i++) {
         const Shard *sh = &s->list[i];
-        int r = 0;
-        if (sh->size > 0)
-            r = close_at(st->out, sh->name, sh->size, (int)i == s->own ? s->own_fd : -1);
-        else if (snprintf(path, sizeof(path), "%s/%s", st->out, sh->name) > 0 && unlink(path) < 0 &&
-                 errno != ENOENT)
-            r = -errno;
+        int r = sh->size > 0
+                    ? close_at(st->out, sh->name, sh->size, (int)i == s->own ? s->own_fd : -1)
+                    : vidx__shard_remove_empty(st, sh->name);
         if (ret == 0)
             ret = r;
     }
@@ -374,21 +401,13 @@ int vidx__shard_recover(const char *out, const char *name, int64_t committed)
     return ret == -ENOENT ? 0 : ret;
 }
 
-int vidx__shards_remove_unlisted(const char *out, int (*listed)(void *, const char *), void *opaque)
+int vidx__shard_remove_empty(Store *st, const char *name)
 {
-    char dir[PATH_MAX], rel[PATH_MAX], path[PATH_MAX];
-    struct dirent *e;
-    snprintf(dir, sizeof(dir), "%s/shards", out);
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : -errno;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(rel, sizeof(rel), "shards/%s", e->d_name);
-        if (!listed(opaque, rel) && snprintf(path, sizeof(path), "%s/%s", out, rel) > 0)
-            unlink(path); /* created, but nothing in it was ever committed */
-    }
-    closedir(d);
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", st->out, name);
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -errno;
+    /* A row left behind (a full disk) is harmless: the next start finds it empty again. */
+    st->claim_shard(st->claim_ctx, name, 0);
     return 0;
 }

@@ -65,6 +65,10 @@ struct Store {
     const StoreOps *ops;
     const char *out;
     int64_t shard_bytes, shard_samples;
+    /* shards: records a new shard as vidx's before it is created (claim) or forgets an
+     * empty one (!claim); -EEXIST when the name is taken (vidx__catalog_shard_claim) */
+    int (*claim_shard)(void *ctx, const char *name, int claim);
+    void *claim_ctx;
     void *priv;
 };
 
@@ -79,7 +83,10 @@ int vidx__move_file(const char *from, const char *to);
 /* Moves a directory's files; a rename when on the same filesystem. */
 int vidx__move_dir(const char *from, const char *to);
 
-/* Shards: registers a new shard for this run and names it ("shards/NNNNNN.tar"). */
+/*
+ * Shards: registers a new shard for this run, names it ("shards/NNNNNN.tar")
+ * and creates it empty: recorded first, created only under a name no file has.
+ */
 int vidx__shards_new(Store *st, char name[64]);
 /* Shards: 1 when a shard of size bytes and samples takes no new video. */
 int vidx__shards_full(const Store *st, int64_t size, int64_t samples);
@@ -90,8 +97,7 @@ int vidx__shards_full(const Store *st, int64_t size, int64_t samples);
  */
 int vidx__shard_recover(const char *out, const char *name, int64_t committed);
 
-/* Deletes shard files the catalog does not list (listed() says); they hold nothing committed. */
-int vidx__shards_remove_unlisted(const char *out, int (*listed)(void *, const char *),
-                                 void *opaque);
+/* Removes shard name, recorded but never committed to (an interrupted run's). */
+int vidx__shard_remove_empty(Store *st, const char *name);
 
 #endif

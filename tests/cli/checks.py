@@ -109,7 +109,7 @@ def check_dir_clean(fr: FramesRun, F: Failures):
     """The output directory holds exactly manifest.jsonl and the files it lists."""
     listed = {l.get('path') for l in (fr.manifest or []) if isinstance(l, dict)}
     files = set(fr.files())
-    extra = sorted(files - listed - {'manifest.jsonl'})
+    extra = sorted(files - listed - {'manifest.jsonl', '.vidx-output'})  # + the ownership marker
     if extra:
         F.add('output directory has files not in the manifest (temp files / junk?): %s' % extra[:10])
 

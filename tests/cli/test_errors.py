@@ -113,7 +113,7 @@ def _partial_case(path, args, min_frames=1, margin=0.1):
             F.add('line %d: target %.6f got frame at %.6f, expected one of %s' % (
                 i + 1, t, o.times[pos], sorted(o.times[p] for p in o.shown_at(t))))
     listed = {l.get('path') for l in fr.manifest}
-    extra = sorted(set(fr.files()) - listed - {'manifest.jsonl'})
+    extra = sorted(set(fr.files()) - listed - {'manifest.jsonl', '.vidx-output'})
     F.check(not extra, 'files not in the manifest (junk): %s' % extra[:10])
     F.check(len(fr.manifest) >= min_frames, 'only %d frames delivered' % len(fr.manifest))
     return o, fr, F
@@ -320,7 +320,7 @@ def test_sigint_exit_130_and_no_junk():
         p.returncode, err.decode('utf-8', 'replace')[-300:]))
     files = sorted(x.name for x in out.iterdir()) if out.is_dir() else []
     for name in files:
-        if name == 'manifest.jsonl':
+        if name in ('manifest.jsonl', '.vidx-output'):  # + the ownership marker
             continue
         if not NAME_RE.match(name):
             F.add('left a temporary/unknown file: %s' % name)

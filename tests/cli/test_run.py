@@ -409,8 +409,8 @@ def check_outputs(out, cat, F, ext='jpg'):
         owned.add(a['path'])
     # orphans and scratch files
     for rel in sorted(tree_stat(out)):
-        if rel.startswith('catalog.db'):
-            continue
+        if rel.startswith('catalog.db') or rel in ('.vidx-output', '.vidx-lock'):
+            continue  # the catalog, the ownership marker and the one-writer lock file
         if rel.endswith('.tmp') or '/.' in '/' + rel:
             F.add('scratch/hidden file left in OUT: %s' % rel)
         elif rel.startswith('frames/') and rel not in owned:

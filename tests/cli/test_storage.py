@@ -30,7 +30,8 @@ What is covered (each test makes its own output dirs; references are shared):
   disk_budget_max_disk        --max-disk stops with exit 11 without crossing, resumable.
   enospc_files/_shards        OUT on a small tmpfs: exit 11, catalog and verify clean, then
                               a bigger filesystem completes it. --min-free on tmpfs.
-  du_gc                       du by kind against a walk; gc removes exactly planted orphans.
+  du_gc                       du by kind against a walk; gc removes exactly planted orphans
+                              (and leaves a shard the catalog does not record alone).
   scratch_elsewhere           --scratch on another filesystem / dir, both layouts, and after a
                               crash: same output, nothing left in the scratch dir.
   layout_fixed                another --layout on the same OUT: usage error (exit 2), OUT untouched.
@@ -394,8 +395,8 @@ def check_out(out, F, label, layout, blobs=False, ext='jpg'):
         if p.is_dir():
             continue
         rel = str(p.relative_to(out))
-        if rel.startswith('catalog.db') or rel in owned:
-            continue
+        if rel.startswith('catalog.db') or rel in owned or rel in ('.vidx-output', '.vidx-lock'):
+            continue  # the catalog, the ownership marker, the one-writer lock
         if rel.startswith('shards/') and rel in cat['shards']:
             continue
         F.add('%s: %s is on disk but no catalog row accounts for it' % (label, rel))
@@ -1280,9 +1281,12 @@ def test_du_gc():
         plant('frames/ghost.mp4-0123456789abcdef/manifest.jsonl', b'{"index":0}\n')
         plant('frames/ghost.mp4-0123456789abcdef/audio.wav', b'RIFF' + bytes(2000))
         plant('.scratch/%s/000003_120ms.jpg' % keys[-1], jpg)
-        if layout == 'shards':
+        kept = []
+        if layout == 'shards':  # a shard the catalog does not record is not vidx's: gc leaves it
             src = sorted(cat['shards'])[0]
             plant('shards/000077.tar', (o / src).read_bytes())
+            del orphans['shards/000077.tar']
+            kept.append('shards/000077.tar')
         if blobs:
             plant('objects/ab/ab%s.jpg' % ('0' * 62), jpg)
         check_du(out, F, label + ' (with orphans)')
@@ -1301,6 +1305,14 @@ def test_du_gc():
                 label, sorted(orphans), sum(orphans.values()), r.rc, json.dumps(rep)[:800]))
         if gone != sorted(orphans):
             F.add('%s: gc deleted %s; expected exactly %s' % (label, gone, sorted(orphans)))
+        left = [e.get('path') for e in rep.get('left_alone', [])]
+        if sorted(left) != kept:
+            F.add('%s: gc left alone %s; expected %s' % (label, left, kept))
+        for rel in kept:  # the user takes their file back; the checks below read every shard
+            if after.get(rel) != before.get(rel):
+                F.add('%s: gc changed the user\'s %s' % (label, rel))
+            (o / rel).unlink()
+        after = tree_files(out)
         changed = [k for k in after if not k.startswith('catalog.db') and after[k] != before.get(k)]
         if changed:
             F.add('%s: gc changed %s' % (label, changed[:5]))

@@ -59,6 +59,10 @@ int cli_exit_code(int err, int output_failed)
         return CLI_EXIT_INTERRUPTED;
     case VIDX_ECATALOG:
         return CLI_EXIT_FATAL;
+    case VIDX_ENOTOURS:
+        return CLI_EXIT_NOTOURS;
+    case VIDX_ELOCKED:
+        return CLI_EXIT_LOCKED;
     case -ENOSPC:
     case -EDQUOT:
     case -EROFS:

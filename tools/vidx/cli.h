@@ -22,6 +22,10 @@ enum {
     CLI_EXIT_PARTIAL = 6, /* damaged input: what could be delivered was */
     CLI_EXIT_FATAL = 10,  /* internal or catalog failure */
     CLI_EXIT_DISK = 11,   /* vidx run stopped by the disk budget or a full disk */
+    /* refused: the directory is not a vidx output (nothing touched) */
+    CLI_EXIT_NOTOURS = 12,
+    /* another vidx is writing to the output directory */
+    CLI_EXIT_LOCKED = 13,
     CLI_EXIT_INTERRUPTED = 130,
 };
 

@@ -67,7 +67,9 @@ int cmd_frames(int argc, char **argv)
         "I,..] [OPTIONS]\n\n"
         "Writes the sampled frames as DIR/<index>_<ms>ms.<ext> and one line per frame in\n"
         "DIR/manifest.jsonl. Frames are exact (the frame shown at each target time) unless\n"
-        "--approx. Exit codes: 0 ok, 2 usage, 3 input, 4 undecodable, 5 output, 6 partial.";
+        "--approx. DIR must be new, empty or written by vidx frames before.\n"
+        "Exit codes: 0 ok, 2 usage, 3 input, 4 undecodable, 5 output, 6 partial, 12 DIR is\n"
+        "not a vidx frames output.";
     FramesArgs a;
     VidxJobResult res;
     int first;
@@ -85,9 +87,17 @@ int cmd_frames(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *file = argv[first];
+    if ((ret = vidx_output_check(a.out, "frames")) < 0) { /* DIR is vidx's, or new or empty */
+        if (ret != VIDX_ENOTOURS)                         /* that one the library explained */
+            cli_error(a.out, "cannot write there: %s", vidx_strerror(ret));
+        cli_job_free(&a.job);
+        return ret == VIDX_ENOTOURS ? CLI_EXIT_NOTOURS : CLI_EXIT_OUTPUT;
+    }
     cli_install_signals();
     a.job.job.cancel = (volatile int *)&cli_interrupted;
     ret = vidx_job_run(file, a.out, &a.job.job, &res);
+    if ((ret >= 0 || ret == VIDX_EINTERRUPTED) && vidx_output_claim(a.out, "frames") < 0)
+        cli_error(a.out, "cannot mark the directory as vidx's (.vidx-output)");
     if (ret < 0)
         cli_error(file, "%s", res.message);
     if (ret >= 0 || a.json)

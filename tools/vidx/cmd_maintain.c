@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-enum { OPT_REPAIR = 600, OPT_JSON };
+enum { OPT_REPAIR = 600, OPT_JSON, OPT_DRY_RUN, OPT_WAIT };
 
 static const CliOption verify_options[] = {
     {"repair", OPT_REPAIR, NULL, "forget videos with problems so the next run redoes them"},
@@ -23,8 +23,15 @@ static const CliOption plain_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const CliOption gc_options[] = {
+    {"dry-run", OPT_DRY_RUN, NULL, "say what would be removed, remove nothing"},
+    {"wait", OPT_WAIT, NULL, "a run is writing to OUT: wait for it instead of exiting"},
+    {"json", OPT_JSON, NULL, "print the report as JSON"},
+    {NULL, 0, NULL, NULL},
+};
+
 typedef struct MaintArgs {
-    int repair, json;
+    int repair, json, gc_flags;
 } MaintArgs;
 
 static int maint_option(int key, const char *arg, void *ctx)
@@ -35,6 +42,10 @@ static int maint_option(int key, const char *arg, void *ctx)
         a->repair = 1;
     else if (key == OPT_JSON)
         a->json = 1;
+    else if (key == OPT_DRY_RUN)
+        a->gc_flags |= VIDX_GC_DRY_RUN;
+    else if (key == OPT_WAIT)
+        a->gc_flags |= VIDX_GC_WAIT;
     else
         return -1;
     return 0;
@@ -70,7 +81,8 @@ int cmd_verify(int argc, char **argv)
         return code;
     int n = vidx_verify(out, a.repair, &report);
     if (n < 0) {
-        cli_error(out, "cannot verify: %s", vidx_strerror(n));
+        if (n != VIDX_ENOTOURS && n != VIDX_ELOCKED) /* those the library explained */
+            cli_error(out, "cannot verify: %s", vidx_strerror(n));
         return cli_exit_code(n, 0);
     }
     if (a.json)
@@ -113,31 +125,44 @@ static void print_du(const char *out, json_t *o)
            (long long)json_integer_value(json_object_get(v, "files")));
 }
 
-/* gc's text form: every removed path, then the count. */
+/* gc's text form: every removed path, what was left alone, then the count. */
 static void print_gc(const char *out, json_t *o)
 {
     size_t i;
     json_t *f;
     char hb[32];
+    int dry = json_is_true(json_object_get(o, "dry_run"));
     json_array_foreach(json_object_get(o, "files"), i, f)
-        printf("removed %s\n", json_string_value(f));
+        printf("%s %s\n", dry ? "would remove" : "removed", json_string_value(f));
+    json_array_foreach(json_object_get(o, "left_alone"), i, f)
+        printf("left alone %s (%s)\n", json_string_value(json_object_get(f, "path")),
+               json_string_value(json_object_get(f, "why")));
     human_bytes(hb, sizeof(hb), json_integer_value(json_object_get(o, "bytes")));
-    printf("%s: removed %lld files, %s\n", out,
-           (long long)json_integer_value(json_object_get(o, "removed")), hb);
+    printf("%s: %s %lld files, %s; %zu entries not vidx's left alone\n", out,
+           dry ? "would remove" : "removed",
+           (long long)json_integer_value(json_object_get(o, "removed")), hb,
+           json_array_size(json_object_get(o, "left_alone")));
 }
 
-static int report_cmd(int argc, char **argv, const char *usage, int (*fn)(const char *, char **),
-                      void (*print)(const char *, json_t *))
+static int du_report(const char *out, int flags, char **report)
+{
+    (void)flags;
+    return vidx_du(out, report);
+}
+
+static int report_cmd(int argc, char **argv, const char *usage, const CliOption *opts,
+                      int (*fn)(const char *, int, char **), void (*print)(const char *, json_t *))
 {
     MaintArgs a = {0};
     char *report = NULL;
     int code;
-    const char *out = parse(argc, argv, usage, plain_options, &a, &code);
+    const char *out = parse(argc, argv, usage, opts, &a, &code);
     if (!out)
         return code;
-    int ret = fn(out, &report);
+    int ret = fn(out, a.gc_flags, &report);
     if (ret < 0) {
-        cli_error(out, "%s", vidx_strerror(ret));
+        if (ret != VIDX_ENOTOURS && ret != VIDX_ELOCKED) /* those the library explained */
+            cli_error(out, "%s", vidx_strerror(ret));
         return cli_exit_code(ret, 0);
     }
     json_t *o = a.json ? NULL : json_loads(report, 0, NULL);
@@ -155,14 +180,16 @@ int cmd_du(int argc, char **argv)
     return report_cmd(argc, argv,
                       "usage: vidx du OUT [--json]\n\nSpace used by kind (frames, shards, objects, "
                       "audio, manifests, catalog, scratch).",
-                      vidx_du, print_du);
+                      plain_options, du_report, print_du);
 }
 
 int cmd_gc(int argc, char **argv)
 {
     return report_cmd(
         argc, argv,
-        "usage: vidx gc OUT [--json]\n\nRemoves files no catalog row points at (left by "
-        "interrupted or abandoned work) and scratch; prints what it removed.",
-        vidx_gc, print_gc);
+        "usage: vidx gc OUT [--dry-run] [--wait] [--json]\n\nRemoves files vidx made that no "
+        "catalog row points at (left by\ninterrupted or abandoned work) and scratch; prints what "
+        "it removed. Only names vidx\nmakes are touched: anything else, and every symbolic "
+        "link, is left alone and listed.",
+        gc_options, vidx_gc, print_gc);
 }

@@ -28,6 +28,7 @@ enum {
     OPT_STALL,
     OPT_FOLLOW_SYMLINKS,
     OPT_AUDIO_FILES,
+    OPT_WAIT,
 };
 
 static const CliOption run_own_options[] = {
@@ -49,6 +50,7 @@ static const CliOption run_own_options[] = {
     {"dedup-exact", OPT_DEDUP_EXACT, NULL, "store byte-identical frames once (content-addressed)"},
     {"follow-symlinks", OPT_FOLLOW_SYMLINKS, NULL, "directory walks follow symlinks (loop-safe)"},
     {"audio-files", OPT_AUDIO_FILES, NULL, "also take audio-only files, for their audio (--audio)"},
+    {"wait", OPT_WAIT, NULL, "another vidx is writing to OUT: wait for it instead of exiting"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -114,6 +116,9 @@ static int run_option(int key, const char *arg, void *ctx)
     case OPT_AUDIO_FILES:
         a->run.audio_files = 1;
         return 0;
+    case OPT_WAIT:
+        a->run.wait_lock = 1;
+        return 0;
     case OPT_PROGRESS:
         if (!strcmp(arg, "json"))
             a->progress.mode = CLI_PROGRESS_JSON;
@@ -140,8 +145,10 @@ int cmd_run(int argc, char **argv)
         "whatever name it is given; relative names in a list are taken from its folder.\n"
         "Per video: frames (as vidx frames) in OUT/frames/<key>/ and optional audio; the\n"
         "catalog in OUT/catalog.db. Re-running the same command only does what is missing.\n"
+        "OUT must be new, empty or a vidx output, apart from the inputs; one run at a time.\n"
         "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 11 stopped by the\n"
-        "disk budget or a full disk (resumable), 130 interrupted.";
+        "disk budget or a full disk (resumable), 12 OUT is not a vidx output, 13 another\n"
+        "vidx is writing to OUT, 130 interrupted.";
     RunArgs a;
     VidxRunSummary sum;
     int first;
@@ -166,6 +173,10 @@ int cmd_run(int argc, char **argv)
     a.run.opaque = &a.progress;
     a.run.cancel = (volatile int *)&cli_interrupted;
     ret = vidx_run((const char *const *)argv + first, (size_t)(argc - first), a.out, &a.run, &sum);
+    if (ret == VIDX_ENOTOURS || ret == VIDX_ELOCKED) { /* refused before it began: said why */
+        cli_job_free(&a.job);
+        return cli_exit_code(ret, 0);
+    }
     if (ret < 0 && ret != VIDX_EINTERRUPTED)
         cli_error(a.out, "run failed: %s", vidx_strerror(ret));
     cli_print_summary(&sum, &a.progress, a.out);

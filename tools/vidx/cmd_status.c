@@ -48,7 +48,9 @@ static int open_catalog(int argc, char **argv, int first, VidxCatalog **cat)
         cli_error(NULL, "expected exactly one OUT directory (see --help)");
         return CLI_EXIT_USAGE;
     }
-    int ret = vidx_catalog_open(cat, argv[first], 1);
+    int ret = vidx_catalog_open(cat, argv[first], 1); /* read-only: never creates one */
+    if (ret == VIDX_ENOTOURS)
+        return CLI_EXIT_NOTOURS; /* the library said which directory and why */
     if (ret < 0) {
         cli_error(argv[first], "no catalog: %s", vidx_strerror(ret));
         return CLI_EXIT_INPUT;

@@ -1,0 +1,57 @@
+/*
+ * outdir.h - ownership of an output directory: is DIR vidx's (a marker file,
+ * OUT/.vidx-output, says so and what made it), claiming a new or empty one,
+ * and the one-writer lock (flock on OUT/.vidx-lock, which holds the writer's
+ * pid). Commands that write or delete claim and lock; readers only check.
+ */
+#ifndef VIDX_STORE_OUTDIR_H
+#define VIDX_STORE_OUTDIR_H
+
+#include <stddef.h>
+
+#define VIDX_OUTDIR_MARKER ".vidx-output"
+#define VIDX_OUTDIR_LOCK   ".vidx-lock"
+#define VIDX_OUTDIR_FORMAT 1
+
+/*
+ * Readers: 0 when dir is a vidx output of this kind ("run" or "frames"): it
+ * has a marker of that kind in a format this build knows, or (kind "run") it
+ * is an output of an earlier vidx (catalog.db with vidx's tables, no marker).
+ * Otherwise VIDX_ENOTOURS (logged: which directory and why), or -ENOENT.
+ * Writes nothing.
+ */
+int vidx__outdir_check(const char *dir, const char *kind);
+
+/*
+ * Writers: creates dir when missing; accepts an empty directory or one that
+ * passes vidx__outdir_check; adds the marker (atomically, durably) when it is
+ * missing. Anything else: VIDX_ENOTOURS and nothing touched.
+ */
+int vidx__outdir_claim(const char *dir, const char *kind);
+
+/*
+ * The one-writer lock of dir (a vidx output): *fd holds it until
+ * vidx__outdir_unlock or death. Another holder: VIDX_ELOCKED (logged with
+ * its pid), or with wait, blocks until it is gone. The fd is O_CLOEXEC; a
+ * forked worker must close it (the lock belongs to the open file).
+ */
+int vidx__outdir_lock(const char *dir, int wait, int *fd);
+void vidx__outdir_unlock(int *fd);
+
+/*
+ * Canonical absolute form of path, which need not exist yet: realpath() of
+ * its longest existing prefix plus the rest. 0 or a negative errno.
+ */
+int vidx__path_canonical(const char *path, char *out, size_t size);
+
+/* 1 when canonical path a is b or lies inside it. */
+int vidx__path_within(const char *a, const char *b);
+
+/*
+ * VIDX_EUSAGE (logged) when the output dir lies inside one of paths (inputs:
+ * files or directories; "-", "@lists" and URLs are not paths) or one of them
+ * lies inside it; else 0.
+ */
+int vidx__outdir_overlaps(const char *dir, const char *const *paths, size_t n);
+
+#endif

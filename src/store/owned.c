@@ -1,0 +1,109 @@
+/*
+ * owned.c - see owned.h. The patterns follow the writers: vidx__input_key
+ * (keys), the job's frame, manifest and audio names (job.c), the store's
+ * shard and blob names (shards.c, files.c), the scratch convention (fs.c).
+ */
+#include "store/owned.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/fs.h"
+
+static int all_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static size_t digits(const char *s)
+{
+    size_t n = 0;
+    while (isdigit((unsigned char)s[n]))
+        n++;
+    return n;
+}
+
+int vidx__is_key_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 18 || n > 47 + 17 || name[0] == '.' || name[n - 17] != '-' ||
+        !all_hex(name + n - 16, 16))
+        return 0;
+    for (size_t i = 0; i < n - 17; i++)
+        if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
+            return 0;
+    return 1;
+}
+
+/* "NNNNNN_<ms>ms.<ext>" as job.c names a frame. */
+static int is_frame_name(const char *name)
+{
+    static const char *const exts[] = {"jpg", "png", "webp"};
+    size_t n = digits(name);
+    if (n < 6 || name[n] != '_')
+        return 0;
+    name += n + 1;
+    name += *name == '-';
+    if (!(n = digits(name)) || strncmp(name + n, "ms.", 3))
+        return 0;
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+        if (!strcmp(name + n + 3, exts[i]))
+            return 1;
+    return 0;
+}
+
+int vidx__is_video_file_name(const char *name)
+{
+    char base[NAME_MAX + 1];
+    size_t n = strlen(name);
+    if (vidx__is_scratch_name(name) && n - 5 < sizeof(base)) { /* ".NAME.tmp" */
+        snprintf(base, sizeof(base), "%.*s", (int)(n - 5), name + 1);
+        name = base;
+    }
+    return is_frame_name(name) || !strcmp(name, "manifest.jsonl") || !strcmp(name, "audio.wav") ||
+           !strcmp(name, "audio.flac") || !strcmp(name, "frames.tar");
+}
+
+int vidx__is_shard_name(const char *name)
+{
+    size_t n = digits(name);
+    return n >= 6 && !strcmp(name + n, ".tar");
+}
+
+int vidx__is_blob_name(const char *dir, const char *name)
+{
+    return strlen(dir) == 2 && all_hex(dir, 2) && strlen(name) > 65 && all_hex(name, 64) &&
+           name[64] == '.' && !strncmp(name, dir, 2);
+}
+
+int vidx__remove_video_dir(const char *path)
+{
+    char p[PATH_MAX];
+    struct dirent *e;
+    struct stat st;
+    int left = 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >= (int)sizeof(p) ||
+            lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || !vidx__is_video_file_name(e->d_name) ||
+            unlink(p) < 0)
+            left++;
+    }
+    closedir(d);
+    if (left == 0 && rmdir(path) < 0 && errno != ENOENT)
+        left++;
+    return left;
+}
