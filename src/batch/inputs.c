@@ -1,6 +1,6 @@
 /*
  * inputs.c - what a run processes. Every input is named by its canonical
- * path (canon.h), so one file is one video however it was typed.
+ * path (core/path.h), so one file is one video however it was typed.
  *
  * Directories are walked recursively, hidden entries skipped. A walk visits
  * each directory once (by device and inode: no cycle, bind mount or OUT is
@@ -234,7 +234,7 @@ static int read_list(Expand *e, FILE *f, const char *name, const char *base)
 
 static int open_list(Expand *e, const char *name, const char *base)
 {
-    char *path = vidx__input_canonical(name, base);
+    char *path = vidx__path_canonical(name, base);
     if (!path)
         return -ENOMEM;
     FILE *f = fopen(path, "r");
@@ -268,7 +268,7 @@ static int expand_one(Expand *e, const char *in, const char *base, int top)
         return read_list(e, stdin, "-", NULL);
     if (in[0] == '@')
         return open_list(e, in + 1, base);
-    char *path = vidx__input_canonical(in, base);
+    char *path = vidx__path_canonical(in, base);
     if (!path)
         return -ENOMEM;
     int found = !vidx__is_url(path) && stat(path, &st) == 0;

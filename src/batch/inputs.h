@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "batch/canon.h"
+#include "core/path.h"
 
 /* @lists may include further lists this deep (the command line's list is 1). */
 #define VIDX_LIST_DEPTH 8
@@ -18,7 +18,7 @@
 #define VIDX_WALK_DEPTH 64
 
 typedef struct InputEntry {
-    char *path; /* canonical (see canon.h) */
+    char *path; /* canonical (see core/path.h) */
     FileId id;  /* device and inode of a local regular file; has_id 0 otherwise */
     int has_id;
 } InputEntry;

@@ -509,28 +509,31 @@ static int loop(Run *r)
  */
 static int prepare_scratch(Run *r)
 {
-    char out[PATH_MAX], marker[PATH_MAX + 32];
+    char marker[PATH_MAX + 32];
     struct stat st;
-    int ret = vidx__path_canonical(r->out, out, sizeof(out));
-    if (ret < 0)
-        return ret;
     if (!r->set->scratch) {
         snprintf(r->scratch, sizeof(r->scratch), "%s/.scratch", r->out);
         vidx__remove_tree(r->scratch);
         return vidx__mkdirs(r->scratch);
     }
+    char *out = vidx__path_canonical(r->out, NULL);
+    if (!out)
+        return -ENOMEM;
     snprintf(r->scratch, sizeof(r->scratch), "%s/vidx-scratch-%016llx", r->set->scratch,
              (unsigned long long)vidx__fnv1a(out, strlen(out), VIDX_FNV_INIT));
     snprintf(marker, sizeof(marker), "%s/.vidx-scratch", r->scratch);
+    int ret = 0;
     if (lstat(r->scratch, &st) == 0 && lstat(marker, &st) < 0) {
         vidx__log(VIDX_LOG_ERROR, "%s: refused: exists and is not vidx's scratch; nothing changed",
                   r->scratch);
         r->scratch[0] = 0; /* not ours to remove at the end either */
-        return VIDX_ENOTOURS;
+        ret = VIDX_ENOTOURS;
+    } else {
+        vidx__remove_tree(r->scratch);
+        if ((ret = vidx__mkdirs(r->scratch)) == 0)
+            ret = vidx__write_atomic(r->scratch, ".vidx-scratch", out, strlen(out), 0);
     }
-    vidx__remove_tree(r->scratch);
-    if ((ret = vidx__mkdirs(r->scratch)) == 0)
-        ret = vidx__write_atomic(r->scratch, ".vidx-scratch", out, strlen(out), 0);
+    free(out);
     return ret;
 }
 

@@ -3,7 +3,7 @@
  * writing (docs/CATALOG.md, "Schema versions").
  *
  * Schema 1 (no 'schema' row in meta) keyed videos by the path as it was
- * typed; schema 2 keys them by the canonical path (canon.h). Upgrading
+ * typed; schema 2 keys them by the canonical path (core/path.h). Upgrading
  * rewrites videos.path and nothing else, in one transaction:
  *  - URLs stay as they are;
  *  - an absolute path becomes its canonical form;
@@ -73,7 +73,7 @@ static char *new_path(const OldRow *row)
 {
     if (vidx__is_url(row->path))
         return NULL;
-    char *canon = vidx__input_canonical(row->path, NULL);
+    char *canon = vidx__path_canonical(row->path, NULL);
     if (canon && row->path[0] != '/' && !same_file(canon, row)) {
         free(canon);
         return NULL;

@@ -25,6 +25,8 @@
 #include <libavutil/avstring.h>
 #include <libavutil/display.h>
 
+#include "core/path.h"
+
 /*
  * Demuxers that read exactly one input. Everything else (hls, dash, concat,
  * image2 patterns, tee, ...) is refused. Names as FFmpeg spells the demuxer.
@@ -59,11 +61,6 @@ void vidx_source_default_settings(VidxSourceSettings *s)
     s->network_timeout = 30.0;
     s->max_pixels = 8192LL * 8192LL;
     s->max_streams = 64;
-}
-
-static int is_url(const char *url)
-{
-    return !strncmp(url, "http://", 7) || !strncmp(url, "https://", 8);
 }
 
 static const char *file_kind(mode_t m)
@@ -366,7 +363,7 @@ int vidx_source_open(VidxSource **out, const char *url, const VidxSourceSettings
         src->settings = *s;
     else
         vidx_source_default_settings(&src->settings);
-    src->network = is_url(url);
+    src->network = vidx__is_url(url);
     src->audio_index = -1;
     src->fd = -1;
     src->url = av_strdup(url);

@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "core/path.h"
 #include "store/fs.h"
 #include "store/owned.h"
 
@@ -241,40 +242,6 @@ void vidx__outdir_unlock(int *fd)
     *fd = -1;
 }
 
-int vidx__path_canonical(const char *path, char *out, size_t size)
-{
-    char buf[PATH_MAX], parent[PATH_MAX];
-    if (realpath(path, buf))
-        return snprintf(out, size, "%s", buf) < (int)size ? 0 : -ENAMETOOLONG;
-    if (errno != ENOENT)
-        return -errno;
-    snprintf(buf, sizeof(buf), "%s", path);
-    size_t n = strlen(buf);
-    while (n > 1 && buf[n - 1] == '/')
-        buf[--n] = 0;
-    char *slash = strrchr(buf, '/');
-    const char *base = slash ? slash + 1 : buf;
-    if (!strcmp(base, ".") || !strcmp(base, "..") || !*base)
-        return -ENOENT;
-    snprintf(parent, sizeof(parent), "%s", !slash ? "." : slash == buf ? "/" : buf);
-    if (slash && slash != buf)
-        parent[slash - buf] = 0;
-    int ret = vidx__path_canonical(parent, parent, sizeof(parent));
-    if (ret < 0)
-        return ret;
-    return snprintf(out, size, "%s/%s", strcmp(parent, "/") ? parent : "", base) < (int)size
-               ? 0
-               : -ENAMETOOLONG;
-}
-
-int vidx__path_within(const char *a, const char *b)
-{
-    size_t n = strlen(b);
-    if (!strcmp(b, "/"))
-        return a[0] == '/';
-    return !strncmp(a, b, n) && (a[n] == 0 || a[n] == '/');
-}
-
 static int known_kind(const char *dir, const char *kind)
 {
     return dir && kind && (!strcmp(kind, "run") || !strcmp(kind, "frames"));
@@ -298,14 +265,12 @@ static int is_path(const char *s)
 
 int vidx__outdir_overlaps(const char *dir, const char *const *paths, size_t n)
 {
-    char out[PATH_MAX], in[PATH_MAX];
-    int ret = vidx__path_canonical(dir, out, sizeof(out));
-    if (ret < 0)
-        return ret;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_path(paths[i]) || vidx__path_canonical(paths[i], in, sizeof(in)) < 0)
-            continue;
-        const char *why = vidx__path_within(out, in)   ? "lies inside the input"
+    char *out = vidx__path_canonical(dir, NULL);
+    int ret = out ? 0 : -ENOMEM;
+    for (size_t i = 0; ret == 0 && i < n; i++) {
+        char *in = is_path(paths[i]) ? vidx__path_canonical(paths[i], NULL) : NULL;
+        const char *why = !in                          ? NULL
+                          : vidx__path_within(out, in) ? "lies inside the input"
                           : vidx__path_within(in, out) ? "holds the input"
                                                        : NULL;
         if (why) {
@@ -313,8 +278,10 @@ int vidx__outdir_overlaps(const char *dir, const char *const *paths, size_t n)
                       "%s: refused: the output directory %s %s; nothing was changed. Write "
                       "to a directory apart from the inputs",
                       dir, why, paths[i]);
-            return VIDX_EUSAGE;
+            ret = VIDX_EUSAGE;
         }
+        free(in);
     }
-    return 0;
+    free(out);
+    return ret;
 }

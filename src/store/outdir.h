@@ -39,15 +39,6 @@ int vidx__outdir_lock(const char *dir, int wait, int *fd);
 void vidx__outdir_unlock(int *fd);
 
 /*
- * Canonical absolute form of path, which need not exist yet: realpath() of
- * its longest existing prefix plus the rest. 0 or a negative errno.
- */
-int vidx__path_canonical(const char *path, char *out, size_t size);
-
-/* 1 when canonical path a is b or lies inside it. */
-int vidx__path_within(const char *a, const char *b);
-
-/*
  * VIDX_EUSAGE (logged) when the output dir lies inside one of paths (inputs:
  * files or directories; "-", "@lists" and URLs are not paths) or one of them
  * lies inside it; else 0.

@@ -1,5 +1,5 @@
 /*
- * test_canon.c - the identity of an input (src/batch/canon.c): canonical
+ * test_path.c - the identity of a file (src/core/path.c): canonical
  * paths of files that exist (symlinks resolved) and that do not (resolved by
  * their text below their existing parent), URLs untouched, relative names
  * against a given directory; and the (device, inode) set.
@@ -15,11 +15,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "batch/canon.h"
+#include "core/path.h"
 
 static void expect_canonical(const char *path, const char *base, const char *want)
 {
-    char *got = vidx__input_canonical(path, base);
+    char *got = vidx__path_canonical(path, base);
     assert_non_null(got);
     assert_string_equal(got, want);
     free(got);
@@ -62,6 +62,15 @@ static void test_existing_and_symlinks(void **state)
     expect_canonical("./v.mp4", dir, want);
     expect_canonical("sub/../v.mp4", dir, want); /* sub does not exist: by text */
     expect_canonical(".//v.mp4", real, want);
+    /* A missing path below a symlinked directory: the link is resolved however deep
+     * the missing part goes (an OUT not made yet is compared with the inputs so). */
+    char dirlink[PATH_MAX], deep[PATH_MAX], want_deep[PATH_MAX + 32];
+    snprintf(dirlink, sizeof(dirlink), "%s/d", dir);
+    snprintf(deep, sizeof(deep), "%s/d/new/deeper/out", dir);
+    snprintf(want_deep, sizeof(want_deep), "%s/new/deeper/out", real);
+    assert_int_equal(symlink(".", dirlink), 0);
+    expect_canonical(deep, NULL, want_deep);
+    unlink(dirlink);
     unlink(link);
     unlink(file);
     rmdir(dir);

@@ -1,11 +1,12 @@
 /*
- * canon.c - the identity of an input (see canon.h and docs/CATALOG.md,
+ * path.c - the names and identities of files (see path.h and docs/CATALOG.md,
  * "Identity of a video"). The catalog keys videos by the canonical path, so
  * "x", "./x", "in//x", "/abs/x" and a symlink to x are one video wherever the
- * run starts from; the (device, inode) set lets walks detect directory cycles
- * and the run spot one file under two names (hard links, bind mounts).
+ * run starts from, and an output directory is compared with its inputs by the
+ * same rule; the (device, inode) set lets walks detect directory cycles and
+ * the run spot one file under two names (hard links, bind mounts).
  */
-#include "batch/canon.h"
+#include "core/path.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -72,7 +73,7 @@ static void lexical(char *p)
     *w = 0;
 }
 
-char *vidx__input_canonical(const char *path, const char *base)
+char *vidx__path_canonical(const char *path, const char *base)
 {
     if (vidx__is_url(path))
         return strdup(path);
@@ -84,22 +85,32 @@ char *vidx__input_canonical(const char *path, const char *base)
         free(abs);
         return real;
     }
-    lexical(abs);
-    char *slash = strrchr(abs, '/');
-    if (slash && slash != abs) {
-        *slash = 0;
-        char *parent = realpath(abs, NULL);
-        *slash = '/';
-        if (parent) {
-            char *joined = join(parent, slash + 1);
-            free(parent);
-            if (joined) {
-                free(abs);
-                return joined;
-            }
-        }
+    /* The longest prefix that exists, resolved; the rest (missing) by its text. */
+    for (char *cut = strrchr(abs, '/'); cut;
+         cut = cut > abs ? memrchr(abs, '/', (size_t)(cut - abs)) : NULL) {
+        *cut = 0;
+        real = realpath(cut == abs ? "/" : abs, NULL);
+        *cut = '/';
+        if (!real)
+            continue;
+        char *joined = join(real, cut + 1);
+        free(real);
+        if (!joined)
+            break;
+        free(abs);
+        lexical(joined);
+        return joined;
     }
+    lexical(abs);
     return abs;
+}
+
+int vidx__path_within(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    if (!strcmp(b, "/"))
+        return a[0] == '/';
+    return !strncmp(a, b, n) && (a[n] == 0 || a[n] == '/');
 }
 
 struct FileIdSlot {
