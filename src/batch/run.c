@@ -314,7 +314,7 @@ static int handle_lines(Run *r, Worker *w)
     while (ret >= 0 && (nl = memchr(w->buf, '\n', w->len))) {
         *nl = 0;
         if (w->buf[0] == 'S' && w->task && r->set->timeout <= 0) {
-            double d = atof(w->buf + 2);
+            double d = vidx__start_duration(w->buf);
             w->deadline = w->started + 120.0 + 10.0 * (d > 0 ? d : 60.0);
         } else if (w->buf[0] == 'R' && w->task) {
             json_t *o = json_loads(w->buf + 2, 0, NULL);
