@@ -5,7 +5,9 @@
  * input is written to a memfd and opened as /proc/self/fd/N: a regular file,
  * which goes through the same safe open (protocol and demuxer whitelists) as a
  * file on disk. The last byte picks the request (mode, pixel layout, fit,
- * approx, exact frame count) so one corpus reaches every planner mode. Limits
+ * approx, exact frame count) and the one before it the audio (decoded from
+ * the same read when its low bit is set, at one of four rates, mono or
+ * stereo), so one corpus reaches every planner mode. Limits
  * are kept small (max_pixels, max_frames, count) so each execution is fast.
  */
 #include <stdint.h>
@@ -57,14 +59,29 @@ static void sampler_settings(VidxSamplerSettings *s, uint8_t cfg)
     s->max_frames = 8;
 }
 
-static void sample(VidxSource *src, uint8_t cfg)
+static int on_audio(void *opaque, const int16_t *samples, int n)
 {
+    int64_t *sum = opaque;
+    for (int i = 0; i < n; i++)
+        *sum += samples[i];
+    return 0;
+}
+
+static void sample(VidxSource *src, uint8_t cfg, uint8_t cfg2)
+{
+    static const int rates[] = {8000, 16000, 44100, 11025};
     VidxSamplerSettings ss;
     VidxSampler *smp = NULL;
     const VidxFrame *f;
     char md5[33];
+    int64_t sum = 0;
+    VidxAudioSettings as = {.enabled = cfg2 & 1,
+                            .sample_rate = rates[(cfg2 >> 1) & 3],
+                            .channels = 1 + ((cfg2 >> 3) & 1),
+                            .callback = on_audio,
+                            .opaque = &sum};
     sampler_settings(&ss, cfg);
-    if (vidx_sampler_open(&smp, src, &ss) < 0)
+    if (vidx_sampler_open2(&smp, src, &ss, &as) < 0)
         return;
     for (int i = 0; i < 16 && vidx_sampler_next(smp, &f) > 0; i++) {
         if (f->pixel == VIDX_PIXEL_NATIVE)
@@ -87,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size == 0)
         return 0;
-    uint8_t cfg = data[size - 1];
+    uint8_t cfg = data[size - 1], cfg2 = size > 1 ? data[size - 2] : 0;
     int fd = memfd_path(data, size, path, sizeof(path));
     if (fd < 0)
         return 0;
@@ -99,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *json = NULL;
         if (vidx_source_probe_json(src, cfg & 1, &json) == 0)
             vidx_free(json);
-        sample(src, cfg);
+        sample(src, cfg, cfg2);
         vidx_source_close(&src);
     }
     close(fd);
