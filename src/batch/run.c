@@ -317,7 +317,7 @@ static int handle_lines(Run *r, Worker *w)
             double d = vidx__start_duration(w->buf);
             w->deadline = w->started + 120.0 + 10.0 * (d > 0 ? d : 60.0);
         } else if (w->buf[0] == 'R' && w->task) {
-            json_t *o = json_loads(w->buf + 2, 0, NULL);
+            json_t *o = json_loads(vidx__wire_payload(w->buf), 0, NULL);
             Worker done = *w; /* the finished video, recorded after w moves on */
             w->task = NULL;
             advance_shard(r, w, o);

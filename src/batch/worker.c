@@ -51,9 +51,14 @@ typedef struct WorkerCtx {
     int wfd;
 } WorkerCtx;
 
+const char *vidx__wire_payload(const char *line)
+{
+    return line[0] && line[1] ? line + 2 : ""; /* a bare "S" or "R" has none */
+}
+
 double vidx__start_duration(const char *line)
 {
-    return atof(line + 2);
+    return atof(vidx__wire_payload(line));
 }
 
 static void on_start(void *opaque, const VidxVideoInfo *info)

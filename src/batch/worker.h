@@ -35,6 +35,9 @@ typedef struct TaskLine {
 /* Splits and decodes a task line in place (t points into line). Returns 0 or -EINVAL. */
 int vidx__task_parse(char *line, TaskLine *t);
 
+/* What follows a worker line's tag ("S ", "R "): never past the line's end. */
+const char *vidx__wire_payload(const char *line);
+
 /* The duration a worker's "S <duration>" line reports (seconds; <= 0 unknown). */
 double vidx__start_duration(const char *line);
 

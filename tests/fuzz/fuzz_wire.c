@@ -49,12 +49,15 @@ static void result_line(const char *text)
 
 static void one_line(char *line)
 {
+    const char *payload = vidx__wire_payload(line);
+    if (*payload && (payload < line || payload > line + strlen(line)))
+        abort(); /* the supervisor would read past the worker's line */
     if (line[0] == 'S') {
         double d = vidx__start_duration(line);
         double deadline = 120.0 + 10.0 * (d > 0 ? d : 60.0);
         (void)deadline;
-    } else if (line[0] == 'R' && line[1]) {
-        result_line(line + 2);
+    } else if (line[0] == 'R') {
+        result_line(vidx__wire_payload(line));
     } else {
         TaskLine t;
         if (vidx__task_parse(line, &t) == 0)
