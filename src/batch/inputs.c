@@ -166,7 +166,8 @@ int vidx__inputs_expand(InputList *l, const char *const *inputs, size_t n, const
 void vidx__inputs_sort_unique(InputList *l)
 {
     size_t k = 0;
-    qsort(l->paths, l->n, sizeof(*l->paths), cmp_str);
+    if (l->n > 1) /* qsort(NULL, 0, ...) is undefined: an @list of comments is empty */
+        qsort(l->paths, l->n, sizeof(*l->paths), cmp_str);
     for (size_t i = 0; i < l->n; i++) {
         if (k > 0 && !strcmp(l->paths[k - 1], l->paths[i]))
             free(l->paths[i]);
