@@ -9,6 +9,11 @@ pkgs=(build-essential meson ninja-build pkg-config ffmpeg
 if [ "${VIDX_BENCH_DEPS:-0}" = 1 ]; then
   pkgs+=(hyperfine python3-av python3-opencv time)
 fi
+# The libFuzzer build of tests/fuzz/ (CC=clang, -Dfuzz=true); the ordinary
+# test run replays the fuzz corpora with gcc and does not need it.
+if [ "${VIDX_FUZZ_DEPS:-0}" = 1 ]; then
+  pkgs+=(clang-14 libfuzzer-14-dev)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -111,8 +111,7 @@ int vidx__record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls
     return ret;
 }
 
-/* Parses the frames array of a worker result (strings borrowed from json). */
-static VidxFrameRecord *parse_frames(json_t *arr, size_t *n)
+VidxFrameRecord *vidx__record_parse_frames(json_t *arr, size_t *n)
 {
     *n = json_array_size(arr);
     VidxFrameRecord *recs = calloc(*n ? *n : 1, sizeof(*recs));
@@ -140,7 +139,7 @@ static VidxFrameRecord *parse_frames(json_t *arr, size_t *n)
     return recs;
 }
 
-static void classify(Run *r, json_t *o, CatalogVideo *v, int code)
+void vidx__record_classify(const Run *r, json_t *o, CatalogVideo *v, int code)
 {
     int partial = json_is_true(json_object_get(o, "partial"));
     v->status = code ? VIDX_VIDEO_FAILED : partial ? VIDX_VIDEO_PARTIAL : VIDX_VIDEO_OK;
@@ -153,7 +152,7 @@ static void classify(Run *r, json_t *o, CatalogVideo *v, int code)
     v->error = v->status != VIDX_VIDEO_OK ? json_string_value(json_object_get(o, "message")) : NULL;
 }
 
-static void audio_fields(json_t *o, CatalogVideo *v, const char **name)
+void vidx__record_audio(json_t *o, CatalogVideo *v, const char **name)
 {
     json_t *audio = json_object_get(o, "audio");
     *name = NULL;
@@ -199,7 +198,7 @@ void vidx__record_settled(void *run, void *owner, int ret)
 static int stage(Run *r, const Worker *w, CatalogVideo *v, json_t *o, const char *scratch)
 {
     Pending *p = calloc(1, sizeof(*p));
-    if (!p || !(p->recs = parse_frames(json_object_get(o, "frames"), &v->n_frames))) {
+    if (!p || !(p->recs = vidx__record_parse_frames(json_object_get(o, "frames"), &v->n_frames))) {
         free(p);
         json_decref(o);
         return -ENOMEM;
@@ -209,7 +208,7 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, json_t *o, const char
                       .scratch = scratch,
                       .shard = r->shard_slots ? w->shard : NULL,
                       .tar_end = json_integer_value(json_object_get(o, "tar_end"))};
-    audio_fields(o, v, &in.audio_name);
+    vidx__record_audio(o, v, &in.audio_name);
     v->probe_json = json_string_value(json_object_get(o, "probe"));
     p->task = w->task;
     p->v = *v;
@@ -256,7 +255,7 @@ int vidx__record_result(Run *r, Worker *w, json_t *o)
         return ret;
     }
     base_video(r, w, &v);
-    classify(r, o, &v, code);
+    vidx__record_classify(r, o, &v, code);
     vidx__task_scratch(r, w->task, scratch, sizeof(scratch));
     if (v.status <= VIDX_VIDEO_PARTIAL && !vidx__record_will_stage(r, o)) {
         json_decref(o); /* the disk is full: the video is left for the next run */

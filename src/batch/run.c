@@ -334,9 +334,9 @@ static int handle_lines(Run *r, Worker *w)
         if (w->task && (w->buf[0] == 'S' || w->buf[0] == 'P'))
             w->progress = vidx__now();
         if (w->buf[0] == 'S' && w->task && r->set->timeout <= 0) {
-            w->deadline = w->started + default_timeout(r->set, atof(w->buf + 2));
+            w->deadline = w->started + default_timeout(r->set, vidx__start_duration(w->buf));
         } else if (w->buf[0] == 'R' && w->task) {
-            json_t *o = json_loads(w->buf + 2, 0, NULL);
+            json_t *o = json_loads(vidx__wire_payload(w->buf), 0, NULL);
             Worker done = *w; /* the finished video, recorded after w moves on */
             w->task = NULL;
             advance_shard(r, w, o);

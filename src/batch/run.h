@@ -62,6 +62,12 @@ void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video);
  * when the video was sent (its task, its shard and offset).
  */
 int vidx__record_result(Run *r, Worker *w, json_t *o);
+/* The parts of a worker's result (wire format, see worker.c): the frames
+ * array (strings borrowed from arr; free the array), the status with its
+ * class and message, and the audio fields. */
+VidxFrameRecord *vidx__record_parse_frames(json_t *arr, size_t *n);
+void vidx__record_classify(const Run *r, json_t *o, CatalogVideo *v, int code);
+void vidx__record_audio(json_t *o, CatalogVideo *v, const char **name);
 /* 1 when the video that result o reports will be staged (so its shard moves on). */
 int vidx__record_will_stage(const Run *r, json_t *o);
 /* Commits the staged group when it is due, or at once with now. Returns 0 or a fatal error. */

@@ -53,6 +53,16 @@ typedef struct WorkerCtx {
     int wfd;
 } WorkerCtx;
 
+const char *vidx__wire_payload(const char *line)
+{
+    return line[0] && line[1] ? line + 2 : ""; /* a bare "S" or "R" has none */
+}
+
+double vidx__start_duration(const char *line)
+{
+    return atof(vidx__wire_payload(line));
+}
+
 static void on_start(void *opaque, const VidxVideoInfo *info)
 {
     WorkerCtx *w = opaque;
@@ -193,13 +203,7 @@ static void sync_outputs(const char *dir, const VidxJobSettings *js, VidxJobResu
     }
 }
 
-/*
- * A task line: "<path> <scratch dir>" and, in the shards layout, " <shard>
- * <offset>" (hex, but the offset): where this video's samples go. Without a
- * shard (--dedup-exact) the worker packs them into the scratch directory and
- * the store copies what is not a duplicate.
- */
-static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
+int vidx__task_parse(char *line, TaskLine *t)
 {
     char *field[4] = {line, NULL, NULL, NULL};
     for (int i = 1; i < 4 && field[i - 1] && (field[i] = strchr(field[i - 1], ' ')); i++)
@@ -209,7 +213,19 @@ static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
     for (int i = 0; i < 3; i++)
         if (field[i])
             unhex(field[i]);
-    const char *path = field[0], *dir = field[1];
+    t->path = field[0];
+    t->dir = field[1];
+    t->shard = field[2] && field[3] ? field[2] : NULL;
+    t->offset = field[3] ? strtoll(field[3], NULL, 10) : 0;
+    return 0;
+}
+
+static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
+{
+    TaskLine task;
+    if (vidx__task_parse(line, &task) < 0)
+        return -EINVAL;
+    const char *path = task.path, *dir = task.dir;
     vidx__remove_tree(dir); /* whatever an interrupted attempt left */
     inject_fault(path);
 
@@ -221,8 +237,8 @@ static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
     int shards = cfg->run->layout == VIDX_LAYOUT_SHARDS;
     const char *slash = strrchr(dir, '/');
     js.tar_key = shards ? (slash ? slash + 1 : dir) : NULL;
-    js.tar_path = field[2] && field[3] ? field[2] : NULL;
-    js.tar_start = field[3] ? strtoll(field[3], NULL, 10) : 0;
+    js.tar_path = task.shard;
+    js.tar_start = task.offset;
     js.durable = !shards;
     js.max_bytes = js.tar_path ? 0 : cfg->max_bytes; /* a shard is not scratch */
     js.on_start = on_start;

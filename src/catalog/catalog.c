@@ -452,6 +452,15 @@ sqlite3 *vidx__catalog_db(VidxCatalog *c)
 /* Queries for vidx status / vidx export                                   */
 /* ---------------------------------------------------------------------- */
 
+/* A damaged catalog's counts may be anything: sum them without overflowing. */
+static int64_t add_saturated(int64_t a, int64_t b)
+{
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return sum;
+}
+
 int vidx_catalog_status_json(VidxCatalog *c, char **json)
 {
     sqlite3_stmt *st = NULL;
@@ -470,8 +479,8 @@ int vidx_catalog_status_json(VidxCatalog *c, char **json)
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
                             json_integer(sqlite3_column_int64(st, 1)));
-        total += sqlite3_column_int64(st, 1);
-        frames += sqlite3_column_int64(st, 2);
+        total = add_saturated(total, sqlite3_column_int64(st, 1));
+        frames = add_saturated(frames, sqlite3_column_int64(st, 2));
     }
     sqlite3_finalize(st);
     json_object_set_new(root, "videos", json_integer(total));

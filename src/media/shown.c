@@ -49,14 +49,14 @@ static int vp9_shown(const uint8_t *p, int size)
             const uint8_t *q = p + size - idx + 1;
             int off = 0;
             for (int i = 0; i < frames; i++) {
-                int fsz = 0;
+                uint32_t fsz = 0; /* up to 4 bytes: wider than int */
                 for (int k = 0; k < mag; k++)
-                    fsz |= q[i * mag + k] << (8 * k);
-                if (fsz <= 0 || off + fsz > size - idx)
+                    fsz |= (uint32_t)q[i * mag + k] << (8 * k);
+                if (fsz == 0 || fsz > (uint32_t)(size - idx - off))
                     return 1;
-                if (vp9_frame_shown(p + off, fsz))
+                if (vp9_frame_shown(p + off, (int)fsz))
                     return 1;
-                off += fsz;
+                off += (int)fsz;
             }
             return 0;
         }

@@ -74,6 +74,16 @@ int vidx__fsync_dir(const char *dir)
     return ret;
 }
 
+int vidx__is_safe_relpath(const char *rel)
+{
+    if (!rel || !*rel || *rel == '/')
+        return 0;
+    for (const char *c = rel; *c; c += strcspn(c, "/"), c += *c == '/')
+        if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || !c[2]))
+            return 0;
+    return 1;
+}
+
 int vidx__read_exact(const char *path, void *buf, size_t size)
 {
     struct stat sb;

@@ -52,6 +52,12 @@ int vidx__pread_exact(int fd, void *buf, size_t size, int64_t off);
  */
 int vidx__copy_range(int in, int64_t in_off, int out, int64_t out_off, int64_t len);
 
+/*
+ * 1 when rel (read from a catalog, which may be damaged or hostile) names
+ * something inside the directory it is relative to: not empty, not absolute,
+ * no ".." component. Symlinks are the caller's concern.
+ */
+int vidx__is_safe_relpath(const char *rel);
 /* Reads the whole file path into buf; -EIO unless it holds exactly size bytes. */
 int vidx__read_exact(const char *path, void *buf, size_t size);
 

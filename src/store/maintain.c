@@ -30,19 +30,28 @@
 #include "store/outdir.h"
 #include "store/owned.h"
 
-/* SHA-256 of size bytes at offset of path (offset < 0: the whole file, which must be size). */
+/*
+ * SHA-256 of size bytes at offset of path (offset < 0: the whole file, which
+ * must be size). The catalog may be damaged or hostile: only a regular file is
+ * read (a FIFO would block, a symlink may lead out of OUT), and sizes and
+ * offsets are checked without overflowing.
+ */
 static int checksum_at(const char *path, int64_t offset, int64_t size, char out[65])
 {
     struct AVSHA *sha = av_sha_alloc();
     uint8_t buf[1 << 16], digest[32];
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), ret = 0;
     if (!sha || fd < 0) {
-        ret = fd < 0 ? -errno : -ENOMEM;
+        ret = fd < 0 ? (errno == ELOOP ? -EINVAL : -errno) : -ENOMEM;
         goto done;
     }
-    if (fstat(fd, &st) < 0 || (offset < 0 && st.st_size != size) ||
-        (offset >= 0 && st.st_size < offset + size)) {
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        ret = -EINVAL; /* not a file vidx wrote */
+        goto done;
+    }
+    if (size < 0 || (offset < 0 && st.st_size != size) ||
+        (offset >= 0 && (offset > st.st_size || st.st_size - offset < size))) {
         ret = -ERANGE; /* wrong size */
         goto done;
     }
@@ -78,13 +87,15 @@ typedef struct Problems {
 static void add_problem(Problems *p, int64_t id, const char *video, const char *location,
                         const char *what)
 {
-    json_array_append_new(p->list, json_pack("{s:s, s:s, s:s}", "video", video, "location",
+    json_array_append_new(p->list, json_pack("{s:s?, s:s?, s:s}", "video", video, "location",
                                              location, "problem", what));
     char **loc = realloc(p->locations, (p->n_loc + 1) * sizeof(*loc));
-    if (loc) {
+    if (loc && location) {
         p->locations = loc;
         if ((loc[p->n_loc] = strdup(location)))
             p->n_loc++;
+    } else if (loc) {
+        p->locations = loc;
     }
     if (p->n && p->videos[p->n - 1] == id)
         return;
@@ -103,12 +114,16 @@ static const char *check_one(const char *out, const char *loc, int64_t offset, i
                              const char *want)
 {
     char path[PATH_MAX], got[65];
+    if (!vidx__is_safe_relpath(loc))
+        return "location outside the output";
     snprintf(path, sizeof(path), "%s/%s", out, loc);
     int ret = checksum_at(path, offset, bytes, got);
     if (ret == -ENOENT)
         return "missing";
     if (ret == -ERANGE)
         return "size";
+    if (ret == -EINVAL)
+        return "not a regular file";
     if (ret < 0)
         return "unreadable";
     if (want && strcmp(want, got))
@@ -150,8 +165,10 @@ static int repair(sqlite3 *db, const char *out, const Problems *p)
     sqlite3_exec(db, "PRAGMA foreign_keys=ON; BEGIN IMMEDIATE", NULL, NULL, NULL);
     for (size_t i = 0; i < p->n; i++) {
         sqlite3_bind_int64(key, 1, p->videos[i]);
-        if (sqlite3_step(key) == SQLITE_ROW) {
-            snprintf(path, sizeof(path), "%s/frames/%s", out, sqlite3_column_text(key, 0));
+        const char *k =
+            sqlite3_step(key) == SQLITE_ROW ? (const char *)sqlite3_column_text(key, 0) : NULL;
+        if (k && vidx__is_safe_relpath(k) && !strchr(k, '/')) { /* one folder under frames/ */
+            snprintf(path, sizeof(path), "%s/frames/%s", out, k);
             vidx__remove_video_dir(path);
         }
         sqlite3_reset(key);
@@ -165,7 +182,7 @@ static int repair(sqlite3 *db, const char *out, const Problems *p)
         sqlite3_bind_text(blob, 1, p->locations[i], -1, SQLITE_STATIC);
         sqlite3_step(blob);
         sqlite3_reset(blob);
-        if (!strncmp(p->locations[i], "objects/", 8)) {
+        if (!strncmp(p->locations[i], "objects/", 8) && vidx__is_safe_relpath(p->locations[i])) {
             snprintf(path, sizeof(path), "%s/%s", out, p->locations[i]);
             unlink(path);
         }
