@@ -115,8 +115,9 @@ static void list(const char *text, size_t size)
         InputList l = {0};
         if (vidx__inputs_expand(&l, in, 1, NULL) == 0)
             vidx__inputs_sort_unique(&l);
-        for (size_t i = 0; i < l.n; i++)
-            if (!l.paths[i][0])
+        for (size_t i = 0; i < l.n; i++) /* canonical: absolute, no "." or ".." left */
+            if (l.items[i].path[0] != '/' || strstr(l.items[i].path, "/./") ||
+                strstr(l.items[i].path, "/../"))
                 abort();
         vidx__inputs_free(&l);
         unlink(path);
