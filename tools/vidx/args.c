@@ -191,35 +191,32 @@ int cli_parse_size(const char *opt, const char *s, int64_t *out)
 }
 
 /* Splits a comma list and parses each item with one. */
+/* Parses a comma list into a new array; *out and *n change only on success. */
 static int parse_list(const char *opt, const char *s, size_t elem, void **out, size_t *n,
                       int (*one)(const char *opt, const char *item, void *dst))
 {
     char *copy = strdup(s), *save = NULL;
-    size_t cap = 1;
+    size_t cap = 1, got = 0;
     for (const char *p = s; *p; p++)
         cap += *p == ',';
     char *arr = calloc(cap, elem);
-    *n = 0;
-    if (!copy || !arr) {
-        free(copy);
-        free(arr);
-        return -1;
-    }
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (one(opt, tok, arr + *n * elem) < 0) {
-            free(copy);
-            free(arr);
-            return -1;
-        }
-        (*n)++;
-    }
+    int ret = copy && arr ? 0 : -1;
+    for (char *tok = ret ? NULL : strtok_r(copy, ",", &save); tok && ret == 0;
+         tok = strtok_r(NULL, ",", &save))
+        if ((ret = one(opt, tok, arr + got * elem)) == 0)
+            got++;
     free(copy);
-    if (*n == 0) {
+    if (ret == 0 && got == 0) {
         cli_error(NULL, "--%s: empty list", opt);
+        ret = -1;
+    }
+    if (ret < 0) {
         free(arr);
         return -1;
     }
+    free(*out); /* the option given again: the last one counts */
     *out = arr;
+    *n = got;
     return 0;
 }
 
