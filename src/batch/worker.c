@@ -1,23 +1,20 @@
 /*
- * worker.c - the body of a forked worker process and its wire format.
+ * worker.c - the body of a forked worker process.
  *
- * A worker reads tasks (see run_task) from its pipe, runs one job per
- * task and answers with lines: "S <duration>\n" once the input is open (so
- * the supervisor can scale the timeout), "P\n" now and then while the input
- * is read and decoded (at most every 0.2 s: the supervisor's stall watchdog)
- * and "R <json>\n" with the result.
+ * A worker reads tasks (batch/wire.h) from its pipe, runs one job per task
+ * and answers with lines: a start once the input is open (so the supervisor
+ * can scale the timeout), progress now and then while the input is read and
+ * decoded (at most every 0.2 s: the supervisor's stall watchdog) and the
+ * result.
  * It dies with its supervisor (PR_SET_PDEATHSIG) and runs under the memory
  * limit (RLIMIT_AS). VIDX_FAULT (tests only) injects a crash or a hang for
  * inputs whose path contains a given text: "crash=TEXT,hang=TEXT".
  */
 #include "batch/worker.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,23 +23,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
+#include "batch/wire.h"
 #include "store/fs.h"
 #include "store/tar.h"
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
-int vidx__remove_tree(const char *path)
-{
-    int ret = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return ret < 0 && errno != ENOENT ? -errno : 0;
-}
 
 static int write_line(int fd, const char *s)
 {
@@ -51,30 +34,21 @@ static int write_line(int fd, const char *s)
 
 typedef struct WorkerCtx {
     int wfd;
+    VidxJobSettings job; /* what every task shares */
 } WorkerCtx;
-
-const char *vidx__wire_payload(const char *line)
-{
-    return line[0] && line[1] ? line + 2 : ""; /* a bare "S" or "R" has none */
-}
-
-double vidx__start_duration(const char *line)
-{
-    return atof(vidx__wire_payload(line));
-}
 
 static void on_start(void *opaque, const VidxVideoInfo *info)
 {
     WorkerCtx *w = opaque;
     char line[64];
-    snprintf(line, sizeof(line), "S %.3f\n", info->duration);
+    vidx__wire_start_encode(line, sizeof(line), info->duration);
     write_line(w->wfd, line);
 }
 
 static void on_progress(void *opaque)
 {
     WorkerCtx *w = opaque;
-    write_line(w->wfd, "P\n");
+    write_line(w->wfd, VIDX_WIRE_PROGRESS);
 }
 
 /* Test-only fault injection, for inputs whose path contains the given text. */
@@ -98,55 +72,6 @@ static void inject_fault(const char *path)
             for (;;)
                 pause();
     }
-}
-
-static json_t *result_json(const VidxJobResult *r)
-{
-    json_t *frames = json_array();
-    for (size_t i = 0; i < r->n_frames; i++) {
-        const VidxFrameRecord *f = &r->frames[i];
-        json_array_append_new(
-            frames, json_pack("[I,f,f,I,b,i,i,I,s?,s,I,I,I,I]", (json_int_t)f->index,
-                              isnan(f->target) ? -1.0 : f->target, f->time, (json_int_t)f->pts,
-                              f->keyframe, f->width, f->height, (json_int_t)f->bytes, f->path,
-                              f->sha256, (json_int_t)f->phash, (json_int_t)f->dup_of,
-                              (json_int_t)f->tar_offset, (json_int_t)f->tar_size));
-    }
-    json_t *o =
-        json_pack("{s:i, s:s, s:s, s:b, s:f, s:o, s:I, s:I, s:I, s:I}", "status", r->status,
-                  "class", vidx_error_class(r->status), "message", r->message, "partial",
-                  r->partial, "seconds", r->seconds, "frames", frames, "decoded",
-                  (json_int_t)r->stats.frames_decoded, "errors", (json_int_t)r->stats.decode_errors,
-                  "tar_end", (json_int_t)r->tar_end, "tar_samples", (json_int_t)r->tar_samples);
-    if (r->probe_json)
-        json_object_set_new(o, "probe", json_string(r->probe_json));
-    if (r->audio_path)
-        json_object_set_new(o, "audio",
-                            json_pack("{s:s, s:i, s:i, s:f}", "path", r->audio_path, "rate",
-                                      r->audio_rate, "channels", r->audio_channels, "duration",
-                                      r->audio_duration));
-    return o;
-}
-
-char *vidx__hex(char *out, const char *in, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        *out++ = digits[(unsigned char)in[i] >> 4];
-        *out++ = digits[(unsigned char)in[i] & 15];
-    }
-    return out;
-}
-
-/* Decodes hex in place, up to the first non-hex character. */
-static void unhex(char *s)
-{
-    char *out = s;
-    for (; s[0] && s[1] && isxdigit((unsigned char)s[0]) && isxdigit((unsigned char)s[1]); s += 2) {
-        char pair[3] = {s[0], s[1], 0};
-        *out++ = (char)strtol(pair, NULL, 16);
-    }
-    *out = 0;
 }
 
 /* A frame file, or the pack of them all (shards). */
@@ -203,76 +128,62 @@ static void sync_outputs(const char *dir, const VidxJobSettings *js, VidxJobResu
     }
 }
 
-int vidx__task_parse(char *line, TaskLine *t)
+/* The job settings every task of this worker shares. */
+static void shared_settings(const WorkerConfig *cfg, WorkerCtx *ctx)
 {
-    char *field[4] = {line, NULL, NULL, NULL};
-    for (int i = 1; i < 4 && field[i - 1] && (field[i] = strchr(field[i - 1], ' ')); i++)
-        *field[i]++ = 0;
-    if (!field[1])
-        return -EINVAL;
-    for (int i = 0; i < 3; i++)
-        if (field[i])
-            unhex(field[i]);
-    t->path = field[0];
-    t->dir = field[1];
-    t->shard = field[2] && field[3] ? field[2] : NULL;
-    t->offset = field[3] ? strtoll(field[3], NULL, 10) : 0;
-    return 0;
+    VidxJobSettings *js = &ctx->job;
+    *js = cfg->run->job;
+    js->sampler.threads = cfg->threads;
+    js->source.audio_only |= cfg->run->audio_files; /* audio-only inputs: their audio */
+    js->durable = cfg->run->layout != VIDX_LAYOUT_SHARDS;
+    js->on_start = on_start;
+    js->opaque = ctx;
+    js->source.on_progress = on_progress;
+    js->source.progress_opaque = ctx;
+    js->cancel = NULL;
+}
+
+static int send_result(WorkerCtx *ctx, const VidxJobResult *res)
+{
+    size_t len;
+    char *line = vidx__wire_result_encode(res, res->tar_end, res->tar_samples, &len);
+    int ret = line ? vidx__write_all(ctx->wfd, line, len) : -ENOMEM;
+    free(line);
+    return ret;
 }
 
 static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
 {
-    TaskLine task;
-    if (vidx__task_parse(line, &task) < 0)
+    WireTask task;
+    if (vidx__wire_task_decode(line, &task) < 0)
         return -EINVAL;
-    const char *path = task.path, *dir = task.dir;
-    vidx__remove_tree(dir); /* whatever an interrupted attempt left */
-    inject_fault(path);
-
-    VidxJobSettings js = cfg->run->job;
-    js.sampler.threads = cfg->threads;
-    js.source.audio_only |= cfg->run->audio_files; /* audio-only inputs: their audio */
+    vidx__remove_tree(task.scratch); /* whatever an interrupted attempt left */
+    inject_fault(task.path);
     /* Shards: the worker writes its frames as ready-made samples (the scratch
      * directory is named after the video key) and syncs only what it wrote. */
-    int shards = cfg->run->layout == VIDX_LAYOUT_SHARDS;
-    const char *slash = strrchr(dir, '/');
-    js.tar_key = shards ? (slash ? slash + 1 : dir) : NULL;
+    VidxJobSettings js = ctx->job;
+    const char *slash = strrchr(task.scratch, '/');
+    js.tar_key = js.durable ? NULL : slash ? slash + 1 : task.scratch;
     js.tar_path = task.shard;
     js.tar_start = task.offset;
-    js.durable = !shards;
-    js.max_bytes = js.tar_path ? 0 : cfg->max_bytes; /* a shard is not scratch */
-    js.on_start = on_start;
-    js.opaque = ctx;
-    js.source.on_progress = on_progress;
-    js.source.progress_opaque = ctx;
-    js.cancel = NULL;
+    js.max_bytes = task.shard ? 0 : cfg->max_bytes; /* a shard is not scratch */
     VidxJobResult res;
-    if (vidx_job_run(path, dir, &js, &res) == 0 && !js.durable)
-        sync_outputs(dir, &js, &res);
-    json_t *o = result_json(&res);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    int ret = -ENOMEM;
-    if (text) {
-        ret = write_line(ctx->wfd, "R ");
-        if (ret == 0)
-            ret = write_line(ctx->wfd, text);
-        if (ret == 0)
-            ret = write_line(ctx->wfd, "\n");
-    }
-    free(text);
-    json_decref(o);
+    if (vidx_job_run(task.path, task.scratch, &js, &res) == 0 && !js.durable)
+        sync_outputs(task.scratch, &js, &res);
+    int ret = send_result(ctx, &res);
     vidx_job_result_clear(&res);
     return ret;
 }
 
 void vidx__worker_main(const WorkerConfig *cfg, int rfd, int wfd)
 {
-    WorkerCtx ctx = {wfd};
+    WorkerCtx ctx = {.wfd = wfd};
     FILE *in = fdopen(rfd, "r");
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
 
+    shared_settings(cfg, &ctx);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != cfg->supervisor)
         _exit(0);

@@ -24,7 +24,6 @@
 #include <libavutil/sha.h>
 #include <sqlite3.h>
 
-#include "batch/worker.h"
 #include "catalog/catalog.h"
 #include "store/fs.h"
 #include "store/outdir.h"
