@@ -161,6 +161,7 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, cons
     v->audio_channels = res->audio_channels;
     v->audio_duration = res->audio_duration;
     CommitInput in = {.recs = res->frames,
+                      .spans = res->spans,
                       .n = res->n_frames,
                       .scratch = scratch,
                       .shard = r->shard_slots ? w->shard : NULL,

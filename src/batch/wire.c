@@ -142,7 +142,7 @@ double vidx__wire_start_duration(const char *line)
     return atof(payload(line));
 }
 
-static json_t *frame_json(const VidxFrameRecord *f)
+static json_t *frame_json(const VidxFrameRecord *f, TarSpan sp)
 {
     return json_pack("{s:I, s:o, s:f, s:I, s:b, s:i, s:i, s:I, s:s?, s:s, s:I, s:I, s:I, s:I}",
                      "index", (json_int_t)f->index, "target",
@@ -150,14 +150,16 @@ static json_t *frame_json(const VidxFrameRecord *f)
                      (json_int_t)f->pts, "keyframe", f->keyframe, "width", f->width, "height",
                      f->height, "bytes", (json_int_t)f->bytes, "path", f->path, "sha256", f->sha256,
                      "phash", (json_int_t)f->phash, "dup_of", (json_int_t)f->dup_of, "tar_offset",
-                     (json_int_t)f->tar_offset, "tar_size", (json_int_t)f->tar_size);
+                     (json_int_t)sp.offset, "tar_size", (json_int_t)sp.size);
 }
 
-static json_t *result_json(const VidxJobResult *r, int64_t tar_end, int64_t tar_samples)
+static json_t *result_json(const VidxJobResult *r, const JobOutput *out)
 {
     json_t *frames = json_array();
     for (size_t i = 0; frames && i < r->n_frames; i++)
-        if (json_array_append_new(frames, frame_json(&r->frames[i])) < 0) {
+        if (json_array_append_new(
+                frames, frame_json(&r->frames[i], out->spans ? out->spans[i] : (TarSpan){-1, 0})) <
+            0) {
             json_decref(frames);
             return NULL;
         }
@@ -166,7 +168,7 @@ static json_t *result_json(const VidxJobResult *r, int64_t tar_end, int64_t tar_
                   "class", vidx_error_class(r->status), "message", r->message, "partial",
                   r->partial, "seconds", r->seconds, "frames", frames, "decoded",
                   (json_int_t)r->stats.frames_decoded, "errors", (json_int_t)r->stats.decode_errors,
-                  "tar_end", (json_int_t)tar_end, "tar_samples", (json_int_t)tar_samples);
+                  "tar_end", (json_int_t)out->tar_end, "tar_samples", (json_int_t)out->tar_samples);
     if (o && r->probe_json && json_object_set_new(o, "probe", json_string(r->probe_json)) < 0)
         json_decref(o), o = NULL;
     if (o && r->audio_path &&
@@ -178,10 +180,9 @@ static json_t *result_json(const VidxJobResult *r, int64_t tar_end, int64_t tar_
     return o;
 }
 
-char *vidx__wire_result_encode(const VidxJobResult *res, int64_t tar_end, int64_t tar_samples,
-                               size_t *len)
+char *vidx__wire_result_encode(const VidxJobResult *res, const JobOutput *out, size_t *len)
 {
-    json_t *o = result_json(res, tar_end, tar_samples);
+    json_t *o = result_json(res, out);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
@@ -213,7 +214,7 @@ static const char *get_str(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-static void frame_decode(json_t *o, VidxFrameRecord *f)
+static void frame_decode(json_t *o, VidxFrameRecord *f, TarSpan *sp)
 {
     json_t *target = json_object_get(o, "target");
     f->index = get_int(o, "index");
@@ -228,17 +229,18 @@ static void frame_decode(json_t *o, VidxFrameRecord *f)
     snprintf(f->sha256, sizeof(f->sha256), "%s", get_str(o, "sha256") ?: "");
     f->phash = (uint64_t)get_int(o, "phash");
     f->dup_of = get_int(o, "dup_of");
-    f->tar_offset = get_int(o, "tar_offset");
-    f->tar_size = get_int(o, "tar_size");
+    sp->offset = get_int(o, "tar_offset");
+    sp->size = get_int(o, "tar_size");
 }
 
 static int frames_decode(json_t *arr, WireResult *r)
 {
     size_t n = json_array_size(arr);
-    if (!(r->frames = calloc(n ? n : 1, sizeof(*r->frames))))
+    if (!(r->frames = calloc(n ? n : 1, sizeof(*r->frames))) ||
+        !(r->spans = calloc(n ? n : 1, sizeof(*r->spans))))
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
-        frame_decode(json_array_get(arr, i), &r->frames[i]);
+        frame_decode(json_array_get(arr, i), &r->frames[i], &r->spans[i]);
     r->n_frames = n;
     return 0;
 }
@@ -283,6 +285,7 @@ int vidx__wire_result_decode(const char *line, WireResult *r)
 void vidx__wire_result_free(WireResult *r)
 {
     free(r->frames);
+    free(r->spans);
     json_decref(r->json);
     memset(r, 0, sizeof(*r));
 }

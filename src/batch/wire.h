@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "core/internal.h"
+#include "pipeline/job_internal.h"
 
 /* A task: one video for a worker. */
 typedef struct WireTask {
@@ -29,6 +30,7 @@ typedef struct WireResult {
     int partial;
     double seconds;
     VidxFrameRecord *frames; /* owned; paths borrowed from json */
+    TarSpan *spans;          /* owned: per frame, its sample in the shard (offset -1: none) */
     size_t n_frames;
     int64_t decoded, decode_errors;
     const char *probe;      /* probe JSON; NULL: none */
@@ -61,12 +63,11 @@ WireKind vidx__wire_kind(const char *line);
 double vidx__wire_start_duration(const char *line);
 
 /*
- * The result line ("R <json>\n", malloc'd, *len its length) of job result res;
- * tar_end and tar_samples: where its samples end in the shard and how many
- * (0 without one). NULL: no memory, or a string that is not UTF-8.
+ * The result line ("R <json>\n", malloc'd, *len its length) of job result res
+ * and what its sink reported (out: its samples in the shard; spans may be
+ * NULL). NULL: no memory, or a string that is not UTF-8.
  */
-char *vidx__wire_result_encode(const VidxJobResult *res, int64_t tar_end, int64_t tar_samples,
-                               size_t *len);
+char *vidx__wire_result_encode(const VidxJobResult *res, const JobOutput *out, size_t *len);
 /* Decodes a result line: 0, -EINVAL (not a result) or -ENOMEM. Free with _free. */
 int vidx__wire_result_decode(const char *line, WireResult *r);
 void vidx__wire_result_free(WireResult *r);

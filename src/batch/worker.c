@@ -12,7 +12,6 @@
  */
 #include "batch/worker.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,8 +23,8 @@
 #include <unistd.h>
 
 #include "batch/wire.h"
+#include "pipeline/job_internal.h"
 #include "store/fs.h"
-#include "store/tar.h"
 
 static int write_line(int fd, const char *s)
 {
@@ -74,60 +73,6 @@ static void inject_fault(const char *path)
     }
 }
 
-/* A frame file, or the pack of them all (shards). */
-static int is_frame(const VidxJobResult *r, const char *name)
-{
-    if (!strcmp(name, VIDX_TAR_PACK))
-        return 1;
-    for (size_t i = 0; i < r->n_frames; i++)
-        if (r->frames[i].path && !strcmp(r->frames[i].path, name))
-            return 1;
-    return 0;
-}
-
-/* Makes what the store keeps apart from the frames (manifest, audio) and the
- * directory durable: the worker does it, in parallel, not the supervisor. */
-static int sync_all_but_frames(const char *dir, const VidxJobResult *r)
-{
-    char p[PATH_MAX];
-    struct dirent *e;
-    int ret = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return -errno;
-    while (ret == 0 && (e = readdir(d)))
-        if (e->d_name[0] != '.' && !is_frame(r, e->d_name) &&
-            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) < (int)sizeof(p))
-            ret = vidx__fsync_path(p);
-    closedir(d);
-    return ret == 0 ? vidx__fsync_dir(dir) : ret;
-}
-
-/* Shards: the samples this video appended to its shard, and a new shard's entry. */
-static int sync_shard(const char *shard, int64_t start)
-{
-    char dir[PATH_MAX];
-    int ret = vidx__fsync_path(shard);
-    snprintf(dir, sizeof(dir), "%s", shard);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    return ret == 0 && start == 0 && slash ? vidx__fsync_dir(dir) : ret;
-}
-
-/* Makes the outputs of a job that did not sync them durable (shards layout). */
-static void sync_outputs(const char *dir, const VidxJobSettings *js, VidxJobResult *res)
-{
-    int ret = sync_all_but_frames(dir, res);
-    if (ret == 0 && js->tar_path)
-        ret = sync_shard(js->tar_path, js->tar_start);
-    if (ret < 0) {
-        res->status = ret;
-        res->output_failed = 1;
-        snprintf(res->message, sizeof(res->message), "syncing outputs: %s", vidx_strerror(ret));
-    }
-}
-
 /* The job settings every task of this worker shares. */
 static void shared_settings(const WorkerConfig *cfg, WorkerCtx *ctx)
 {
@@ -135,7 +80,7 @@ static void shared_settings(const WorkerConfig *cfg, WorkerCtx *ctx)
     *js = cfg->run->job;
     js->sampler.threads = cfg->threads;
     js->source.audio_only |= cfg->run->audio_files; /* audio-only inputs: their audio */
-    js->durable = cfg->run->layout != VIDX_LAYOUT_SHARDS;
+    js->max_bytes = cfg->max_bytes;
     js->on_start = on_start;
     js->opaque = ctx;
     js->source.on_progress = on_progress;
@@ -143,10 +88,10 @@ static void shared_settings(const WorkerConfig *cfg, WorkerCtx *ctx)
     js->cancel = NULL;
 }
 
-static int send_result(WorkerCtx *ctx, const VidxJobResult *res)
+static int send_result(WorkerCtx *ctx, const VidxJobResult *res, const JobOutput *out)
 {
     size_t len;
-    char *line = vidx__wire_result_encode(res, res->tar_end, res->tar_samples, &len);
+    char *line = vidx__wire_result_encode(res, out, &len);
     int ret = line ? vidx__write_all(ctx->wfd, line, len) : -ENOMEM;
     free(line);
     return ret;
@@ -160,17 +105,21 @@ static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
     vidx__remove_tree(task.scratch); /* whatever an interrupted attempt left */
     inject_fault(task.path);
     /* Shards: the worker writes its frames as ready-made samples (the scratch
-     * directory is named after the video key) and syncs only what it wrote. */
-    VidxJobSettings js = ctx->job;
+     * directory is named after the video key) and syncs only what it wrote;
+     * files: the frames, synced with the rest of the directory. */
     const char *slash = strrchr(task.scratch, '/');
-    js.tar_key = js.durable ? NULL : slash ? slash + 1 : task.scratch;
-    js.tar_path = task.shard;
-    js.tar_start = task.offset;
-    js.max_bytes = task.shard ? 0 : cfg->max_bytes; /* a shard is not scratch */
+    JobTarget target = {.sink = &vidx__sink_files, .durable = 1};
+    if (cfg->run->layout == VIDX_LAYOUT_SHARDS)
+        target = (JobTarget){.sink = &vidx__sink_tar,
+                             .durable = 1,
+                             .key = slash ? slash + 1 : task.scratch,
+                             .shard = task.shard,
+                             .start = task.offset};
     VidxJobResult res;
-    if (vidx_job_run(task.path, task.scratch, &js, &res) == 0 && !js.durable)
-        sync_outputs(task.scratch, &js, &res);
-    int ret = send_result(ctx, &res);
+    JobOutput out;
+    vidx__job_run_into(task.path, task.scratch, &ctx->job, &target, &res, &out);
+    int ret = send_result(ctx, &res, &out);
+    vidx__job_output_clear(&out);
     vidx_job_result_clear(&res);
     return ret;
 }

@@ -113,6 +113,10 @@ static void start_and_kinds(void **state)
     assert_int_equal(vidx__wire_kind("path=61 scratch=62"), WIRE_OTHER);
 }
 
+static TarSpan spans[2] = {{1536, 14336}, {-1, 0}};
+static const JobOutput sample_out = {.spans = spans, .tar_end = 4096 + 512, .tar_samples = 3};
+static const JobOutput no_out = {0};
+
 static void sample_result(VidxJobResult *r, VidxFrameRecord f[2])
 {
     memset(r, 0, sizeof(*r));
@@ -127,9 +131,7 @@ static void sample_result(VidxJobResult *r, VidxFrameRecord f[2])
                              .bytes = 12345,
                              .path = "000007_1260ms.jpg",
                              .phash = 0xfedcba9876543210ULL,
-                             .dup_of = -1,
-                             .tar_offset = 1536,
-                             .tar_size = 14336};
+                             .dup_of = -1};
     strcpy(f[0].sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     f[1] = (VidxFrameRecord){.index = 8,
                              .target = NAN,
@@ -139,8 +141,7 @@ static void sample_result(VidxJobResult *r, VidxFrameRecord f[2])
                              .height = 360,
                              .path = NULL,
                              .phash = 1,
-                             .dup_of = 0,
-                             .tar_offset = -1};
+                             .dup_of = 0};
     r->status = -30004;
     r->partial = 1;
     r->seconds = 0.5;
@@ -156,6 +157,16 @@ static void sample_result(VidxJobResult *r, VidxFrameRecord f[2])
     snprintf(r->message, sizeof(r->message), "opening: \"x\"\tand\nmore \\ \xc3\xa9");
 }
 
+/* Encodes in with out as one line, newline stripped (*len still counts it). */
+static char *result_line(const VidxJobResult *in, const JobOutput *out, size_t *len)
+{
+    char *line = vidx__wire_result_encode(in, out, len);
+    assert_non_null(line);
+    assert_ptr_equal(strchr(line, '\n'), line + *len - 1);
+    line[*len - 1] = 0;
+    return line;
+}
+
 static void result_round_trip(void **state)
 {
     (void)state;
@@ -164,10 +175,7 @@ static void result_round_trip(void **state)
     WireResult out;
     size_t len;
     sample_result(&in, f);
-    char *line = vidx__wire_result_encode(&in, 4096 + 512, 3, &len);
-    assert_non_null(line);
-    assert_ptr_equal(strchr(line, '\n'), line + len - 1);
-    line[len - 1] = 0;
+    char *line = result_line(&in, &sample_out, &len);
     assert_int_equal(vidx__wire_result_decode(line, &out), 0);
     assert_int_equal(out.status, in.status);
     assert_string_equal(out.error_class, vidx_error_class(in.status));
@@ -201,8 +209,8 @@ static void result_round_trip(void **state)
         assert_string_equal(b->sha256, a->sha256);
         assert_true(b->phash == a->phash);
         assert_int_equal(b->dup_of, a->dup_of);
-        assert_int_equal(b->tar_offset, a->tar_offset);
-        assert_int_equal(b->tar_size, a->tar_size);
+        assert_int_equal(out.spans[i].offset, spans[i].offset);
+        assert_int_equal(out.spans[i].size, spans[i].size);
     }
     vidx__wire_result_free(&out);
     free(line);
@@ -215,9 +223,7 @@ static void result_minimal(void **state)
     VidxJobResult in = {0};
     WireResult out;
     size_t len;
-    char *line = vidx__wire_result_encode(&in, 0, 0, &len);
-    assert_non_null(line);
-    line[len - 1] = 0;
+    char *line = result_line(&in, &no_out, &len);
     assert_int_equal(vidx__wire_result_decode(line, &out), 0);
     assert_int_equal(out.status, 0);
     assert_string_equal(out.message, "");
@@ -238,8 +244,7 @@ static void result_truncated(void **state)
     WireResult out;
     size_t len;
     sample_result(&in, f);
-    char *line = vidx__wire_result_encode(&in, 0, 0, &len);
-    assert_non_null(line);
+    char *line = result_line(&in, &no_out, &len);
     for (size_t cut = 0; cut < len - 1; cut++) {
         char *part = malloc(cut + 1); /* exactly the cut, so reading past it trips ASan */
         memcpy(part, line, cut);
@@ -292,7 +297,7 @@ static void result_not_utf8(void **state)
     VidxJobResult in = {0};
     size_t len;
     snprintf(in.message, sizeof(in.message), "opening /lib/\xff.mp4");
-    assert_null(vidx__wire_result_encode(&in, 0, 0, &len));
+    assert_null(vidx__wire_result_encode(&in, &no_out, &len));
 }
 
 int main(void)
