@@ -225,6 +225,23 @@ static int audio_only(Job *j, VidxSource *src, const VidxAudioSettings *as)
     return ret < 0 ? vidx__job_fail(j, ret, "decoding audio") : 0;
 }
 
+/* After the last frame (ret: the job's code so far): audio, sink end, manifest, durability. */
+static int finish_outputs(Job *j, int ret, int stream)
+{
+    if (j->res->partial && ret >= 0)
+        partial_message(j->res);
+    int aret = finish_audio(j, ret >= 0);
+    if (ret >= 0)
+        ret = aret;
+    if (ret >= 0)
+        ret = j->target->sink->end(j);
+    if (ret >= 0 && j->set->manifest && (ret = vidx__job_write_manifest(j, stream)) < 0)
+        vidx__job_fail(j, ret, "writing the manifest");
+    if (ret >= 0) /* one flush of what the video wrote, by the sink, not one fsync per file */
+        ret = j->target->sink->sync(j);
+    return ret;
+}
+
 static int run_source(Job *j, const char *url)
 {
     VidxSource *src = NULL;
@@ -261,18 +278,7 @@ static int run_source(Job *j, const char *url)
     vidx_sampler_stats(smp, &j->res->stats);
     j->res->partial = j->res->stats.partial;
 finish:
-    if (j->res->partial && ret >= 0)
-        partial_message(j->res);
-    int aret = finish_audio(j, ret >= 0);
-    if (ret >= 0)
-        ret = aret;
-    if (ret >= 0)
-        ret = j->target->sink->end(j);
-    if (ret >= 0 && j->set->manifest &&
-        (ret = vidx__job_write_manifest(j, vidx_source_video_info(src)->stream)) < 0)
-        vidx__job_fail(j, ret, "writing the manifest");
-    if (ret >= 0) /* one flush of what the video wrote, by the sink, not one fsync per file */
-        ret = j->target->sink->sync(j);
+    ret = finish_outputs(j, ret, vidx_source_video_info(src)->stream);
 done:;
     int cret = j->target->sink->close(j);
     if (cret < 0 && ret >= 0)
