@@ -121,7 +121,7 @@ void vidx__wire_start_encode(char *buf, size_t size, double duration)
 
 WireKind vidx__wire_kind(const char *line)
 {
-    int bare = !line[1] || line[1] == ' '; /* the tag alone, or with its payload */
+    int bare = line[0] && (!line[1] || line[1] == ' '); /* the tag alone, or with its payload */
     if (line[0] == 'S' && bare)
         return WIRE_START;
     if (line[0] == 'P' && bare)
