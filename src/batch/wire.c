@@ -169,14 +169,14 @@ static json_t *result_json(const VidxJobResult *r, const JobOutput *out)
                   r->partial, "seconds", r->seconds, "frames", frames, "decoded",
                   (json_int_t)r->stats.frames_decoded, "errors", (json_int_t)r->stats.decode_errors,
                   "tar_end", (json_int_t)out->tar_end, "tar_samples", (json_int_t)out->tar_samples);
-    if (o && r->probe_json && json_object_set_new(o, "probe", json_string(r->probe_json)) < 0)
-        json_decref(o), o = NULL;
-    if (o && r->audio_path &&
+    /* A probe or audio entry that cannot be built is left out: the video is still reported. */
+    if (o && r->probe_json)
+        json_object_set_new(o, "probe", json_string(r->probe_json));
+    if (o && r->audio_path)
         json_object_set_new(o, "audio",
                             json_pack("{s:s, s:i, s:i, s:f}", "path", r->audio_path, "rate",
                                       r->audio_rate, "channels", r->audio_channels, "duration",
-                                      r->audio_duration)) < 0)
-        json_decref(o), o = NULL;
+                                      r->audio_duration));
     return o;
 }
 
