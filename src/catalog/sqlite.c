@@ -116,12 +116,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct CatalogBackend {
     sqlite3 *db;
+    char path[PATH_MAX];        /* for messages */
     sqlite3_stmt *st[ST_COUNT]; /* prepared when opened for writing */
 };
 
 static int db_error(CatalogBackend *b, const char *what)
 {
-    vidx__log(VIDX_LOG_ERROR, "catalog: %s: %s", what, sqlite3_errmsg(b->db));
+    vidx__log(VIDX_LOG_ERROR, "catalog %s: %s: %s", b->path, what, sqlite3_errmsg(b->db));
     return VIDX_ECATALOG;
 }
 
@@ -139,7 +140,7 @@ static sqlite3_stmt *stmt(CatalogBackend *b, int which)
 {
     sqlite3_stmt *st = b->st[which];
     if (!st)
-        vidx__log(VIDX_LOG_ERROR, "catalog: opened read-only");
+        vidx__log(VIDX_LOG_ERROR, "catalog %s: opened read-only", b->path);
     else
         sqlite3_reset(st);
     return st;
@@ -169,6 +170,7 @@ static int bk_open(CatalogBackend **out, const char *path, int readonly)
     *out = NULL;
     if (!b)
         return -ENOMEM;
+    snprintf(b->path, sizeof(b->path), "%s", path);
     if (readonly && access(path, R_OK) < 0) {
         int ret = -errno;
         free(b);
@@ -187,7 +189,7 @@ static int bk_open(CatalogBackend **out, const char *path, int readonly)
     *out = b;
     return 0;
 fail:
-    db_error(b, path);
+    db_error(b, "opening");
     bk_close(b);
     return VIDX_ECATALOG;
 }
@@ -603,7 +605,7 @@ static int bk_referenced(CatalogBackend *b, CatalogRef what, const char *name)
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(b, name);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(b, "looking up a file");
 }
 
 static int bk_forget_video(CatalogBackend *b, int64_t id, char *key, size_t size)
@@ -616,10 +618,10 @@ static int bk_forget_video(CatalogBackend *b, int64_t id, char *key, size_t size
     copy_text(key, size, rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL);
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(b, "forget");
+        return db_error(b, "forgetting a damaged video");
     sqlite3_reset(del);
     sqlite3_bind_int64(del, 1, id);
-    return step_done(b, del, "forget");
+    return step_done(b, del, "forgetting a damaged video");
 }
 
 static int bk_forget_blob(CatalogBackend *b, const char *location)
@@ -628,7 +630,7 @@ static int bk_forget_blob(CatalogBackend *b, const char *location)
     if (!st)
         return VIDX_ECATALOG;
     sqlite3_bind_text(st, 1, location, -1, SQLITE_STATIC);
-    return step_done(b, st, location);
+    return step_done(b, st, "forgetting a damaged blob");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -669,7 +671,7 @@ static int bk_rename_video(CatalogBackend *b, int64_t id, const char *path)
         return VIDX_ECATALOG;
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, id);
-    int ret = step_done(b, st, "rename");
+    int ret = step_done(b, st, "renaming a video");
     return ret < 0 ? ret : sqlite3_changes(b->db) > 0; /* 0: ignored, the path is taken */
 }
 
