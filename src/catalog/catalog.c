@@ -42,6 +42,12 @@ VidxVideoStatus vidx__video_status_parse(const char *name)
 
 int vidx_catalog_open(VidxCatalog **out, const char *outdir, int readonly)
 {
+    return vidx__catalog_open_ops(out, &vidx__catalog_sqlite, outdir, readonly);
+}
+
+int vidx__catalog_open_ops(VidxCatalog **out, const VidxCatalogOps *ops, const char *outdir,
+                           int readonly)
+{
     char path[PATH_MAX];
     VidxCatalog *c = calloc(1, sizeof(*c));
     *out = NULL;
@@ -52,7 +58,7 @@ int vidx_catalog_open(VidxCatalog **out, const char *outdir, int readonly)
         free(c);
         return ret;
     }
-    c->ops = &vidx__catalog_sqlite;
+    c->ops = ops;
     snprintf(path, sizeof(path), "%s/catalog.db", outdir);
     ret = c->ops->open(&c->b, path, readonly);
     if (ret == 0 && !readonly)

@@ -207,6 +207,13 @@ typedef struct VidxCatalogOps {
 
 extern const VidxCatalogOps vidx__catalog_sqlite;
 
+/*
+ * vidx_catalog_open with a given implementation (vidx_catalog_open: SQLite).
+ * tests/unit/test_catalog.c runs the same tests on every implementation.
+ */
+int vidx__catalog_open_ops(VidxCatalog **out, const VidxCatalogOps *ops, const char *outdir,
+                           int readonly);
+
 /* Schema migration through the ops (see VidxCatalogOps.videos, .rename_video). */
 int vidx__catalog_videos(VidxCatalog *c, int relative_only,
                          int (*fn)(void *, const CatalogVideoId *), void *opaque);
