@@ -1,7 +1,14 @@
 /*
- * catalog.h - the batch catalog (SQLite, OUT/catalog.db, WAL): what was
- * processed, how it ended, and where every frame is. Only the supervisor
- * writes it. Schema: docs/CATALOG.md.
+ * catalog.h - the batch catalog: what was processed, how it ended, and where
+ * every frame is. Only the supervisor (and gc, verify --repair) writes it.
+ * Schema: docs/CATALOG.md.
+ *
+ * Callers use the vidx__catalog_* functions; each passes on to the
+ * implementation's VidxCatalogOps (below), which owns every statement on the
+ * stored data, in domain terms (no SQL, no database handle crosses this
+ * header). Today: SQLite (catalog/sqlite.c, OUT/catalog.db, WAL); another
+ * implementation (PostgreSQL) is one more table in its own file, and must
+ * pass tests/unit/test_catalog.c.
  */
 #ifndef VIDX_CATALOG_CATALOG_H
 #define VIDX_CATALOG_CATALOG_H
