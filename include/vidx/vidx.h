@@ -367,9 +367,6 @@ typedef struct VidxFrameRecord {
     char sha256[65]; /* of the encoded image bytes */
     uint64_t phash;  /* perceptual hash of the output frame */
     int64_t dup_of;  /* dropped as a near-duplicate of this record (its position); else -1 */
-    /* With VidxJobSettings.tar_key: where the frame's sample (image and .json
-     * members, headers included) starts in DIR/frames.tar, and its length; else -1, 0. */
-    int64_t tar_offset, tar_size;
 } VidxFrameRecord;
 
 typedef struct VidxJobSettings {
@@ -392,8 +389,6 @@ typedef struct VidxJobSettings {
     volatile int *cancel;
     /** Called once the input is open, before decoding (may be NULL). */
     void (*on_start)(void *opaque, const VidxVideoInfo *info);
-    /** Make every written file durable before returning (one syncfs; crash-safe batch runs). */
-    int durable;
     /**
      * Drop a frame whose perceptual hash is within this Hamming distance of the
      * previous kept frame (recorded with dup_of, not written); < 0 disables (default).
@@ -401,19 +396,6 @@ typedef struct VidxJobSettings {
     int dedup;
     /** Fail the job with VIDX_ELIMIT once its written bytes pass this; 0 = no limit. */
     int64_t max_bytes;
-    /**
-     * Non-NULL: write the frames as WebDataset samples into one tar archive
-     * instead of a file each: per frame a member "<tar_key>/<name>.<ext>" and
-     * its metadata "<tar_key>/<name>.json" (dots in tar_key become '_'). The
-     * archive is tar_path, or DIR/frames.tar (created afresh) when NULL; the
-     * samples go from byte tar_start on (a multiple of 512: the end of earlier
-     * samples, which are kept), and tar's end-of-archive blocks follow them,
-     * anything after those is cut. Record paths keep the frame's file name.
-     * vidx run's shards layout uses this: each worker appends to its shard.
-     */
-    const char *tar_key;
-    const char *tar_path;
-    int64_t tar_start;
 } VidxJobSettings;
 
 VIDX_API void vidx_job_default_settings(VidxJobSettings *s);
@@ -437,8 +419,6 @@ typedef struct VidxJobResult {
     VidxSamplerStats stats;
     double seconds;      /**< wall time of the job */
     int output_failed;   /**< the failure was in writing outputs, not in the input */
-    int64_t tar_end;     /**< with tar_key: where the samples end (the end blocks start) */
-    int64_t tar_samples; /**< with tar_key: samples written (a repeated frame is one) */
     char message[256];   /**< the cause of a failure, with context */
 } VidxJobResult;
 

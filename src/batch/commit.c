@@ -224,6 +224,8 @@ int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const CommitInpu
     if (!g)
         return -ENOMEM;
     plan_items(c, g->items, g->cf, recs, n, scratch);
+    for (size_t i = 0; i < n; i++) /* shards: where the worker wrote each sample */
+        g->items[i].sample = in->spans ? in->spans[i] : (TarSpan){-1, 0};
     g->sv = (StoreVideo){.key = v->key,
                          .scratch = scratch,
                          .items = g->items,

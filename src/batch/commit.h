@@ -46,6 +46,7 @@ int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s
 /* What a worker left of one finished video, to stage. */
 typedef struct CommitInput {
     const VidxFrameRecord *recs; /* its frame records */
+    const TarSpan *spans;        /* shards: per record, its sample (NULL: none) */
     size_t n;
     const char *scratch;    /* its scratch directory */
     const char *audio_name; /* the audio file there, or NULL */

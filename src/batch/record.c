@@ -8,22 +8,20 @@
  * A full disk anywhere (worker, store, catalog) is not a video failure: the
  * video stays unrecorded (so a later run redoes it) and the run stops cleanly.
  */
-#include "batch/run.h"
+#include "batch/record.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include <jansson.h>
 #include <libavutil/error.h>
 
-#include "batch/worker.h"
+#include "batch/emit.h"
 #include "store/fs.h"
 
 /*
@@ -39,15 +37,9 @@
 typedef struct Pending {
     const Task *task;
     CatalogVideo v;
-    json_t *result; /* owns the strings v and recs borrow */
-    VidxFrameRecord *recs;
+    WireResult res; /* owns the strings v borrows, and the frames */
     int64_t added;
 } Pending;
-
-void vidx__task_scratch(const Run *r, const Task *t, char *out, size_t size)
-{
-    snprintf(out, size, "%s/%s", r->scratch, t->key);
-}
 
 static void base_video(Run *r, const Worker *w, CatalogVideo *v)
 {
@@ -112,57 +104,17 @@ int vidx__record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls
     return ret;
 }
 
-VidxFrameRecord *vidx__record_parse_frames(json_t *arr, size_t *n)
+void vidx__record_classify(const Run *r, const WireResult *res, CatalogVideo *v)
 {
-    *n = json_array_size(arr);
-    VidxFrameRecord *recs = calloc(*n ? *n : 1, sizeof(*recs));
-    if (!recs)
-        return NULL;
-    for (size_t i = 0; i < *n; i++) {
-        json_t *a = json_array_get(arr, i);
-        VidxFrameRecord *f = &recs[i];
-        double target = json_real_value(json_array_get(a, 1));
-        f->index = json_integer_value(json_array_get(a, 0));
-        f->target = target < 0 ? NAN : target;
-        f->time = json_real_value(json_array_get(a, 2));
-        f->pts = json_integer_value(json_array_get(a, 3));
-        f->keyframe = json_is_true(json_array_get(a, 4));
-        f->width = (int)json_integer_value(json_array_get(a, 5));
-        f->height = (int)json_integer_value(json_array_get(a, 6));
-        f->bytes = json_integer_value(json_array_get(a, 7));
-        f->path = (char *)json_string_value(json_array_get(a, 8));
-        snprintf(f->sha256, sizeof(f->sha256), "%s", json_string_value(json_array_get(a, 9)) ?: "");
-        f->phash = (uint64_t)json_integer_value(json_array_get(a, 10));
-        f->dup_of = json_integer_value(json_array_get(a, 11));
-        f->tar_offset = json_integer_value(json_array_get(a, 12));
-        f->tar_size = json_integer_value(json_array_get(a, 13));
-    }
-    return recs;
-}
-
-void vidx__record_classify(const Run *r, json_t *o, CatalogVideo *v, int code)
-{
-    int partial = json_is_true(json_object_get(o, "partial"));
-    v->status = code ? VIDX_VIDEO_FAILED : partial ? VIDX_VIDEO_PARTIAL : VIDX_VIDEO_OK;
+    int code = res->status;
+    v->status = code ? VIDX_VIDEO_FAILED : res->partial ? VIDX_VIDEO_PARTIAL : VIDX_VIDEO_OK;
     if (code == AVERROR(ENOMEM) && r->set->max_memory > 0)
         v->error_class = "memory";
     else if (code)
-        v->error_class = json_string_value(json_object_get(o, "class"));
+        v->error_class = res->error_class;
     else
-        v->error_class = partial ? "decode" : NULL;
-    v->error = v->status != VIDX_VIDEO_OK ? json_string_value(json_object_get(o, "message")) : NULL;
-}
-
-void vidx__record_audio(json_t *o, CatalogVideo *v, const char **name)
-{
-    json_t *audio = json_object_get(o, "audio");
-    *name = NULL;
-    if (!audio)
-        return;
-    *name = json_string_value(json_object_get(audio, "path"));
-    v->audio_rate = (int)json_integer_value(json_object_get(audio, "rate"));
-    v->audio_channels = (int)json_integer_value(json_object_get(audio, "channels"));
-    v->audio_duration = json_real_value(json_object_get(audio, "duration"));
+        v->error_class = res->partial ? "decode" : NULL;
+    v->error = v->status != VIDX_VIDEO_OK ? res->message : NULL;
 }
 
 /* The store failed (an I/O error of OUT's filesystem): the run stops, nothing is lost. */
@@ -178,7 +130,7 @@ void vidx__record_settled(void *run, void *owner, int ret)
     Run *r = run;
     Pending *p = owner;
     if (ret == 0)
-        count_video(r, &p->v, p->recs);
+        count_video(r, &p->v, p->res.frames);
     if (ret < 0) { /* nothing of it stays */
         r->used -= p->added;
         r->added -= p->added;
@@ -190,30 +142,33 @@ void vidx__record_settled(void *run, void *owner, int ret)
         ret = store_failed(p->task, ret);
     if (ret < 0 && !r->fatal)
         r->fatal = ret;
-    json_decref(p->result);
-    free(p->recs);
+    vidx__wire_result_free(&p->res);
     free(p);
 }
 
-/* Stages a video whose worker produced frames (ok or partial); takes o. */
-static int stage(Run *r, const Worker *w, CatalogVideo *v, json_t *o, const char *scratch)
+/* Stages a video whose worker produced frames (ok or partial); takes res. */
+static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, const char *scratch)
 {
     Pending *p = calloc(1, sizeof(*p));
-    if (!p || !(p->recs = vidx__record_parse_frames(json_object_get(o, "frames"), &v->n_frames))) {
-        free(p);
-        json_decref(o);
+    if (!p) {
+        vidx__wire_result_free(res);
         return -ENOMEM;
     }
-    CommitInput in = {.recs = p->recs,
-                      .n = v->n_frames,
+    p->res = *res; /* the strings stay where they are: v may borrow them */
+    v->n_frames = res->n_frames;
+    v->probe_json = res->probe;
+    v->audio_rate = res->audio_rate;
+    v->audio_channels = res->audio_channels;
+    v->audio_duration = res->audio_duration;
+    CommitInput in = {.recs = res->frames,
+                      .spans = res->spans,
+                      .n = res->n_frames,
                       .scratch = scratch,
                       .shard = r->shard_slots ? w->shard : NULL,
-                      .tar_end = json_integer_value(json_object_get(o, "tar_end"))};
-    vidx__record_audio(o, v, &in.audio_name);
-    v->probe_json = json_string_value(json_object_get(o, "probe"));
+                      .tar_end = res->tar_end,
+                      .audio_name = res->audio_path};
     p->task = w->task;
     p->v = *v;
-    p->result = o;
     double t0 = vidx__now();
     int64_t added = vidx__commit_stage(&r->commit, v, &in, p);
     r->sum.commit_seconds += vidx__now() - t0;
@@ -225,51 +180,44 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, json_t *o, const char
         return 0;
     }
     int ret = added == -ENOSPC ? disk_full(r, w->task) : store_failed(w->task, (int)added);
-    json_decref(o);
-    free(p->recs);
+    vidx__wire_result_free(&p->res);
     free(p);
     return ret;
 }
 
-static int result_code(json_t *o)
+int vidx__record_will_stage(const Run *r, const WireResult *res)
 {
-    return (int)json_integer_value(json_object_get(o, "status"));
+    return res && res->status == 0 && r->sum.disk_stop != 2;
 }
 
-int vidx__record_will_stage(const Run *r, json_t *o)
-{
-    return o && result_code(o) == 0 && r->sum.disk_stop != 2;
-}
-
-int vidx__record_result(Run *r, Worker *w, json_t *o)
+int vidx__record_result(Run *r, Worker *w, WireResult *res)
 {
     CatalogVideo v;
     char scratch[PATH_MAX];
     int ret;
-    if (!o)
+    if (!res)
         return vidx__record_abnormal(r, w, VIDX_VIDEO_CRASHED, "crash", "unreadable worker result");
-    int code = result_code(o);
-    if (code == AVERROR(ENOSPC) || code == AVERROR(EDQUOT)) {
-        json_decref(o);
+    if (res->status == AVERROR(ENOSPC) || res->status == AVERROR(EDQUOT)) {
+        vidx__wire_result_free(res);
         ret = disk_full(r, w->task);
         w->task = NULL;
         return ret;
     }
     base_video(r, w, &v);
-    vidx__record_classify(r, o, &v, code);
+    vidx__record_classify(r, res, &v);
     vidx__task_scratch(r, w->task, scratch, sizeof(scratch));
-    if (v.status <= VIDX_VIDEO_PARTIAL && !vidx__record_will_stage(r, o)) {
-        json_decref(o); /* the disk is full: the video is left for the next run */
+    if (v.status <= VIDX_VIDEO_PARTIAL && !vidx__record_will_stage(r, res)) {
+        vidx__wire_result_free(res); /* the disk is full: the video is left for the next run */
         ret = disk_full(r, w->task);
     } else if (v.status <= VIDX_VIDEO_PARTIAL) {
-        ret = stage(r, w, &v, o, scratch);
+        ret = stage(r, w, &v, res, scratch);
     } else {
         ret = vidx__catalog_record(r->cat, &v);
         if (ret == -ENOSPC)
             ret = disk_full(r, w->task);
         else if (ret == 0)
             count_video(r, &v, NULL);
-        json_decref(o);
+        vidx__wire_result_free(res);
     }
     vidx__remove_tree(scratch);
     w->task = NULL;

@@ -31,12 +31,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <libavutil/error.h>
 
+#include "batch/emit.h"
 #include "batch/inputs.h"
 #include "batch/options.h"
-#include "batch/run.h"
+#include "batch/record.h"
+#include "batch/state.h"
+#include "batch/wire.h"
 #include "batch/worker.h"
 #include "store/fs.h"
 #include "store/outdir.h"
@@ -57,19 +59,6 @@ static double default_timeout(const VidxRunSettings *s, double d)
 {
     double t = 120.0 + 10.0 * (d > 0 && isfinite(d) ? VIDX_MIN(d, 1e9) : 60.0);
     return s->timeout_max > 0 ? VIDX_MIN(t, s->timeout_max) : t;
-}
-
-void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video)
-{
-    VidxRunEvent ev = {0};
-    if (!r->set->on_event)
-        return;
-    if (video)
-        ev = *video;
-    ev.type = type;
-    r->sum.seconds = vidx__now() - r->t0;
-    ev.summary = &r->sum;
-    r->set->on_event(r->set->opaque, &ev);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -197,27 +186,18 @@ static void retire(Worker *w)
 
 static int send_task(Run *r, Worker *w, Task *t)
 {
-    char scratch[PATH_MAX], shard[PATH_MAX] = "";
+    char scratch[PATH_MAX], shard[PATH_MAX];
+    WireTask wt = {.path = t->path, .scratch = scratch, .offset = w->shard_end};
     vidx__task_scratch(r, t, scratch, sizeof(scratch));
     if (r->shard_slots) /* where the worker appends its samples */
-        snprintf(shard, sizeof(shard), "%s/%s", r->out, w->shard);
-    /* Hex on the wire: any byte a file name may hold survives (tabs, newlines, non-UTF-8). */
-    size_t lp = strlen(t->path), ld = strlen(scratch), ls = strlen(shard);
-    char *line = malloc(2 * (lp + ld + ls) + 32), *q = line;
+        snprintf(shard, sizeof(shard), "%s/%s", r->out, w->shard), wt.shard = shard;
+    size_t len;
+    char *line = vidx__wire_task_encode(&wt, &len);
     if (!line)
         return -ENOMEM;
-    q = vidx__hex(q, t->path, lp);
-    *q++ = ' ';
-    q = vidx__hex(q, scratch, ld);
-    if (ls) {
-        *q++ = ' ';
-        q = vidx__hex(q, shard, ls);
-        q += sprintf(q, " %lld", (long long)w->shard_end);
-    }
-    *q++ = '\n';
-    ssize_t wr = write(w->to, line, (size_t)(q - line));
+    ssize_t wr = write(w->to, line, len);
     free(line);
-    if (wr != q - line)
+    if (wr != (ssize_t)len)
         return -EPIPE;
     w->task = t;
     w->started = vidx__now();
@@ -316,12 +296,28 @@ static int prefetch(Run *r, Worker *w)
  * the one just reported, if that one will be staged; otherwise its samples are
  * a tail that the next video overwrites (and that is cut at the end).
  */
-static void advance_shard(Run *r, Worker *w, json_t *o)
+static void advance_shard(Run *r, Worker *w, const WireResult *res)
 {
-    if (!r->shard_slots || !vidx__record_will_stage(r, o))
+    if (!r->shard_slots || !vidx__record_will_stage(r, res))
         return;
-    w->shard_samples += json_integer_value(json_object_get(o, "tar_samples"));
-    w->shard_end = json_integer_value(json_object_get(o, "tar_end"));
+    w->shard_samples += res->tar_samples;
+    w->shard_end = res->tar_end;
+}
+
+/* Worker w reported its video's result (line): record it once w has moved on. */
+static int on_result(Run *r, Worker *w, const char *line)
+{
+    WireResult res;
+    int ok = vidx__wire_result_decode(line, &res) == 0; /* else: unreadable */
+    Worker done = *w; /* the finished video, recorded after w moves on */
+    w->task = NULL;
+    advance_shard(r, w, ok ? &res : NULL);
+    int ret = prefetch(r, w);
+    if (ret >= 0)
+        return vidx__record_result(r, &done, ok ? &res : NULL);
+    if (ok)
+        vidx__wire_result_free(&res);
+    return ret;
 }
 
 /* Handles complete lines from a worker. Returns < 0 on a catalog failure. */
@@ -331,21 +327,13 @@ static int handle_lines(Run *r, Worker *w)
     int ret = 0;
     while (ret >= 0 && (nl = memchr(w->buf, '\n', w->len))) {
         *nl = 0;
-        if (w->task && (w->buf[0] == 'S' || w->buf[0] == 'P'))
+        WireKind kind = vidx__wire_kind(w->buf);
+        if (w->task && (kind == WIRE_START || kind == WIRE_PROGRESS))
             w->progress = vidx__now();
-        if (w->buf[0] == 'S' && w->task && r->set->timeout <= 0) {
-            w->deadline = w->started + default_timeout(r->set, vidx__start_duration(w->buf));
-        } else if (w->buf[0] == 'R' && w->task) {
-            json_t *o = json_loads(vidx__wire_payload(w->buf), 0, NULL);
-            Worker done = *w; /* the finished video, recorded after w moves on */
-            w->task = NULL;
-            advance_shard(r, w, o);
-            ret = prefetch(r, w);
-            if (ret >= 0)
-                ret = vidx__record_result(r, &done, o);
-            else
-                json_decref(o);
-        }
+        if (kind == WIRE_START && w->task && r->set->timeout <= 0)
+            w->deadline = w->started + default_timeout(r->set, vidx__wire_start_duration(w->buf));
+        else if (kind == WIRE_RESULT && w->task)
+            ret = on_result(r, w, w->buf);
         size_t used = (size_t)(nl - w->buf) + 1;
         memmove(w->buf, nl + 1, w->len - used);
         w->len -= used;

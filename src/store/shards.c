@@ -156,10 +156,11 @@ static Shard *find(Shards *s, const char *name)
 /* ---------------------------------------------------------------------- */
 
 /* A sample as the worker wrote it: whole blocks, image and .json members. */
-static int valid_sample(const VidxFrameRecord *r)
+static int valid_sample(const StoreItem *it)
 {
-    return r->tar_offset >= 0 && r->tar_size >= 2 * VIDX_TAR_BLOCK + r->bytes &&
-           r->tar_size % VIDX_TAR_BLOCK == 0;
+    const TarSpan *s = &it->sample;
+    return s->offset >= 0 && s->size >= 2 * VIDX_TAR_BLOCK + it->rec->bytes &&
+           s->size % VIDX_TAR_BLOCK == 0;
 }
 
 /* The same frame file delivered for two targets is stored once. */
@@ -182,13 +183,12 @@ static int stage_in_place(Shard *sh, StoreVideo *v)
 {
     for (size_t i = 0; i < v->n_items; i++) {
         StoreItem *it = &v->items[i];
-        const VidxFrameRecord *r = it->rec;
+        const TarSpan *r = &it->sample;
         if (!it->store || reuse_earlier(v, i))
             continue;
-        if (!valid_sample(r) || r->tar_offset < sh->size ||
-            r->tar_offset + r->tar_size > v->tar_end)
-            return -EIO;                             /* not where this video's samples were to go */
-        it->offset = r->tar_offset + VIDX_TAR_BLOCK; /* the image's data */
+        if (!valid_sample(it) || r->offset < sh->size || r->offset + r->size > v->tar_end)
+            return -EIO;                         /* not where this video's samples were to go */
+        it->offset = r->offset + VIDX_TAR_BLOCK; /* the image's data */
         snprintf(it->location, sizeof(it->location), "%s", sh->name);
         sh->samples++;
     }
@@ -265,21 +265,21 @@ static int stage_copy(Store *st, Shard *sh, StoreVideo *v)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     for (size_t i = 0; i < v->n_items && ret == 0; i++) {
         StoreItem *it = &v->items[i];
-        const VidxFrameRecord *r = it->rec;
+        const TarSpan *r = &it->sample;
         if (!it->store || reuse_earlier(v, i))
             continue;
-        if (fd < 0 || !valid_sample(r)) {
+        if (fd < 0 || !valid_sample(it)) {
             ret = fd < 0 ? -errno : -EIO;
             break;
         }
-        if (r->tar_offset != run_off + run_len) {
+        if (r->offset != run_off + run_len) {
             ret = append_range(sh, s->own_fd, fd, run_off, run_len);
-            run_off = r->tar_offset, run_len = 0;
+            run_off = r->offset, run_len = 0;
         }
         it->offset = sh->size + run_len + VIDX_TAR_BLOCK; /* the image's data */
         snprintf(it->location, sizeof(it->location), "%s", sh->name);
         sh->samples++;
-        run_len += r->tar_size;
+        run_len += r->size;
     }
     if (ret == 0)
         ret = append_range(sh, s->own_fd, fd, run_off, run_len);

@@ -13,9 +13,11 @@
 #define VIDX_STORE_STORE_H
 
 #include "core/internal.h"
+#include "store/tar.h"
 
 typedef struct StoreItem {
     const VidxFrameRecord *rec; /* path is relative to the scratch directory */
+    TarSpan sample;             /* shards: where the worker wrote its sample (offset -1: none) */
     int store;                  /* 0: not stored (dropped, or an existing blob) */
     char location[512];         /* out: relative to OUT */
     int64_t offset;             /* out: byte offset of the data in location; -1 for whole files */

@@ -17,6 +17,11 @@
 /* The file a packing job writes its frames to, in its output directory. */
 #define VIDX_TAR_PACK "frames.tar"
 
+/* Where a frame's sample (image and .json members) lies in an archive; offset -1: none. */
+typedef struct TarSpan {
+    int64_t offset, size;
+} TarSpan;
+
 /* Zero bytes that follow size bytes of data up to the next block. */
 size_t vidx__tar_padding(size_t size);
 

@@ -1,71 +1,71 @@
 /*
- * fuzz_wire.c - libFuzzer harness for the batch wire format between the
- * supervisor and its workers (src/batch/worker.c, record.c, run.c). The input
- * is read as the lines of a pipe, in either direction: "S <duration>" (worker:
- * input open), "R <json>" (worker: the result, parsed as the supervisor does:
- * status and class, frames array, audio fields, shard position) and anything
- * else as a task line (supervisor: "<hex path> <hex scratch>[ <hex shard>
- * <offset>]"). It also checks a property: whatever the first line's bytes, a
- * task encoded with vidx__hex as run.c writes it parses back to the same path,
- * scratch directory, shard and offset.
+ * fuzz_wire.c - libFuzzer harness for the batch wire between the supervisor
+ * and its workers (src/batch/wire.c, as run.c and record.c use it). The input
+ * is read as the lines of a pipe, in either direction, each decoded the way
+ * its reader does: a start ("S <duration>": the timeout it sets), a result
+ * ("R <json>": decoded, classified as the supervisor records it, every frame's
+ * strings read), and anything else as a task ("path=<hex> scratch=<hex>
+ * [shard=<hex> offset=<n>]"). Each line is decoded from a buffer of its own
+ * length, so a decoder that reads past its line trips the sanitizer. It also
+ * checks a property: whatever the first line's bytes, a task encoded by the
+ * supervisor decodes in the worker to the same path, scratch directory,
+ * shard and offset.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
+#include "batch/record.h"
+#include "batch/wire.h"
 
-#include "batch/run.h"
-#include "batch/worker.h"
-
-static void result_line(const char *text)
+static void result_line(const char *line)
 {
     VidxRunSettings set;
     vidx_run_default_settings(&set);
     set.max_memory = 1 << 30;
     Run r = {.set = &set, .shard_slots = 1};
-    json_t *o = json_loads(text, 0, NULL);
-    if (!o)
+    WireResult res;
+    if (vidx__wire_result_decode(line, &res) < 0)
         return;
     CatalogVideo v = {0};
-    const char *audio = NULL;
-    size_t n = 0;
-    int code = (int)json_integer_value(json_object_get(o, "status"));
-    vidx__record_classify(&r, o, &v, code);
-    (void)vidx__record_will_stage(&r, o);
-    vidx__record_audio(o, &v, &audio);
-    VidxFrameRecord *recs = vidx__record_parse_frames(json_object_get(o, "frames"), &n);
+    vidx__record_classify(&r, &res, &v);
+    (void)vidx__record_will_stage(&r, &res);
     int64_t bytes = 0;
-    for (size_t i = 0; recs && i < n; i++) /* what count_video and the store read */
-        bytes += recs[i].bytes / 2 + (recs[i].path ? (int64_t)strlen(recs[i].path) : 0) +
-                 (int64_t)strlen(recs[i].sha256);
+    for (size_t i = 0; i < res.n_frames; i++) /* what count_video and the store read */
+        bytes += res.frames[i].bytes / 2 +
+                 (res.frames[i].path ? (int64_t)strlen(res.frames[i].path) : 0) +
+                 (int64_t)strlen(res.frames[i].sha256);
+    bytes += (res.probe ? (int64_t)strlen(res.probe) : 0) +
+             (res.audio_path ? (int64_t)strlen(res.audio_path) : 0) +
+             (v.error ? (int64_t)strlen(v.error) : 0) +
+             (v.error_class ? (int64_t)strlen(v.error_class) : 0);
     (void)bytes;
-    (void)json_integer_value(json_object_get(o, "tar_end"));
-    (void)json_integer_value(json_object_get(o, "tar_samples"));
-    (void)json_string_value(json_object_get(o, "probe"));
-    free(recs);
-    json_decref(o);
+    vidx__wire_result_free(&res);
 }
 
-static void one_line(char *line)
+/* Decodes line (len bytes, from a copy of exactly that size) as its reader would. */
+static void one_line(const char *text, size_t len)
 {
-    const char *payload = vidx__wire_payload(line);
-    if (*payload && (payload < line || payload > line + strlen(line)))
-        abort(); /* the supervisor would read past the worker's line */
-    if (line[0] == 'S') {
-        double d = vidx__start_duration(line);
+    char *line = malloc(len + 1);
+    if (!line)
+        return;
+    memcpy(line, text, len);
+    line[len] = 0;
+    WireKind kind = vidx__wire_kind(line);
+    if (kind == WIRE_START) {
+        double d = vidx__wire_start_duration(line);
         double deadline = 120.0 + 10.0 * (d > 0 ? d : 60.0);
         (void)deadline;
-    } else if (line[0] == 'R') {
-        result_line(vidx__wire_payload(line));
-    } else {
-        TaskLine t;
-        if (vidx__task_parse(line, &t) == 0)
-            (void)strlen(t.path), (void)strlen(t.dir), (void)(t.shard ? strlen(t.shard) : 0);
+    } else if (kind == WIRE_RESULT) {
+        result_line(line);
+    } else if (kind == WIRE_OTHER) {
+        WireTask t;
+        if (vidx__wire_task_decode(line, &t) == 0)
+            (void)strlen(t.path), (void)strlen(t.scratch), (void)(t.shard ? strlen(t.shard) : 0);
     }
+    free(line);
 }
 
-/* The first line's bytes, cut at tabs into path, scratch and shard, round-trip through hex. */
+/* The first line's bytes, cut at tabs into path, scratch and shard, round-trip through the wire. */
 static void round_trip(const char *line)
 {
     char buf[3][512] = {{0}};
@@ -80,22 +80,21 @@ static void round_trip(const char *line)
     }
     if (!buf[1][0])
         return;
-    long long offset = (long long)strlen(line) * 512;
-    char wire[3 * 2 * 512 + 64], *q = wire;
-    q = vidx__hex(q, buf[0], strlen(buf[0]));
-    *q++ = ' ';
-    q = vidx__hex(q, buf[1], strlen(buf[1]));
-    if (buf[2][0]) {
-        *q++ = ' ';
-        q = vidx__hex(q, buf[2], strlen(buf[2]));
-        q += sprintf(q, " %lld", offset);
-    }
-    *q = 0;
-    TaskLine t;
-    if (vidx__task_parse(wire, &t) < 0 || strcmp(t.path, buf[0]) || strcmp(t.dir, buf[1]) ||
-        (buf[2][0] && (!t.shard || strcmp(t.shard, buf[2]) || t.offset != offset)) ||
-        (!buf[2][0] && t.shard))
+    WireTask in = {.path = buf[0], .scratch = buf[1], .shard = buf[2][0] ? buf[2] : NULL};
+    in.offset = in.shard ? (int64_t)strlen(line) * 512 : 0;
+    size_t len;
+    char *wire = vidx__wire_task_encode(&in, &len), *nl = wire ? strchr(wire, '\n') : NULL;
+    WireTask t;
+    if (!wire)
+        return;
+    if (nl != wire + len - 1) /* one line, whatever the bytes */
+        abort();
+    *nl = 0;
+    if (vidx__wire_task_decode(wire, &t) < 0 || strcmp(t.path, in.path) ||
+        strcmp(t.scratch, in.scratch) || !t.shard != !in.shard ||
+        (in.shard && (strcmp(t.shard, in.shard) || t.offset != in.offset)))
         abort(); /* the task the worker runs is not the one the supervisor sent */
+    free(wire);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -106,11 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = 0;
     round_trip(text);
-    for (char *line = text, *nl; line; line = nl) {
-        nl = memchr(line, '\n', (size_t)(text + size - line));
-        if (nl)
-            *nl++ = 0;
-        one_line(line);
+    for (const char *line = text, *nl; line < text + size; line = nl + 1) {
+        if (!(nl = memchr(line, '\n', (size_t)(text + size - line))))
+            nl = text + size;
+        one_line(line, (size_t)(nl - line));
     }
     free(text);
     return 0;

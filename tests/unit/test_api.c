@@ -1,9 +1,9 @@
 /*
  * test_api.c - the public API as a C program uses it: error space, safe
  * opening of bad inputs, in-memory sampling of a clip generated with FFmpeg's
- * lavfi (timings known by construction), encoders, perceptual hash, and a
- * job that packs its frames as tar samples (tar_key) against one that
- * writes files.
+ * lavfi (timings known by construction), encoders and perceptual hash. (The
+ * tar samples of vidx run's shards are tested with their sink:
+ * test_sink_tar.c.)
  */
 #include <math.h>
 #include <setjmp.h>
@@ -21,32 +21,7 @@
 
 #include "vidx/vidx.h"
 
-static char dir[256];
-static char clip[300];
-
-static int setup(void **state)
-{
-    char cmd[1024];
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/vidx-api-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(clip, sizeof(clip), "%s/clip.mp4", dir);
-    /* 2 s, 25 fps, GOP 10 with B-frames: frame k shown at k/25 s. */
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=s=320x240:r=25:d=2 -c:v libx264 "
-             "-g 10 -bf 2 -pix_fmt yuv420p %s",
-             clip);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[512];
-    (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "clip_fixture.h"
 
 static void write_file(const char *name, const char *text, char *path, size_t size)
 {
@@ -162,114 +137,13 @@ static void test_encode_and_hash(void **state)
     }
 }
 
-static void read_at(const char *path, int64_t off, void *buf, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, (long)off, SEEK_SET), 0);
-    assert_int_equal(fread(buf, 1, n, f), n);
-    fclose(f);
-}
-
-/* One ustar member header at off: its name and size as tar(1) reads them. */
-static void assert_member(const char *tar, int64_t off, const char *name, int64_t size)
-{
-    char h[512];
-    read_at(tar, off, h, sizeof(h));
-    assert_string_equal(h, name);
-    assert_int_equal(strtoll(h + 124, NULL, 8), size);
-    assert_memory_equal(h + 257, "ustar", 6);
-}
-
-static void test_job_tar(void **state)
-{
-    VidxJobSettings s;
-    VidxJobResult files, packed;
-    char out_files[300], out_tar[300], tar[400], name[256], path[400];
-    struct stat st;
-    (void)state;
-    vidx_job_default_settings(&s);
-    s.sampler.count = 4;
-    snprintf(out_files, sizeof(out_files), "%s/job-files", dir);
-    snprintf(out_tar, sizeof(out_tar), "%s/job-tar", dir);
-    assert_int_equal(vidx_job_run(clip, out_files, &s, &files), 0);
-    s.tar_key = "my.clip";
-    assert_int_equal(vidx_job_run(clip, out_tar, &s, &packed), 0);
-    assert_int_equal(packed.n_frames, 4);
-    assert_int_equal(files.n_frames, 4);
-    snprintf(tar, sizeof(tar), "%s/frames.tar", out_tar);
-    int64_t end = 0;
-    for (size_t i = 0; i < 4; i++) {
-        const VidxFrameRecord *a = &files.frames[i], *b = &packed.frames[i];
-        assert_string_equal(a->path, b->path);
-        assert_string_equal(a->sha256, b->sha256); /* the same image bytes */
-        assert_int_equal(a->tar_offset, -1);
-        assert_int_equal(b->tar_offset, end); /* samples back to back */
-        snprintf(path, sizeof(path), "%s/%s", out_tar, b->path);
-        assert_int_not_equal(stat(path, &st), 0); /* no file of its own */
-        /* image member, then its .json, under "<key, dots as _>/<stem>" */
-        int stem = (int)(strrchr(b->path, '.') - b->path);
-        snprintf(name, sizeof(name), "my_clip/%.*s.jpg", stem, b->path);
-        assert_member(tar, b->tar_offset, name, b->bytes);
-        uint8_t *img = malloc((size_t)b->bytes), *ref = malloc((size_t)b->bytes);
-        snprintf(path, sizeof(path), "%s/%s", out_files, a->path);
-        read_at(path, 0, ref, (size_t)a->bytes);
-        read_at(tar, b->tar_offset + 512, img, (size_t)b->bytes);
-        assert_memory_equal(img, ref, (size_t)b->bytes);
-        free(img);
-        free(ref);
-        int64_t json_at = b->tar_offset + 512 + (b->bytes + 511) / 512 * 512;
-        char h[512], json[512] = "";
-        read_at(tar, json_at, h, sizeof(h));
-        snprintf(name, sizeof(name), "my_clip/%.*s.json", stem, b->path);
-        assert_string_equal(h, name);
-        int64_t jsize = strtoll(h + 124, NULL, 8);
-        assert_true(jsize > 0 && jsize < (int64_t)sizeof(json));
-        read_at(tar, json_at + 512, json, (size_t)jsize);
-        assert_non_null(strstr(json, "\"video_key\":\"my.clip\""));
-        assert_non_null(strstr(json, b->sha256));
-        assert_int_equal(b->tar_size, json_at + 512 + (jsize + 511) / 512 * 512 - b->tar_offset);
-        end += b->tar_size;
-    }
-    assert_int_equal(packed.tar_end, end);
-    assert_int_equal(stat(tar, &st), 0);
-    assert_int_equal(st.st_size, end + 1024); /* then tar's two zero end blocks */
-    char zero[1024] = {0}, tail[1024];
-    read_at(tar, end, tail, sizeof(tail));
-    assert_memory_equal(tail, zero, sizeof(zero));
-
-    /* Appending another video's samples to the same archive at its end. */
-    VidxJobResult more;
-    s.tar_path = tar;
-    s.tar_start = end;
-    s.tar_key = "other";
-    s.sampler.count = 2;
-    assert_int_equal(vidx_job_run(clip, out_files, &s, &more), 0);
-    assert_int_equal(more.frames[0].tar_offset, end);
-    assert_int_equal(more.tar_end, end + more.frames[0].tar_size + more.frames[1].tar_size);
-    const VidxFrameRecord *first = &packed.frames[0], *last = &more.frames[1];
-    int stem = (int)(strrchr(first->path, '.') - first->path);
-    snprintf(name, sizeof(name), "my_clip/%.*s.jpg", stem, first->path);
-    assert_member(tar, first->tar_offset, name, first->bytes); /* still there */
-    stem = (int)(strrchr(last->path, '.') - last->path);
-    snprintf(name, sizeof(name), "other/%.*s.jpg", stem, last->path);
-    assert_member(tar, last->tar_offset, name, last->bytes);
-    assert_int_equal(stat(tar, &st), 0);
-    assert_int_equal(st.st_size, more.tar_end + 1024);
-    vidx_job_result_clear(&more);
-    s.tar_start = 100; /* not on a block boundary */
-    assert_int_equal(vidx_job_run(clip, out_files, &s, &more), VIDX_EUSAGE);
-    vidx_job_result_clear(&more);
-    vidx_job_result_clear(&files);
-    vidx_job_result_clear(&packed);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_errors),           cmocka_unit_test(test_bad_inputs),
-        cmocka_unit_test(test_sample_in_memory), cmocka_unit_test(test_encode_and_hash),
-        cmocka_unit_test(test_job_tar),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_sample_in_memory),
+        cmocka_unit_test(test_encode_and_hash),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,63 @@
+/*
+ * state.h - the state of one batch run, shared by the supervisor's process
+ * management (run.c), its recording of results (record.c) and its events
+ * (emit.c). Only data and one-line accessors: no module's API lives here.
+ */
+#ifndef VIDX_BATCH_STATE_H
+#define VIDX_BATCH_STATE_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "batch/commit.h"
+#include "core/internal.h"
+
+typedef struct Task {
+    const char *path;
+    char key[96];
+    char fingerprint[64];
+    int64_t size, mtime;
+} Task;
+
+typedef struct Worker {
+    pid_t pid;
+    int to, from; /* pipes: tasks out, results in */
+    Task *task;   /* current task or NULL when idle */
+    double started, deadline;
+    double progress; /* when the worker last reported progress on its video */
+    /* Shards written by workers: this slot's shard (kept across a worker's
+     * replacement) and where its next video's samples go. */
+    char shard[64];
+    int64_t shard_end, shard_samples;
+    char *buf; /* partial line from the worker */
+    size_t len, cap;
+} Worker;
+
+typedef struct Run {
+    const VidxRunSettings *set;
+    const char *out;
+    char scratch[3800]; /* scratch root (room left for /<key>) */
+    VidxCatalog *cat;
+    Committer commit;
+    int64_t used;      /* bytes under OUT (frames, shards, audio, catalog) */
+    int64_t committed; /* videos committed in this run, for the per-video estimate */
+    int64_t added;     /* bytes they added */
+    char options[32];
+    Task *tasks;
+    size_t n_tasks, next_task;
+    Worker *workers;
+    int n_workers, threads;
+    int shard_slots; /* workers append to shards of their own (shards, no --dedup-exact) */
+    VidxRunSummary sum;
+    int fatal; /* a catalog failure while settling a group ends the run */
+    double t0;
+    int lock_fd; /* OUT's one-writer lock (store/outdir.h) */
+} Run;
+
+/* Scratch directory of a task. */
+static inline void vidx__task_scratch(const Run *r, const Task *t, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s", r->scratch, t->key);
+}
+
+#endif

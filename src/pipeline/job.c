@@ -1,0 +1,351 @@
+/*
+ * job.c - one video to one output directory: open, sample, run each
+ * delivered frame through the stages (stage.h: hashes, then encode and the
+ * sink), finish the sink, write the manifest, make it all durable.
+ *
+ * This is the unit of work of both `vidx frames` (vidx_job_run: the files
+ * sink) and each video of `vidx run` (vidx__job_run_into: the batch's target,
+ * job_internal.h). The sink (sink.h) owns where frames go and durability.
+ * Frames are written under scratch names and renamed into place; the manifest
+ * is written last, so a manifest never names a missing file. Audio comes from
+ * the same read of the input (the sampler's demux loop) into DIR/audio.wav or
+ * .flac.
+ */
+#include "pipeline/job.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavutil/mem.h>
+
+#include "media/audio.h"
+#include "store/audio_file.h"
+#include "store/fs.h"
+
+/* WebP's format limit (VP8/VP8L store 14-bit sizes). */
+#define VIDX_WEBP_MAX_SIDE 16383
+
+/* The stages every delivered frame goes through, in order. */
+static const VidxStage *const stages[] = {&vidx__stage_hash, &vidx__stage_encode};
+#define N_STAGES (sizeof(stages) / sizeof(stages[0]))
+
+void vidx_job_default_settings(VidxJobSettings *s)
+{
+    memset(s, 0, sizeof(*s));
+    vidx_source_default_settings(&s->source);
+    vidx_sampler_default_settings(&s->sampler);
+    s->format = VIDX_IMAGE_JPEG;
+    s->quality = 90;
+    s->manifest = 1;
+    s->audio_rate = 16000;
+    s->audio_channels = 1;
+    s->dedup = -1;
+}
+
+int vidx__job_fail(Job *j, int err, const char *what)
+{
+    if (!strncmp(what, "writing", 7) || !strncmp(what, "creating", 8))
+        j->res->output_failed = 1;
+    const char *detail = vidx_error_detail(err);
+    snprintf(j->res->message, sizeof(j->res->message), "%s: %s%s%s", what, vidx_strerror(err),
+             *detail ? ": " : "", detail);
+    return err;
+}
+
+static int grow_records(Job *j)
+{
+    VidxJobResult *r = j->res;
+    size_t ncap = j->cap_frames ? j->cap_frames * 2 : 32;
+    VidxFrameRecord *p = av_realloc_array(r->frames, ncap, sizeof(*p));
+    if (p)
+        r->frames = p;
+    TarSpan *sp = p ? av_realloc_array(j->out->spans, ncap, sizeof(*sp)) : NULL;
+    if (sp)
+        j->out->spans = sp;
+    if (!sp)
+        return AVERROR(ENOMEM);
+    j->cap_frames = ncap;
+    return 0;
+}
+
+int vidx__job_add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *name,
+                         const char *sha, int64_t dup_of)
+{
+    VidxJobResult *r = j->res;
+    int ret = r->n_frames == j->cap_frames ? grow_records(j) : 0;
+    if (ret < 0)
+        return ret;
+    VidxFrameRecord *rec = &r->frames[r->n_frames];
+    memset(rec, 0, sizeof(*rec));
+    rec->index = f->index;
+    rec->target = f->target;
+    rec->time = f->time;
+    rec->pts = f->pts;
+    rec->keyframe = f->keyframe;
+    rec->approx = f->approx;
+    rec->width = f->width;
+    rec->height = f->height;
+    rec->bytes = bytes;
+    if (name && !(rec->path = av_strdup(name)))
+        return AVERROR(ENOMEM);
+    if (j->set->md5)
+        memcpy(rec->md5, j->md5, sizeof(rec->md5));
+    if (sha)
+        memcpy(rec->sha256, sha, sizeof(rec->sha256));
+    rec->phash = j->phash;
+    rec->dup_of = dup_of;
+    j->out->spans[r->n_frames] = (TarSpan){-1, 0};
+    r->n_frames++;
+    return 0;
+}
+
+static int audio_sink(void *opaque, const int16_t *samples, int n)
+{
+    Job *j = opaque;
+    if (j->audio_error)
+        return 0;
+    int ret = vidx__audio_file_write(j->audio, samples, n);
+    if (ret < 0)
+        j->audio_error = ret;
+    return 0;
+}
+
+static const char *audio_ext(const VidxJobSettings *s)
+{
+    return s->audio == 2 ? "flac" : "wav";
+}
+
+static int open_audio(Job *j, const VidxSource *src, VidxAudioSettings *as)
+{
+    const VidxJobSettings *s = j->set;
+    char path[PATH_MAX];
+    memset(as, 0, sizeof(*as));
+    if (!s->audio || !vidx_source_video_info(src)->has_audio)
+        return 0;
+    snprintf(path, sizeof(path), "%s/.audio.%s.tmp", j->dir, audio_ext(s));
+    int ret =
+        vidx__audio_file_open(&j->audio, path, s->audio == 2, s->audio_rate, s->audio_channels);
+    if (ret < 0)
+        return vidx__job_fail(j, ret, "creating the audio file");
+    as->enabled = 1;
+    as->sample_rate = s->audio_rate;
+    as->channels = s->audio_channels;
+    as->callback = audio_sink;
+    as->opaque = j;
+    return 0;
+}
+
+static int finish_audio(Job *j, int ok)
+{
+    char tmp[PATH_MAX], dst[PATH_MAX], name[32];
+    VidxJobResult *r = j->res;
+    if (!j->audio)
+        return 0;
+    int ret = vidx__audio_file_close(&j->audio, ok && !j->audio_error, &r->audio_duration);
+    snprintf(name, sizeof(name), "audio.%s", audio_ext(j->set));
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", j->dir, name);
+    snprintf(dst, sizeof(dst), "%s/%s", j->dir, name);
+    if (!ok || j->audio_error || ret < 0) {
+        remove(tmp);
+        return ok ? vidx__job_fail(j, j->audio_error ? j->audio_error : ret, "writing audio") : 0;
+    }
+    if (rename(tmp, dst) < 0)
+        return vidx__job_fail(j, AVERROR(errno), "writing audio");
+    r->audio_path = av_strdup(name);
+    r->audio_rate = j->set->audio_rate;
+    r->audio_channels = j->set->audio_channels;
+    return r->audio_path ? 0 : AVERROR(ENOMEM);
+}
+
+/* Each stage's open (which sets its failure on the result). */
+static int stages_open(Job *j)
+{
+    int ret = 0;
+    for (size_t i = 0; i < N_STAGES && ret >= 0; i++)
+        ret = stages[i]->open ? stages[i]->open(j) : 0;
+    return ret;
+}
+
+static int stages_frame(Job *j, const VidxFrame *f)
+{
+    int ret = 0;
+    for (size_t i = 0; i < N_STAGES && ret >= 0; i++)
+        ret = stages[i]->frame(j, f);
+    return ret;
+}
+
+/* Each stage's close, whether or not it opened. */
+static void stages_close(Job *j)
+{
+    for (size_t i = 0; i < N_STAGES; i++)
+        if (stages[i]->close)
+            stages[i]->close(j);
+}
+
+static int sample_all(Job *j, VidxSampler *smp)
+{
+    const VidxFrame *f;
+    int ret = stages_open(j);
+    while (ret >= 0 && (ret = vidx_sampler_next(smp, &f)) > 0) {
+        if (j->set->cancel && *j->set->cancel)
+            return vidx__job_fail(j, VIDX_EINTERRUPTED, "sampling");
+        if ((ret = stages_frame(j, f)) < 0)
+            return ret;
+    }
+    return ret < 0 && !j->res->message[0] ? vidx__job_fail(j, ret, "decoding") : ret;
+}
+
+/* Why a video is partial: a header that lied about the duration, or damage. */
+static void partial_message(VidxJobResult *r)
+{
+    const VidxSamplerStats *st = &r->stats;
+    if (st->targets_past_end > 0)
+        snprintf(r->message, sizeof(r->message),
+                 "the file declares a duration of %.3f s but its video ends at %.3f s: %lld "
+                 "targets past the end not delivered (the last frame once)",
+                 st->declared_duration, st->content_duration, (long long)st->targets_past_end);
+    else
+        snprintf(r->message, sizeof(r->message),
+                 "damaged input: %lld decode errors, %lld targets not delivered",
+                 (long long)st->decode_errors, (long long)st->targets_missed);
+}
+
+/* A source without video: its audio is the whole output (no frames). */
+static int audio_only(Job *j, VidxSource *src, const VidxAudioSettings *as)
+{
+    if (!j->audio) /* without audio there is nothing to take from it */
+        return vidx__job_fail(j, VIDX_ENOVIDEO, "opening");
+    int ret = vidx__audio_decode_all(src, as, &j->res->stats.decode_errors);
+    j->res->partial = j->res->stats.decode_errors > 0;
+    return ret < 0 ? vidx__job_fail(j, ret, "decoding audio") : 0;
+}
+
+/* After the last frame (ret: the job's code so far): audio, sink end, manifest, durability. */
+static int finish_outputs(Job *j, int ret, int stream)
+{
+    if (j->res->partial && ret >= 0)
+        partial_message(j->res);
+    int aret = finish_audio(j, ret >= 0);
+    if (ret >= 0)
+        ret = aret;
+    if (ret >= 0)
+        ret = j->target->sink->end(j);
+    if (ret >= 0 && j->set->manifest && (ret = vidx__job_write_manifest(j, stream)) < 0)
+        vidx__job_fail(j, ret, "writing the manifest");
+    if (ret >= 0) /* one flush of what the video wrote, by the sink, not one fsync per file */
+        ret = j->target->sink->sync(j);
+    return ret;
+}
+
+static int run_source(Job *j, const char *url)
+{
+    VidxSource *src = NULL;
+    VidxSampler *smp = NULL;
+    VidxAudioSettings as;
+    VidxSamplerSettings ss = j->set->sampler;
+    int ret = vidx_source_open(&src, url, &j->set->source);
+    if (ret < 0)
+        return vidx__job_fail(j, ret, "opening");
+    /* The output directory only appears once the input opened. */
+    if ((ret = vidx__mkdirs(j->dir)) < 0) {
+        vidx__job_fail(j, ret, "creating the output directory");
+        goto done;
+    }
+    vidx__remove_scratch(j->dir);
+    if ((ret = vidx_source_probe_json(src, 0, &j->res->probe_json)) < 0) {
+        vidx__job_fail(j, ret, "probing");
+        goto done;
+    }
+    if (j->set->on_start)
+        j->set->on_start(j->set->opaque, vidx_source_video_info(src));
+    if ((ret = open_audio(j, src, &as)) < 0)
+        goto done;
+    if (vidx_source_video_info(src)->stream < 0) { /* an audio-only file (source.audio_only) */
+        ret = audio_only(j, src, &as);
+        goto finish;
+    }
+    ss.pixel = vidx_image_pixel(j->set->format);
+    if ((ret = vidx_sampler_open2(&smp, src, &ss, &as)) < 0) {
+        vidx__job_fail(j, ret, "planning");
+        goto done;
+    }
+    ret = sample_all(j, smp);
+    vidx_sampler_stats(smp, &j->res->stats);
+    j->res->partial = j->res->stats.partial;
+finish:
+    ret = finish_outputs(j, ret, vidx_source_video_info(src)->stream);
+done:;
+    int cret = j->target->sink->close(j);
+    if (cret < 0 && ret >= 0)
+        ret = vidx__job_fail(j, cret, "writing a frame");
+    finish_audio(j, 0);
+    stages_close(j);
+    vidx_sampler_close(&smp);
+    vidx_source_close(&src);
+    return ret;
+}
+
+int vidx_job_check_settings(const VidxJobSettings *s)
+{
+    const VidxSamplerSettings *ss = &s->sampler;
+    int ret = vidx_sampler_check_settings(ss);
+    if (ret == 0 && s->format == VIDX_IMAGE_WEBP &&
+        VIDX_MAX(ss->max_side, VIDX_MAX(ss->width, ss->height)) > VIDX_WEBP_MAX_SIDE)
+        ret = vidx__detail(VIDX_EUSAGE, "WebP images are at most %d pixels a side (--size)",
+                           VIDX_WEBP_MAX_SIDE);
+    return ret;
+}
+
+int vidx__job_run_into(const char *url, const char *dir, const VidxJobSettings *s,
+                       const JobTarget *target, VidxJobResult *res, JobOutput *out)
+{
+    Job j = {
+        .dir = dir, .set = s, .target = target, .res = res, .out = out, .kept = -1, .pack = -1};
+    double t0 = vidx__now();
+    int ret;
+    memset(res, 0, sizeof(*res));
+    memset(out, 0, sizeof(*out));
+    vidx__detail_clear();
+    if (!url || !dir || !s || !target)
+        return res->status = VIDX_EUSAGE;
+    j.max_bytes = target->shard ? 0 : s->max_bytes; /* a shard is not scratch */
+    if ((ret = vidx_job_check_settings(s)) < 0)     /* before anything is opened or created */
+        vidx__job_fail(&j, ret, "settings");
+    else
+        ret = run_source(&j, url);
+    res->seconds = vidx__now() - t0;
+    res->status = ret < 0 ? ret : 0;
+    return res->status;
+}
+
+int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
+{
+    JobTarget files = {.sink = &vidx__sink_files};
+    JobOutput out;
+    int ret = vidx__job_run_into(url, dir, s, &files, res, &out);
+    vidx__job_output_clear(&out);
+    return ret;
+}
+
+void vidx__job_output_clear(JobOutput *out)
+{
+    av_freep(&out->spans);
+    memset(out, 0, sizeof(*out));
+}
+
+void vidx_job_result_clear(VidxJobResult *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_frames; i++)
+        av_free(r->frames[i].path);
+    av_free(r->frames);
+    av_free(r->probe_json);
+    av_free(r->audio_path);
+    memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,44 @@
+/*
+ * job.h - the state of one video's job, shared by the job (job.c), its
+ * stages (stage_*.c), its sinks (sink_*.c) and its manifest (manifest.c)
+ * inside the pipeline layer.
+ */
+#ifndef VIDX_PIPELINE_JOB_H
+#define VIDX_PIPELINE_JOB_H
+
+#include "pipeline/job_internal.h"
+#include "pipeline/stage.h"
+
+typedef struct VidxAudioFile VidxAudioFile;
+
+struct Job {
+    const char *dir;
+    const VidxJobSettings *set;
+    const JobTarget *target;
+    VidxJobResult *res;
+    JobOutput *out;
+    VidxAudioFile *audio;
+    int audio_error;
+    size_t cap_frames;
+    int64_t kept;      /* record position of the last kept frame, or -1 */
+    int64_t written;   /* bytes of frames written so far */
+    int64_t max_bytes; /* their limit (0: none): settings' max_bytes, but a shard is not scratch */
+    /* The frame the stages are on: what the hash stage computed for it. */
+    uint64_t phash;
+    char md5[33];
+    /* tar sink: the archive once opened (else -1) and where its next sample goes. */
+    int pack;
+    int64_t pack_size;
+};
+
+/* Sets the result's message (and output_failed for writing/creating/syncing); returns err. */
+int vidx__job_fail(Job *j, int err, const char *what);
+
+/* Appends a frame record (and its empty sample span); returns 0 or AVERROR(ENOMEM). */
+int vidx__job_add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *name,
+                         const char *sha, int64_t dup_of);
+
+/* Writes DIR/manifest.jsonl (manifest.c). */
+int vidx__job_write_manifest(Job *j, int stream);
+
+#endif
