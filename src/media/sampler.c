@@ -906,7 +906,7 @@ static int deliver(VidxSampler *s, const Emit *e, const VidxFrame **frame)
     o->approx = e->approx;
     o->stream = s->st->index;
     o->native_format = av_get_pix_fmt_name(f->format);
-    o->internal = s->out_frame;
+    o->picture = (const struct VidxPicture *)s->out_frame;
     if (s->conv) {
         if ((ret = vidx__convert_frame(s->conv, f, o)) < 0)
             return ret;
@@ -1005,7 +1005,7 @@ void vidx_sampler_close(VidxSampler **ps)
 
 int vidx_frame_md5(const VidxFrame *frame, char out[33])
 {
-    const AVFrame *f = frame ? frame->internal : NULL;
+    const AVFrame *f = frame ? (const AVFrame *)frame->picture : NULL;
     const AVPixFmtDescriptor *d = f ? av_pix_fmt_desc_get(f->format) : NULL;
     uint8_t digest[16];
     int ls[4];
