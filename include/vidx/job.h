@@ -35,6 +35,8 @@ typedef struct VidxFrameRecord {
 } VidxFrameRecord;
 
 typedef struct VidxJobSettings {
+    /** The size of the caller's struct, set by vidx_job_default_settings() ("ABI", vidx.h). */
+    size_t struct_size;
     VidxSourceSettings source;
     VidxSamplerSettings sampler;
     VidxImageFormat format;
@@ -79,7 +81,19 @@ typedef struct VidxJobSettings {
     int64_t tar_start;
 } VidxJobSettings;
 
-VIDX_API void vidx_job_default_settings(VidxJobSettings *s);
+/**
+ * Like vidx_source_settings_init(), for VidxJobSettings: the struct_size of
+ * s->source and s->sampler must be set first (the caller's sizes of those).
+ */
+VIDX_API int vidx_job_settings_init(VidxJobSettings *s, size_t size);
+
+/** Sets every field of s, and of the settings nested in it, to its default. */
+static inline void vidx_job_default_settings(VidxJobSettings *s)
+{
+    s->source.struct_size = sizeof(s->source);
+    s->sampler.struct_size = sizeof(s->sampler);
+    (void)vidx_job_settings_init(s, sizeof(*s));
+}
 
 /**
  * Checks settings without a video (vidx_job_run does it first): 0, or

@@ -73,6 +73,8 @@ typedef enum VidxLayout {
 } VidxLayout;
 
 typedef struct VidxRunSettings {
+    /** The size of the caller's struct, set by vidx_run_default_settings() ("ABI", vidx.h). */
+    size_t struct_size;
     VidxJobSettings job; /**< sampling, output and audio settings per video */
     VidxLayout layout;
     int64_t shard_bytes;   /**< close a shard past this size (default 1 GiB) */
@@ -110,7 +112,20 @@ typedef struct VidxRunSettings {
     int wait_lock; /**< another writer holds out: wait for it (default: fail, VIDX_ELOCKED) */
 } VidxRunSettings;
 
-VIDX_API void vidx_run_default_settings(VidxRunSettings *s);
+/**
+ * Like vidx_job_settings_init(), for VidxRunSettings: the struct_size of
+ * s->job, s->job.source and s->job.sampler must be set first.
+ */
+VIDX_API int vidx_run_settings_init(VidxRunSettings *s, size_t size);
+
+/** Sets every field of s, and of the settings nested in it, to its default. */
+static inline void vidx_run_default_settings(VidxRunSettings *s)
+{
+    s->job.struct_size = sizeof(s->job);
+    s->job.source.struct_size = sizeof(s->job.source);
+    s->job.sampler.struct_size = sizeof(s->job.sampler);
+    (void)vidx_run_settings_init(s, sizeof(*s));
+}
 
 /**
  * Processes every video named by inputs (files, directories, "@list" files,

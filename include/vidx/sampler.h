@@ -39,6 +39,8 @@ typedef enum VidxFit {
 } VidxFit;
 
 typedef struct VidxSamplerSettings {
+    /** The size of the caller's struct, set by vidx_sampler_default_settings() ("ABI", vidx.h). */
+    size_t struct_size;
     VidxMode mode;
     int count;           /**< VIDX_MODE_COUNT: N (>= 1) */
     double fps;          /**< VIDX_MODE_FPS: R (> 0) */
@@ -59,7 +61,14 @@ typedef struct VidxSamplerSettings {
     int64_t max_frames;
 } VidxSamplerSettings;
 
-VIDX_API void vidx_sampler_default_settings(VidxSamplerSettings *s);
+/** Like vidx_source_settings_init(), for VidxSamplerSettings. */
+VIDX_API int vidx_sampler_settings_init(VidxSamplerSettings *s, size_t size);
+
+/** Sets every field of s to its default. */
+static inline void vidx_sampler_default_settings(VidxSamplerSettings *s)
+{
+    (void)vidx_sampler_settings_init(s, sizeof(*s));
+}
 
 /**
  * Checks settings without a video (as vidx_sampler_open does first): 0, or
@@ -118,6 +127,11 @@ typedef struct VidxSampler VidxSampler;
 /** Called with each audio packet's decoded, resampled samples (see VidxAudioSettings). */
 typedef int (*VidxAudioCallback)(void *opaque, const int16_t *samples, int nb_samples);
 
+/*
+ * Not a settings struct in the ABI sense (no struct_size, no defaults): a
+ * parameter block of vidx_sampler_open2(). It never grows; a new field comes
+ * with a new open function.
+ */
 typedef struct VidxAudioSettings {
     int enabled;                /**< decode the first audio stream from the same demux loop */
     int sample_rate;            /**< default 16000 */

@@ -15,6 +15,8 @@ extern "C" {
 typedef struct VidxSource VidxSource;
 
 typedef struct VidxSourceSettings {
+    /** The size of the caller's struct, set by vidx_source_default_settings() ("ABI", vidx.h). */
+    size_t struct_size;
     /** Video stream to use, or -1 to pick the best (default). */
     int stream;
     /** Network read/connect timeout in seconds for URL inputs (default 30). */
@@ -38,7 +40,18 @@ typedef struct VidxSourceSettings {
     int audio_only;
 } VidxSourceSettings;
 
-VIDX_API void vidx_source_default_settings(VidxSourceSettings *s);
+/**
+ * Fills the first size bytes of s with the defaults, for a caller whose
+ * VidxSourceSettings is size bytes. 0, or VIDX_EUSAGE for a size no version
+ * of the struct has. Call vidx_source_default_settings() instead.
+ */
+VIDX_API int vidx_source_settings_init(VidxSourceSettings *s, size_t size);
+
+/** Sets every field of s to its default. */
+static inline void vidx_source_default_settings(VidxSourceSettings *s)
+{
+    (void)vidx_source_settings_init(s, sizeof(*s));
+}
 
 /**
  * Opens a local file or an http(s) URL. Local files may only use the "file"

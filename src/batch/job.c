@@ -22,6 +22,7 @@
 #include <libavutil/mem.h>
 #include <libavutil/sha.h>
 
+#include "batch/job_settings.h"
 #include "media/audio.h"
 #include "store/audio_file.h"
 #include "store/fs.h"
@@ -42,19 +43,6 @@ typedef struct Job {
     int64_t kept;    /* record position of the last kept frame, or -1 */
     int64_t written; /* bytes written so far */
 } Job;
-
-void vidx_job_default_settings(VidxJobSettings *s)
-{
-    memset(s, 0, sizeof(*s));
-    vidx_source_default_settings(&s->source);
-    vidx_sampler_default_settings(&s->sampler);
-    s->format = VIDX_IMAGE_JPEG;
-    s->quality = 90;
-    s->manifest = 1;
-    s->audio_rate = 16000;
-    s->audio_channels = 1;
-    s->dedup = -1;
-}
 
 static int sha256_hex(const uint8_t *data, size_t size, char out[65])
 {
@@ -443,10 +431,14 @@ done:
     return ret;
 }
 
-int vidx_job_check_settings(const VidxJobSettings *s)
+int vidx_job_check_settings(const VidxJobSettings *caller)
 {
+    VidxJobSettings set;
+    const VidxJobSettings *s = &set; /* the caller's, at this library's size */
     const VidxSamplerSettings *ss = &s->sampler;
-    int ret = vidx_sampler_check_settings(ss);
+    int ret = vidx__abi_import(&vidx__job_layout, &set, caller);
+    if (ret == 0)
+        ret = vidx_sampler_check_settings(ss);
     if (ret == 0 && s->format == VIDX_IMAGE_WEBP &&
         VIDX_MAX(ss->max_side, VIDX_MAX(ss->width, ss->height)) > VIDX_WEBP_MAX_SIDE)
         ret = vidx__detail(VIDX_EUSAGE, "WebP images are at most %d pixels a side (--size)",
@@ -456,14 +448,16 @@ int vidx_job_check_settings(const VidxJobSettings *s)
 
 int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
 {
-    Job j = {.dir = dir, .set = s, .res = res, .kept = -1, .pack = -1};
+    VidxJobSettings set; /* s at this library's size */
+    Job j = {.dir = dir, .set = &set, .res = res, .kept = -1, .pack = -1};
     double t0 = vidx__now();
     int ret;
     memset(res, 0, sizeof(*res));
     vidx__detail_clear();
     if (!url || !dir || !s)
         return res->status = VIDX_EUSAGE;
-    if ((ret = vidx_job_check_settings(s)) < 0) /* before anything is opened or created */
+    if ((ret = vidx__abi_import(&vidx__job_layout, &set, s)) < 0 ||
+        (ret = vidx_job_check_settings(&set)) < 0) /* before anything is opened or created */
         fail(&j, ret, "settings");
     else
         ret = run_source(&j, url);

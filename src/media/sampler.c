@@ -34,6 +34,7 @@
 #include "media/convert.h"
 #include "media/gopdec.h"
 #include "media/planner.h"
+#include "media/settings.h"
 #include "media/shown.h"
 #include "media/source.h"
 
@@ -90,17 +91,6 @@ struct VidxSampler {
     int in_flight;
     VidxSamplerStats stats;
 };
-
-void vidx_sampler_default_settings(VidxSamplerSettings *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->mode = VIDX_MODE_COUNT;
-    s->count = 8;
-    s->fps = 1.0;
-    s->pixel = VIDX_PIXEL_YUV420_JPEG;
-    s->fit = VIDX_FIT_STRETCH;
-    s->max_frames = 1000000;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Targets                                                                 */
@@ -271,10 +261,12 @@ static int check_size(const VidxSamplerSettings *s)
     return 0;
 }
 
-int vidx_sampler_check_settings(const VidxSamplerSettings *s)
+int vidx_sampler_check_settings(const VidxSamplerSettings *caller)
 {
-    int ret = s ? check_size(s) : VIDX_EUSAGE;
-    if (ret < 0)
+    VidxSamplerSettings set;
+    const VidxSamplerSettings *s = &set; /* the caller's, at this library's size */
+    int ret = caller ? vidx__abi_import(&vidx__sampler_layout, &set, caller) : VIDX_EUSAGE;
+    if (ret < 0 || (ret = check_size(s)) < 0)
         return ret;
     switch (s->mode) {
     case VIDX_MODE_COUNT:
@@ -823,16 +815,19 @@ static int open_pool(VidxSampler *s)
     return vidx__gop_pool_new(&s->pool, s->st->codecpar, s->st->time_base, s->pool_size);
 }
 
-int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *set,
+int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *caller,
                        const VidxAudioSettings *audio)
 {
     VidxSampler *s;
+    VidxSamplerSettings imported;
+    const VidxSamplerSettings *set = &imported; /* the caller's, at this library's size */
     int ret;
     *out = NULL;
     vidx__detail_clear();
-    if (!src || !set)
+    if (!src || !caller)
         return VIDX_EUSAGE;
-    if ((ret = vidx_sampler_check_settings(set)) < 0)
+    if ((ret = vidx__abi_import(&vidx__sampler_layout, &imported, caller)) < 0 ||
+        (ret = vidx_sampler_check_settings(set)) < 0)
         return ret;
     if (audio && audio->enabled && !audio->callback)
         return VIDX_EUSAGE;
