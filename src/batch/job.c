@@ -73,14 +73,8 @@ static int add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *nam
                       const char *sha, uint64_t phash, int64_t dup_of)
 {
     VidxJobResult *r = j->res;
-    if (r->n_frames == j->cap_frames) {
-        size_t ncap = j->cap_frames ? j->cap_frames * 2 : 32;
-        VidxFrameRecord *p = av_realloc_array(r->frames, ncap, sizeof(*p));
-        if (!p)
-            return AVERROR(ENOMEM);
-        r->frames = p;
-        j->cap_frames = ncap;
-    }
+    if (vidx__grow(&r->frames, &j->cap_frames, r->n_frames + 1, sizeof(*r->frames), 32) < 0)
+        return AVERROR(ENOMEM);
     VidxFrameRecord *rec = &r->frames[r->n_frames];
     memset(rec, 0, sizeof(*rec));
     rec->index = f->index;
@@ -472,7 +466,7 @@ void vidx_job_result_clear(VidxJobResult *r)
         return;
     for (size_t i = 0; i < r->n_frames; i++)
         av_free(r->frames[i].path);
-    av_free(r->frames);
+    free(r->frames);
     av_free(r->probe_json);
     av_free(r->audio_path);
     memset(r, 0, sizeof(*r));

@@ -110,12 +110,8 @@ static int load_rows(sqlite3 *db, int all, OldRow **rows, size_t *n)
         return -1;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            OldRow *p = realloc(*rows, (cap = cap ? cap * 2 : 256) * sizeof(*p));
-            if (!p)
-                break;
-            *rows = p;
-        }
+        if (vidx__grow(rows, &cap, *n + 1, sizeof(**rows), 256) < 0)
+            break;
         const char *fp = (const char *)sqlite3_column_text(st, 4);
         OldRow *r = &(*rows)[(*n)++];
         r->id = sqlite3_column_int64(st, 0);
