@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "clip.h"
 #include "vidx/vidx.h"
 
 static char dir[256];
@@ -44,26 +45,16 @@ typedef union Buf { /* room for any caller struct, aligned like a settings struc
 
 static int setup(void **state)
 {
-    char cmd[1024];
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/vidx-abi-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(clip, sizeof(clip), "%s/clip.mp4", dir);
     /* 2 s at 25 fps. */
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=s=160x120:r=25:d=2 -c:v libx264 "
-             "-pix_fmt yuv420p %s",
-             clip);
-    return system(cmd) == 0 ? 0 : -1;
+    return clip_make(dir, sizeof(dir), "/tmp/vidx-abi-XXXXXX", clip, sizeof(clip),
+                     "-f lavfi -i testsrc=s=160x120:r=25:d=2 -c:v libx264 -pix_fmt yuv420p");
 }
 
 static int teardown(void **state)
 {
-    char cmd[512];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return clip_remove(dir);
 }
 
 /* Frames a sampler with settings s delivers from the clip, or the error that ended it. */

@@ -19,6 +19,7 @@
 
 #include <libavutil/error.h>
 
+#include "clip.h"
 #include "vidx/vidx.h"
 
 static char dir[256];
@@ -26,26 +27,17 @@ static char clip[300];
 
 static int setup(void **state)
 {
-    char cmd[1024];
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/vidx-api-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(clip, sizeof(clip), "%s/clip.mp4", dir);
     /* 2 s, 25 fps, GOP 10 with B-frames: frame k shown at k/25 s. */
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=s=320x240:r=25:d=2 -c:v libx264 "
-             "-g 10 -bf 2 -pix_fmt yuv420p %s",
-             clip);
-    return system(cmd) == 0 ? 0 : -1;
+    return clip_make(dir, sizeof(dir), "/tmp/vidx-api-XXXXXX", clip, sizeof(clip),
+                     "-f lavfi -i testsrc=s=320x240:r=25:d=2 -c:v libx264 -g 10 -bf 2 "
+                     "-pix_fmt yuv420p");
 }
 
 static int teardown(void **state)
 {
-    char cmd[512];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return clip_remove(dir);
 }
 
 static void write_file(const char *name, const char *text, char *path, size_t size)
