@@ -430,7 +430,7 @@ int vidx_job_check_settings(const VidxJobSettings *caller)
     VidxJobSettings set;
     const VidxJobSettings *s = &set; /* the caller's, at this library's size */
     const VidxSamplerSettings *ss = &s->sampler;
-    int ret = vidx__abi_import(&vidx__job_layout, &set, caller);
+    int ret = caller ? vidx__abi_import(&vidx__job_layout, &set, caller) : VIDX_EUSAGE;
     if (ret == 0)
         ret = vidx_sampler_check_settings(ss);
     if (ret == 0 && s->format == VIDX_IMAGE_WEBP &&
