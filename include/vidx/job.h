@@ -72,7 +72,8 @@ typedef struct VidxJobSettings {
      * archive is tar_path, or frames.tar in the job's directory (created
      * afresh) when NULL; the samples go from byte tar_start on (a multiple of
      * 512: the end of earlier samples, which are kept), and tar's
-     * end-of-archive blocks follow them, anything after those is cut. Record paths keep the frame's file name.
+     * end-of-archive blocks follow them, anything after those is cut. Record
+     * paths keep the frame's file name.
      * A batch run's shards layout (VIDX_LAYOUT_SHARDS) uses this: each worker
      * appends to its own shard.
      */
