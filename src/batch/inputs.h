@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/fingerprint.h"
 #include "core/path.h"
 
 /* @lists may include further lists this deep (the command line's list is 1). */
@@ -48,11 +49,5 @@ void vidx__inputs_sort_unique(InputList *list);
 
 /* "<safe basename>-<16 hex of a hash of the path>": stable, path-safe, collision-free. */
 void vidx__input_key(const char *path, char out[96]);
-
-/* size, mtime and a hash of the first and last 64 KiB; URLs fingerprint as their text. */
-int vidx__input_fingerprint(const char *path, char out[64], int64_t *size, int64_t *mtime);
-
-uint64_t vidx__fnv1a(const void *data, size_t n, uint64_t h);
-#define VIDX_FNV_INIT 1469598103934665603ULL
 
 #endif

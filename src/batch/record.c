@@ -24,6 +24,7 @@
 #include <libavutil/error.h>
 
 #include "batch/worker.h"
+#include "store/fs.h"
 
 /*
  * Group commit: staged videos are committed together once the oldest has

@@ -31,19 +31,6 @@
 #include "store/fs.h"
 #include "store/tar.h"
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
-int vidx__remove_tree(const char *path)
-{
-    int ret = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return ret < 0 && errno != ENOENT ? -errno : 0;
-}
-
 static int write_line(int fd, const char *s)
 {
     return vidx__write_all(fd, s, strlen(s));

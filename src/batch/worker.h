@@ -44,7 +44,4 @@ double vidx__start_duration(const char *line);
 /* Writes n bytes of in as lowercase hex at out; returns the end (the task wire format). */
 char *vidx__hex(char *out, const char *in, size_t n);
 
-/* rm -rf; a missing path is fine. */
-int vidx__remove_tree(const char *path);
-
 #endif

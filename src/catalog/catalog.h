@@ -1,7 +1,14 @@
 /*
- * catalog.h - the batch catalog (SQLite, OUT/catalog.db, WAL): what was
- * processed, how it ended, and where every frame is. Only the supervisor
- * writes it. Schema: docs/CATALOG.md.
+ * catalog.h - the batch catalog: what was processed, how it ended, and where
+ * every frame is. Only the supervisor (and gc, verify --repair) writes it.
+ * Schema: docs/CATALOG.md.
+ *
+ * Callers use the vidx__catalog_* functions; each passes on to the
+ * implementation's VidxCatalogOps (below), which owns every statement on the
+ * stored data, in domain terms (no SQL, no database handle crosses this
+ * header). Today: SQLite (catalog/sqlite.c, OUT/catalog.db, WAL); another
+ * implementation (PostgreSQL) is one more table in its own file, and must
+ * pass tests/unit/test_catalog.c.
  */
 #ifndef VIDX_CATALOG_CATALOG_H
 #define VIDX_CATALOG_CATALOG_H
@@ -67,6 +74,10 @@ void vidx__catalog_rollback(VidxCatalog *c);
 int vidx__catalog_blob(VidxCatalog *c, const char *sha256, char *location, size_t size,
                        int64_t *offset);
 
+/* A value of the catalog's meta table: 1 found (copied), 0 not, or < 0. */
+int vidx__catalog_meta_get(VidxCatalog *c, const char *key, char *value, size_t size);
+int vidx__catalog_meta_put(VidxCatalog *c, const char *key, const char *value);
+
 /* Records the output's layout on first use; VIDX_EUSAGE if it already has another. */
 int vidx__catalog_layout(VidxCatalog *c, const char *layout);
 
@@ -83,8 +94,139 @@ int vidx__catalog_is_empty(VidxCatalog *c);
  */
 int vidx__catalog_shard_claim(VidxCatalog *c, const char *name, int claim);
 
-/* The database handle, for maintenance queries (verify, gc). */
-struct sqlite3;
-struct sqlite3 *vidx__catalog_db(VidxCatalog *c);
+/* ---------------------------------------------------------------------- */
+/* Maintenance (vidx verify, vidx gc)                                      */
+/* ---------------------------------------------------------------------- */
+
+/* One stored file a row points at: a frame (in a file or a shard) or an audio file. */
+typedef struct CatalogLocation {
+    int64_t video_id;
+    const char *video;    /* the video's path */
+    const char *location; /* relative to OUT, as the catalog has it (untrusted) */
+    int64_t offset;       /* in a shard; -1 for a whole file */
+    int64_t bytes;
+    const char *checksum; /* sha256 hex, or NULL (audio, or none recorded) */
+} CatalogLocation;
+
+/* Calls fn for every stored location, by video; fn returning non-zero stops (returned). */
+int vidx__catalog_locations(VidxCatalog *c, int (*fn)(void *, const CatalogLocation *),
+                            void *opaque);
+
+/* What gc asks: does a catalog row point at this name? */
+typedef enum CatalogRef {
+    CATALOG_REF_FRAME, /* a frame's location */
+    CATALOG_REF_AUDIO, /* an audio file's path */
+    CATALOG_REF_VIDEO, /* the key of a video whose frames are kept (ok, partial) */
+    CATALOG_REF_SHARD, /* a shard's name (shards/...) */
+    CATALOG_REF_BLOB,  /* a stored blob's location (objects/...) */
+    CATALOG_REF_COUNT
+} CatalogRef;
+
+/* 1 when a row points at name, 0 when none does, VIDX_ECATALOG when the catalog cannot say. */
+int vidx__catalog_referenced(VidxCatalog *c, CatalogRef what, const char *name);
+
+/*
+ * Inside a transaction (vidx__catalog_begin): forgets video id (its frames and
+ * audio go with it) and copies its output key into key (empty when unknown).
+ * Returns 0 or VIDX_ECATALOG / -ENOSPC; nothing is gone until the commit.
+ */
+int vidx__catalog_forget_video(VidxCatalog *c, int64_t id, char *key, size_t size);
+/* Inside a transaction: forgets the blob stored at location (damaged content). */
+int vidx__catalog_forget_blob(VidxCatalog *c, const char *location);
+
+/* ---------------------------------------------------------------------- */
+/* The implementation's table                                              */
+/* ---------------------------------------------------------------------- */
+
+/* One value of an exported row: its type and its text (what CSV writes). */
+typedef enum CatalogType { CATALOG_NULL, CATALOG_INT, CATALOG_REAL, CATALOG_TEXT } CatalogType;
+typedef struct CatalogValue {
+    CatalogType type;
+    int64_t i;
+    double d;
+    const char *text; /* the value as text (NULL for NULL) */
+} CatalogValue;
+
+/* An exported row: called once with values NULL (the header), then once per row. */
+typedef int (*CatalogRowFn)(void *opaque, int n, const char *const *names,
+                            const CatalogValue *values);
+/* vidx status: videos and frames by status, then each video not ok. */
+typedef void (*CatalogCountFn)(void *opaque, const char *status, int64_t videos, int64_t frames);
+typedef void (*CatalogFailureFn)(void *opaque, const char *path, const char *status,
+                                 const char *error_class, const char *error, int attempts);
+
+/* A video row as schema migration sees it. */
+typedef struct CatalogVideoId {
+    int64_t id, size, mtime;
+    const char *path, *fingerprint;
+} CatalogVideoId;
+
+typedef struct CatalogBackend CatalogBackend; /* the implementation's state */
+
+/*
+ * A catalog implementation: every statement on the stored data, in domain
+ * terms. Return values are 0 or a negative vidx/errno code unless said.
+ * Writes happen between begin and commit (rollback does nothing when no
+ * transaction is open); a full disk is -ENOSPC, other failures
+ * VIDX_ECATALOG, both logged.
+ */
+typedef struct VidxCatalogOps {
+    const char *name;
+    /* Opens (readonly) or opens/creates with the current tables the catalog at path. */
+    int (*open)(CatalogBackend **out, const char *path, int readonly);
+    void (*close)(CatalogBackend *b);
+    int (*is_empty)(CatalogBackend *b); /* 1: no tables yet */
+
+    int (*begin)(CatalogBackend *b);
+    int (*commit)(CatalogBackend *b);
+    void (*rollback)(CatalogBackend *b);
+
+    /* The run: prior of a path, a video's rows, content already stored, shard rows. */
+    int (*prior)(CatalogBackend *b, const char *path, CatalogPrior *out);
+    int (*put)(CatalogBackend *b, const CatalogVideo *v);
+    int (*blob_get)(CatalogBackend *b, const char *sha256, char *location, size_t size,
+                    int64_t *offset);
+    int (*meta_get)(CatalogBackend *b, const char *key, char *value, size_t size); /* 1 found */
+    int (*meta_put)(CatalogBackend *b, const char *key, const char *value);
+    int (*shards)(CatalogBackend *b, int (*fn)(void *, const char *, int64_t), void *opaque);
+    int (*shard_claim)(CatalogBackend *b, const char *name, int claim);
+
+    /* Readers: vidx status, vidx export (table: videos, frames, audio; else VIDX_EUSAGE). */
+    int (*status)(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn failure, void *opaque);
+    int (*export_rows)(CatalogBackend *b, const char *table, CatalogRowFn fn, void *opaque);
+
+    /* Maintenance: verify, gc, verify --repair. */
+    int (*locations)(CatalogBackend *b, int (*fn)(void *, const CatalogLocation *), void *opaque);
+    int (*referenced)(CatalogBackend *b, CatalogRef what, const char *name);
+    int (*forget_video)(CatalogBackend *b, int64_t id, char *key, size_t size);
+    int (*forget_blob)(CatalogBackend *b, const char *location);
+
+    /*
+     * Schema migration (catalog/migrate.c; the version is meta 'schema'): the
+     * video rows (all, or only the relative paths schema 2 never writes; fn
+     * returning non-zero stops, and is returned), and renaming one: 1
+     * renamed, 0 left (another row has that path), < 0 error.
+     */
+    int (*videos)(CatalogBackend *b, int relative_only, int (*fn)(void *, const CatalogVideoId *),
+                  void *opaque);
+    int (*rename_video)(CatalogBackend *b, int64_t id, const char *path);
+} VidxCatalogOps;
+
+extern const VidxCatalogOps vidx__catalog_sqlite;
+
+/*
+ * vidx_catalog_open with a given implementation (vidx_catalog_open: SQLite).
+ * tests/unit/test_catalog.c runs the same tests on every implementation.
+ */
+int vidx__catalog_open_ops(VidxCatalog **out, const VidxCatalogOps *ops, const char *outdir,
+                           int readonly);
+
+/* Schema migration through the ops (see VidxCatalogOps.videos, .rename_video). */
+int vidx__catalog_videos(VidxCatalog *c, int relative_only,
+                         int (*fn)(void *, const CatalogVideoId *), void *opaque);
+int vidx__catalog_rename_video(VidxCatalog *c, int64_t id, const char *path);
+
+/* Status names as the catalog stores them (and back; unknown: failed). */
+VidxVideoStatus vidx__video_status_parse(const char *name);
 
 #endif

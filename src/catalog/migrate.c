@@ -15,44 +15,44 @@
  *    run started from the old directory adopts it;
  *  - a row whose canonical path another row already holds is left as it was.
  * Output keys never change, so frames/<key>/ of every row stays valid and a
- * migrated video that is done is not redone.
+ * migrated video that is done is not redone. The upgrade runs through the
+ * catalog's ops, so every implementation migrates the same way.
  */
 #include "catalog/migrate.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <sqlite3.h>
-
-#include "batch/inputs.h"
+#include "catalog/catalog.h"
+#include "core/fingerprint.h"
 #include "core/internal.h"
+#include "core/path.h"
 
 typedef struct OldRow {
     int64_t id, size, mtime;
     char *path, *fingerprint;
 } OldRow;
 
-static int fail(sqlite3 *db, const char *path, const char *what)
+typedef struct OldRows {
+    OldRow *rows;
+    size_t n, cap;
+} OldRows;
+
+static int fail(const char *path, const char *what)
 {
-    vidx__log(VIDX_LOG_ERROR, "catalog %s: %s: %s", path, what, sqlite3_errmsg(db));
+    vidx__log(VIDX_LOG_ERROR, "catalog %s: %s", path, what);
     return VIDX_ECATALOG;
 }
 
-static int schema_version(sqlite3 *db)
+/* meta 'schema'; 1 when none is recorded (written before versions were), < 0 on error. */
+static int schema_version(VidxCatalog *c)
 {
-    sqlite3_stmt *st;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema'", -1, &st, NULL))
-        return -1;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    else if (rc == SQLITE_DONE)
-        v = 1; /* written before versions were recorded */
-    sqlite3_finalize(st);
-    return v;
+    char value[32];
+    int found = vidx__catalog_meta_get(c, "schema", value, sizeof(value));
+    return found < 0 ? -1 : found ? atoi(value) : 1;
 }
 
 /* The file at the row's relative path from here is the row's file. */
@@ -81,102 +81,78 @@ static char *new_path(const OldRow *row)
     return canon;
 }
 
-/* Rows schema 2 never writes: relative paths. */
-#define LEFTOVER                                                                                   \
-    " WHERE substr(path, 1, 1) <> '/' AND substr(path, 1, 7) <> 'http://' AND"                     \
-    " substr(path, 1, 8) <> 'https://'"
-
-static int has_leftovers(sqlite3 *db)
+static int found_one(void *opaque, const CatalogVideoId *v)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM videos" LEFTOVER " LIMIT 1", -1, &st, NULL))
-        return -1;
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    (void)opaque, (void)v;
+    return 1;
 }
 
-/* Every row (all), or the leftovers of an earlier upgrade. */
-static int load_rows(sqlite3 *db, int all, OldRow **rows, size_t *n)
+/* Rows schema 2 never writes (relative paths): 1 some, 0 none, < 0 error. */
+static int has_leftovers(VidxCatalog *c)
 {
-    sqlite3_stmt *st;
-    size_t cap = 0;
-    *rows = NULL;
-    *n = 0;
-    if (sqlite3_prepare_v2(db,
-                           all ? "SELECT id, path, size, mtime, fingerprint FROM videos"
-                               : "SELECT id, path, size, mtime, fingerprint FROM videos" LEFTOVER,
-                           -1, &st, NULL))
-        return -1;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (vidx__grow(rows, &cap, *n + 1, sizeof(**rows), 256) < 0)
-            break;
-        const char *fp = (const char *)sqlite3_column_text(st, 4);
-        OldRow *r = &(*rows)[(*n)++];
-        r->id = sqlite3_column_int64(st, 0);
-        r->path = strdup((const char *)sqlite3_column_text(st, 1));
-        r->size = sqlite3_column_int64(st, 2);
-        r->mtime = sqlite3_column_int64(st, 3);
-        r->fingerprint = fp ? strdup(fp) : NULL;
-        if (!r->path)
-            break;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return vidx__catalog_videos(c, 1, found_one, NULL);
+}
+
+static int keep_row(void *opaque, const CatalogVideoId *v)
+{
+    OldRows *o = opaque;
+    if (vidx__grow(&o->rows, &o->cap, o->n + 1, sizeof(*o->rows), 256) < 0)
+        return -ENOMEM;
+    OldRow *r = &o->rows[o->n++];
+    r->id = v->id;
+    r->path = strdup(v->path ? v->path : "");
+    r->size = v->size;
+    r->mtime = v->mtime;
+    r->fingerprint = v->fingerprint ? strdup(v->fingerprint) : NULL;
+    return r->path ? 0 : -ENOMEM;
 }
 
 /* Rewrites the rows' paths; counts what changed and what was left. */
-static int rewrite(sqlite3 *db, OldRow *rows, size_t n, int *changed, int *left)
+static int rewrite(VidxCatalog *c, const OldRows *o, int *changed, int *left)
 {
-    sqlite3_stmt *st;
     int ret = 0;
-    if (sqlite3_prepare_v2(db, "UPDATE OR IGNORE videos SET path=?1 WHERE id=?2", -1, &st, NULL))
-        return -1;
-    for (size_t i = 0; i < n && ret == 0; i++) {
-        char *p = new_path(&rows[i]);
-        if (p && strcmp(p, rows[i].path)) {
-            sqlite3_reset(st);
-            sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, rows[i].id);
-            ret = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-            *(sqlite3_changes(db) ? changed : left) += 1; /* ignored: the path is taken */
-        } else if (!p && !vidx__is_url(rows[i].path))
+    for (size_t i = 0; i < o->n && ret == 0; i++) {
+        const OldRow *row = &o->rows[i];
+        char *p = new_path(row);
+        if (p && strcmp(p, row->path)) {
+            ret = vidx__catalog_rename_video(c, row->id, p);
+            if (ret >= 0)
+                *(ret ? changed : left) += 1; /* 0: the path is taken */
+            ret = ret < 0 ? ret : 0;
+        } else if (!p && !vidx__is_url(row->path))
             (*left)++;
         free(p);
     }
-    sqlite3_finalize(st);
     return ret;
 }
 
-static void free_rows(OldRow *rows, size_t n)
+static void free_rows(OldRows *o)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(rows[i].path);
-        free(rows[i].fingerprint);
+    for (size_t i = 0; i < o->n; i++) {
+        free(o->rows[i].path);
+        free(o->rows[i].fingerprint);
     }
-    free(rows);
+    free(o->rows);
 }
 
 /* all: from schema 1 (every row, then the version); else only the leftovers. */
-static int upgrade(sqlite3 *db, const char *path, int all)
+static int upgrade(VidxCatalog *c, const char *path, int all)
 {
-    OldRow *rows = NULL;
-    size_t n = 0;
+    OldRows o = {0};
     int changed = 0, left = 0, ret;
-    if (!all && (ret = has_leftovers(db)) <= 0)
-        return ret < 0 ? fail(db, path, "reading") : 0;
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
-        return fail(db, path, "upgrading");
-    ret = load_rows(db, all, &rows, &n) == 0 && rewrite(db, rows, n, &changed, &left) == 0 &&
-                  (!all || sqlite3_exec(db, "INSERT OR REPLACE INTO meta VALUES('schema', '2')",
-                                        NULL, NULL, NULL) == SQLITE_OK) &&
-                  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
+    if (!all && (ret = has_leftovers(c)) <= 0)
+        return ret < 0 ? fail(path, "reading") : 0;
+    if (vidx__catalog_begin(c) < 0)
+        return fail(path, "upgrading");
+    ret = vidx__catalog_videos(c, !all, keep_row, &o) == 0 &&
+                  rewrite(c, &o, &changed, &left) == 0 &&
+                  (!all || vidx__catalog_meta_put(c, "schema", "2") == 0) &&
+                  vidx__catalog_commit(c) == 0
               ? 0
-              : fail(db, path, "upgrading to schema 2");
-    free_rows(rows, n);
+              : fail(path, "upgrading to schema 2");
+    free_rows(&o);
     if (ret < 0)
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        vidx__catalog_rollback(c);
     else if (changed || (all && left))
         vidx__log(VIDX_LOG_ERROR,
                   "catalog %s: %s (videos known by canonical path): %d paths rewritten, %d left "
@@ -186,16 +162,16 @@ static int upgrade(sqlite3 *db, const char *path, int all)
     return ret;
 }
 
-int vidx__catalog_migrate(sqlite3 *db, const char *path)
+int vidx__catalog_migrate(VidxCatalog *c, const char *path)
 {
-    int v = schema_version(db);
+    int v = schema_version(c);
     if (v < 0)
-        return fail(db, path, "reading the schema version");
+        return fail(path, "reading the schema version");
     if (v > VIDX_CATALOG_SCHEMA) {
         vidx__log(VIDX_LOG_ERROR,
                   "catalog %s: schema %d is newer than this vidx knows (%d): use a newer vidx",
                   path, v, VIDX_CATALOG_SCHEMA);
         return VIDX_ECATALOG;
     }
-    return upgrade(db, path, v < VIDX_CATALOG_SCHEMA);
+    return upgrade(c, path, v < VIDX_CATALOG_SCHEMA);
 }

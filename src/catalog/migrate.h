@@ -7,13 +7,13 @@
 
 #define VIDX_CATALOG_SCHEMA 2
 
-struct sqlite3;
+#include "core/internal.h"
 
 /*
- * Migrates db (the catalog at path) in one transaction, or does nothing when
- * it is current. Returns 0, or VIDX_ECATALOG (logged) on a database error or
- * a schema newer than this vidx knows.
+ * Migrates catalog c (at path, for messages) in one transaction through its
+ * ops, or does nothing when it is current. Returns 0, or VIDX_ECATALOG
+ * (logged) on a database error or a schema newer than this vidx knows.
  */
-int vidx__catalog_migrate(struct sqlite3 *db, const char *path);
+int vidx__catalog_migrate(VidxCatalog *c, const char *path);
 
 #endif

@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "batch/worker.h"
 #include "store/fs.h"
 #include "store/owned.h"
 

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,4 +230,17 @@ int vidx__remove_scratch(const char *dir)
     }
     closedir(d);
     return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+int vidx__remove_tree(const char *path)
+{
+    int ret = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return ret < 0 && errno != ENOENT ? -errno : 0;
 }

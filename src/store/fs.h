@@ -61,4 +61,7 @@ int vidx__is_safe_relpath(const char *rel);
 /* Reads the whole file path into buf; -EIO unless it holds exactly size bytes. */
 int vidx__read_exact(const char *path, void *buf, size_t size);
 
+/* rm -rf; a missing path is fine. */
+int vidx__remove_tree(const char *path);
+
 #endif

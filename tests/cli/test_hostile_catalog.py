@@ -7,6 +7,10 @@ anything outside OUT (found by tests/fuzz/fuzz_catalog.c; docs/SECURITY.md,
                                   removes nothing outside OUT
   verify_fifo_location            a location that is a FIFO is reported, not
                                   opened (opening it blocked verify forever)
+  verify_repair_refused_keeps_files  a catalog that refuses to forget the
+                                  damaged video: --repair fails (exit 10) and
+                                  removes no file (it removed the video's
+                                  folder before its unchecked DELETE/COMMIT)
 """
 import json
 import os
@@ -73,3 +77,28 @@ def test_verify_fifo_location():
     problems = [(e.get('location'), e.get('problem')) for e in rep.get('list', [])]
     check(r.rc == 1 and problems == [('frames/pipe', 'not a regular file')],
           'verify: expected exit 1 and a "not a regular file" problem, got exit %s, %s' % (r.rc, problems))
+
+
+def test_verify_repair_refused_keeps_files():
+    base, out = _run_out('hostile_catalog_refused')
+    db = sqlite3.connect(str(out / 'catalog.db'))
+    key, loc = db.execute('SELECT v.key, f.location FROM frames f JOIN videos v ON v.id = f.video_id '
+                          'WHERE f.seq = 0').fetchone()
+    db.close()
+    frame = out / loc
+    frame.write_bytes(frame.read_bytes()[:-10])  # damaged: verify reports it, --repair forgets it
+    before = sorted(p.name for p in (out / 'frames' / key).iterdir())
+    _sql(out, "CREATE TRIGGER refuse BEFORE DELETE ON videos BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    r, rep = _verify(out, '--repair')
+    folder = out / 'frames' / key
+    after = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    check(after == before, 'verify --repair removed files although the catalog kept the video: '
+          'before %s, after %s' % (before, after))
+    db = sqlite3.connect(str(out / 'catalog.db'))
+    n = db.execute('SELECT count(*) FROM videos WHERE key = ?', (key,)).fetchone()[0]
+    db.close()
+    check(n == 1, 'the refused video should still be in the catalog, found %d rows' % n)
+    check(r.rc == 10, 'verify --repair on a catalog that refuses: expected exit 10, got %s\n  %s'
+          % (r.rc, r.describe()))
+    check('refused' in r.stderr and 'catalog.db' in r.stderr,
+          'verify --repair: expected the catalog and its refusal named\n  %s' % r.describe())

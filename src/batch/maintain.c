@@ -4,7 +4,12 @@
  * points at). All three read the catalog; only --repair and gc change it, and
  * they are writers: OUT must be a vidx output, and they hold its lock. gc
  * removes only names vidx makes in the folders it owns (store/owned.h),
- * never follows a symbolic link, and lists what it left alone.
+ * never follows a symbolic link, and lists what it left alone. --repair
+ * forgets the damaged videos in one catalog transaction and removes their
+ * files only once that committed.
+ *
+ * This sits in batch/, above both the store (the files) and the catalog
+ * (the rows): it is the one place that compares the two for a whole output.
  */
 #include "core/internal.h"
 
@@ -22,9 +27,7 @@
 #include <jansson.h>
 #include <libavutil/mem.h>
 #include <libavutil/sha.h>
-#include <sqlite3.h>
 
-#include "batch/worker.h"
 #include "catalog/catalog.h"
 #include "store/fs.h"
 #include "store/outdir.h"
@@ -121,67 +124,60 @@ static const char *check_one(const char *out, const char *loc, int64_t offset, i
     return NULL;
 }
 
-static int verify_rows(sqlite3 *db, const char *out, Problems *p)
+typedef struct Verify {
+    const char *out;
+    Problems *p;
+} Verify;
+
+static int verify_one(void *opaque, const CatalogLocation *l)
 {
-    static const char sql[] =
-        "SELECT v.id, v.path, f.location, f.offset, f.bytes, f.checksum FROM frames f "
-        "JOIN videos v ON v.id = f.video_id WHERE f.location IS NOT NULL "
-        "UNION ALL SELECT v.id, v.path, a.path, NULL, a.bytes, NULL FROM audio a "
-        "JOIN videos v ON v.id = a.video_id ORDER BY 1";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return VIDX_ECATALOG;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *loc = (const char *)sqlite3_column_text(st, 2);
-        int64_t off = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
-        const char *want = (const char *)sqlite3_column_text(st, 5);
-        const char *bad = check_one(out, loc, off, sqlite3_column_int64(st, 4), want);
-        if (bad)
-            add_problem(p, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                        loc, bad);
-    }
-    sqlite3_finalize(st);
+    Verify *v = opaque;
+    const char *bad = check_one(v->out, l->location, l->offset, l->bytes, l->checksum);
+    if (bad)
+        add_problem(v->p, l->video_id, l->video, l->location, bad);
     return 0;
 }
 
-/* Removes videos with problems (rows cascade) and their directories: the next run redoes them. */
-static int repair(sqlite3 *db, const char *out, const Problems *p)
+/* Forgets the videos with problems (rows cascade) and the damaged blobs; keys[i]: video i's. */
+static int forget(VidxCatalog *cat, const Problems *p, char (*keys)[96])
 {
-    sqlite3_stmt *key, *del;
-    char path[PATH_MAX];
-    if (sqlite3_prepare_v2(db, "SELECT key FROM videos WHERE id=?1", -1, &key, NULL) ||
-        sqlite3_prepare_v2(db, "DELETE FROM videos WHERE id=?1", -1, &del, NULL))
-        return VIDX_ECATALOG;
-    sqlite3_exec(db, "PRAGMA foreign_keys=ON; BEGIN IMMEDIATE", NULL, NULL, NULL);
-    for (size_t i = 0; i < p->n; i++) {
-        sqlite3_bind_int64(key, 1, p->videos[i]);
-        const char *k =
-            sqlite3_step(key) == SQLITE_ROW ? (const char *)sqlite3_column_text(key, 0) : NULL;
-        if (k && vidx__is_safe_relpath(k) && !strchr(k, '/')) { /* one folder under frames/ */
+    int ret = vidx__catalog_begin(cat);
+    for (size_t i = 0; ret == 0 && i < p->n; i++)
+        ret = vidx__catalog_forget_video(cat, p->videos[i], keys[i], sizeof(keys[i]));
+    for (size_t i = 0; ret == 0 && i < p->n_loc; i++) /* shared content is damaged for all */
+        ret = vidx__catalog_forget_blob(cat, p->locations[i]);
+    if (ret == 0)
+        return vidx__catalog_commit(cat);
+    vidx__catalog_rollback(cat);
+    return ret;
+}
+
+/*
+ * Forgets the videos with problems, then (only once that is committed)
+ * removes their directories and the damaged blobs: the next run redoes them.
+ * A catalog that refuses leaves every file where it was.
+ */
+static int repair(VidxCatalog *cat, const char *out, const Problems *p)
+{
+    char path[PATH_MAX], (*keys)[96] = calloc(p->n ? p->n : 1, sizeof(*keys));
+    if (!keys)
+        return -ENOMEM;
+    int ret = forget(cat, p, keys);
+    for (size_t i = 0; ret == 0 && i < p->n; i++) {
+        const char *k = keys[i];
+        if (k[0] && vidx__is_safe_relpath(k) && !strchr(k, '/')) { /* one folder under frames/ */
             snprintf(path, sizeof(path), "%s/frames/%s", out, k);
             vidx__remove_video_dir(path);
         }
-        sqlite3_reset(key);
-        sqlite3_bind_int64(del, 1, p->videos[i]);
-        sqlite3_step(del);
-        sqlite3_reset(del);
     }
-    sqlite3_stmt *blob = NULL;
-    sqlite3_prepare_v2(db, "DELETE FROM blobs WHERE location=?1", -1, &blob, NULL);
-    for (size_t i = 0; blob && i < p->n_loc; i++) { /* shared content is damaged for all */
-        sqlite3_bind_text(blob, 1, p->locations[i], -1, SQLITE_STATIC);
-        sqlite3_step(blob);
-        sqlite3_reset(blob);
+    for (size_t i = 0; ret == 0 && i < p->n_loc; i++) {
         if (!strncmp(p->locations[i], "objects/", 8) && vidx__is_safe_relpath(p->locations[i])) {
             snprintf(path, sizeof(path), "%s/%s", out, p->locations[i]);
             unlink(path);
         }
     }
-    sqlite3_finalize(blob);
-    int ok = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
-    sqlite3_finalize(key);
-    sqlite3_finalize(del);
-    return ok ? 0 : VIDX_ECATALOG;
+    free(keys);
+    return ret;
 }
 
 static int dump(json_t *o, char **report)
@@ -216,10 +212,11 @@ int vidx_verify(const char *out, int do_repair, char **report)
         json_decref(p.list);
         return ret;
     }
+    Verify v = {out, &p};
     if (cat && !vidx__catalog_is_empty(cat)) /* one stopped at birth may have no tables */
-        ret = verify_rows(vidx__catalog_db(cat), out, &p);
+        ret = vidx__catalog_locations(cat, verify_one, &v);
     if (ret == 0 && do_repair && p.n)
-        ret = repair(vidx__catalog_db(cat), out, &p);
+        ret = repair(cat, out, &p);
     vidx_catalog_close(&cat);
     vidx__outdir_unlock(&lock);
     int count = (int)json_array_size(p.list);
@@ -329,7 +326,7 @@ int vidx_du(const char *out, char **report)
 typedef struct Gc {
     const char *out;
     int dry_run;
-    sqlite3_stmt *frame, *audio, *video, *shard, *blob;
+    VidxCatalog *cat;
     int64_t removed, bytes;
     json_t *list, *left;
 } Gc;
@@ -381,11 +378,16 @@ static int gc_remove(Gc *g, const char *rel, const struct stat *st)
     return 0;
 }
 
-static int referenced(sqlite3_stmt *st, const char *text)
+/* 1 when a catalog row points at name, 0 when none does, < 0 when the catalog cannot say. */
+static int referenced(Gc *g, CatalogRef what, const char *name)
 {
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
-    return sqlite3_step(st) == SQLITE_ROW;
+    return vidx__catalog_referenced(g->cat, what, name);
+}
+
+/* Removes rel unless keep (a catalog row points at it); stops on a catalog error. */
+static int gc_unless(Gc *g, int keep, const char *rel, const struct stat *st)
+{
+    return keep < 0 ? keep : keep ? 0 : gc_remove(g, rel, st);
 }
 
 /* A file of frames/<key>/: a frame, the manifest, the audio or a scratch name. */
@@ -398,12 +400,13 @@ static int gc_video_file(Gc *g, const char *rel, const char *name, const struct 
     if (vidx__is_scratch_name(name))
         keep = 0;
     else if (!strcmp(name, "manifest.jsonl"))
-        keep = sscanf(rel, "frames/%255[^/]/", key) == 1 && referenced(g->video, key);
+        keep =
+            sscanf(rel, "frames/%255[^/]/", key) == 1 ? referenced(g, CATALOG_REF_VIDEO, key) : 0;
     else if (!strncmp(name, "audio.", 6))
-        keep = referenced(g->audio, rel);
+        keep = referenced(g, CATALOG_REF_AUDIO, rel);
     else
-        keep = referenced(g->frame, rel);
-    return keep ? 0 : gc_remove(g, rel, st);
+        keep = referenced(g, CATALOG_REF_FRAME, rel);
+    return gc_unless(g, keep, rel, st);
 }
 
 static int gc_frames_entry(Gc *g, const char *rel, const char *name, const struct stat *st)
@@ -424,7 +427,7 @@ static int gc_blob(Gc *g, const char *rel, const char *name, const struct stat *
     snprintf(dir, sizeof(dir), "%.2s", rel + strlen("objects/"));
     if (!S_ISREG(st->st_mode) || !vidx__is_blob_name(dir, name))
         return left_alone(g, rel, st, "not a name vidx makes");
-    return referenced(g->blob, rel) ? 0 : gc_remove(g, rel, st);
+    return gc_unless(g, referenced(g, CATALOG_REF_BLOB, rel), rel, st);
 }
 
 static int gc_objects_entry(Gc *g, const char *rel, const char *name, const struct stat *st)
@@ -438,8 +441,11 @@ static int gc_objects_entry(Gc *g, const char *rel, const char *name, const stru
 /* Shards are vidx's only when the catalog records them; gc never removes one. */
 static int gc_shard(Gc *g, const char *rel, const char *name, const struct stat *st)
 {
-    if (S_ISREG(st->st_mode) && vidx__is_shard_name(name) && referenced(g->shard, rel))
-        return 0;
+    int known = S_ISREG(st->st_mode) && vidx__is_shard_name(name)
+                    ? referenced(g, CATALOG_REF_SHARD, rel)
+                    : 0;
+    if (known)
+        return known < 0 ? known : 0;
     return left_alone(g, rel, st, "not a shard the catalog records");
 }
 
@@ -477,22 +483,6 @@ static int gc_top(Gc *g, const char *rel, const char *name, const struct stat *s
     return left_alone(g, rel, st, "not a name vidx makes");
 }
 
-static int prepare_gc(Gc *g, sqlite3 *db)
-{
-    static const char *const sql[] = {
-        "SELECT 1 FROM frames WHERE location=?1 LIMIT 1",
-        "SELECT 1 FROM audio WHERE path=?1",
-        "SELECT 1 FROM videos WHERE key=?1 AND status IN ('ok','partial')",
-        "SELECT 1 FROM shards WHERE name=?1",
-        "SELECT 1 FROM blobs WHERE location=?1",
-    };
-    sqlite3_stmt **st[] = {&g->frame, &g->audio, &g->video, &g->shard, &g->blob};
-    for (size_t i = 0; i < VIDX_ARRAY_SIZE(sql); i++)
-        if (sqlite3_prepare_v2(db, sql[i], -1, st[i], NULL) != SQLITE_OK)
-            return VIDX_ECATALOG;
-    return 0;
-}
-
 int vidx_gc(const char *out, int flags, char **report)
 {
     VidxCatalog *cat = NULL;
@@ -503,13 +493,9 @@ int vidx_gc(const char *out, int flags, char **report)
     int ret = writer(out, flags & VIDX_GC_WAIT, &lock);
     if (ret == 0)
         ret = vidx_catalog_open(&cat, out, 0);
-    if (ret == 0)
-        ret = prepare_gc(&g, vidx__catalog_db(cat));
+    g.cat = cat;
     if (ret == 0)
         ret = each_entry(&g, "", gc_top);
-    sqlite3_stmt *st[] = {g.frame, g.audio, g.video, g.shard, g.blob};
-    for (size_t i = 0; i < VIDX_ARRAY_SIZE(st); i++)
-        sqlite3_finalize(st[i]);
     vidx_catalog_close(&cat);
     vidx__outdir_unlock(&lock);
     json_t *o =

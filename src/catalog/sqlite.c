@@ -1,0 +1,701 @@
+/*
+ * sqlite.c - the SQLite implementation of the catalog (VidxCatalogOps): every
+ * SQL statement vidx runs on OUT/catalog.db is in this file.
+ *
+ * DESIGN
+ * One writer (the supervisor), WAL journal, synchronous=NORMAL: a commit is
+ * durable across a process crash and atomic across a power cut. A video's
+ * rows are replaced in one transaction, after the worker made its files
+ * durable, so the catalog never points at a missing file. Prepared statements
+ * are reused for every video: per-video cost stays flat as the catalog grows
+ * (every lookup is by primary or unique key). A catalog opened for writing
+ * prepares every statement it may run at open, so a catalog without vidx's
+ * tables fails there, before anything is changed.
+ *
+ * This file is longer than most because it is one concern: the schema and
+ * the statements of one database engine, behind the ops table.
+ */
+#include "catalog/catalog.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=ON;"
+    "CREATE TABLE IF NOT EXISTS videos("
+    " id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, key TEXT NOT NULL,"
+    " size INTEGER, mtime INTEGER, fingerprint TEXT, options_hash TEXT,"
+    " status TEXT NOT NULL, error_class TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+    " started_at REAL, seconds REAL, frames INTEGER NOT NULL DEFAULT 0, probe TEXT,"
+    " updated_at REAL NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS videos_status ON videos(status);"
+    "CREATE TABLE IF NOT EXISTS frames("
+    " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+    " idx INTEGER NOT NULL, target REAL, time REAL NOT NULL, pts INTEGER NOT NULL,"
+    " keyframe INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL, location TEXT, offset INTEGER, checksum TEXT, phash INTEGER,"
+    " dup_of INTEGER, PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS frames_location ON frames(location);"
+    "CREATE TABLE IF NOT EXISTS audio("
+    " video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE, path TEXT NOT NULL,"
+    " rate INTEGER NOT NULL, channels INTEGER NOT NULL, duration REAL, bytes INTEGER);"
+    "CREATE TABLE IF NOT EXISTS shards(name TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+    " samples INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS blobs(checksum TEXT PRIMARY KEY, location TEXT NOT NULL,"
+    " offset INTEGER, bytes INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
+
+/* Rows schema 2 never writes: relative paths (catalog/migrate.c). */
+#define LEFTOVER                                                                                   \
+    " WHERE substr(path, 1, 1) <> '/' AND substr(path, 1, 7) <> 'http://' AND"                     \
+    " substr(path, 1, 8) <> 'https://'"
+
+enum {
+    ST_PRIOR,
+    ST_UPSERT,
+    ST_DEL_FRAMES,
+    ST_DEL_AUDIO,
+    ST_FRAME,
+    ST_AUDIO,
+    ST_SHARD,
+    ST_BLOB_GET,
+    ST_BLOB_PUT,
+    ST_META_GET,
+    ST_META_PUT,
+    ST_VIDEO_KEY,
+    ST_FORGET_VIDEO,
+    ST_FORGET_BLOB,
+    ST_RENAME,
+    ST_REF_FRAME, /* ST_REF_FRAME + CatalogRef */
+    ST_REF_AUDIO,
+    ST_REF_VIDEO,
+    ST_REF_SHARD,
+    ST_REF_BLOB,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_PRIOR] =
+        "SELECT status, fingerprint, options_hash, attempts, key FROM videos WHERE path=?1",
+    [ST_UPSERT] = "INSERT INTO videos(path,key,size,mtime,fingerprint,options_hash,status,"
+                  "error_class,error,attempts,started_at,seconds,frames,probe,updated_at) "
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10,?11,?12,?13,?14) "
+                  "ON CONFLICT(path) DO UPDATE SET key=?2,size=?3,mtime=?4,fingerprint=?5,"
+                  "options_hash=?6,status=?7,error_class=?8,error=?9,attempts=attempts+1,"
+                  "started_at=?10,seconds=?11,frames=?12,probe=?13,updated_at=?14 "
+                  "RETURNING id",
+    [ST_DEL_FRAMES] = "DELETE FROM frames WHERE video_id=?1",
+    [ST_DEL_AUDIO] = "DELETE FROM audio WHERE video_id=?1",
+    [ST_FRAME] = "INSERT INTO frames VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+    [ST_AUDIO] = "INSERT INTO audio VALUES(?1,?2,?3,?4,?5,?6)",
+    [ST_SHARD] = "INSERT INTO shards VALUES(?1,?2,?3) ON CONFLICT(name) DO UPDATE SET size=?2, "
+                 "samples=?3",
+    [ST_BLOB_GET] = "SELECT location, offset FROM blobs WHERE checksum=?1",
+    [ST_BLOB_PUT] = "INSERT OR IGNORE INTO blobs VALUES(?1,?2,?3,?4)",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key=?1",
+    [ST_META_PUT] = "INSERT OR REPLACE INTO meta VALUES(?1, ?2)",
+    [ST_VIDEO_KEY] = "SELECT key FROM videos WHERE id=?1",
+    [ST_FORGET_VIDEO] = "DELETE FROM videos WHERE id=?1", /* frames, audio: ON DELETE CASCADE */
+    [ST_FORGET_BLOB] = "DELETE FROM blobs WHERE location=?1",
+    [ST_RENAME] = "UPDATE OR IGNORE videos SET path=?1 WHERE id=?2",
+    [ST_REF_FRAME] = "SELECT 1 FROM frames WHERE location=?1 LIMIT 1",
+    [ST_REF_AUDIO] = "SELECT 1 FROM audio WHERE path=?1",
+    [ST_REF_VIDEO] = "SELECT 1 FROM videos WHERE key=?1 AND status IN ('ok','partial')",
+    [ST_REF_SHARD] = "SELECT 1 FROM shards WHERE name=?1",
+    [ST_REF_BLOB] = "SELECT 1 FROM blobs WHERE location=?1",
+};
+
+struct CatalogBackend {
+    sqlite3 *db;
+    char path[PATH_MAX];        /* for messages */
+    sqlite3_stmt *st[ST_COUNT]; /* prepared when opened for writing */
+};
+
+static int db_error(CatalogBackend *b, const char *what)
+{
+    vidx__log(VIDX_LOG_ERROR, "catalog %s: %s: %s", b->path, what, sqlite3_errmsg(b->db));
+    return VIDX_ECATALOG;
+}
+
+/* A full disk is a clean stop for the run, not a catalog failure. */
+static int write_error(CatalogBackend *b, const char *what)
+{
+    int code = sqlite3_errcode(b->db);
+    if (code == SQLITE_FULL || sqlite3_extended_errcode(b->db) == SQLITE_IOERR_WRITE)
+        return -ENOSPC;
+    return db_error(b, what);
+}
+
+/* A statement prepared at open, reset; NULL (logged) in a catalog opened read-only. */
+static sqlite3_stmt *stmt(CatalogBackend *b, int which)
+{
+    sqlite3_stmt *st = b->st[which];
+    if (!st)
+        vidx__log(VIDX_LOG_ERROR, "catalog %s: opened read-only", b->path);
+    else
+        sqlite3_reset(st);
+    return st;
+}
+
+/* Steps a write statement once and resets it: 0, or the step's error. */
+static int step_done(CatalogBackend *b, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : write_error(b, what);
+}
+
+static void bk_close(CatalogBackend *b)
+{
+    if (!b)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(b->st[i]);
+    sqlite3_close(b->db);
+    free(b);
+}
+
+static int bk_open(CatalogBackend **out, const char *path, int readonly)
+{
+    CatalogBackend *b = calloc(1, sizeof(*b));
+    *out = NULL;
+    if (!b)
+        return -ENOMEM;
+    snprintf(b->path, sizeof(b->path), "%s", path);
+    if (readonly && access(path, R_OK) < 0) {
+        int ret = -errno;
+        free(b);
+        return ret;
+    }
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(b->db, 10000);
+    if (!readonly && sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    for (int i = 0; i < ST_COUNT && !readonly; i++)
+        if (sqlite3_prepare_v3(b->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &b->st[i],
+                               NULL) != SQLITE_OK)
+            goto fail;
+    *out = b;
+    return 0;
+fail:
+    db_error(b, "opening");
+    bk_close(b);
+    return VIDX_ECATALOG;
+}
+
+static int bk_is_empty(CatalogBackend *b)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT 1 FROM sqlite_master WHERE type='table' AND name='frames'", -1,
+                           &st, NULL) == SQLITE_OK)
+        found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return !found;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Transactions                                                            */
+/* ---------------------------------------------------------------------- */
+
+static void bk_rollback(CatalogBackend *b)
+{
+    if (!sqlite3_get_autocommit(b->db))
+        sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int bk_begin(CatalogBackend *b)
+{
+    if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return write_error(b, "begin");
+    return 0;
+}
+
+static int bk_commit(CatalogBackend *b)
+{
+    if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    int ret = write_error(b, "commit");
+    bk_rollback(b);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The run                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static void copy_text(char *dst, size_t size, const unsigned char *text)
+{
+    snprintf(dst, size, "%s", text ? (const char *)text : "");
+}
+
+static int bk_prior(CatalogBackend *b, const char *path, CatalogPrior *out)
+{
+    sqlite3_stmt *st = stmt(b, ST_PRIOR);
+    memset(out, 0, sizeof(*out));
+    if (!st)
+        return VIDX_ECATALOG;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->found = 1;
+        out->status = vidx__video_status_parse((const char *)sqlite3_column_text(st, 0));
+        copy_text(out->fingerprint, sizeof(out->fingerprint), sqlite3_column_text(st, 1));
+        copy_text(out->options, sizeof(out->options), sqlite3_column_text(st, 2));
+        out->attempts = sqlite3_column_int(st, 3);
+        copy_text(out->key, sizeof(out->key), sqlite3_column_text(st, 4));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(b, "lookup");
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* i <- v, or NULL when !present. */
+static void bind_int64_if(sqlite3_stmt *st, int i, int present, int64_t v)
+{
+    if (present)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int64_t upsert_video(CatalogBackend *b, const CatalogVideo *v)
+{
+    sqlite3_stmt *st = b->st[ST_UPSERT];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, v->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, v->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, v->size);
+    sqlite3_bind_int64(st, 4, v->mtime);
+    bind_text_or_null(st, 5, v->fingerprint);
+    bind_text_or_null(st, 6, v->options);
+    sqlite3_bind_text(st, 7, vidx_video_status_name(v->status), -1, SQLITE_STATIC);
+    bind_text_or_null(st, 8, v->error_class);
+    bind_text_or_null(st, 9, v->error);
+    sqlite3_bind_double(st, 10, v->started);
+    sqlite3_bind_double(st, 11, v->seconds);
+    sqlite3_bind_int64(st, 12, (int64_t)v->n_frames);
+    bind_text_or_null(st, 13, v->probe_json);
+    sqlite3_bind_double(st, 14, now.tv_sec + now.tv_nsec / 1e9);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return id;
+}
+
+static int exec_id(CatalogBackend *b, int which, int64_t id)
+{
+    sqlite3_stmt *st = b->st[which];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int insert_frame(CatalogBackend *b, int64_t id, size_t seq, const CatalogFrame *cf)
+{
+    sqlite3_stmt *st = b->st[ST_FRAME];
+    const VidxFrameRecord *r = cf->rec;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_int64(st, 3, r->index);
+    if (r->target == r->target)
+        sqlite3_bind_double(st, 4, r->target);
+    else
+        sqlite3_bind_null(st, 4);
+    sqlite3_bind_double(st, 5, r->time);
+    sqlite3_bind_int64(st, 6, r->pts);
+    sqlite3_bind_int(st, 7, r->keyframe);
+    sqlite3_bind_int(st, 8, r->width);
+    sqlite3_bind_int(st, 9, r->height);
+    sqlite3_bind_int64(st, 10, r->bytes);
+    bind_text_or_null(st, 11, cf->location);
+    bind_int64_if(st, 12, cf->location && cf->offset >= 0, cf->offset);
+    bind_text_or_null(st, 13, r->sha256[0] ? r->sha256 : NULL);
+    sqlite3_bind_int64(st, 14, (int64_t)r->phash);
+    bind_int64_if(st, 15, r->dup_of >= 0, r->dup_of);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int insert_blob(CatalogBackend *b, const CatalogFrame *cf)
+{
+    sqlite3_stmt *st = b->st[ST_BLOB_PUT];
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, cf->rec->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, cf->location, -1, SQLITE_STATIC);
+    bind_int64_if(st, 3, cf->offset >= 0, cf->offset);
+    sqlite3_bind_int64(st, 4, cf->rec->bytes);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int insert_frames(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    for (size_t i = 0; i < v->n_frames; i++) {
+        if (insert_frame(b, id, i, &v->frames[i]) < 0)
+            return -1;
+        if (v->frames[i].new_blob && insert_blob(b, &v->frames[i]) < 0)
+            return -1;
+    }
+    sqlite3_reset(b->st[ST_FRAME]);
+    sqlite3_reset(b->st[ST_BLOB_PUT]);
+    return 0;
+}
+
+static int update_shard(CatalogBackend *b, const CatalogVideo *v)
+{
+    sqlite3_stmt *st = b->st[ST_SHARD];
+    if (!v->shard_name || !v->shard_name[0])
+        return 0;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, v->shard_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, v->shard_size);
+    sqlite3_bind_int64(st, 3, v->shard_samples);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int insert_audio(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    sqlite3_stmt *st = b->st[ST_AUDIO];
+    if (!v->audio_path)
+        return 0;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, v->audio_path, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, v->audio_rate);
+    sqlite3_bind_int(st, 4, v->audio_channels);
+    sqlite3_bind_double(st, 5, v->audio_duration);
+    sqlite3_bind_int64(st, 6, v->audio_bytes);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int bk_put(CatalogBackend *b, const CatalogVideo *v)
+{
+    if (!b->st[ST_UPSERT])
+        return db_error(b, "opened read-only");
+    int64_t id = upsert_video(b, v);
+    int ok = id >= 0 && exec_id(b, ST_DEL_FRAMES, id) == 0 && exec_id(b, ST_DEL_AUDIO, id) == 0 &&
+             insert_frames(b, id, v) == 0 && insert_audio(b, id, v) == 0 && update_shard(b, v) == 0;
+    return ok ? 0 : write_error(b, v->path);
+}
+
+static int bk_blob_get(CatalogBackend *b, const char *sha256, char *location, size_t size,
+                       int64_t *offset)
+{
+    sqlite3_stmt *st = stmt(b, ST_BLOB_GET);
+    if (!st)
+        return 0;
+    sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) {
+        copy_text(location, size, sqlite3_column_text(st, 0));
+        *offset = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return found;
+}
+
+static int bk_meta_get(CatalogBackend *b, const char *key, char *value, size_t size)
+{
+    sqlite3_stmt *st = stmt(b, ST_META_GET);
+    if (!st)
+        return VIDX_ECATALOG;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_text(value, size, sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(b, key);
+}
+
+static int bk_meta_put(CatalogBackend *b, const char *key, const char *value)
+{
+    sqlite3_stmt *st = stmt(b, ST_META_PUT);
+    if (!st)
+        return VIDX_ECATALOG;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    return step_done(b, st, key);
+}
+
+static int bk_shards(CatalogBackend *b, int (*fn)(void *, const char *, int64_t), void *opaque)
+{
+    sqlite3_stmt *st;
+    int ret = 0;
+    if (sqlite3_prepare_v2(b->db, "SELECT name, size FROM shards", -1, &st, NULL) != SQLITE_OK)
+        return db_error(b, "shards");
+    while (ret == 0 && sqlite3_step(st) == SQLITE_ROW)
+        ret = fn(opaque, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int bk_shard_claim(CatalogBackend *b, const char *name, int claim)
+{
+    sqlite3_stmt *st;
+    const char *sql = claim ? "INSERT INTO shards VALUES(?1, 0, 0)"
+                            : "DELETE FROM shards WHERE name=?1 AND size=0";
+    if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(b, "shards");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE         ? 0
+              : rc == SQLITE_CONSTRAINT ? -EEXIST
+                                        : write_error(b, "shards"); /* a full disk: -ENOSPC */
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Readers: vidx status, vidx export                                       */
+/* ---------------------------------------------------------------------- */
+
+static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn failure,
+                     void *opaque)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT status, count(*), sum(frames) FROM videos GROUP BY status", -1,
+                           &st, NULL) != SQLITE_OK)
+        return VIDX_ECATALOG;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        count(opaque, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+              sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT path, status, error_class, error, attempts FROM videos "
+                           "WHERE status NOT IN ('ok') ORDER BY path",
+                           -1, &st, NULL) != SQLITE_OK)
+        return VIDX_ECATALOG;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        failure(opaque, (const char *)sqlite3_column_text(st, 0),
+                (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+                (const char *)sqlite3_column_text(st, 3), sqlite3_column_int(st, 4));
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Column i of the current row: its type first (reading it as text converts it). */
+static void column_value(sqlite3_stmt *st, int i, CatalogValue *v)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        v->type = CATALOG_INT;
+        v->i = sqlite3_column_int64(st, i);
+        break;
+    case SQLITE_FLOAT:
+        v->type = CATALOG_REAL;
+        v->d = sqlite3_column_double(st, i);
+        break;
+    case SQLITE_NULL:
+        v->type = CATALOG_NULL;
+        break;
+    default:
+        v->type = CATALOG_TEXT;
+    }
+    v->text = (const char *)sqlite3_column_text(st, i);
+}
+
+#define EXPORT_COLUMNS 16
+
+static int export_each(sqlite3_stmt *st, CatalogRowFn fn, void *opaque)
+{
+    const char *names[EXPORT_COLUMNS];
+    CatalogValue values[EXPORT_COLUMNS];
+    int n = VIDX_MIN(sqlite3_column_count(st), EXPORT_COLUMNS), ret;
+    for (int i = 0; i < n; i++)
+        names[i] = sqlite3_column_name(st, i);
+    ret = fn(opaque, n, names, NULL);
+    while (ret == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        for (int i = 0; i < n; i++)
+            column_value(st, i, &values[i]);
+        ret = fn(opaque, n, names, values);
+    }
+    return ret;
+}
+
+static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn, void *opaque)
+{
+    static const char *const queries[][2] = {
+        {"videos",
+         "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
+         "error_class, error, attempts, started_at, seconds, frames FROM videos ORDER BY id"},
+        {"frames", "SELECT v.path AS video, f.seq, f.idx AS 'index', f.target, f.time, f.pts, "
+                   "f.keyframe, f.width, f.height, f.bytes, f.location, f.offset, f.checksum, "
+                   "f.phash, f.dup_of FROM frames f JOIN videos v ON v.id = f.video_id "
+                   "ORDER BY f.video_id, f.seq"},
+        {"audio",
+         "SELECT v.path AS video, a.path, a.rate, a.channels, a.duration, a.bytes FROM audio a "
+         "JOIN videos v ON v.id = a.video_id ORDER BY a.video_id"},
+    };
+    const char *sql = NULL;
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(queries); i++)
+        if (!strcmp(table, queries[i][0]))
+            sql = queries[i][1];
+    if (!sql)
+        return VIDX_EUSAGE;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(b, table);
+    int ret = export_each(st, fn, opaque);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Maintenance: verify, gc, verify --repair                                */
+/* ---------------------------------------------------------------------- */
+
+static int bk_locations(CatalogBackend *b, int (*fn)(void *, const CatalogLocation *), void *opaque)
+{
+    static const char sql[] =
+        "SELECT v.id, v.path, f.location, f.offset, f.bytes, f.checksum FROM frames f "
+        "JOIN videos v ON v.id = f.video_id WHERE f.location IS NOT NULL "
+        "UNION ALL SELECT v.id, v.path, a.path, NULL, a.bytes, NULL FROM audio a "
+        "JOIN videos v ON v.id = a.video_id ORDER BY 1";
+    sqlite3_stmt *st;
+    int ret = 0;
+    if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return VIDX_ECATALOG;
+    while (ret == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        CatalogLocation l = {
+            .video_id = sqlite3_column_int64(st, 0),
+            .video = (const char *)sqlite3_column_text(st, 1),
+            .location = (const char *)sqlite3_column_text(st, 2),
+            .offset = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3),
+            .bytes = sqlite3_column_int64(st, 4),
+            .checksum = (const char *)sqlite3_column_text(st, 5),
+        };
+        ret = fn(opaque, &l);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int bk_referenced(CatalogBackend *b, CatalogRef what, const char *name)
+{
+    sqlite3_stmt *st = (unsigned)what < CATALOG_REF_COUNT ? stmt(b, ST_REF_FRAME + what) : NULL;
+    if (!st)
+        return VIDX_ECATALOG;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(b, "looking up a file");
+}
+
+static int bk_forget_video(CatalogBackend *b, int64_t id, char *key, size_t size)
+{
+    sqlite3_stmt *st = stmt(b, ST_VIDEO_KEY), *del = b->st[ST_FORGET_VIDEO];
+    if (!st)
+        return VIDX_ECATALOG;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    copy_text(key, size, rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(b, "forgetting a damaged video");
+    sqlite3_reset(del);
+    sqlite3_bind_int64(del, 1, id);
+    return step_done(b, del, "forgetting a damaged video");
+}
+
+static int bk_forget_blob(CatalogBackend *b, const char *location)
+{
+    sqlite3_stmt *st = stmt(b, ST_FORGET_BLOB);
+    if (!st)
+        return VIDX_ECATALOG;
+    sqlite3_bind_text(st, 1, location, -1, SQLITE_STATIC);
+    return step_done(b, st, "forgetting a damaged blob");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Schema migration                                                        */
+/* ---------------------------------------------------------------------- */
+
+static int bk_videos(CatalogBackend *b, int relative_only,
+                     int (*fn)(void *, const CatalogVideoId *), void *opaque)
+{
+    sqlite3_stmt *st;
+    int ret = 0, rc = SQLITE_DONE;
+    if (sqlite3_prepare_v2(b->db,
+                           relative_only
+                               ? "SELECT id, path, size, mtime, fingerprint FROM videos" LEFTOVER
+                               : "SELECT id, path, size, mtime, fingerprint FROM videos",
+                           -1, &st, NULL))
+        return db_error(b, "videos");
+    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        CatalogVideoId v = {
+            .id = sqlite3_column_int64(st, 0),
+            .path = (const char *)sqlite3_column_text(st, 1),
+            .size = sqlite3_column_int64(st, 2),
+            .mtime = sqlite3_column_int64(st, 3),
+            .fingerprint = (const char *)sqlite3_column_text(st, 4),
+        };
+        ret = fn(opaque, &v);
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_error(b, "videos");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int bk_rename_video(CatalogBackend *b, int64_t id, const char *path)
+{
+    sqlite3_stmt *st = stmt(b, ST_RENAME);
+    if (!st)
+        return VIDX_ECATALOG;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, id);
+    int ret = step_done(b, st, "renaming a video");
+    return ret < 0 ? ret : sqlite3_changes(b->db) > 0; /* 0: ignored, the path is taken */
+}
+
+const VidxCatalogOps vidx__catalog_sqlite = {
+    .name = "sqlite",
+    .open = bk_open,
+    .close = bk_close,
+    .is_empty = bk_is_empty,
+    .begin = bk_begin,
+    .commit = bk_commit,
+    .rollback = bk_rollback,
+    .prior = bk_prior,
+    .put = bk_put,
+    .blob_get = bk_blob_get,
+    .meta_get = bk_meta_get,
+    .meta_put = bk_meta_put,
+    .shards = bk_shards,
+    .shard_claim = bk_shard_claim,
+    .status = bk_status,
+    .export_rows = bk_export_rows,
+    .locations = bk_locations,
+    .referenced = bk_referenced,
+    .forget_video = bk_forget_video,
+    .forget_blob = bk_forget_blob,
+    .videos = bk_videos,
+    .rename_video = bk_rename_video,
+};

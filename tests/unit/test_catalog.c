@@ -1,0 +1,299 @@
+/*
+ * test_catalog.c - the catalog interface (src/catalog/catalog.h), through
+ * the dispatch every caller uses, run once per implementation in impls[]
+ * (SQLite today; a PostgreSQL one is added to the list and must pass the
+ * same tests). Covers what the run, vidx status/export and the maintenance
+ * commands ask of a catalog: a video's rows and its prior, content already
+ * stored, shard rows, meta and the layout, stored locations, is-referenced,
+ * forgetting in a transaction (rolled back: nothing forgotten), the schema
+ * version, and the read-only readers.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "catalog/catalog.h"
+#include "store/fs.h"
+#include "store/outdir.h"
+
+static const VidxCatalogOps *const impls[] = {&vidx__catalog_sqlite};
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+typedef struct Fixture {
+    char dir[64];
+    const VidxCatalogOps *ops;
+    VidxCatalog *cat;
+} Fixture;
+
+static VidxFrameRecord frame_rec(int64_t index, const char *sha)
+{
+    VidxFrameRecord r = {.index = index,
+                         .target = NAN,
+                         .time = index * 0.5,
+                         .pts = index * 512,
+                         .width = 16,
+                         .height = 8,
+                         .bytes = 100 + index,
+                         .dup_of = -1};
+    snprintf(r.sha256, sizeof(r.sha256), "%.64s", sha);
+    return r;
+}
+
+/* Records video "/in/a.mp4" (key a-1): two frames, one of them a new blob, audio, a shard. */
+static int record_a(VidxCatalog *cat, VidxVideoStatus status)
+{
+    VidxFrameRecord r0 = frame_rec(0, SHA_A), r1 = frame_rec(7, SHA_B);
+    CatalogFrame frames[] = {{&r0, "frames/a-1/000000.jpg", -1, 0},
+                             {&r1, "shards/000000.tar", 1024, 1}};
+    CatalogVideo v = {.path = "/in/a.mp4",
+                      .key = "a-1",
+                      .fingerprint = "fp1",
+                      .options = "opt1",
+                      .size = 10,
+                      .mtime = 20,
+                      .status = status,
+                      .frames = frames,
+                      .n_frames = 2,
+                      .audio_path = "frames/a-1/audio.wav",
+                      .audio_rate = 16000,
+                      .audio_channels = 1,
+                      .audio_bytes = 44,
+                      .shard_name = "shards/000000.tar",
+                      .shard_size = 4096,
+                      .shard_samples = 1};
+    return vidx__catalog_record(cat, &v);
+}
+
+static int setup(void **state, const VidxCatalogOps *ops)
+{
+    Fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/vidx-test-catalog-XXXXXX");
+    if (!f || !mkdtemp(f->dir) || vidx__outdir_claim(f->dir, "run") < 0)
+        return -1;
+    f->ops = ops;
+    *state = f;
+    return vidx__catalog_open_ops(&f->cat, ops, f->dir, 0) < 0 ? -1 : 0;
+}
+
+static size_t current; /* the implementation under test */
+
+static int setup_each(void **state)
+{
+    return setup(state, impls[current]);
+}
+
+static int teardown(void **state)
+{
+    Fixture *f = *state;
+    vidx_catalog_close(&f->cat);
+    vidx__remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+static void test_record_and_prior(void **state)
+{
+    Fixture *f = *state;
+    CatalogPrior p;
+    assert_int_equal(vidx__catalog_prior(f->cat, "/in/a.mp4", &p), 0);
+    assert_int_equal(p.found, 0);
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_PARTIAL), 0);
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_OK), 0); /* redone: replaced, attempt 2 */
+    assert_int_equal(vidx__catalog_prior(f->cat, "/in/a.mp4", &p), 0);
+    assert_int_equal(p.found, 1);
+    assert_int_equal(p.status, VIDX_VIDEO_OK);
+    assert_string_equal(p.fingerprint, "fp1");
+    assert_string_equal(p.options, "opt1");
+    assert_string_equal(p.key, "a-1");
+    assert_int_equal(p.attempts, 2);
+}
+
+static void test_blobs(void **state)
+{
+    Fixture *f = *state;
+    char loc[64];
+    int64_t off = 0;
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_OK), 0);
+    assert_int_equal(vidx__catalog_blob(f->cat, SHA_B, loc, sizeof(loc), &off), 1);
+    assert_string_equal(loc, "shards/000000.tar");
+    assert_int_equal(off, 1024);
+    assert_int_equal(vidx__catalog_blob(f->cat, SHA_A, loc, sizeof(loc), &off), 0); /* not new */
+}
+
+static int sum_shard(void *opaque, const char *name, int64_t size)
+{
+    (void)name;
+    *(int64_t *)opaque += size;
+    return 0;
+}
+
+static void test_shards(void **state)
+{
+    Fixture *f = *state;
+    int64_t sum = 0;
+    assert_int_equal(vidx__catalog_shard_claim(f->cat, "shards/000001.tar", 1), 0);
+    assert_int_equal(vidx__catalog_shard_claim(f->cat, "shards/000001.tar", 1), -EEXIST);
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_OK), 0); /* shards/000000.tar: 4096 */
+    assert_int_equal(vidx__catalog_shards(f->cat, sum_shard, &sum), 0);
+    assert_int_equal(sum, 4096);
+    assert_int_equal(vidx__catalog_shard_claim(f->cat, "shards/000001.tar", 0), 0);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_SHARD, "shards/000001.tar"), 0);
+    assert_int_equal(vidx__catalog_shard_claim(f->cat, "shards/000000.tar", 0), 0); /* used */
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_SHARD, "shards/000000.tar"), 1);
+}
+
+static void test_meta_layout_schema(void **state)
+{
+    Fixture *f = *state;
+    char v[16];
+    assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
+    assert_string_equal(v, "2"); /* a new catalog is current */
+    assert_int_equal(vidx__catalog_meta_get(f->cat, "layout", v, sizeof(v)), 0);
+    assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
+    assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
+    assert_int_equal(vidx__catalog_layout(f->cat, "shards"), VIDX_EUSAGE);
+}
+
+static void test_referenced(void **state)
+{
+    Fixture *f = *state;
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_OK), 0);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_FRAME, "frames/a-1/000000.jpg"),
+                     1);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_FRAME, "frames/a-1/x.jpg"), 0);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_AUDIO, "frames/a-1/audio.wav"),
+                     1);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_VIDEO, "a-1"), 1);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_BLOB, "shards/000000.tar"), 1);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_BLOB, "objects/aa/x"), 0);
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_FAILED), 0);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_VIDEO, "a-1"), 0); /* not kept */
+}
+
+typedef struct Seen {
+    int n, with_checksum, in_shard;
+    int64_t id;
+} Seen;
+
+static int see(void *opaque, const CatalogLocation *l)
+{
+    Seen *s = opaque;
+    s->n++;
+    s->with_checksum += l->checksum != NULL;
+    s->in_shard += l->offset >= 0;
+    s->id = l->video_id;
+    assert_string_equal(l->video, "/in/a.mp4");
+    return 0;
+}
+
+/* Forgets video id and the blob in the shard in one transaction; rolls back unless commit. */
+static int forget(VidxCatalog *cat, int64_t id, int commit, char *key, size_t size)
+{
+    int ret = vidx__catalog_begin(cat);
+    if (ret == 0)
+        ret = vidx__catalog_forget_video(cat, id, key, size);
+    if (ret == 0)
+        ret = vidx__catalog_forget_blob(cat, "shards/000000.tar");
+    if (ret == 0 && commit)
+        return vidx__catalog_commit(cat);
+    vidx__catalog_rollback(cat);
+    return ret;
+}
+
+static void test_locations_and_forget(void **state)
+{
+    Fixture *f = *state;
+    Seen s = {0};
+    char key[96];
+    CatalogPrior p;
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_OK), 0);
+    assert_int_equal(vidx__catalog_locations(f->cat, see, &s), 0);
+    assert_int_equal(s.n, 3); /* two frames and the audio */
+    assert_int_equal(s.with_checksum, 2);
+    assert_int_equal(s.in_shard, 1);
+    assert_int_equal(forget(f->cat, s.id, 0, key, sizeof(key)), 0); /* rolled back */
+    assert_int_equal(vidx__catalog_prior(f->cat, "/in/a.mp4", &p), 0);
+    assert_int_equal(p.found, 1);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_BLOB, "shards/000000.tar"), 1);
+    assert_int_equal(forget(f->cat, s.id, 1, key, sizeof(key)), 0);
+    assert_string_equal(key, "a-1");
+    assert_int_equal(vidx__catalog_prior(f->cat, "/in/a.mp4", &p), 0);
+    assert_int_equal(p.found, 0);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_FRAME, "frames/a-1/000000.jpg"),
+                     0); /* the frames went with the video */
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_AUDIO, "frames/a-1/audio.wav"),
+                     0);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_BLOB, "shards/000000.tar"), 0);
+    s.n = 0;
+    assert_int_equal(vidx__catalog_locations(f->cat, see, &s), 0);
+    assert_int_equal(s.n, 0);
+}
+
+/* Everything fd received, as a string (freed by the caller). */
+static char *slurp(FILE *tmp)
+{
+    long n = ftell(tmp);
+    char *s = calloc(1, (size_t)n + 1);
+    rewind(tmp);
+    assert_int_equal(fread(s, 1, (size_t)n, tmp), (size_t)n);
+    return s;
+}
+
+static void test_readers(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    char *json = NULL;
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_PARTIAL), 0);
+    assert_int_equal(vidx__catalog_open_ops(&ro, f->ops, f->dir, 1), 0);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
+    assert_non_null(strstr(json, "\"partial\": 1"));
+    assert_non_null(strstr(json, "\"frames\": 2"));
+    assert_non_null(strstr(json, "\"path\": \"/in/a.mp4\""));
+    free(json);
+    FILE *tmp = tmpfile();
+    assert_int_equal(vidx_catalog_export(ro, "frames", "csv", fileno(tmp)), 0);
+    fseek(tmp, 0, SEEK_END);
+    char *csv = slurp(tmp);
+    assert_non_null(strstr(csv, "video,seq,index,target,time,pts,"));
+    assert_non_null(strstr(csv, "/in/a.mp4,1,7,,3.5,3584,0,16,8,107,shards/000000.tar,1024,"));
+    free(csv);
+    fclose(tmp);
+    tmp = tmpfile();
+    assert_int_equal(vidx_catalog_export(ro, "audio", "jsonl", fileno(tmp)), 0);
+    fseek(tmp, 0, SEEK_END);
+    char *jsonl = slurp(tmp);
+    assert_string_equal(jsonl, "{\"video\":\"/in/a.mp4\",\"path\":\"frames/a-1/audio.wav\","
+                               "\"rate\":16000,\"channels\":1,\"duration\":0.0,\"bytes\":44}\n");
+    free(jsonl);
+    fclose(tmp);
+    assert_int_equal(vidx_catalog_export(ro, "shards", "csv", 1), VIDX_EUSAGE);
+    vidx_catalog_close(&ro);
+}
+
+int main(void)
+{
+    const struct CMUnitTest one[] = {
+        cmocka_unit_test_setup_teardown(test_record_and_prior, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_blobs, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_shards, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_layout_schema, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_referenced, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_locations_and_forget, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_readers, setup_each, teardown),
+    };
+    int failed = 0;
+    for (current = 0; current < VIDX_ARRAY_SIZE(impls); current++)
+        failed += cmocka_run_group_tests_name(impls[current]->name, one, NULL, NULL);
+    return failed;
+}
