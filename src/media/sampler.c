@@ -34,6 +34,7 @@
 #include "media/convert.h"
 #include "media/gopdec.h"
 #include "media/planner.h"
+#include "media/settings.h"
 #include "media/shown.h"
 #include "media/source.h"
 
@@ -67,10 +68,12 @@ struct VidxSampler {
     AVFrame *frame;
     /* Undecided packets: pend[i] is packet number pend_base + i. */
     AVPacket **pend;
-    int64_t pend_base, n_pend, cap_pend, pend_bytes;
+    int64_t pend_base, n_pend, pend_bytes;
+    size_t cap_pend;
     /* Frames ready for delivery. */
     Emit *emit;
-    int64_t emit_head, n_emit, cap_emit;
+    int64_t emit_head, n_emit;
+    size_t cap_emit;
     int64_t match_ptr; /* next target to match against decoded pictures */
     /* Sequential path. */
     AVFrame *prev;
@@ -90,17 +93,6 @@ struct VidxSampler {
     int in_flight;
     VidxSamplerStats stats;
 };
-
-void vidx_sampler_default_settings(VidxSamplerSettings *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->mode = VIDX_MODE_COUNT;
-    s->count = 8;
-    s->fps = 1.0;
-    s->pixel = VIDX_PIXEL_YUV420_JPEG;
-    s->fit = VIDX_FIT_STRETCH;
-    s->max_frames = 1000000;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Targets                                                                 */
@@ -271,10 +263,12 @@ static int check_size(const VidxSamplerSettings *s)
     return 0;
 }
 
-int vidx_sampler_check_settings(const VidxSamplerSettings *s)
+int vidx_sampler_check_settings(const VidxSamplerSettings *caller)
 {
-    int ret = s ? check_size(s) : VIDX_EUSAGE;
-    if (ret < 0)
+    VidxSamplerSettings set;
+    const VidxSamplerSettings *s = &set; /* the caller's, at this library's size */
+    int ret = caller ? vidx__abi_import(&vidx__sampler_layout, &set, caller) : VIDX_EUSAGE;
+    if (ret < 0 || (ret = check_size(s)) < 0)
         return ret;
     switch (s->mode) {
     case VIDX_MODE_COUNT:
@@ -328,14 +322,8 @@ static int make_plan(VidxSampler *s)
 
 static int push_emit(VidxSampler *s, const AVFrame *f, int64_t index, double target, int approx)
 {
-    if (s->n_emit == s->cap_emit) {
-        int64_t ncap = s->cap_emit ? s->cap_emit * 2 : 16;
-        Emit *e = av_realloc_array(s->emit, ncap, sizeof(*e));
-        if (!e)
-            return AVERROR(ENOMEM);
-        s->emit = e;
-        s->cap_emit = ncap;
-    }
+    if (vidx__grow(&s->emit, &s->cap_emit, (size_t)s->n_emit + 1, sizeof(*s->emit), 16) < 0)
+        return AVERROR(ENOMEM);
     AVFrame *ref = av_frame_clone(f);
     if (!ref)
         return AVERROR(ENOMEM);
@@ -613,14 +601,8 @@ static int process_gops(VidxSampler *s)
 
 static int hold_packet(VidxSampler *s, AVPacket *pkt)
 {
-    if (s->n_pend == s->cap_pend) {
-        int64_t ncap = s->cap_pend ? s->cap_pend * 2 : 64;
-        AVPacket **p = av_realloc_array(s->pend, ncap, sizeof(*p));
-        if (!p)
-            return AVERROR(ENOMEM);
-        s->pend = p;
-        s->cap_pend = ncap;
-    }
+    if (vidx__grow(&s->pend, &s->cap_pend, (size_t)s->n_pend + 1, sizeof(*s->pend), 64) < 0)
+        return AVERROR(ENOMEM);
     AVPacket *ref = av_packet_alloc();
     if (!ref)
         return AVERROR(ENOMEM);
@@ -823,16 +805,19 @@ static int open_pool(VidxSampler *s)
     return vidx__gop_pool_new(&s->pool, s->st->codecpar, s->st->time_base, s->pool_size);
 }
 
-int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *set,
+int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *caller,
                        const VidxAudioSettings *audio)
 {
     VidxSampler *s;
+    VidxSamplerSettings imported;
+    const VidxSamplerSettings *set = &imported; /* the caller's, at this library's size */
     int ret;
     *out = NULL;
     vidx__detail_clear();
-    if (!src || !set)
+    if (!src || !caller)
         return VIDX_EUSAGE;
-    if ((ret = vidx_sampler_check_settings(set)) < 0)
+    if ((ret = vidx__abi_import(&vidx__sampler_layout, &imported, caller)) < 0 ||
+        (ret = vidx_sampler_check_settings(set)) < 0)
         return ret;
     if (audio && audio->enabled && !audio->callback)
         return VIDX_EUSAGE;
@@ -906,7 +891,7 @@ static int deliver(VidxSampler *s, const Emit *e, const VidxFrame **frame)
     o->approx = e->approx;
     o->stream = s->st->index;
     o->native_format = av_get_pix_fmt_name(f->format);
-    o->internal = s->out_frame;
+    o->picture = (const struct VidxPicture *)s->out_frame;
     if (s->conv) {
         if ((ret = vidx__convert_frame(s->conv, f, o)) < 0)
             return ret;
@@ -979,10 +964,10 @@ void vidx_sampler_close(VidxSampler **ps)
         return;
     for (int64_t i = 0; i < s->n_pend; i++)
         av_packet_free(&s->pend[i]);
-    av_free(s->pend);
+    free(s->pend);
     for (int64_t i = s->emit_head; i < s->n_emit; i++)
         av_frame_free(&s->emit[i].frame);
-    av_free(s->emit);
+    free(s->emit);
     while (s->jobs_head) { /* let the workers finish before the pool goes */
         GopJob *job = s->jobs_head;
         vidx__gop_pool_wait(s->pool, job, NULL, NULL);
@@ -1005,7 +990,7 @@ void vidx_sampler_close(VidxSampler **ps)
 
 int vidx_frame_md5(const VidxFrame *frame, char out[33])
 {
-    const AVFrame *f = frame ? frame->internal : NULL;
+    const AVFrame *f = frame ? (const AVFrame *)frame->picture : NULL;
     const AVPixFmtDescriptor *d = f ? av_pix_fmt_desc_get(f->format) : NULL;
     uint8_t digest[16];
     int ls[4];
