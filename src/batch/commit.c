@@ -27,7 +27,7 @@ struct Staged {
 
 typedef struct Recover {
     char **names; /* shards the catalog lists with nothing committed */
-    size_t n;
+    size_t n, cap;
     const char *out;
 } Recover;
 
@@ -36,10 +36,8 @@ static int recover_shard(void *opaque, const char *name, int64_t size)
     Recover *r = opaque;
     if (size > 0)
         return vidx__shard_recover(r->out, name, size);
-    char **names = realloc(r->names, (r->n + 1) * sizeof(*names));
-    if (!names)
+    if (vidx__grow(&r->names, &r->cap, r->n + 1, sizeof(*r->names), 8) < 0)
         return -ENOMEM;
-    r->names = names;
     if (!(r->names[r->n] = strdup(name)))
         return -ENOMEM;
     r->n++;
@@ -58,7 +56,7 @@ static int claim_shard(void *cat, const char *name, int claim)
  */
 static int recover_shards(Store *st, VidxCatalog *cat)
 {
-    Recover rec = {NULL, 0, st->out};
+    Recover rec = {.out = st->out};
     int ret = vidx__catalog_shards(cat, recover_shard, &rec);
     for (size_t i = 0; i < rec.n; i++) {
         if (ret == 0)
@@ -176,14 +174,8 @@ static void free_staged(Staged *g)
 
 static Staged *new_staged(Committer *c, const CatalogVideo *v, size_t n, void *owner)
 {
-    if (c->n_staged == c->cap_staged) {
-        size_t cap = c->cap_staged ? 2 * c->cap_staged : 16;
-        Staged **p = realloc(c->staged, cap * sizeof(*p));
-        if (!p)
-            return NULL;
-        c->staged = p;
-        c->cap_staged = cap;
-    }
+    if (vidx__grow(&c->staged, &c->cap_staged, c->n_staged + 1, sizeof(*c->staged), 16) < 0)
+        return NULL;
     Staged *g = calloc(1, sizeof(*g));
     if (g) {
         g->items = calloc(n ? n : 1, sizeof(*g->items));

@@ -47,15 +47,9 @@ typedef struct Expand {
 /* Adds path (taken over, freed on failure); st: its stat when it is a regular file. */
 static int add(InputList *l, char *path, const struct stat *st)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        InputEntry *p = realloc(l->items, ncap * sizeof(*p));
-        if (!p) {
-            free(path);
-            return -ENOMEM;
-        }
-        l->items = p;
-        l->cap = ncap;
+    if (vidx__grow(&l->items, &l->cap, l->n + 1, sizeof(*l->items), 64) < 0) {
+        free(path);
+        return -ENOMEM;
     }
     InputEntry *e = &l->items[l->n++];
     e->path = path;

@@ -82,7 +82,7 @@ done:
 typedef struct Problems {
     json_t *list;
     char **locations; /* damaged whole files (objects/, frames/) to forget and remove */
-    size_t n_loc;
+    size_t n_loc, cap_loc;
     int64_t *videos; /* ids with a problem */
     size_t n, cap;
 } Problems;
@@ -92,24 +92,14 @@ static void add_problem(Problems *p, int64_t id, const char *video, const char *
 {
     json_array_append_new(p->list, json_pack("{s:s?, s:s?, s:s}", "video", video, "location",
                                              location, "problem", what));
-    char **loc = realloc(p->locations, (p->n_loc + 1) * sizeof(*loc));
-    if (loc && location) {
-        p->locations = loc;
-        if ((loc[p->n_loc] = strdup(location)))
-            p->n_loc++;
-    } else if (loc) {
-        p->locations = loc;
-    }
+    if (location &&
+        vidx__grow(&p->locations, &p->cap_loc, p->n_loc + 1, sizeof(*p->locations), 16) == 0 &&
+        (p->locations[p->n_loc] = strdup(location)))
+        p->n_loc++;
     if (p->n && p->videos[p->n - 1] == id)
         return;
-    if (p->n == p->cap) {
-        size_t ncap = p->cap ? p->cap * 2 : 16;
-        int64_t *v = realloc(p->videos, ncap * sizeof(*v));
-        if (!v)
-            return;
-        p->videos = v;
-        p->cap = ncap;
-    }
+    if (vidx__grow(&p->videos, &p->cap, p->n + 1, sizeof(*p->videos), 16) < 0)
+        return;
     p->videos[p->n++] = id;
 }
 
@@ -209,7 +199,7 @@ static int writer(const char *out, int wait, int *lock)
 int vidx_verify(const char *out, int do_repair, char **report)
 {
     VidxCatalog *cat = NULL;
-    Problems p = {json_array(), NULL, 0, NULL, 0, 0};
+    Problems p = {.list = json_array()};
     int lock = -1;
     *report = NULL;
     int ret = do_repair ? writer(out, 0, &lock) : 0; /* without --repair: read-only, no lock */

@@ -39,20 +39,13 @@
 #include "batch/record.h"
 #include "batch/state.h"
 #include "batch/wire.h"
+#include "batch/run_settings.h"
 #include "batch/worker.h"
 #include "store/fs.h"
 #include "store/outdir.h"
 #include "store/owned.h"
 
 #define TICK_MS 250
-
-void vidx_run_default_settings(VidxRunSettings *s)
-{
-    memset(s, 0, sizeof(*s));
-    vidx_job_default_settings(&s->job);
-    s->timeout_max = 3600.0;
-    s->stall = 60.0;
-}
 
 /* The default timeout for a video of d seconds (< 0: unknown), never past --timeout-max. */
 static double default_timeout(const VidxRunSettings *s, double d)
@@ -573,14 +566,18 @@ static void size_pool(Run *r)
     r->threads = VIDX_MAX(1, budget / r->n_workers);
 }
 
-int vidx_run(const char *const *inputs, size_t n_inputs, const char *out, const VidxRunSettings *s,
-             VidxRunSummary *summary)
+int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
+             const VidxRunSettings *caller, VidxRunSummary *summary)
 {
+    VidxRunSettings set;
+    const VidxRunSettings *s = &set; /* the caller's, at this library's size */
     Run r = {.set = s, .out = out, .t0 = vidx__now(), .lock_fd = -1};
     InputList in = {0};
     int ret;
-    if (!inputs || !out || !s)
+    if (!inputs || !out || !caller)
         return VIDX_EUSAGE;
+    if ((ret = vidx__abi_import(&vidx__run_layout, &set, caller)) < 0)
+        return ret;
     signal(SIGPIPE, SIG_IGN);
     if (s->audio_files && !s->job.audio) {
         vidx__log(VIDX_LOG_ERROR,

@@ -96,14 +96,8 @@ static int has_leftovers(VidxCatalog *c)
 static int keep_row(void *opaque, const CatalogVideoId *v)
 {
     OldRows *o = opaque;
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 256;
-        OldRow *p = realloc(o->rows, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        o->rows = p;
-        o->cap = cap;
-    }
+    if (vidx__grow(&o->rows, &o->cap, o->n + 1, sizeof(*o->rows), 256) < 0)
+        return -ENOMEM;
     OldRow *r = &o->rows[o->n++];
     r->id = v->id;
     r->path = strdup(v->path ? v->path : "");

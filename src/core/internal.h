@@ -1,13 +1,15 @@
 /*
  * internal.h - what every libvidx source file shares: the public header, the
- * version string and the small logging and bounds helpers. Deliberately small:
- * module interfaces live in their own headers.
+ * version string, the small logging and bounds helpers and the growable-array
+ * helper (core/array.h). Deliberately small: module interfaces live in their
+ * own headers.
  */
 #ifndef VIDX_CORE_INTERNAL_H
 #define VIDX_CORE_INTERNAL_H
 
 #include <stdio.h>
 
+#include "core/array.h"
 #include "vidx/vidx.h"
 
 #define VIDX_STR2(x) #x

@@ -38,14 +38,8 @@
 
 static int push_emit(VidxSampler *s, const AVFrame *f, int64_t index, double target, int approx)
 {
-    if (s->n_emit == s->cap_emit) {
-        int64_t ncap = s->cap_emit ? s->cap_emit * 2 : 16;
-        Emit *e = av_realloc_array(s->emit, ncap, sizeof(*e));
-        if (!e)
-            return AVERROR(ENOMEM);
-        s->emit = e;
-        s->cap_emit = ncap;
-    }
+    if (vidx__grow(&s->emit, &s->cap_emit, (size_t)s->n_emit + 1, sizeof(*s->emit), 16) < 0)
+        return AVERROR(ENOMEM);
     AVFrame *ref = av_frame_clone(f);
     if (!ref)
         return AVERROR(ENOMEM);
@@ -318,14 +312,8 @@ static int process_gops(VidxSampler *s)
 
 static int hold_packet(VidxSampler *s, AVPacket *pkt)
 {
-    if (s->n_pend == s->cap_pend) {
-        int64_t ncap = s->cap_pend ? s->cap_pend * 2 : 64;
-        AVPacket **p = av_realloc_array(s->pend, ncap, sizeof(*p));
-        if (!p)
-            return AVERROR(ENOMEM);
-        s->pend = p;
-        s->cap_pend = ncap;
-    }
+    if (vidx__grow(&s->pend, &s->cap_pend, (size_t)s->n_pend + 1, sizeof(*s->pend), 64) < 0)
+        return AVERROR(ENOMEM);
     AVPacket *ref = av_packet_alloc();
     if (!ref)
         return AVERROR(ENOMEM);
@@ -505,10 +493,10 @@ void vidx__drive_close(VidxSampler *s)
 {
     for (int64_t i = 0; i < s->n_pend; i++)
         av_packet_free(&s->pend[i]);
-    av_free(s->pend);
+    free(s->pend);
     for (int64_t i = s->emit_head; i < s->n_emit; i++)
         av_frame_free(&s->emit[i].frame);
-    av_free(s->emit);
+    free(s->emit);
     while (s->jobs_head) { /* let the workers finish before the pool goes */
         GopJob *job = s->jobs_head;
         vidx__gop_pool_wait(s->pool, job, NULL, NULL);

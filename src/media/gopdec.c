@@ -240,17 +240,11 @@ int vidx__gop_pool_done(GopPool *p, GopJob *job)
 
 int vidx__gop_job_add_packet(GopJob *job, AVPacket *pkt, enum AVDiscard skip)
 {
-    if (job->n_pkts == job->cap_pkts) {
-        int ncap = job->cap_pkts ? job->cap_pkts * 2 : 32;
-        AVPacket **p = realloc(job->pkts, (size_t)ncap * sizeof(*p));
-        uint8_t *s = p ? realloc(job->skip, (size_t)ncap) : NULL;
-        if (p)
-            job->pkts = p;
-        if (!s)
-            return AVERROR(ENOMEM);
-        job->skip = s;
-        job->cap_pkts = ncap;
-    }
+    size_t need = (size_t)job->n_pkts + 1, cap_pkts = job->cap_pkts;
+    /* Two parallel arrays, one capacity: it only moves once both grew. */
+    if (vidx__grow(&job->pkts, &cap_pkts, need, sizeof(*job->pkts), 32) < 0 ||
+        vidx__grow(&job->skip, &job->cap_pkts, need, sizeof(*job->skip), 32) < 0)
+        return AVERROR(ENOMEM);
     job->pkts[job->n_pkts] = pkt;
     job->skip[job->n_pkts++] = (uint8_t)skip;
     return 0;
@@ -258,14 +252,8 @@ int vidx__gop_job_add_packet(GopJob *job, AVPacket *pkt, enum AVDiscard skip)
 
 int vidx__gop_job_add_want(GopJob *job, int64_t pts)
 {
-    if (job->n_want == job->cap_want) {
-        int ncap = job->cap_want ? job->cap_want * 2 : 8;
-        int64_t *w = realloc(job->want, (size_t)ncap * sizeof(*w));
-        if (!w)
-            return AVERROR(ENOMEM);
-        job->want = w;
-        job->cap_want = ncap;
-    }
+    if (vidx__grow(&job->want, &job->cap_want, (size_t)job->n_want + 1, sizeof(*job->want), 8) < 0)
+        return AVERROR(ENOMEM);
     job->want[job->n_want++] = pts;
     return 0;
 }

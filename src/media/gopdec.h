@@ -19,9 +19,11 @@ typedef struct GopJob {
     /* input, owned by the job */
     AVPacket **pkts;
     uint8_t *skip; /* enum AVDiscard per packet */
-    int n_pkts, cap_pkts;
+    int n_pkts;
+    size_t cap_pkts;
     int64_t *want; /* pts of the pictures to keep, in any order */
-    int n_want, cap_want;
+    int n_want;
+    size_t cap_want;
     /* output */
     AVFrame **out; /* out[k] answers want[k]; NULL if the picture never came */
     int64_t decoded, errors;

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
+
 /*
  * Some files break pts >= dts (bad edit lists or composition offsets): a
  * picture can show before the dts of a packet read a little before it. So the
@@ -45,15 +47,20 @@ typedef struct SortEnt {
 struct Planner {
     PlanKind kind;
     PlanTarget *targets;
-    int64_t n_targets, cap_targets, resolved;
+    int64_t n_targets, resolved;
+    size_t cap_targets;
     PktMeta *pkts;
-    int64_t n_pkts, cap_pkts;
+    int64_t n_pkts;
+    size_t cap_pkts;
     GopMeta *gops;
-    int64_t n_gops, cap_gops, next_final;
+    int64_t n_gops, next_final;
+    size_t cap_gops;
     SortEnt *sorted; /* every shown packet by pts; n_sorted entries */
-    int64_t n_sorted, cap_sorted;
+    int64_t n_sorted;
+    size_t cap_sorted;
     SortEnt *keys; /* key packets by pts */
-    int64_t n_keys, cap_keys;
+    int64_t n_keys;
+    size_t cap_keys;
     int64_t low;               /* every future packet has pts >= low */
     int64_t lag[PLAN_DTS_LAG]; /* the last dts values, a ring */
     int64_t n_lag;
@@ -63,17 +70,9 @@ struct Planner {
 };
 
 /* Grows *arr to hold at least n + 1 elements of size sz. */
-static int grow(void *arr, int64_t *cap, int64_t n, size_t sz)
+static int grow(void *arr, size_t *cap, int64_t n, size_t sz)
 {
-    if (n < *cap)
-        return 0;
-    int64_t ncap = *cap ? *cap * 2 : 256;
-    void *p = realloc(*(void **)arr, (size_t)ncap * sz);
-    if (!p)
-        return -ENOMEM;
-    *(void **)arr = p;
-    *cap = ncap;
-    return 0;
+    return vidx__grow(arr, cap, (size_t)n + 1, sz, 256);
 }
 
 /* Inserts e keeping arr sorted by pts (stable); amortised O(reorder depth). */
@@ -137,7 +136,8 @@ int vidx__planner_new(Planner **out, PlanKind kind, const PlanTarget *targets, i
             p->targets[i].missed = 0;
         }
     }
-    p->n_targets = p->cap_targets = n;
+    p->n_targets = n;
+    p->cap_targets = (size_t)n;
     *out = p;
     return 0;
 }

@@ -17,19 +17,10 @@
 #include <libavutil/md5.h>
 #include <libavutil/pixdesc.h>
 
+#include "media/settings.h"
+
 /* The largest longest side FFmpeg's image limit allows for a square picture. */
 #define VIDX_MAX_SIDE 16255
-
-void vidx_sampler_default_settings(VidxSamplerSettings *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->mode = VIDX_MODE_COUNT;
-    s->count = 8;
-    s->fps = 1.0;
-    s->pixel = VIDX_PIXEL_YUV420_JPEG;
-    s->fit = VIDX_FIT_STRETCH;
-    s->max_frames = 1000000;
-}
 
 /* FFmpeg's image size limit (av_image_check_size): (W+128) x (H+128) < INT_MAX/8. */
 static int image_too_big(int w, int h)
@@ -54,10 +45,12 @@ static int check_size(const VidxSamplerSettings *s)
     return 0;
 }
 
-int vidx_sampler_check_settings(const VidxSamplerSettings *s)
+int vidx_sampler_check_settings(const VidxSamplerSettings *caller)
 {
-    int ret = s ? check_size(s) : VIDX_EUSAGE;
-    if (ret < 0)
+    VidxSamplerSettings set;
+    const VidxSamplerSettings *s = &set; /* the caller's, at this library's size */
+    int ret = caller ? vidx__abi_import(&vidx__sampler_layout, &set, caller) : VIDX_EUSAGE;
+    if (ret < 0 || (ret = check_size(s)) < 0)
         return ret;
     switch (s->mode) {
     case VIDX_MODE_COUNT:
@@ -77,16 +70,19 @@ int vidx_sampler_check_settings(const VidxSamplerSettings *s)
     return VIDX_EUSAGE;
 }
 
-int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *set,
+int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *caller,
                        const VidxAudioSettings *audio)
 {
     VidxSampler *s;
+    VidxSamplerSettings imported;
+    const VidxSamplerSettings *set = &imported; /* the caller's, at this library's size */
     int ret;
     *out = NULL;
     vidx__detail_clear();
-    if (!src || !set)
+    if (!src || !caller)
         return VIDX_EUSAGE;
-    if ((ret = vidx_sampler_check_settings(set)) < 0)
+    if ((ret = vidx__abi_import(&vidx__sampler_layout, &imported, caller)) < 0 ||
+        (ret = vidx_sampler_check_settings(set)) < 0)
         return ret;
     if (audio && audio->enabled && !audio->callback)
         return VIDX_EUSAGE;
@@ -147,7 +143,7 @@ static int deliver(VidxSampler *s, const Emit *e, const VidxFrame **frame)
     o->approx = e->approx;
     o->stream = s->st->index;
     o->native_format = av_get_pix_fmt_name(f->format);
-    o->internal = s->out_frame;
+    o->picture = (const struct VidxPicture *)s->out_frame;
     if (s->conv) {
         if ((ret = vidx__convert_frame(s->conv, f, o)) < 0)
             return ret;
@@ -223,7 +219,7 @@ void vidx_sampler_close(VidxSampler **ps)
 
 int vidx_frame_md5(const VidxFrame *frame, char out[33])
 {
-    const AVFrame *f = frame ? frame->internal : NULL;
+    const AVFrame *f = frame ? (const AVFrame *)frame->picture : NULL;
     const AVPixFmtDescriptor *d = f ? av_pix_fmt_desc_get(f->format) : NULL;
     uint8_t digest[16];
     int ls[4];

@@ -42,10 +42,12 @@ struct VidxSampler {
     AVFrame *frame;
     /* Undecided packets: pend[i] is packet number pend_base + i. */
     AVPacket **pend;
-    int64_t pend_base, n_pend, cap_pend, pend_bytes;
+    int64_t pend_base, n_pend, pend_bytes;
+    size_t cap_pend;
     /* Frames ready for delivery. */
     Emit *emit;
-    int64_t emit_head, n_emit, cap_emit;
+    int64_t emit_head, n_emit;
+    size_t cap_emit;
     int64_t match_ptr; /* next target to match against decoded pictures */
     /* Sequential path. */
     AVFrame *prev;

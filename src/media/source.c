@@ -15,6 +15,7 @@
  * bounded before any decoder is opened.
  */
 #include "media/source.h"
+#include "media/settings.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,15 +53,6 @@ int vidx__demuxer_kind(const char *name)
     if (av_match_list(name, audio_demuxers, ',') > 0)
         return VIDX_DEMUX_AUDIO;
     return av_match_list(name, safe_demuxers, ',') > 0 ? VIDX_DEMUX_VIDEO : VIDX_DEMUX_OTHER;
-}
-
-void vidx_source_default_settings(VidxSourceSettings *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->stream = -1;
-    s->network_timeout = 30.0;
-    s->max_pixels = 8192LL * 8192LL;
-    s->max_streams = 64;
 }
 
 static const char *file_kind(mode_t m)
@@ -350,19 +342,20 @@ static int classify_open_error(int ret, const VidxSource *src)
 int vidx_source_open(VidxSource **out, const char *url, const VidxSourceSettings *s)
 {
     VidxSource *src;
+    VidxSourceSettings set;
     int ret;
 
     *out = NULL;
     vidx__detail_clear();
     if (!url || !*url)
         return VIDX_EUSAGE;
+    vidx__source_defaults(&set);
+    if (s && (ret = vidx__abi_import(&vidx__source_layout, &set, s)) < 0)
+        return ret;
     src = av_mallocz(sizeof(*src));
     if (!src)
         return AVERROR(ENOMEM);
-    if (s)
-        src->settings = *s;
-    else
-        vidx_source_default_settings(&src->settings);
+    src->settings = set;
     src->network = vidx__is_url(url);
     src->audio_index = -1;
     src->fd = -1;

@@ -24,6 +24,7 @@
 #include <libavutil/mem.h>
 
 #include "media/audio.h"
+#include "pipeline/job_settings.h"
 #include "store/audio_file.h"
 #include "store/fs.h"
 
@@ -33,19 +34,6 @@
 /* The stages every delivered frame goes through, in order. */
 static const VidxStage *const stages[] = {&vidx__stage_hash, &vidx__stage_encode};
 #define N_STAGES (sizeof(stages) / sizeof(stages[0]))
-
-void vidx_job_default_settings(VidxJobSettings *s)
-{
-    memset(s, 0, sizeof(*s));
-    vidx_source_default_settings(&s->source);
-    vidx_sampler_default_settings(&s->sampler);
-    s->format = VIDX_IMAGE_JPEG;
-    s->quality = 90;
-    s->manifest = 1;
-    s->audio_rate = 16000;
-    s->audio_channels = 1;
-    s->dedup = -1;
-}
 
 int vidx__job_fail(Job *j, int err, const char *what)
 {
@@ -57,29 +45,15 @@ int vidx__job_fail(Job *j, int err, const char *what)
     return err;
 }
 
-static int grow_records(Job *j)
-{
-    VidxJobResult *r = j->res;
-    size_t ncap = j->cap_frames ? j->cap_frames * 2 : 32;
-    VidxFrameRecord *p = av_realloc_array(r->frames, ncap, sizeof(*p));
-    if (p)
-        r->frames = p;
-    TarSpan *sp = p ? av_realloc_array(j->out->spans, ncap, sizeof(*sp)) : NULL;
-    if (sp)
-        j->out->spans = sp;
-    if (!sp)
-        return AVERROR(ENOMEM);
-    j->cap_frames = ncap;
-    return 0;
-}
-
 int vidx__job_add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *name,
                          const char *sha, int64_t dup_of)
 {
     VidxJobResult *r = j->res;
-    int ret = r->n_frames == j->cap_frames ? grow_records(j) : 0;
-    if (ret < 0)
-        return ret;
+    size_t need = r->n_frames + 1, cap_frames = j->cap_frames;
+    /* Two parallel arrays, one capacity: it only moves once both grew. */
+    if (vidx__grow(&r->frames, &cap_frames, need, sizeof(*r->frames), 32) < 0 ||
+        vidx__grow(&j->out->spans, &j->cap_frames, need, sizeof(*j->out->spans), 32) < 0)
+        return AVERROR(ENOMEM);
     VidxFrameRecord *rec = &r->frames[r->n_frames];
     memset(rec, 0, sizeof(*rec));
     rec->index = f->index;
@@ -290,10 +264,14 @@ done:;
     return ret;
 }
 
-int vidx_job_check_settings(const VidxJobSettings *s)
+int vidx_job_check_settings(const VidxJobSettings *caller)
 {
+    VidxJobSettings set;
+    const VidxJobSettings *s = &set; /* the caller's, at this library's size */
     const VidxSamplerSettings *ss = &s->sampler;
-    int ret = vidx_sampler_check_settings(ss);
+    int ret = caller ? vidx__abi_import(&vidx__job_layout, &set, caller) : VIDX_EUSAGE;
+    if (ret == 0)
+        ret = vidx_sampler_check_settings(ss);
     if (ret == 0 && s->format == VIDX_IMAGE_WEBP &&
         VIDX_MAX(ss->max_side, VIDX_MAX(ss->width, ss->height)) > VIDX_WEBP_MAX_SIDE)
         ret = vidx__detail(VIDX_EUSAGE, "WebP images are at most %d pixels a side (--size)",
@@ -304,8 +282,9 @@ int vidx_job_check_settings(const VidxJobSettings *s)
 int vidx__job_run_into(const char *url, const char *dir, const VidxJobSettings *s,
                        const JobTarget *target, VidxJobResult *res, JobOutput *out)
 {
+    VidxJobSettings set; /* s at this library's size */
     Job j = {
-        .dir = dir, .set = s, .target = target, .res = res, .out = out, .kept = -1, .pack = -1};
+        .dir = dir, .set = &set, .target = target, .res = res, .out = out, .kept = -1, .pack = -1};
     double t0 = vidx__now();
     int ret;
     memset(res, 0, sizeof(*res));
@@ -313,8 +292,10 @@ int vidx__job_run_into(const char *url, const char *dir, const VidxJobSettings *
     vidx__detail_clear();
     if (!url || !dir || !s || !target)
         return res->status = VIDX_EUSAGE;
-    j.max_bytes = target->shard ? 0 : s->max_bytes; /* a shard is not scratch */
-    if ((ret = vidx_job_check_settings(s)) < 0)     /* before anything is opened or created */
+    if ((ret = vidx__abi_import(&vidx__job_layout, &set, s)) < 0)
+        return res->status = ret;
+    j.max_bytes = target->shard ? 0 : set.max_bytes; /* a shard is not scratch */
+    if ((ret = vidx_job_check_settings(&set)) < 0)   /* before anything is opened or created */
         vidx__job_fail(&j, ret, "settings");
     else
         ret = run_source(&j, url);
@@ -334,7 +315,7 @@ int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, Vid
 
 void vidx__job_output_clear(JobOutput *out)
 {
-    av_freep(&out->spans);
+    free(out->spans);
     memset(out, 0, sizeof(*out));
 }
 
@@ -344,7 +325,7 @@ void vidx_job_result_clear(VidxJobResult *r)
         return;
     for (size_t i = 0; i < r->n_frames; i++)
         av_free(r->frames[i].path);
-    av_free(r->frames);
+    free(r->frames);
     av_free(r->probe_json);
     av_free(r->audio_path);
     memset(r, 0, sizeof(*r));

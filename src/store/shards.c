@@ -119,14 +119,8 @@ static int create_next(Store *st, char name[64])
 int vidx__shards_new(Store *st, char name[64])
 {
     Shards *s = st->priv;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 16;
-        Shard *p = realloc(s->list, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        s->list = p;
-        s->cap = cap;
-    }
+    if (vidx__grow(&s->list, &s->cap, s->n + 1, sizeof(*s->list), 16) < 0)
+        return -ENOMEM;
     int ret = create_next(st, name);
     if (ret < 0) {
         name[0] = 0; /* no shard */

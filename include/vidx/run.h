@@ -1,0 +1,161 @@
+/*
+ * vidx/run.h - batch runs: a whole library into an output directory with a
+ * catalog; ownership of output directories.
+ *
+ * Part of the public API; include <vidx/vidx.h>, which includes every vidx header.
+ */
+#ifndef VIDX_RUN_H
+#define VIDX_RUN_H
+
+#include "job.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Per-video outcome, as stored in the catalog's videos.status. */
+typedef enum VidxVideoStatus {
+    VIDX_VIDEO_OK = 0,
+    VIDX_VIDEO_PARTIAL,
+    VIDX_VIDEO_FAILED,
+    VIDX_VIDEO_CRASHED,
+    VIDX_VIDEO_TIMEOUT,
+    VIDX_VIDEO_SKIPPED, /**< already done by an earlier run (not stored) */
+} VidxVideoStatus;
+
+VIDX_API const char *vidx_video_status_name(VidxVideoStatus s);
+
+typedef enum VidxRunEventType {
+    VIDX_EVENT_START = 0, /**< inputs expanded: total known */
+    VIDX_EVENT_VIDEO,     /**< one video finished (any status) */
+    VIDX_EVENT_TICK,      /**< periodic, for progress displays */
+    VIDX_EVENT_END,
+} VidxRunEventType;
+
+typedef struct VidxRunSummary {
+    int64_t total;                      /**< videos in the inputs */
+    int64_t done;                       /**< finished in this run, any status */
+    int64_t skipped;                    /**< already done earlier */
+    int64_t skipped_failed;             /**< of those, recorded as not ok (redo with retry) */
+    int64_t counts[VIDX_VIDEO_SKIPPED]; /**< by VidxVideoStatus */
+    int64_t frames;
+    int64_t bytes;
+    double seconds;
+    int interrupted;
+    int disk_stop; /**< 1: stopped before crossing max_disk or min_free; 2: the disk filled up */
+    double commit_seconds; /**< supervisor time spent storing and cataloguing (overhead) */
+    /* Left out before the run (not in total). Files a directory walk found that
+     * are not video, by kind: */
+    int64_t not_video_image; /**< photos and other still images */
+    int64_t not_video_audio; /**< audio-only files */
+    int64_t not_video_other; /**< documents and anything else that is not media */
+    /** Input names for a file already in the run: the same canonical path, or
+     * the same device and inode (hard links, bind mounts). */
+    int64_t duplicates;
+    int64_t symlinks; /**< symlinks a walk did not follow (see follow_symlinks) */
+} VidxRunSummary;
+
+typedef struct VidxRunEvent {
+    VidxRunEventType type;
+    const VidxRunSummary *summary;
+    /* VIDX_EVENT_VIDEO: */
+    const char *path;
+    VidxVideoStatus status;
+    const char *error_class;
+    const char *message;
+    int64_t frames;
+    double seconds;
+} VidxRunEvent;
+
+typedef enum VidxLayout {
+    VIDX_LAYOUT_FILES = 0, /**< a file per frame: out/frames/<key>/<index>_<ms>ms.<ext> */
+    VIDX_LAYOUT_SHARDS,    /**< WebDataset tar shards out/shards/NNNNNN.tar */
+} VidxLayout;
+
+typedef struct VidxRunSettings {
+    /** The size of the caller's struct, set by vidx_run_default_settings() ("ABI", vidx.h). */
+    size_t struct_size;
+    VidxJobSettings job; /**< sampling, output and audio settings per video */
+    VidxLayout layout;
+    int64_t shard_bytes;   /**< close a shard past this size (default 1 GiB) */
+    int64_t shard_samples; /**< ... or past this many frames (default 0: no limit) */
+    const char *scratch;   /**< scratch directory (default out/.scratch) */
+    int64_t max_scratch;   /**< bytes of scratch in use at once; 0 = unlimited */
+    int64_t max_disk;      /**< stop before out grows past this many bytes; 0 = no limit */
+    int64_t min_free;      /**< stop before free space drops below this; 0 = no limit */
+    int dedup_exact;       /**< store byte-identical frames once across the library */
+    int jobs;              /**< core budget; 0 = all cores */
+    double timeout;        /**< seconds per video; 0 = 120 + 10 x duration, capped (timeout_max) */
+    int64_t max_memory;    /**< bytes of address space per worker; 0 = unlimited */
+    int retry;             /**< also redo videos that failed earlier */
+    /** Progress and per-video events (called in the supervisor; may be NULL). */
+    void (*on_event)(void *opaque, const VidxRunEvent *ev);
+    void *opaque;
+    volatile int *cancel; /**< non-zero: stop cleanly, unfinished videos stay unrecorded */
+    /**
+     * With timeout 0: the duration-based timeout is at most this many seconds
+     * (default 3600), whatever duration the file declares.
+     */
+    double timeout_max;
+    /**
+     * A video that shows no progress (no input byte read, no packet demuxed,
+     * no frame decoded) for this many seconds ends as timeout (default 60);
+     * 0: no such check.
+     */
+    double stall;
+    /** Directory walks follow symlinks to files and directories (each directory is
+     * still walked once: no loops); default 0, symlinks met in a walk are skipped. */
+    int follow_symlinks;
+    /** Directory walks also take audio-only files, and any audio-only input is
+     * processed for its audio (job.source.audio_only); needs job.audio. Default 0. */
+    int audio_files;
+    int wait_lock; /**< another writer holds out: wait for it (default: fail, VIDX_ELOCKED) */
+} VidxRunSettings;
+
+/**
+ * Like vidx_job_settings_init(), for VidxRunSettings: the struct_size of
+ * s->job, s->job.source and s->job.sampler must be set first.
+ */
+VIDX_API int vidx_run_settings_init(VidxRunSettings *s, size_t size);
+
+/** Sets every field of s, and of the settings nested in it, to its default. */
+static inline void vidx_run_default_settings(VidxRunSettings *s)
+{
+    s->job.struct_size = sizeof(s->job);
+    s->job.source.struct_size = sizeof(s->job.source);
+    s->job.sampler.struct_size = sizeof(s->job.sampler);
+    (void)vidx_run_settings_init(s, sizeof(*s));
+}
+
+/**
+ * Processes every video named by inputs (files, directories, "@list" files,
+ * "-" for paths on stdin, http(s) URLs) into out: frames under
+ * out/frames/<key>/, the catalog in out/catalog.db. A local video is known by
+ * its canonical path (absolute, symlinks resolved) and processed once however
+ * many names it has; directory walks skip files that are not video (counted
+ * in the summary). Resumable: videos already done with the same file and
+ * options are skipped. out must be missing, empty or a vidx output
+ * (VIDX_ENOTOURS otherwise, nothing touched), must not lie inside an input
+ * nor hold one (VIDX_EUSAGE), and has one writer at a time (VIDX_ELOCKED,
+ * unless wait_lock). Returns 0 when the run
+ * completed (look at the summary for per-video failures), VIDX_EINTERRUPTED,
+ * VIDX_ECATALOG, VIDX_EUSAGE or an errno code for a fatal error.
+ */
+VIDX_API int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
+                      const VidxRunSettings *s, VidxRunSummary *summary);
+
+/**
+ * Ownership of an output directory (vidx_run claims its own; call this before
+ * writing jobs into a directory of your choosing):
+ * creates dir when missing and marks it as vidx's (kind "run" or "frames");
+ * an empty directory or one vidx made before is accepted, anything else is
+ * refused with VIDX_ENOTOURS and left untouched.
+ */
+VIDX_API int vidx_output_claim(const char *dir, const char *kind);
+/** 0 when vidx_output_claim(dir, kind) would accept dir; writes nothing. */
+VIDX_API int vidx_output_check(const char *dir, const char *kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VIDX_RUN_H */
