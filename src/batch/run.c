@@ -336,14 +336,8 @@ static int handle_lines(Run *r, Worker *w)
 
 static int read_worker(Run *r, Worker *w, int *eof)
 {
-    if (w->cap - w->len < 65536) {
-        size_t ncap = w->cap ? w->cap * 2 : 131072;
-        char *b = realloc(w->buf, ncap);
-        if (!b)
-            return -ENOMEM;
-        w->buf = b;
-        w->cap = ncap;
-    }
+    if (vidx__grow(&w->buf, &w->cap, w->len + 65536, 1, 131072) < 0) /* room for a read */
+        return -ENOMEM;
     ssize_t n = read(w->from, w->buf + w->len, w->cap - w->len);
     *eof = n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN);
     if (n > 0) {
