@@ -15,7 +15,9 @@
  * Containers whose packets carry no reliable presentation times (AVI, raw
  * elementary streams) use the sequential path instead: every picture is
  * decoded and targets are matched on the decoder's timestamps. Slower, equally
- * exact.
+ * exact. Raw H.264/HEVC streams carry no timestamps at all: there picture i
+ * is shown at i frame durations of the stream's frame rate (as ffmpeg times
+ * them), which also gives the end of the stream from a count of its pictures.
  */
 #include "core/internal.h"
 
@@ -78,6 +80,7 @@ struct VidxSampler {
     /* Sequential path. */
     AVFrame *prev;
     int64_t seq_index;
+    int64_t seq_tick; /* one frame duration in stream ticks, for untimed streams; else 0 */
     int finished;
     int fatal;
     int read_error;    /* the input ended with an error, not at its end */
@@ -123,6 +126,8 @@ static int prescan(VidxSampler *s, int64_t *count, double *end)
         av_packet_unref(s->pkt);
     }
     *count = n;
+    if (last == INT64_MIN && s->seq_tick > 0) /* untimed: n pictures of one tick each */
+        last = n * s->seq_tick;
     *end = last == INT64_MIN ? -1.0 : last * av_q2d(s->st->time_base);
     if ((ret = vidx__source_rewind(s->src)) < 0)
         return ret;
@@ -336,6 +341,13 @@ static int64_t frame_pts(const AVFrame *f)
     return f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
 }
 
+/* Sequential path: the time of the picture with presentation index idx. */
+static int64_t seq_pts(const VidxSampler *s, const AVFrame *f, int64_t idx)
+{
+    int64_t p = frame_pts(f);
+    return p == AV_NOPTS_VALUE && s->seq_tick > 0 ? idx * s->seq_tick : p;
+}
+
 /* Planned path: queue f for every resolved target it is the answer to. */
 static int match_planned(VidxSampler *s, const AVFrame *f)
 {
@@ -365,7 +377,7 @@ static int match_sequential(VidxSampler *s, const AVFrame *f)
 {
     int64_t n;
     const PlanTarget *t = vidx__planner_targets(s->plan, &n);
-    int64_t p = f ? frame_pts(f) : INT64_MAX, idx = s->seq_index;
+    int64_t idx = s->seq_index, p = f ? seq_pts(s, f, idx) : INT64_MAX;
     int ret = 0;
     if (s->kind == PLAN_KEYFRAMES) {
         if (f && (f->key_frame || f->pict_type == AV_PICTURE_TYPE_I))
@@ -762,6 +774,23 @@ static int pump(VidxSampler *s)
 /* Public API                                                              */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * One frame duration in st's ticks for demuxers that give packets no time at
+ * all (raw H.264/HEVC elementary streams), from the stream's frame rate; 0
+ * when packets are timed or no rate is known.
+ */
+static int64_t untimed_tick(const AVFormatContext *fmt, const AVStream *st)
+{
+    static const char *const names[] = {"h264", "hevc"};
+    AVRational rate = st->r_frame_rate.num > 0 ? st->r_frame_rate : st->avg_frame_rate;
+    int untimed = !!(fmt->iformat->flags & AVFMT_NOTIMESTAMPS);
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(names); i++)
+        untimed |= !strcmp(fmt->iformat->name, names[i]);
+    if (!untimed || rate.num <= 0 || rate.den <= 0)
+        return 0;
+    return VIDX_MAX(av_rescale_q(1, av_inv_q(rate), st->time_base), 0);
+}
+
 /* Containers that do not store presentation times for every packet. */
 static int needs_sequential(const AVFormatContext *fmt)
 {
@@ -827,6 +856,7 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
     s->set = *set;
     s->st = src->video;
     s->sequential = needs_sequential(src->fmt);
+    s->seq_tick = s->sequential ? untimed_tick(src->fmt, s->st) : 0;
     s->video_end = INT64_MIN;
     ret = AVERROR(ENOMEM);
     if (!(s->pkt = av_packet_alloc()) || !(s->frame = av_frame_alloc()) ||
@@ -885,7 +915,7 @@ static int deliver(VidxSampler *s, const Emit *e, const VidxFrame **frame)
     memset(o, 0, sizeof(*o));
     o->index = e->index;
     o->target = e->target;
-    o->pts = frame_pts(f);
+    o->pts = s->sequential ? seq_pts(s, f, e->index) : frame_pts(f);
     o->time = o->pts * av_q2d(s->st->time_base);
     o->keyframe = f->key_frame;
     o->approx = e->approx;
