@@ -21,7 +21,6 @@ BAD_OPEN = [
     ('empty.mp4', 'zero-byte file'),
     ('random.mp4', 'random bytes named .mp4'),
     ('text.mp4', 'text file named .mp4'),
-    ('trunc_moov_end.mp4', 'mp4 cut at 50% (moov at the end is lost)'),
     ('audio_only.mp4', 'audio-only file'),
     ('playlist.m3u8', 'HLS playlist pointing at a local segment (must be refused)'),
     ('hls_disguised.mp4', 'HLS playlist named .mp4 (must be refused)'),
@@ -84,6 +83,21 @@ def tests():
                                                      'file does not exist')))
     out.append(('exit3:directory', _bad_open_case(lambda: fixtures_dir() / 'bad', 'a directory')))
     return out
+
+
+def test_truncated_moov_end_mp4():
+    """An MP4 cut before its moov is a damaged video, not 'not a recognised media file'."""
+    path = fixtures_dir() / 'bad' / 'trunc_moov_end.mp4'
+    F = Failures('trunc_moov_end.mp4 (mp4 cut at 50%, its moov at the end is lost)')
+    out = new_out_dir('bad_trunc_moov_end')
+    for args in (['frames', path, '-o', out, '--count', '3'], ['probe', path]):
+        r = run_vidx(args)
+        _no_crash(r, F)
+        F.check(r.rc == 4, '%s: exit %r, expected 4 (nothing could be decoded)\n  %s' % (args[0], r.rc, r.describe()))
+        F.check(_names_path(r.stderr, path) and 'truncated' in r.stderr,
+                '%s: stderr does not say %s is truncated: %r' % (args[0], path, r.stderr[-500:]))
+    _no_junk(out, F)
+    F.raise_if_any()
 
 
 def test_vidx_binary_present():
