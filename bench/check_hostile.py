@@ -5,7 +5,10 @@
     bench/check_hostile.py inputs LIBDIR     (the arguments for `vidx run`, one a line)
     bench/check_hostile.py writers LIBDIR    (FIFO<TAB>HEADER for each stalling writer to start
                                               with `make_hostile.py --feed-fifo FIFO HEADER`)
+    bench/check_hostile.py serve LIBDIR PORT (the stalling HTTP server, until killed)
     bench/check_hostile.py report LIBDIR OUT [--stdout F] [--stderr F] [--cap S] [--before SNAP.json]
+
+inputs and report take --base-url http://127.0.0.1:PORT/ (the server's) for the URL entries.
 
 LIBDIR is what bench/make_hostile.py wrote (manifest.json and the library); OUT is the
 output folder of `vidx run` over the manifest's inputs. `report` prints a JSON report:
@@ -18,6 +21,7 @@ Stdlib only.
 """
 import argparse
 import hashlib
+import http.server
 import json
 import os
 import re
@@ -26,6 +30,8 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -85,17 +91,27 @@ def group_problems(root, entries, vids):
 # ---------------------------------------------------------------------------
 # the library, the catalog, the outputs
 
-def load(root):
+def load(root, base_url=None):
+    """The manifest; entries keyed by their absolute path (URL entries: by their URL under
+    base_url, the StallServer's, and left out without one)."""
     root = Path(root).resolve()
     m = json.loads((root / 'manifest.json').read_text())
     m['root'] = root
-    m['by_path'] = {str(root / e['path']): e for e in m['entries']}
+    m['base_url'] = base_url
+    m['by_path'] = {}
+    for e in m['entries']:
+        if 'url' in e:
+            if base_url:
+                m['by_path'][base_url + e['url']] = e
+        else:
+            m['by_path'][str(root / e['path'])] = e
     m['main'] = {p: e for p, e in m['by_path'].items() if not e.get('run')}
     return m
 
 
 def input_args(m):
-    return [str(m['root'] / i) for i in m['inputs']]
+    urls = [m['base_url'] + s['url'] for s in m.get('servers', [])] if m['base_url'] else []
+    return [str(m['root'] / i) for i in m['inputs']] + urls
 
 
 def read_catalog(out):
@@ -198,6 +214,58 @@ class Writers:
             p.wait()
 
 
+class StallServer:
+    """Serves the manifest's 'servers' over HTTP on 127.0.0.1 (Range aware): each URL gives
+    the first bytes of a file declaring 1e15 ms (the Content-Length of the whole file),
+    then the connection stalls until the server is closed."""
+
+    def __init__(self, m, port=0):
+        self.release = threading.Event()
+        files = {s['url']: ((m['root'] / s['data']).read_bytes(), s['upto']) for s in m.get('servers', [])}
+        release = self.release
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                data, upto = files.get(self.path.lstrip('/'), (None, 0))
+                try:
+                    if data is None:
+                        self.send_error(404)
+                        return
+                    rng = re.match(r'bytes=(\d+)-', self.headers.get('Range') or '')
+                    a = int(rng.group(1)) if rng else 0
+                    self.send_response(206 if rng else 200)
+                    if rng:
+                        self.send_header('Content-Range', 'bytes %d-%d/%d' % (a, len(data) - 1, len(data)))
+                    self.send_header('Accept-Ranges', 'bytes')
+                    self.send_header('Content-Length', str(len(data) - a))
+                    self.end_headers()
+                    self.wfile.write(data[a:max(a, upto)])
+                    self.wfile.flush()
+                    release.wait()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', port), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = 'http://127.0.0.1:%d/' % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.1},
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 # ---------------------------------------------------------------------------
 # the report of one run
 
@@ -242,15 +310,16 @@ def report(m, out, stdout='', stderr='', cap=None, before=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('what', choices=('snapshot', 'inputs', 'writers', 'report'))
+    ap.add_argument('what', choices=('snapshot', 'inputs', 'writers', 'serve', 'report'))
     ap.add_argument('lib')
-    ap.add_argument('out', nargs='?')
+    ap.add_argument('out', nargs='?', help='report: the output folder; serve: the port')
+    ap.add_argument('--base-url')
     ap.add_argument('--stdout')
     ap.add_argument('--stderr')
     ap.add_argument('--cap', type=float)
     ap.add_argument('--before')
     a = ap.parse_args()
-    m = load(a.lib)
+    m = load(a.lib, a.base_url)
     if a.what == 'snapshot':
         json.dump(snapshot(m['root']), sys.stdout, indent=0)
         return 0
@@ -261,6 +330,11 @@ def main():
         for w in m['writers']:
             print('%s\t%s' % (m['root'] / w['fifo'], m['root'] / w['header']))
         return 0
+    if a.what == 'serve':
+        with StallServer(m, int(a.out or 0)) as srv:
+            print(srv.base_url, flush=True)
+            while True:
+                time.sleep(3600)
     if not a.out:
         ap.error('report needs OUT')
     text = lambda f: Path(f).read_text(errors='replace') if f else ''  # noqa: E731

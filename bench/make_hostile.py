@@ -23,10 +23,12 @@ truncated files, random bytes, zero-byte files, wrong extensions (PNG/MP3/text/J
 named as video), corrupt NAL units (bytes flipped inside the H.264 stream),
 undecodable streams (valid container, random payload), symlink loops, FIFOs (in the
 tree; named on the command line with no writer; named with a writer that sends the
-header of a file declaring 1e15 ms and then stalls), lying durations (Matroska
-Duration patched to 1000x the content), a huge declared duration (1e15 ms),
+header of a file declaring 1e15 ms and then stalls), a URL that sends the start of
+a file declaring 1e15 ms and then stalls (check_hostile.StallServer), lying
+durations (Matroska Duration patched to 1000x the content), a huge declared
+duration (1e15 ms),
 playlists named .mp4 pointing at /etc/passwd and at the canary (HLS, ffconcat),
-an MKV with 1,000 tiny tracks, a Y4M declaring a 30000x30000 frame, a
+an MKV with 1,000 tiny tracks, Y4M headers declaring 30000x30000 and 9000x9000, a
 self-including @list, hard-linked and symlinked duplicates, a file named like a
 protocol URL, and non-video files (photos, MP3, WAV, text, PDF) that a folder walk
 must skip.
@@ -34,8 +36,10 @@ must skip.
 manifest.json: {"version", "count", "good", "hostile", "inputs" (arguments for
 `vidx run`, relative to DIR), "secrets" (files whose content must never appear in an
 output), "writers" ([{"fifo", "header"}]: start `--feed-fifo` for each before the run
-and kill it after), "list_runs" ([{"kind", "args"}]: separate invocations), "entries":
-[{"path" (relative to DIR), "kind", "expect", "group"?}]}. "expect" is the KINDS row:
+and kill it after), "servers" ([{"url", "data", "upto"}]: what the stalling HTTP server
+serves; the URL entries are known by "url" under the server's base URL), "list_runs"
+([{"kind", "args"}]: separate invocations), "entries": [{"path" (relative to DIR),
+"kind", "expect", "group"?, "url"?, "run"?}]}. "expect" is the KINDS row:
 "status" (allowed statuses; "skipped" = not processed as a video: absent from the
 catalog or recorded as skipped, never a failure), "class" (allowed error classes when
 not ok), "error" (a regular expression the recorded reason must match, case
@@ -83,21 +87,22 @@ KINDS = {
     'undecodable': {'status': ['failed'], 'class': ['decode'], 'error': r'decod|no frame|invalid'},
     'symlink_loop': dict(SKIP, pending='identity'),
     'fifo_tree': dict(SKIP),
-    'fifo': {'status': ['failed'], 'class': ['notfile', 'refused', 'timeout', 'stall'],
-             'error': r'fifo|pipe|not a regular file|stall|no progress', 'pending': 'bounded'},
-    'fifo_stall': {'status': ['failed', 'timeout'], 'class': ['notfile', 'refused', 'timeout', 'stall'],
-                   'error': r'fifo|pipe|not a regular file|stall|no progress', 'pending': 'bounded'},
-    'lying_duration': {'status': ['ok', 'partial'], 'class': ['truncated', 'decode', 'duration'],
-                       'distinct': True, 'error': r'longer|duration|ends? at|shorter',
-                       'pending': 'bounded'},
-    'huge_duration': {'status': ['ok', 'partial', 'failed'],
-                      'class': ['truncated', 'decode', 'duration', 'limit'],
-                      'distinct': True, 'error': r'longer|duration|ends? at|shorter',
-                      'pending': 'bounded'},
-    'playlist': {'status': ['failed'], 'class': ['refused'], 'error': r'refused|security|playlist'},
-    'many_tracks': {'status': ['failed'], 'class': ['limit'], 'error': r'stream.*--|--.*stream',
+    # FIFOs named on the command line: refused at once, never opened for reading
+    'fifo': {'status': ['failed'], 'class': ['notfile'], 'error': r'not a regular file.*fifo',
+             'pending': 'bounded'},
+    'fifo_stall': {'status': ['failed'], 'class': ['notfile'], 'error': r'not a regular file.*fifo',
+                   'pending': 'bounded'},
+    # a URL that sends the start of a file declaring 1e15 ms, then stalls: the stall cap ends it
+    'stalled_url': {'status': ['timeout'], 'class': ['timeout'], 'error': r'no progress for \d+ s \(--stall\)',
                     'pending': 'bounded'},
-    'y4m_huge': {'status': ['failed'], 'class': ['limit'], 'error': r'(pixel|size|frame).*--|--.*(pixel|size)',
+    'lying_duration': {'status': ['ok', 'partial'], 'class': ['truncated', 'decode'], 'distinct': True,
+                       'error': r'declares a duration of [\d.]+ s but its video ends at', 'pending': 'bounded'},
+    'huge_duration': {'status': ['ok', 'partial'], 'class': ['truncated', 'decode'], 'distinct': True,
+                      'error': r'declares a duration of [\d.]+ s but its video ends at', 'pending': 'bounded'},
+    'playlist': {'status': ['failed'], 'class': ['refused'], 'error': r'refused|security|playlist'},
+    'many_tracks': {'status': ['failed'], 'class': ['limit'], 'error': r'--max-streams', 'pending': 'bounded'},
+    # a Y4M header declaring 30000x30000 (FFmpeg refuses the header) or 9000x9000 (--max-pixels)
+    'y4m_huge': {'status': ['failed'], 'class': ['limit', 'format'], 'error': r'--max-pixels|invalid header',
                  'pending': 'bounded'},
     'self_list': {'status': ['refused'], 'error': r'list|cycle|itself|nest', 'pending': 'identity'},
     'hardlink': {'status': ['ok', 'skipped'], 'one_per_group': True, 'pending': 'identity'},
@@ -402,8 +407,9 @@ def mk_many_tracks(lib, d, v, tag):
 
 
 def mk_y4m_huge(lib, d, v, tag):
-    p = d / ('%s_huge_frame.y4m' % tag)
-    p.write_bytes(b'YUV4MPEG2 W30000 H30000 F25:1 Ip A1:1 C420jpeg\nFRAME\n' + bytes(4096))
+    side = [30000, 9000][v % 2]
+    p = d / ('%s_frame%d.y4m' % (tag, side))
+    p.write_bytes(b'YUV4MPEG2 W%d H%d F25:1 Ip A1:1 C420jpeg\nFRAME\n' % (side, side) + bytes(4096))
     lib.entry(p, 'y4m_huge')
     return 1
 
@@ -466,11 +472,11 @@ MAKERS = {
     'symlink_loop': (mk_symlink_loop, 3, 6), 'fifo_tree': (mk_fifo_tree, 1, 2),
     'lying_duration': (mk_lying, 1, None), 'huge_duration': (mk_huge, 1, 4),
     'playlist': (mk_playlist, 4, None), 'many_tracks': (mk_many_tracks, 1, 3),
-    'y4m_huge': (mk_y4m_huge, 1, 4), 'hardlink': (mk_hardlink, 1, 3),
+    'y4m_huge': (mk_y4m_huge, 2, 4), 'hardlink': (mk_hardlink, 1, 3),
     'symlink_dup': (mk_symlink_dup, 2, 6), 'protocol_name': (mk_protocol_name, 1, 2),
     'nonvideo': (mk_nonvideo, 6, None),
 }
-SPECIAL = ('fifo', 'fifo_stall', 'self_list')   # inputs named on the command line
+SPECIAL = ('fifo', 'fifo_stall', 'stalled_url', 'self_list')   # inputs named on the command line
 
 
 def hostile_plan(n_hostile, omit=()):
@@ -502,7 +508,8 @@ def make_special(lib, omit):
     """FIFOs and the self-including @list, named on the command line (not walked)."""
     sp = lib.root / 'special'
     sp.mkdir(parents=True, exist_ok=True)
-    out = {'inputs': [], 'writers': [], 'list_runs': []}
+    out = {'inputs': [], 'writers': [], 'list_runs': [], 'servers': []}
+    huge = patch_mkv_duration(lib.material('base.mkv'), HUGE_MS)
     if 'fifo' not in omit:
         nowriter = sp / 'fifo_nowriter.mp4'
         os.mkfifo(nowriter)
@@ -514,11 +521,17 @@ def make_special(lib, omit):
         stall = sp / 'fifo_stall.mkv'
         os.mkfifo(stall)
         lib.entry(stall, 'fifo_stall')
-        huge = patch_mkv_duration(lib.material('base.mkv'), HUGE_MS)
         header = lib.gen / 'stall_header.bin'
         header.write_bytes(huge[:len(huge) // 3])
         out['inputs'].append(lib.rel(stall))
         out['writers'].append({'fifo': lib.rel(stall), 'header': lib.rel(header)})
+    if 'stalled_url' not in omit:
+        # served by check_hostile.StallServer: the first third, then nothing (URL known at run time)
+        data = lib.gen / 'huge_full.mkv'
+        data.write_bytes(huge)
+        out['servers'].append({'url': 'stall.mkv', 'data': lib.rel(data), 'upto': len(huge) // 3})
+        lib.entries.append({'path': 'URL/stall.mkv', 'url': 'stall.mkv', 'kind': 'stalled_url',
+                            'expect': KINDS['stalled_url']})
     if 'self_list' not in omit:
         # a list that names itself (absolute path) and one good clip; its own invocation
         good = sp / 'listed_good.mp4'
@@ -590,6 +603,7 @@ def build(root, count, share, jobs, seed, omit=()):
         'canary_token': token,
         'writers': special['writers'],
         'list_runs': special['list_runs'],
+        'servers': special['servers'],
         'entries': lib.entries,
         'seconds': round(time.time() - t0, 2),
     }

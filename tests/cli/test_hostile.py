@@ -4,7 +4,7 @@ bench/make_hostile.py writes a small library (COUNT entries; every hostile kind 
 once, the rest good clips in several codecs and containers) into a temporary folder, with
 a file outside it (outside/canary.txt) that hostile playlists point at, and a manifest
 of the expected outcome of every entry. One batch per layout (files, shards) runs over it
-with RUN_ARGS (a per-video cap short enough for CI), plus the separate invocations the
+with run_args() (per-video caps short enough for CI), plus the separate invocations the
 manifest asks for (the self-including @list). Then, one test case each:
 
   kind_<KIND>         every entry of that kind ends as its row of KINDS says: status,
@@ -24,8 +24,9 @@ each row into the manifest; bench/run_hostile.sh checks the 1,000-clip library a
 the same rows). A row with 'pending': BRANCH names the branch that delivers the
 behaviour: that kind is left out of the generated library (so it cannot disturb the
 other cases) and its case SKIPs with 'pending: BRANCH'. Delete the key once the branch
-has landed. VIDX_HOSTILE_PENDING=check runs and checks the pending kinds too (to see
-where a branch stands; a symlink loop followed without end makes the batch time out).
+has landed. VIDX_HOSTILE_PENDING=check runs and checks the pending kinds too, and
+VIDX_HOSTILE_PENDING=check:BRANCH[,BRANCH] those of the branches named (to see where a
+branch stands; a symlink loop followed without end makes a batch time out).
 """
 import os
 import re
@@ -42,19 +43,30 @@ import check_hostile as ch  # noqa: E402
 import make_hostile as mh  # noqa: E402
 
 COUNT = 80       # library entries (good + hostile)
-CAP = 20         # per-video cap (s), passed as --timeout
+CAP = 20         # per-video cap (s): --timeout-max (or --timeout where vidx has no --timeout-max)
+STALL = 5        # --stall: a video without progress for this long ends as timeout
 SLACK = 10       # a killed video's catalog seconds may pass CAP by this much (kill, reap, record)
-RUN_ARGS = ['--jobs', 2, '--timeout', CAP, '--audio', 'wav', '--progress', 'json']
+
+
+def run_args():
+    """Sampling + the caps: the stall watchdog and the capped default timeout when this vidx
+    has them (so a file declaring 1e15 ms meets the default timeout), else a fixed --timeout."""
+    caps = ['--timeout', CAP]
+    if '--timeout-max' in common.run_vidx(['run', '--help']).stdout:
+        caps = ['--timeout-max', CAP, '--stall', STALL]
+    return ['--jobs', 2, '--audio', 'wav', '--progress', 'json'] + caps
 LAYOUTS = ('files', 'shards')
 RUN_TIMEOUT = 240  # seconds for one whole batch (a hang fails the test, it does not block it)
 STATUSES = ch.STATUSES
 
 
 def pending_kinds():
-    """{kind: branch} of the pending rows; none with VIDX_HOSTILE_PENDING=check."""
-    if os.environ.get('VIDX_HOSTILE_PENDING') == 'check':
-        return {}
-    return {k: row['pending'] for k, row in mh.KINDS.items() if row.get('pending')}
+    """{kind: branch} of the pending rows, less those VIDX_HOSTILE_PENDING=check[:BRANCH,...]
+    asks to check anyway (all of them without a branch list)."""
+    want = os.environ.get('VIDX_HOSTILE_PENDING', '')
+    check = set(want[6:].split(',')) if want.startswith('check:') else None
+    return {k: row['pending'] for k, row in mh.KINDS.items()
+            if row.get('pending') and want != 'check' and not (check and row['pending'] in check)}
 
 
 # ---------------------------------------------------------------------------
@@ -91,24 +103,26 @@ def _make(b):
                     '--count', COUNT, '--omit', ','.join(omit)], timeout=180)
     if r.rc != 0:
         fail('make_hostile.py failed:\n  %s\n%s' % (r.describe(), r.stdout[-2000:]))
-    b.m = ch.load(root)
-    b.root = b.m['root']
-    b.before = ch.snapshot(b.root)
+    args = run_args()
+    b.before = ch.snapshot(root)
     b.runs = {}
-    for layout in LAYOUTS:
-        out = common.new_out_dir('hostile_out_' + layout)
-        with ch.Writers(b.m):
-            res = tr.vrun(['run'] + ch.input_args(b.m) + ['-o', out, '--layout', layout] + RUN_ARGS,
-                          timeout=RUN_TIMEOUT)
-        b.runs[layout] = (out, res)
+    with ch.StallServer(ch.load(root)) as srv:
+        b.m = ch.load(root, srv.base_url)
+        b.root = b.m['root']
+        for layout in LAYOUTS:
+            out = common.new_out_dir('hostile_out_' + layout)
+            with ch.Writers(b.m):
+                res = tr.vrun(['run'] + ch.input_args(b.m) + ['-o', out, '--layout', layout] + args,
+                              timeout=RUN_TIMEOUT)
+            b.runs[layout] = (out, res)
     b.list_runs = {}
     for lr in b.m['list_runs']:
         out = common.new_out_dir('hostile_out_' + lr['kind'])
-        args = ['@%s/%s' % (b.root, a[1:]) if a.startswith('@') else str(b.root / a) for a in lr['args']]
-        b.list_runs[lr['kind']] = (out, tr.vrun(['run'] + args + ['-o', out] + RUN_ARGS, timeout=120))
+        largs = ['@%s/%s' % (b.root, a[1:]) if a.startswith('@') else str(b.root / a) for a in lr['args']]
+        b.list_runs[lr['kind']] = (out, tr.vrun(['run'] + largs + ['-o', out] + args, timeout=120))
     b.after = ch.snapshot(b.root)
-    note('library: %d good + %d hostile entries (%s left out: pending); batches: %s' % (
-        b.m['good'], b.m['hostile'], ', '.join(omit) or 'nothing',
+    note('library: %d good + %d hostile entries (%s left out: pending); %s; batches: %s' % (
+        b.m['good'], b.m['hostile'], ', '.join(omit) or 'nothing', ' '.join(map(str, args)),
         ', '.join('%s %.1fs rc=%s' % (k, res.elapsed, res.rc) for k, (_, res) in b.runs.items())))
 
 
