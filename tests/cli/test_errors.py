@@ -6,6 +6,7 @@ Every error: a stderr line naming the file and the cause, no crash (exit < 128),
 no hang (60 s), no temp files or partial junk left in the output directory.
 """
 import os
+import random
 import signal
 import subprocess
 import tempfile
@@ -97,6 +98,24 @@ def test_truncated_moov_end_mp4():
         F.check(_names_path(r.stderr, path) and 'truncated' in r.stderr,
                 '%s: stderr does not say %s is truncated: %r' % (args[0], path, r.stderr[-500:]))
     _no_junk(out, F)
+    F.raise_if_any()
+
+
+def test_random_bytes_are_not_media():
+    """Random bytes that FFmpeg's probe guesses at a low score as MP3 or a raw format are
+    'not a recognised media file', whatever their name; not 'refused by the security
+    policy' nor 'no decodable video stream' (main said both, depending on the name)."""
+    d = new_out_dir('random_bytes')
+    d.mkdir(parents=True)
+    data = random.Random(1003).randbytes(10000)
+    F = Failures('10,000 random bytes')
+    for name in ('noise.bin', 'noise.mov', 'noise'):
+        path = d / name
+        path.write_bytes(data)
+        r = run_vidx(['probe', path])
+        _no_crash(r, F)
+        F.check(r.rc == 3 and 'not a recognised media file' in r.stderr,
+                '%s: expected exit 3, "not a recognised media file"\n  %s' % (name, r.describe()))
     F.raise_if_any()
 
 
