@@ -68,8 +68,13 @@ def entry_problems(e, row, frames):
     return out
 
 
+def rel(root, path):
+    """A path relative to the library's folder; a URL as it is."""
+    return path if '://' in path else os.path.relpath(path, root)
+
+
 def describe(root, path, e, row):
-    d = '%s [%s]: %s' % (os.path.relpath(path, root), e['kind'], outcome(row))
+    d = '%s [%s]: %s' % (rel(root, path), e['kind'], outcome(row))
     if row is not None:
         d += ' class=%s error=%r frames=%s' % (row['error_class'], row['error'], row['frames'])
     return d
@@ -82,7 +87,7 @@ def group_problems(root, entries, vids):
         if e['expect'].get('one_per_group') and e.get('group'):
             groups.setdefault(e['group'], []).append(p)
     for g, paths in sorted(groups.items()):
-        got = {os.path.relpath(p, root): outcome(vids.get(p)) for p in paths}
+        got = {rel(root, p): outcome(vids.get(p)) for p in paths}
         if sorted(got.values()) != ['ok'] + ['skipped'] * (len(paths) - 1):
             out.append('one file under %d names %s: expected one ok, the others skipped' % (len(paths), got))
     return out
@@ -289,8 +294,8 @@ def report(m, out, stdout='', stderr='', cap=None, before=None):
         k['outcomes'][o] = k['outcomes'].get(o, 0) + 1
         r['mismatches'] += ['%s -- %s' % (describe(root, p, e, vids.get(p)), x) for x in probs]
     r['mismatches'] += group_problems(root, m['main'], vids)
-    r['unexpected_rows'] = sorted(os.path.relpath(p, root) for p in set(vids) - set(m['main']))
-    secs = sorted(((v['seconds'] or 0), os.path.relpath(p, root), v['status']) for p, v in vids.items())
+    r['unexpected_rows'] = sorted(rel(root, p) for p in set(vids) - set(m['main']))
+    secs = sorted(((v['seconds'] or 0), rel(root, p), v['status']) for p, v in vids.items())
     r['slowest'] = secs[-5:][::-1]
     r['past_cap'] = [s for s in secs if cap is not None and s[0] > cap]
     s = SUMMARY_RE.search(stderr)

@@ -204,7 +204,7 @@ def test_batch_completes():
         unexpected = sorted(set(vids) - set(b.m['main']))
         if unexpected:
             F.add(tag + '%d catalog rows for paths that are no input (walked through a link?): %s' % (
-                len(unexpected), [os.path.relpath(p, b.root) for p in unexpected[:8]]))
+                len(unexpected), [ch.rel(b.root, p) for p in unexpected[:8]]))
         if layout == 'files':
             G = Failures()
             tr.check_outputs(out, cat, G)
@@ -226,7 +226,7 @@ def test_within_cap():
                 F.add('%s: %s took %s s (status %s)' % (layout, p, v['seconds'], v['status']))
     if slowest:
         s = max(slowest)
-        note('slowest video: %.1f s (%s, %s, %s)' % (s[0], s[1], os.path.relpath(s[2], b.root), s[3]))
+        note('slowest video: %.1f s (%s, %s, %s)' % (s[0], s[1], ch.rel(b.root, s[2]), s[3]))
     F.raise_if_any()
 
 
