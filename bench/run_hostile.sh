@@ -7,8 +7,9 @@
 #            900 good clips in 12 codec/container combinations, 100 hostile entries of
 #            every kind in the KINDS table, plus FIFOs and an @list named on the command
 #            line); regenerated when missing or older than the generator
-#   run:     vidx run <manifest inputs> -o OUT --jobs $JOBS --timeout $TIMEOUT --audio wav
-#            --progress json $VIDX_RUN_ARGS, the stalling FIFO writers running alongside,
+#   run:     vidx run <manifest inputs> -o OUT --jobs $JOBS --audio wav --progress json
+#            --timeout-max $TIMEOUT_MAX --stall $STALL $VIDX_RUN_ARGS, with the stalling FIFO
+#            writers and the stalling HTTP server (check_hostile.py serve) running alongside,
 #            under bench/peakmem.py (one run: peak RSS of the largest process and of the
 #            whole process tree)
 #   check:   bench/check_hostile.py report: counts by status, outcome by kind against the
@@ -17,7 +18,8 @@
 #
 # Results in $RESDIR (default bench/results/hostile-<time>/): meta.txt, run.stderr,
 # run.events.jsonl, mem.tsv, report.json, summary.md (the figures for docs/BENCHMARKS.md).
-# Environment: VIDX, COUNT (1000), JOBS (2), TIMEOUT (per-video cap, s; 30), OMIT
+# Environment: VIDX, COUNT (1000), JOBS (2), TIMEOUT_MAX (cap of the default per-video
+#   timeout, s; 60), STALL (s without progress that end a video; 10), OMIT
 #   (comma-separated kinds to leave out of the library; default 'pending': the kinds the
 #   KINDS table marks pending, as the CLI test does; '' for none), RESDIR, BENCH_TMP,
 #   VIDX_RUN_ARGS, LIMIT (wall-clock limit of the run in s; 3600).
@@ -28,7 +30,8 @@ cd "$REPO"
 VIDX="${VIDX:-build/tools/vidx/vidx}"
 COUNT="${COUNT:-1000}"
 JOBS="${JOBS:-2}"
-TIMEOUT="${TIMEOUT:-30}"
+TIMEOUT_MAX="${TIMEOUT_MAX:-60}"
+STALL="${STALL:-10}"
 OMIT="${OMIT-pending}"
 LIMIT="${LIMIT:-3600}"
 if [[ "$OMIT" == pending ]]; then
@@ -48,25 +51,31 @@ if [[ ! -f "$LIB/manifest.json" || bench/make_hostile.py -nt "$LIB/manifest.json
     nice -n 10 "$PY" bench/make_hostile.py "$LIB" --count "$COUNT" --omit "$OMIT"
 fi
 "$PY" bench/check_hostile.py snapshot "$LIB" > "$T/before.json"
-mapfile -t INPUTS < <("$PY" bench/check_hostile.py inputs "$LIB")
 
 {
     bench_machine
     bench_revision 1
     echo "input: $LIB: $("$PY" -c 'import json,sys; m=json.load(open(sys.argv[1])); print("%d entries (%d good, %d hostile), left out: %s" % (m["good"]+m["hostile"], m["good"], m["hostile"], ",".join(m["omitted"]) or "nothing"))' "$LIB/manifest.json"); $(du -sb "$LIB/lib" | cut -f1) bytes"
-    echo "job: vidx run, 8 frames (default) + 16 kHz mono WAV per video, $JOBS workers, --timeout $TIMEOUT"
+    echo "job: vidx run, 8 frames (default) + 16 kHz mono WAV per video, $JOBS workers, --timeout-max $TIMEOUT_MAX --stall $STALL"
 } > "$RESDIR/meta.txt"
 cat "$RESDIR/meta.txt"
 
-# the stalling FIFO writers: each sends a header, then keeps the pipe open and silent
+# the stalling FIFO writers (each sends a header, then keeps the pipe open and silent) and
+# the stalling HTTP server (the start of a file declaring 1e15 ms, then nothing)
 WRITERS=()
 stop_writers() { (( ${#WRITERS[@]} )) && kill "${WRITERS[@]}" 2>/dev/null; wait 2>/dev/null; true; }
 trap stop_writers EXIT
 while IFS=$'\t' read -r fifo header; do
     "$PY" bench/make_hostile.py --feed-fifo "$fifo" "$header" & WRITERS+=($!)
 done < <("$PY" bench/check_hostile.py writers "$LIB")
+rm -f "$T/server.url"
+"$PY" bench/check_hostile.py serve "$LIB" 0 > "$T/server.url" & WRITERS+=($!)
+for _ in $(seq 100); do [[ -s "$T/server.url" ]] && break; sleep 0.1; done
+BASE=$(cat "$T/server.url")
+mapfile -t INPUTS < <("$PY" bench/check_hostile.py inputs "$LIB" --base-url "$BASE")
 
-CMD="timeout -s KILL $LIMIT $VIDX run $(printf '%q ' "${INPUTS[@]}")-o $OUT --jobs $JOBS --timeout $TIMEOUT"
+CMD="timeout -s KILL $LIMIT $VIDX run $(printf '%q ' "${INPUTS[@]}")-o $OUT --jobs $JOBS"
+CMD+=" --timeout-max $TIMEOUT_MAX --stall $STALL"
 CMD+=" --audio wav --progress json ${VIDX_RUN_ARGS:-} > $RESDIR/run.events.jsonl 2> $RESDIR/run.stderr"
 echo "$CMD" > "$RESDIR/command.txt"
 CMD+="; echo \$? > $RESDIR/vidx.rc"   # exit 1 (some videos not ok) is the expected outcome
@@ -82,8 +91,8 @@ echo "exit: $rc, wall ${wall}s" | tee "$RESDIR/exit.txt"
 tail -5 "$RESDIR/run.stderr"
 
 check=0
-"$PY" bench/check_hostile.py report "$LIB" "$OUT" --stdout "$RESDIR/run.events.jsonl" \
-    --stderr "$RESDIR/run.stderr" --cap "$(( TIMEOUT + 10 ))" --before "$T/before.json" \
+"$PY" bench/check_hostile.py report "$LIB" "$OUT" --base-url "$BASE" --stdout "$RESDIR/run.events.jsonl" \
+    --stderr "$RESDIR/run.stderr" --cap "$(( TIMEOUT_MAX + 10 ))" --before "$T/before.json" \
     > "$RESDIR/report.json" || check=$?
 
 "$PY" - "$RESDIR" "$rc" "$wall" "$check" <<'EOF'
@@ -115,5 +124,14 @@ if r['mismatches']:
 print('\n'.join(out))
 print('\nall as expected: %s' % (check == 0))
 EOF
+# the separate invocations (the self-including @list): exit code and first line of stderr
+"$PY" -c 'import json, sys; [print(" ".join(r["args"])) for r in json.load(open(sys.argv[1]))["list_runs"]]' \
+    "$LIB/manifest.json" | while read -r arg; do
+    arg="@$LIB/${arg#@}"
+    lrc=0; "$VIDX" run "$arg" -o "$T/list-out" --progress none > /dev/null 2> "$T/list.stderr" || lrc=$?
+    rm -rf "$T/list-out"
+    printf '\n`vidx run %s -o OUT`: exit %d, "%s"\n' "${arg#"$LIB"/}" "$lrc" "$(head -1 "$T/list.stderr")" |
+        tee -a "$RESDIR/summary.md"
+done
 echo "== results in $RESDIR"
 exit 0
