@@ -473,6 +473,11 @@ MAKERS = {
 SPECIAL = ('fifo', 'fifo_stall', 'stalled_url', 'self_list')   # inputs named on the command line
 
 
+def entries_of(kind, v):
+    """Library entries one (kind, variant) makes: the ping/pong symlink pair makes two."""
+    return 2 if kind == 'symlink_loop' and v % 3 == 1 else 1
+
+
 def hostile_plan(n_hostile, omit=()):
     """(kind, variant) pairs: every variant of every kind once (the minimum), then
     round-robin repeats up to n_hostile (each kind at most its 'most' times)."""
@@ -565,7 +570,7 @@ def build(root, count, share, jobs, seed, omit=()):
     t0 = time.time()
     make_materials(lib.gen)
     plan = hostile_plan(round(count * share), omit)
-    n_good = max(count - len(plan), 3)
+    n_good = max(count - sum(entries_of(k, v) for k, v in plan), 3)
     # good clips (the duplicates refer to those of folder d00) with the hostile entries
     # interleaved at random positions after the first half folder
     n_total = n_good + len(plan)

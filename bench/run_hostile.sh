@@ -51,12 +51,17 @@ if [[ ! -f "$LIB/manifest.json" || bench/make_hostile.py -nt "$LIB/manifest.json
     nice -n 10 "$PY" bench/make_hostile.py "$LIB" --count "$COUNT" --omit "$OMIT"
 fi
 "$PY" bench/check_hostile.py snapshot "$LIB" > "$T/before.json"
+if "$VIDX" run --help | grep -q -- --timeout-max; then
+    CAPS="--timeout-max $TIMEOUT_MAX --stall $STALL"
+else
+    CAPS="--timeout $TIMEOUT_MAX"   # a vidx before the stall watchdog: a fixed cap
+fi
 
 {
     bench_machine
     bench_revision 1
     echo "input: $LIB: $("$PY" -c 'import json,sys; m=json.load(open(sys.argv[1])); print("%d entries (%d good, %d hostile), left out: %s" % (m["good"]+m["hostile"], m["good"], m["hostile"], ",".join(m["omitted"]) or "nothing"))' "$LIB/manifest.json"); $(du -sb "$LIB/lib" | cut -f1) bytes"
-    echo "job: vidx run, 8 frames (default) + 16 kHz mono WAV per video, $JOBS workers, --timeout-max $TIMEOUT_MAX --stall $STALL"
+    echo "job: vidx run, 8 frames (default) + 16 kHz mono WAV per video, $JOBS workers, $CAPS"
 } > "$RESDIR/meta.txt"
 cat "$RESDIR/meta.txt"
 
@@ -75,7 +80,7 @@ BASE=$(cat "$T/server.url")
 mapfile -t INPUTS < <("$PY" bench/check_hostile.py inputs "$LIB" --base-url "$BASE")
 
 CMD="timeout -s KILL $LIMIT $VIDX run $(printf '%q ' "${INPUTS[@]}")-o $OUT --jobs $JOBS"
-CMD+=" --timeout-max $TIMEOUT_MAX --stall $STALL"
+CMD+=" $CAPS"
 CMD+=" --audio wav --progress json ${VIDX_RUN_ARGS:-} > $RESDIR/run.events.jsonl 2> $RESDIR/run.stderr"
 echo "$CMD" > "$RESDIR/command.txt"
 CMD+="; echo \$? > $RESDIR/vidx.rc"   # exit 1 (some videos not ok) is the expected outcome
