@@ -180,8 +180,11 @@ def leaks(needles, out, texts=()):
     for dirpath, _, files in os.walk(out):
         for name in files:
             p = os.path.join(dirpath, name)
-            if os.path.isfile(p) and not os.path.islink(p):
-                blobs.append((p, Path(p).read_bytes()))
+            try:
+                if os.path.isfile(p) and not os.path.islink(p):
+                    blobs.append((p, Path(p).read_bytes()))
+            except FileNotFoundError:  # a reader's catalog.db-wal/-shm, gone when it closed
+                pass
     found, scanned = [], 0
     for where, data in blobs:
         scanned += len(data)
