@@ -73,8 +73,7 @@ LIE_FACTOR = 1000     # lying duration: the header says LIE_FACTOR x the content
 SKIP = {'status': ['skipped']}
 KINDS = {
     'good': {'status': ['ok'], 'distinct': True},
-    'truncated': {'status': ['partial', 'failed'], 'class': ['truncated', 'decode'],
-                  'error': r'truncated|damaged input'},
+    'truncated': {'status': ['partial', 'failed'], 'class': ['truncated'], 'error': r'truncated'},
     'random': {'status': ['failed'], 'class': ['format'], 'error': r'not a recognised media file'},
     'zero': {'status': ['failed'], 'class': ['empty'], 'error': r'empty'},
     # text named .mp4: the name says video, the content is no media at all

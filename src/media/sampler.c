@@ -36,6 +36,7 @@
 #include "media/convert.h"
 #include "media/gopdec.h"
 #include "media/planner.h"
+#include "media/sampler_cut.h"
 #include "media/settings.h"
 #include "media/shown.h"
 #include "media/source.h"
@@ -80,7 +81,8 @@ struct VidxSampler {
     /* Sequential path. */
     AVFrame *prev;
     int64_t seq_index;
-    int64_t seq_tick; /* one frame duration in stream ticks, for untimed streams; else 0 */
+    int64_t seq_tick;   /* one frame duration in stream ticks, for untimed streams; else 0 */
+    VidxSamplerCut cut; /* where the input was cut off (sampler_cut.h) */
     int finished;
     int fatal;
     int read_error;    /* the input ended with an error, not at its end */
@@ -702,15 +704,33 @@ static void check_overrun(VidxSampler *s)
     s->stats.content_duration = (s->video_end - start) * av_q2d(tb);
 }
 
+/* The input broke off or ends before its header says: where, for the message. */
+static void note_truncated(VidxSampler *s)
+{
+    int64_t start = s->st->start_time != AV_NOPTS_VALUE ? s->st->start_time : 0;
+    s->cut.truncated = 1;
+    s->cut.declared = s->src->info.duration;
+    s->cut.ends_at =
+        s->video_end == INT64_MIN ? 0.0 : (s->video_end - start) * av_q2d(s->st->time_base);
+}
+
+void vidx__sampler_cut(const VidxSampler *s, VidxSamplerCut *cut)
+{
+    *cut = s->cut;
+}
+
 /* at_eof: the whole file was read (not an early stop after the last target). */
 static int finish(VidxSampler *s, int at_eof)
 {
     int ret = 0;
-    if (at_eof && cut_short(s)) {
+    int cut = at_eof && cut_short(s);
+    if (cut) {
         s->stats.partial = 1;
         if (!s->sequential)
             vidx__planner_truncate(s->plan, s->video_end);
     }
+    if (at_eof && (s->read_error || cut))
+        note_truncated(s);
     if (at_eof)
         check_overrun(s);
     if (s->sequential) {

@@ -7,6 +7,7 @@ no hang (60 s), no temp files or partial junk left in the output directory.
 """
 import os
 import random
+import re
 import signal
 import subprocess
 import tempfile
@@ -98,6 +99,29 @@ def test_truncated_moov_end_mp4():
         F.check(_names_path(r.stderr, path) and 'truncated' in r.stderr,
                 '%s: stderr does not say %s is truncated: %r' % (args[0], path, r.stderr[-500:]))
     _no_junk(out, F)
+    F.raise_if_any()
+
+
+def test_truncated_partial_says_so():
+    """A file cut part way is partial with the reason "truncated" and where it breaks off,
+    not a generic "damaged input: 0 decode errors" (and class truncated in a batch)."""
+    import test_run as tr
+    F = Failures('truncated partial')
+    want = re.compile(r'truncated: the video breaks off at [\d.]+ s of the [\d.]+ s its header declares')
+    paths = [fixtures_dir() / 'bad' / n for n in ('trunc_faststart.mp4', 'trunc.mkv')]
+    for path in paths:
+        out = new_out_dir('trunc_says_' + path.name)
+        r = run_vidx(['frames', path, '-o', out])
+        F.check(r.rc == 6 and want.search(r.stderr), 'frames %s: expected exit 6 and /%s/\n  %s' % (
+            path.name, want.pattern, r.describe()))
+    out = new_out_dir('trunc_says_run')
+    r = tr.vrun(['run'] + paths + ['-o', out, '--progress', 'none'])
+    vids = tr.read_catalog(out)['videos'] if r.rc in (0, 1) else {}
+    for path in paths:
+        v = vids.get(str(path))
+        F.check(v is not None and (v['status'], v['error_class']) == ('partial', 'truncated')
+                and want.search(v['error'] or ''), 'run %s: %r\n  %s' % (
+                    path.name, v and (v['status'], v['error_class'], v['error']), r.describe()))
     F.raise_if_any()
 
 

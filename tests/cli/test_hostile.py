@@ -44,7 +44,7 @@ import make_hostile as mh  # noqa: E402
 
 COUNT = 80       # library entries (good + hostile)
 CAP = 20         # per-video cap (s): --timeout-max (or --timeout where vidx has no --timeout-max)
-STALL = 5        # --stall: a video without progress for this long ends as timeout
+STALL = 8        # --stall: a video without progress for this long ends as timeout
 SLACK = 10       # a killed video's catalog seconds may pass CAP by this much (kill, reap, record)
 
 
