@@ -14,6 +14,8 @@ manifest asks for (the self-including @list). Then, one test case each:
                       ok), the summary's counts add up and agree with the catalog and the
                       end event, no catalog row for anything that is not an input (no
                       walk through symlinked folders), catalog <-> files consistency
+  rerun_is_boring     the same command again: everything skipped as done before, the
+                      catalog unchanged (timing columns aside)
   within_cap          no video past its cap: catalog seconds <= CAP + SLACK
   no_foreign_bytes    no byte of /etc/passwd or of the canary in any output file (frames,
                       shards, audio, manifests, catalog) nor on stdout/stderr
@@ -115,6 +117,11 @@ def _make(b):
                 res = tr.vrun(['run'] + ch.input_args(b.m) + ['-o', out, '--layout', layout] + args,
                               timeout=RUN_TIMEOUT)
             b.runs[layout] = (out, res)
+        out = b.runs['files'][0]
+        b.first_dump = tr.catalog_dump(tr.read_catalog(out))
+        with ch.Writers(b.m):  # the same command again: everything is done before
+            b.rerun = tr.vrun(['run'] + ch.input_args(b.m) + ['-o', out, '--layout', 'files'] + args,
+                              timeout=RUN_TIMEOUT)
     b.list_runs = {}
     for lr in b.m['list_runs']:
         out = common.new_out_dir('hostile_out_' + lr['kind'])
@@ -211,6 +218,24 @@ def test_batch_completes():
             tr.check_outputs(out, cat, G)
             F.msgs += [tag + m for m in G.msgs]
     F.raise_if_any(40)
+
+
+def test_rerun_is_boring():
+    """The same command again over the same OUT: every video skipped as done before (the
+    failures too, without --retry), the catalog unchanged but for timing columns."""
+    b = batch()
+    out, _ = b.runs['files']
+    res = b.rerun
+    F = Failures('rerun of the hostile batch')
+    cat = tr.read_catalog(out)
+    m = ch.SUMMARY_RE.search(res.stderr)
+    if res.timed_out or res.rc != 1 or not m:
+        F.add('exit %s, expected 1 (earlier failures skipped) and a summary\n  %s' % (res.rc, res.describe()))
+    elif int(m.group(7)) != len(cat['videos']) or int(m.group(1)) != len(cat['videos']):
+        F.add('summary %r: expected all %d videos skipped as done before' % (m.group(0), len(cat['videos'])))
+    F.msgs += tr.diff_dumps(b.first_dump, tr.catalog_dump(cat), 'first run', 'rerun')
+    note('rerun: %s (%.1f s)' % (m.group(0) if m else '-', res.elapsed))
+    F.raise_if_any()
 
 
 def test_within_cap():
