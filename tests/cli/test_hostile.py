@@ -22,7 +22,7 @@ manifest asks for (the self-including @list). Then, one test case each:
   inputs_unchanged    every input (files, links, FIFOs, the canary) hashes the same after
 
 The expectations are ONE table: KINDS in bench/make_hostile.py (the generator copies
-each row into the manifest; bench/run_hostile.sh checks the 1,000-clip library against
+each row into the manifest; bench/run_hostile.sh checks the 1,000-entry library against
 the same rows). A row with 'pending': BRANCH names the branch that delivers the
 behaviour: that kind is left out of the generated library (so it cannot disturb the
 other cases) and its case SKIPs with 'pending: BRANCH'. Delete the key once the branch
@@ -48,6 +48,9 @@ COUNT = 80       # library entries (good + hostile)
 CAP = 20         # per-video cap (s): --timeout-max (or --timeout where vidx has no --timeout-max)
 STALL = 8        # --stall: a video without progress for this long ends as timeout
 SLACK = 10       # a killed video's catalog seconds may pass CAP by this much (kill, reap, record)
+LAYOUTS = ('files', 'shards')
+RUN_TIMEOUT = 240  # seconds for one whole batch (a hang fails the test, it does not block it)
+STATUSES = ch.STATUSES
 
 
 def run_args():
@@ -57,9 +60,6 @@ def run_args():
     if '--timeout-max' in common.run_vidx(['run', '--help']).stdout:
         caps = ['--timeout-max', CAP, '--stall', STALL]
     return ['--jobs', 2, '--audio', 'wav', '--progress', 'json'] + caps
-LAYOUTS = ('files', 'shards')
-RUN_TIMEOUT = 240  # seconds for one whole batch (a hang fails the test, it does not block it)
-STATUSES = ch.STATUSES
 
 
 def pending_kinds():
