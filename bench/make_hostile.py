@@ -31,8 +31,8 @@ duration (1e15 ms), playlists named .mp4 pointing at /etc/passwd and at the cana
 (HLS, ffconcat),
 an MKV with 1,000 tiny tracks, Y4M headers declaring 30000x30000 and 9000x9000, a
 self-including @list, hard-linked and symlinked duplicates, a file named like a
-protocol URL, and non-video files (photos, MP3, WAV, text, PDF) that a folder walk
-must skip.
+protocol URL, and non-video files (photos, MP3, WAV, text, PDF, an .m3u8 playlist)
+that a folder walk must skip.
 
 manifest.json: {"version", "count", "good", "hostile", "inputs" (arguments for
 `vidx run`, relative to DIR), "secrets" (files whose content must never appear in an
@@ -449,7 +449,9 @@ def mk_nonvideo(lib, d, v, tag):
     name, data = [('photo.jpg', lib.material('photo.jpg')), ('photo.png', lib.material('photo.png')),
                   ('song.mp3', lib.material('tone.mp3')), ('notes.txt', b'shopping list\n' * 10),
                   ('memo.wav', lib.material('tone.wav')),
-                  ('paper.pdf', b'%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n')][v % 6]
+                  ('paper.pdf', b'%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n'),
+                  ('list.m3u8', b'#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n'
+                                b'#EXT-X-ENDLIST\n')][v % 7]
     p = d / ('%s_%s' % (tag, name))
     p.write_bytes(data)
     lib.entry(p, 'nonvideo', content=name)
@@ -466,7 +468,7 @@ MAKERS = {
     'playlist': (mk_playlist, 4, None), 'many_tracks': (mk_many_tracks, 1, 3),
     'y4m_huge': (mk_y4m_huge, 2, 4), 'hardlink': (mk_hardlink, 1, 3),
     'symlink_dup': (mk_symlink_dup, 2, 6), 'protocol_name': (mk_protocol_name, 1, 2),
-    'nonvideo': (mk_nonvideo, 6, None),
+    'nonvideo': (mk_nonvideo, 7, None),
 }
 SPECIAL = ('fifo', 'fifo_stall', 'stalled_url', 'self_list')   # inputs named on the command line
 
