@@ -222,14 +222,19 @@ class Writers:
             p.wait()
 
 
-class StallServer:
-    """Serves the manifest's 'servers' over HTTP on 127.0.0.1 (Range aware): each URL gives
-    the first bytes of a file declaring 1e15 ms (the Content-Length of the whole file),
-    then the connection stalls until the server is closed."""
+def manifest_files(m):
+    """What the manifest's stalling server serves: {name: (data, bytes sent before it stalls)}."""
+    return {s['url']: ((m['root'] / s['data']).read_bytes(), s['upto']) for s in m.get('servers', [])}
 
-    def __init__(self, m, port=0):
+
+class StallServer:
+    """Serves files over HTTP on 127.0.0.1 (Range aware), each as {name: (data, upto)}:
+    the Content-Length of the whole file, then only its bytes before `upto`, then the
+    connection stalls until the server is closed (a stuck server, a hung mount). The
+    manifest's files: StallServer(manifest_files(m)); a URL is base_url + name."""
+
+    def __init__(self, files, port=0):
         self.release = threading.Event()
-        files = {s['url']: ((m['root'] / s['data']).read_bytes(), s['upto']) for s in m.get('servers', [])}
         release = self.release
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -339,7 +344,7 @@ def main():
             print('%s\t%s' % (m['root'] / w['fifo'], m['root'] / w['header']))
         return 0
     if a.what == 'serve':
-        with StallServer(m, int(a.out or 0)) as srv:
+        with StallServer(manifest_files(m), int(a.out or 0)) as srv:
             print(srv.base_url, flush=True)
             while True:
                 time.sleep(3600)

@@ -108,7 +108,7 @@ def _make(b):
     args = run_args()
     b.before = ch.snapshot(root)
     b.runs = {}
-    with ch.StallServer(ch.load(root)) as srv:
+    with ch.StallServer(ch.manifest_files(ch.load(root))) as srv:
         b.m = ch.load(root, srv.base_url)
         b.root = b.m['root']
         for layout in LAYOUTS:
