@@ -15,7 +15,9 @@
  * Containers whose packets carry no reliable presentation times (AVI, raw
  * elementary streams) use the sequential path instead: every picture is
  * decoded and targets are matched on the decoder's timestamps. Slower, equally
- * exact.
+ * exact. Raw H.264/HEVC streams carry no timestamps at all: there picture i
+ * is shown at i frame durations of the stream's frame rate (as ffmpeg times
+ * them), which also gives the end of the stream from a count of its pictures.
  */
 #include "core/internal.h"
 
@@ -34,6 +36,7 @@
 #include "media/convert.h"
 #include "media/gopdec.h"
 #include "media/planner.h"
+#include "media/sampler_cut.h"
 #include "media/settings.h"
 #include "media/shown.h"
 #include "media/source.h"
@@ -78,6 +81,8 @@ struct VidxSampler {
     /* Sequential path. */
     AVFrame *prev;
     int64_t seq_index;
+    int64_t seq_tick;   /* one frame duration in stream ticks, for untimed streams; else 0 */
+    VidxSamplerCut cut; /* where the input was cut off (sampler_cut.h) */
     int finished;
     int fatal;
     int read_error;    /* the input ended with an error, not at its end */
@@ -123,6 +128,8 @@ static int prescan(VidxSampler *s, int64_t *count, double *end)
         av_packet_unref(s->pkt);
     }
     *count = n;
+    if (last == INT64_MIN && s->seq_tick > 0) /* untimed: n pictures of one tick each */
+        last = n * s->seq_tick;
     *end = last == INT64_MIN ? -1.0 : last * av_q2d(s->st->time_base);
     if ((ret = vidx__source_rewind(s->src)) < 0)
         return ret;
@@ -336,6 +343,13 @@ static int64_t frame_pts(const AVFrame *f)
     return f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
 }
 
+/* Sequential path: the time of the picture with presentation index idx. */
+static int64_t seq_pts(const VidxSampler *s, const AVFrame *f, int64_t idx)
+{
+    int64_t p = frame_pts(f);
+    return p == AV_NOPTS_VALUE && s->seq_tick > 0 ? idx * s->seq_tick : p;
+}
+
 /* Planned path: queue f for every resolved target it is the answer to. */
 static int match_planned(VidxSampler *s, const AVFrame *f)
 {
@@ -365,7 +379,7 @@ static int match_sequential(VidxSampler *s, const AVFrame *f)
 {
     int64_t n;
     const PlanTarget *t = vidx__planner_targets(s->plan, &n);
-    int64_t p = f ? frame_pts(f) : INT64_MAX, idx = s->seq_index;
+    int64_t idx = s->seq_index, p = f ? seq_pts(s, f, idx) : INT64_MAX;
     int ret = 0;
     if (s->kind == PLAN_KEYFRAMES) {
         if (f && (f->key_frame || f->pict_type == AV_PICTURE_TYPE_I))
@@ -690,15 +704,33 @@ static void check_overrun(VidxSampler *s)
     s->stats.content_duration = (s->video_end - start) * av_q2d(tb);
 }
 
+/* The input broke off or ends before its header says: where, for the message. */
+static void note_truncated(VidxSampler *s)
+{
+    int64_t start = s->st->start_time != AV_NOPTS_VALUE ? s->st->start_time : 0;
+    s->cut.truncated = 1;
+    s->cut.declared = s->src->info.duration;
+    s->cut.ends_at =
+        s->video_end == INT64_MIN ? 0.0 : (s->video_end - start) * av_q2d(s->st->time_base);
+}
+
+void vidx__sampler_cut(const VidxSampler *s, VidxSamplerCut *cut)
+{
+    *cut = s->cut;
+}
+
 /* at_eof: the whole file was read (not an early stop after the last target). */
 static int finish(VidxSampler *s, int at_eof)
 {
     int ret = 0;
-    if (at_eof && cut_short(s)) {
+    int cut = at_eof && cut_short(s);
+    if (cut) {
         s->stats.partial = 1;
         if (!s->sequential)
             vidx__planner_truncate(s->plan, s->video_end);
     }
+    if (at_eof && (s->read_error || cut))
+        note_truncated(s);
     if (at_eof)
         check_overrun(s);
     if (s->sequential) {
@@ -761,6 +793,23 @@ static int pump(VidxSampler *s)
 /* ---------------------------------------------------------------------- */
 /* Public API                                                              */
 /* ---------------------------------------------------------------------- */
+
+/*
+ * One frame duration in st's ticks for demuxers that give packets no time at
+ * all (raw H.264/HEVC elementary streams), from the stream's frame rate; 0
+ * when packets are timed or no rate is known.
+ */
+static int64_t untimed_tick(const AVFormatContext *fmt, const AVStream *st)
+{
+    static const char *const names[] = {"h264", "hevc"};
+    AVRational rate = st->r_frame_rate.num > 0 ? st->r_frame_rate : st->avg_frame_rate;
+    int untimed = !!(fmt->iformat->flags & AVFMT_NOTIMESTAMPS);
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(names); i++)
+        untimed |= !strcmp(fmt->iformat->name, names[i]);
+    if (!untimed || rate.num <= 0 || rate.den <= 0)
+        return 0;
+    return VIDX_MAX(av_rescale_q(1, av_inv_q(rate), st->time_base), 0);
+}
 
 /* Containers that do not store presentation times for every packet. */
 static int needs_sequential(const AVFormatContext *fmt)
@@ -827,6 +876,7 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
     s->set = *set;
     s->st = src->video;
     s->sequential = needs_sequential(src->fmt);
+    s->seq_tick = s->sequential ? untimed_tick(src->fmt, s->st) : 0;
     s->video_end = INT64_MIN;
     ret = AVERROR(ENOMEM);
     if (!(s->pkt = av_packet_alloc()) || !(s->frame = av_frame_alloc()) ||
@@ -885,7 +935,7 @@ static int deliver(VidxSampler *s, const Emit *e, const VidxFrame **frame)
     memset(o, 0, sizeof(*o));
     o->index = e->index;
     o->target = e->target;
-    o->pts = frame_pts(f);
+    o->pts = s->sequential ? seq_pts(s, f, e->index) : frame_pts(f);
     o->time = o->pts * av_q2d(s->st->time_base);
     o->keyframe = f->key_frame;
     o->approx = e->approx;
