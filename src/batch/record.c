@@ -104,6 +104,12 @@ int vidx__record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls
     return ret;
 }
 
+/* A partial video's class: "truncated" when its worker says the input was cut off. */
+static const char *partial_class(const WireResult *res)
+{
+    return res->error_class && !strcmp(res->error_class, "truncated") ? "truncated" : "decode";
+}
+
 void vidx__record_classify(const Run *r, const WireResult *res, CatalogVideo *v)
 {
     int code = res->status;
@@ -113,7 +119,7 @@ void vidx__record_classify(const Run *r, const WireResult *res, CatalogVideo *v)
     else if (code)
         v->error_class = res->error_class;
     else
-        v->error_class = res->partial ? "decode" : NULL;
+        v->error_class = res->partial ? partial_class(res) : NULL;
     v->error = v->status != VIDX_VIDEO_OK ? res->message : NULL;
 }
 

@@ -9,6 +9,8 @@
  *                   "seconds", "frames": [{"index", "target", ...}, ...],
  *                   "decoded", "errors", "tar_end", "tar_samples"[, "probe"]
  *                   [, "audio": {"path", "rate", "channels", "duration"}]}
+ *                   ("class": the error's; for a partial result "truncated" when
+ *                   the input was cut off, else "decode")
  *
  * Paths travel as hex so that any byte a file name may hold survives (tabs,
  * newlines, non-UTF-8). A decoder never reads past its line: a hostile or
@@ -153,6 +155,14 @@ static json_t *frame_json(const VidxFrameRecord *f, TarSpan sp)
                      (json_int_t)sp.offset, "tar_size", (json_int_t)sp.size);
 }
 
+/* The class of a result: its error's, or for a partial one why it is partial. */
+static const char *result_class(const VidxJobResult *r, const JobOutput *out)
+{
+    if (r->status)
+        return vidx_error_class(r->status);
+    return r->partial ? (out->truncated ? "truncated" : "decode") : "ok";
+}
+
 static json_t *result_json(const VidxJobResult *r, const JobOutput *out)
 {
     json_t *frames = json_array();
@@ -165,8 +175,8 @@ static json_t *result_json(const VidxJobResult *r, const JobOutput *out)
         }
     json_t *o =
         json_pack("{s:i, s:s, s:s, s:b, s:f, s:o, s:I, s:I, s:I, s:I}", "status", r->status,
-                  "class", vidx_error_class(r->status), "message", r->message, "partial",
-                  r->partial, "seconds", r->seconds, "frames", frames, "decoded",
+                  "class", result_class(r, out), "message", r->message, "partial", r->partial,
+                  "seconds", r->seconds, "frames", frames, "decoded",
                   (json_int_t)r->stats.frames_decoded, "errors", (json_int_t)r->stats.decode_errors,
                   "tar_end", (json_int_t)out->tar_end, "tar_samples", (json_int_t)out->tar_samples);
     /* A probe or audio entry that cannot be built is left out: the video is still reported. */

@@ -18,7 +18,9 @@
  * Containers whose packets carry no reliable presentation times (AVI, raw
  * elementary streams) use the sequential path instead: every picture is
  * decoded and targets are matched on the decoder's timestamps. Slower, equally
- * exact.
+ * exact. Raw H.264/HEVC streams carry no timestamps at all: there picture i
+ * is shown at i frame durations of the stream's frame rate (as ffmpeg times
+ * them), which also gives the end of the stream from a count of its pictures.
  */
 #include "media/sampler_internal.h"
 
@@ -45,6 +47,18 @@ static int push_emit(VidxSampler *s, const AVFrame *f, int64_t index, double tar
         return AVERROR(ENOMEM);
     s->emit[s->n_emit++] = (Emit){ref, index, target, approx};
     return 0;
+}
+
+/* Sequential path: the time of the picture with presentation index idx. */
+static int64_t seq_pts(const VidxSampler *s, const AVFrame *f, int64_t idx)
+{
+    int64_t p = vidx__frame_pts(f);
+    return p == AV_NOPTS_VALUE && s->seq_tick > 0 ? idx * s->seq_tick : p;
+}
+
+int64_t vidx__drive_frame_pts(const VidxSampler *s, const AVFrame *f, int64_t idx)
+{
+    return s->sequential ? seq_pts(s, f, idx) : vidx__frame_pts(f);
 }
 
 /* Planned path: queue f for every resolved target it is the answer to. */
@@ -76,7 +90,7 @@ static int match_sequential(VidxSampler *s, const AVFrame *f)
 {
     int64_t n;
     const PlanTarget *t = vidx__planner_targets(s->plan, &n);
-    int64_t p = f ? vidx__frame_pts(f) : INT64_MAX, idx = s->seq_index;
+    int64_t idx = s->seq_index, p = f ? seq_pts(s, f, idx) : INT64_MAX;
     int ret = 0;
     if (s->kind == PLAN_KEYFRAMES) {
         if (f && (f->key_frame || f->pict_type == AV_PICTURE_TYPE_I))
@@ -416,6 +430,23 @@ static int pump(VidxSampler *s)
     return ret;
 }
 
+/*
+ * One frame duration in st's ticks for demuxers that give packets no time at
+ * all (raw H.264/HEVC elementary streams), from the stream's frame rate; 0
+ * when packets are timed or no rate is known.
+ */
+static int64_t untimed_tick(const AVFormatContext *fmt, const AVStream *st)
+{
+    static const char *const names[] = {"h264", "hevc"};
+    AVRational rate = st->r_frame_rate.num > 0 ? st->r_frame_rate : st->avg_frame_rate;
+    int untimed = !!(fmt->iformat->flags & AVFMT_NOTIMESTAMPS);
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(names); i++)
+        untimed |= !strcmp(fmt->iformat->name, names[i]);
+    if (!untimed || rate.num <= 0 || rate.den <= 0)
+        return 0;
+    return VIDX_MAX(av_rescale_q(1, av_inv_q(rate), st->time_base), 0);
+}
+
 /* Containers that do not store presentation times for every packet. */
 static int needs_sequential(const AVFormatContext *fmt)
 {
@@ -432,6 +463,7 @@ static int needs_sequential(const AVFormatContext *fmt)
 void vidx__drive_choose_path(VidxSampler *s)
 {
     s->sequential = needs_sequential(s->src->fmt);
+    s->seq_tick = s->sequential ? untimed_tick(s->src->fmt, s->st) : 0;
 }
 
 int vidx__drive_open_decoder(VidxSampler *s)

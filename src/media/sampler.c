@@ -137,7 +137,7 @@ static int deliver(VidxSampler *s, const Emit *e, const VidxFrame **frame)
     memset(o, 0, sizeof(*o));
     o->index = e->index;
     o->target = e->target;
-    o->pts = vidx__frame_pts(f);
+    o->pts = vidx__drive_frame_pts(s, f, e->index);
     o->time = o->pts * av_q2d(s->st->time_base);
     o->keyframe = f->key_frame;
     o->approx = e->approx;
@@ -198,6 +198,11 @@ void vidx_sampler_stats(const VidxSampler *s, VidxSamplerStats *stats)
     *stats = s->stats;
     if (s->audio && vidx__audio_errors(s->audio))
         stats->partial = 1;
+}
+
+void vidx__sampler_cut(const VidxSampler *s, VidxSamplerCut *cut)
+{
+    *cut = s->cut;
 }
 
 void vidx_sampler_close(VidxSampler **ps)

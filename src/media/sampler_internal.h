@@ -18,6 +18,7 @@
 #include "media/convert.h"
 #include "media/gopdec.h"
 #include "media/planner.h"
+#include "media/sampler_cut.h"
 #include "media/source.h"
 
 /* A decoded picture queued for delivery, with what it answers. */
@@ -52,6 +53,8 @@ struct VidxSampler {
     /* Sequential path. */
     AVFrame *prev;
     int64_t seq_index;
+    int64_t seq_tick;   /* one frame duration in stream ticks, for untimed streams; else 0 */
+    VidxSamplerCut cut; /* where the input was cut off (sampler_cut.h) */
     int finished;
     int fatal;
     int read_error;    /* the input ended with an error, not at its end */
@@ -88,9 +91,11 @@ int vidx__targets_out_of_range(const VidxSampler *s);
 
 /* drive.c */
 
-/* Chooses the planned or the sequential path for s->src's container. */
+/* Chooses the planned or the sequential path for s->src's container (and seq_tick). */
 void vidx__drive_choose_path(VidxSampler *s);
 int vidx__drive_open_decoder(VidxSampler *s);
+/* The time of a delivered picture in stream ticks; idx: its presentation index. */
+int64_t vidx__drive_frame_pts(const VidxSampler *s, const AVFrame *f, int64_t idx);
 /* Opens the pool of GOP decoders when several threads may decode one video. */
 int vidx__drive_open_pool(VidxSampler *s);
 /*

@@ -305,30 +305,47 @@ static int odd_errno(int ret)
     return 1;
 }
 
-/* avformat_open_input reports a refused demuxer as EINVAL; tell it apart. */
+/*
+ * What FFmpeg's probe makes of the first bytes of the checked file, when it is
+ * confident: a low score is a guess on noise (random bytes "look like" MP3 or
+ * some raw format at score 1-25), not a recognised format.
+ */
+static const AVInputFormat *confident_probe(const VidxSource *src)
+{
+    AVProbeData pd = {0};
+    uint8_t buf[4096 + AVPROBE_PADDING_SIZE] = {0};
+    int score = 0;
+    FILE *f = fopen(src->target + 5, "rb"); /* the checked file, past "file:" */
+    if (!f)
+        return NULL;
+    pd.buf_size = (int)fread(buf, 1, 4096, f);
+    fclose(f);
+    pd.buf = buf;
+    pd.filename = src->url;
+    const AVInputFormat *fmt = av_probe_input_format3(&pd, 1, &score);
+    return score > AVPROBE_SCORE_RETRY ? fmt : NULL;
+}
+
+/*
+ * avformat_open_input reports a refused demuxer as EINVAL and a header it
+ * cannot read as INVALIDDATA. Tell apart a photo or a song (not a video), a
+ * playlist or another refused demuxer, a video file whose header cannot be
+ * read although its content is recognised (an MP4 cut before its moov:
+ * truncated) and data no demuxer recognises (not media).
+ */
 static int classify_open_error(int ret, const VidxSource *src)
 {
-    const char *url = src->url;
     int network = src->network;
     if (ret == VIDX_EREFUSED || ret == AVERROR(EINVAL) || ret == AVERROR_INVALIDDATA) {
-        const AVInputFormat *probed = NULL;
-        if (!network) {
-            AVProbeData pd = {0};
-            uint8_t buf[2048 + AVPROBE_PADDING_SIZE] = {0};
-            FILE *f = fopen(src->target + 5, "rb"); /* the checked file, past "file:" */
-            if (f) {
-                pd.buf_size = (int)fread(buf, 1, 2048, f);
-                fclose(f);
-                pd.buf = buf;
-                pd.filename = url;
-                probed = av_probe_input_format(&pd, 1);
-            }
-        }
+        const AVInputFormat *probed = network ? NULL : confident_probe(src);
         int kind = probed ? vidx__demuxer_kind(probed->name) : VIDX_DEMUX_VIDEO;
         if (kind == VIDX_DEMUX_IMAGE || kind == VIDX_DEMUX_AUDIO)
             return VIDX_ENOVIDEO; /* a photo or a song: not refused, just not a video */
-        if (kind == VIDX_DEMUX_OTHER || ret == VIDX_EREFUSED)
+        if (kind == VIDX_DEMUX_OTHER || (ret == VIDX_EREFUSED && (probed || network)))
             return VIDX_EREFUSED;
+        if (probed && ret == AVERROR_INVALIDDATA)
+            return vidx__detail(VIDX_ETRUNCATED, "a %s file whose header cannot be read",
+                                probed->long_name ? probed->long_name : probed->name);
         return VIDX_EFORMAT;
     }
     if (network && (ret == AVERROR(ETIMEDOUT) || ret == AVERROR_EXIT || ret == AVERROR(EIO)))

@@ -50,6 +50,8 @@ static int prescan(VidxSampler *s, int64_t *count, double *end)
         av_packet_unref(s->pkt);
     }
     *count = n;
+    if (last == INT64_MIN && s->seq_tick > 0) /* untimed: n pictures of one tick each */
+        last = n * s->seq_tick;
     *end = last == INT64_MIN ? -1.0 : last * av_q2d(s->st->time_base);
     if ((ret = vidx__source_rewind(s->src)) < 0)
         return ret;
@@ -243,13 +245,26 @@ static void check_overrun(VidxSampler *s)
     s->stats.content_duration = (s->video_end - start) * av_q2d(tb);
 }
 
+/* The input broke off or ends before its header says: where, for the message. */
+static void note_truncated(VidxSampler *s)
+{
+    int64_t start = s->st->start_time != AV_NOPTS_VALUE ? s->st->start_time : 0;
+    s->cut.truncated = 1;
+    s->cut.declared = s->src->info.duration;
+    s->cut.ends_at =
+        s->video_end == INT64_MIN ? 0.0 : (s->video_end - start) * av_q2d(s->st->time_base);
+}
+
 void vidx__targets_at_eof(VidxSampler *s)
 {
-    if (cut_short(s)) {
+    int cut = cut_short(s);
+    if (cut) {
         s->stats.partial = 1;
         if (!s->sequential)
             vidx__planner_truncate(s->plan, s->video_end);
     }
+    if (s->read_error || cut)
+        note_truncated(s);
     check_overrun(s);
 }
 

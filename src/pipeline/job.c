@@ -24,6 +24,7 @@
 #include <libavutil/mem.h>
 
 #include "media/audio.h"
+#include "media/sampler_cut.h"
 #include "pipeline/job_settings.h"
 #include "store/audio_file.h"
 #include "store/fs.h"
@@ -174,11 +175,22 @@ static int sample_all(Job *j, VidxSampler *smp)
     return ret < 0 && !j->res->message[0] ? vidx__job_fail(j, ret, "decoding") : ret;
 }
 
-/* Why a video is partial: a header that lied about the duration, or damage. */
-static void partial_message(VidxJobResult *r)
+/* Why a video is partial: a cut (truncated), a header that lied about the duration, or damage. */
+static void partial_message(VidxJobResult *r, const VidxSamplerCut *cut)
 {
     const VidxSamplerStats *st = &r->stats;
-    if (st->targets_past_end > 0)
+    if (cut->truncated && cut->declared > 0)
+        snprintf(r->message, sizeof(r->message),
+                 "truncated: the video breaks off at %.3f s of the %.3f s its header declares: "
+                 "%lld targets not delivered, %lld decode errors",
+                 cut->ends_at, cut->declared, (long long)st->targets_missed,
+                 (long long)st->decode_errors);
+    else if (cut->truncated)
+        snprintf(r->message, sizeof(r->message),
+                 "truncated: reading broke off at %.3f s: %lld targets not delivered, %lld decode "
+                 "errors",
+                 cut->ends_at, (long long)st->targets_missed, (long long)st->decode_errors);
+    else if (st->targets_past_end > 0)
         snprintf(r->message, sizeof(r->message),
                  "the file declares a duration of %.3f s but its video ends at %.3f s: %lld "
                  "targets past the end not delivered (the last frame once)",
@@ -203,7 +215,7 @@ static int audio_only(Job *j, VidxSource *src, const VidxAudioSettings *as)
 static int finish_outputs(Job *j, int ret, int stream)
 {
     if (j->res->partial && ret >= 0)
-        partial_message(j->res);
+        partial_message(j->res, &j->cut);
     int aret = finish_audio(j, ret >= 0);
     if (ret >= 0)
         ret = aret;
@@ -250,7 +262,9 @@ static int run_source(Job *j, const char *url)
     }
     ret = sample_all(j, smp);
     vidx_sampler_stats(smp, &j->res->stats);
+    vidx__sampler_cut(smp, &j->cut);
     j->res->partial = j->res->stats.partial;
+    j->out->truncated = j->res->partial && j->cut.truncated;
 finish:
     ret = finish_outputs(j, ret, vidx_source_video_info(src)->stream);
 done:;

@@ -8,6 +8,7 @@
 
 #include "pipeline/job_internal.h"
 #include "pipeline/stage.h"
+#include "media/sampler_cut.h"
 
 typedef struct VidxAudioFile VidxAudioFile;
 
@@ -26,6 +27,7 @@ struct Job {
     /* The frame the stages are on: what the hash stage computed for it. */
     uint64_t phash;
     char md5[33];
+    VidxSamplerCut cut; /* where the input was cut off, if it was (partial_message) */
     /* tar sink: the archive once opened (else -1) and where its next sample goes. */
     int pack;
     int64_t pack_size;

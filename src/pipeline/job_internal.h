@@ -28,6 +28,7 @@ typedef struct JobOutput {
     TarSpan *spans;      /* per frame record: its sample (offset -1: none) */
     int64_t tar_end;     /* tar: where the samples end (the end blocks start) */
     int64_t tar_samples; /* tar: samples written (a repeated frame is one) */
+    int truncated;       /* partial because the input was cut off (class truncated) */
 } JobOutput;
 
 /* vidx_job_run into target; out receives the sink's report. */

@@ -6,6 +6,8 @@ Every error: a stderr line naming the file and the cause, no crash (exit < 128),
 no hang (60 s), no temp files or partial junk left in the output directory.
 """
 import os
+import random
+import re
 import signal
 import subprocess
 import tempfile
@@ -21,7 +23,6 @@ BAD_OPEN = [
     ('empty.mp4', 'zero-byte file'),
     ('random.mp4', 'random bytes named .mp4'),
     ('text.mp4', 'text file named .mp4'),
-    ('trunc_moov_end.mp4', 'mp4 cut at 50% (moov at the end is lost)'),
     ('audio_only.mp4', 'audio-only file'),
     ('playlist.m3u8', 'HLS playlist pointing at a local segment (must be refused)'),
     ('hls_disguised.mp4', 'HLS playlist named .mp4 (must be refused)'),
@@ -84,6 +85,62 @@ def tests():
                                                      'file does not exist')))
     out.append(('exit3:directory', _bad_open_case(lambda: fixtures_dir() / 'bad', 'a directory')))
     return out
+
+
+def test_truncated_moov_end_mp4():
+    """An MP4 cut before its moov is a damaged video, not 'not a recognised media file'."""
+    path = fixtures_dir() / 'bad' / 'trunc_moov_end.mp4'
+    F = Failures('trunc_moov_end.mp4 (mp4 cut at 50%, its moov at the end is lost)')
+    out = new_out_dir('bad_trunc_moov_end')
+    for args in (['frames', path, '-o', out, '--count', '3'], ['probe', path]):
+        r = run_vidx(args)
+        _no_crash(r, F)
+        F.check(r.rc == 4, '%s: exit %r, expected 4 (nothing could be decoded)\n  %s' % (args[0], r.rc, r.describe()))
+        F.check(_names_path(r.stderr, path) and 'truncated' in r.stderr,
+                '%s: stderr does not say %s is truncated: %r' % (args[0], path, r.stderr[-500:]))
+    _no_junk(out, F)
+    F.raise_if_any()
+
+
+def test_truncated_partial_says_so():
+    """A file cut part way is partial with the reason "truncated" and where it breaks off,
+    not a generic "damaged input: 0 decode errors" (and class truncated in a batch)."""
+    import test_run as tr
+    F = Failures('truncated partial')
+    want = re.compile(r'truncated: the video breaks off at [\d.]+ s of the [\d.]+ s its header declares')
+    paths = [fixtures_dir() / 'bad' / n for n in ('trunc_faststart.mp4', 'trunc.mkv')]
+    for path in paths:
+        out = new_out_dir('trunc_says_' + path.name)
+        r = run_vidx(['frames', path, '-o', out])
+        F.check(r.rc == 6 and want.search(r.stderr), 'frames %s: expected exit 6 and /%s/\n  %s' % (
+            path.name, want.pattern, r.describe()))
+    out = new_out_dir('trunc_says_run')
+    r = tr.vrun(['run'] + paths + ['-o', out, '--progress', 'none'])
+    vids = tr.read_catalog(out)['videos'] if r.rc in (0, 1) else {}
+    for path in paths:
+        v = vids.get(str(path))
+        F.check(v is not None and (v['status'], v['error_class']) == ('partial', 'truncated')
+                and want.search(v['error'] or ''), 'run %s: %r\n  %s' % (
+                    path.name, v and (v['status'], v['error_class'], v['error']), r.describe()))
+    F.raise_if_any()
+
+
+def test_random_bytes_are_not_media():
+    """Random bytes that FFmpeg's probe guesses at a low score as MP3 or a raw format are
+    'not a recognised media file', whatever their name; not 'refused by the security
+    policy' nor 'no decodable video stream' (main said both, depending on the name)."""
+    d = new_out_dir('random_bytes')
+    d.mkdir(parents=True)
+    data = random.Random(1003).randbytes(10000)
+    F = Failures('10,000 random bytes')
+    for name in ('noise.bin', 'noise.mov', 'noise'):
+        path = d / name
+        path.write_bytes(data)
+        r = run_vidx(['probe', path])
+        _no_crash(r, F)
+        F.check(r.rc == 3 and 'not a recognised media file' in r.stderr,
+                '%s: expected exit 3, "not a recognised media file"\n  %s' % (name, r.describe()))
+    F.raise_if_any()
 
 
 def test_vidx_binary_present():

@@ -24,18 +24,21 @@ Memory figures are peak RSS of one child (os.wait4), with wide margins: they are
 No assertion depends on how long anything took; every vidx call has a generous timeout, so
 a regression to "blocks forever" fails instead of hanging the suite.
 """
-import http.server
 import json
 import os
 import re
 import sqlite3
 import struct
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import common
 from common import Failures, check, fail, note
+
+sys.path.insert(0, str(common.REPO / 'bench'))
+import check_hostile as ch  # noqa: E402  (its StallServer)
 
 HERE = Path(__file__).resolve().parent
 OPTIONS_C = HERE.parents[1] / 'src' / 'batch' / 'options.c'
@@ -333,56 +336,6 @@ def test_lying_duration_partial():
 # ---------------------------------------------------------------------------
 # item 5: a stall, and the cap on the duration-based timeout
 
-class StallServer:
-    """Serves `data` over HTTP on 127.0.0.1 (Range aware), but only its first `upto` bytes:
-    then the connection stalls until the server is closed."""
-
-    def __init__(self, data, upto):
-        self.release = threading.Event()
-        srv = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = 'HTTP/1.1'
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                try:
-                    m = re.match(r'bytes=(\d+)-', self.headers.get('Range') or '')
-                    a = int(m.group(1)) if m else 0
-                    self.send_response(206 if m else 200)
-                    if m:
-                        self.send_header('Content-Range', 'bytes %d-%d/%d' % (a, len(data) - 1, len(data)))
-                    self.send_header('Accept-Ranges', 'bytes')
-                    self.send_header('Content-Type', 'video/x-matroska')
-                    self.send_header('Content-Length', str(len(data) - a))
-                    self.end_headers()
-                    if a < upto:
-                        self.wfile.write(data[a:upto])
-                        self.wfile.flush()
-                    srv.release.wait(60)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.1},
-                                       daemon=True)
-
-    def url(self):
-        return 'http://127.0.0.1:%d/lie.mkv' % self.httpd.server_address[1]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def test_stall_ends_video():
     F = Failures('stall')
     src = made('lie10.mkv', lambda p: lying_mkv(p, seconds=10, declared_ms=1e15))
@@ -391,10 +344,10 @@ def test_stall_ends_video():
         (['--stall', '2'], r'no progress for \d+ s \(--stall\)'),
         (['--stall', '0', '--timeout-max', '3'], r'no result after \d+ s \(default timeout.*--timeout-max 3 s\)'),
     )
-    with StallServer(data, len(data) // 2) as srv:
+    with ch.StallServer({'lie.mkv': (data, len(data) // 2)}) as srv:
         for extra, want in cases:
             out = common.new_out_dir('stall')
-            r = common.run_vidx(['run', srv.url(), '-o', out, '--progress', 'none'] + extra, timeout=90)
+            r = common.run_vidx(['run', srv.base_url + 'lie.mkv', '-o', out, '--progress', 'none'] + extra, timeout=90)
             if r.timed_out or r.rc != 1:
                 F.add('%s: expected exit 1 (the video timed out)\n  %s' % (extra, r.describe()))
                 continue
