@@ -191,8 +191,10 @@ static int scale(VidxConvert *c, const AVFrame *f)
     int flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP;
     c->sws = sws_getCachedContext(c->sws, f->width, f->height, f->format, c->sw, c->sh,
                                   out_av_format(c), flags, NULL, NULL, NULL);
-    if (!c->sws)
-        return VIDX_EUSAGE;
+    if (!c->sws) /* e.g. a ratio swscale does not do: 1x1 to 8000x8000 */
+        return vidx__detail(VIDX_EUSAGE,
+                            "FFmpeg's scaler cannot make %dx%d from this %dx%d picture", c->sw,
+                            c->sh, f->width, f->height);
     const int *src_tab = sws_getCoefficients(sws_colorspace(f->colorspace));
     /* Same table both sides: swscale never converts the matrix between YUV formats anyway. */
     sws_setColorspaceDetails(c->sws, src_tab, src_full_range(f),

@@ -304,6 +304,15 @@ def test_size_documented_range():
         F.check(r.rc == 2 and want in r.stderr, '--size %s --format %s: expected exit 2 and %r\n  %s'
                 % (size, fmt, want, r.describe()))
         F.check(not out.exists(), '--size %s: a usage error created %s' % (size, out))
+    # A size inside the range that FFmpeg's scaler cannot make from this picture (1x1 to
+    # 8000x8000): a clear error naming both sizes, not "invalid settings" alone.
+    tiny = Path(common.work_dir()) / 'one_pixel.y4m'
+    tiny.write_bytes(b'YUV4MPEG2 W1 H1 F25:1 Ip A1:1 C420jpeg\nFRAME\n\x80\x80\x80')
+    out = common.new_out_dir('size_from_1x1')
+    r = common.run_vidx(['frames', str(tiny), '-o', out, '--size', '8000'])
+    F.check(r.rc == 2 and 'cannot make 8000x8000 from this 1x1 picture' in r.stderr,
+            '1x1 to --size 8000: expected exit 2 naming both sizes\n  ' + r.describe())
+    F.check(not out.exists() or not any(out.iterdir()), '1x1 to --size 8000: wrote into %s' % out)
     F.raise_if_any()
 
 
