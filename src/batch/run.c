@@ -15,6 +15,10 @@
  * Before anything is written, OUT must be apart from the inputs, vidx's (or
  * new or empty: store/outdir.h) and unlocked; the supervisor holds its lock
  * to the end, its workers never do.
+ *
+ * One concern at about 600 lines: the supervisor's loop and the lives of its
+ * worker processes (spawn, task, deadline, reap). What it records and commits
+ * is record.c/commit.c, what it sends and reads is wire.c, its events emit.c.
  */
 #include "core/internal.h"
 
