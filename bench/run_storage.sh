@@ -52,7 +52,7 @@ NVID=$(find "$LIB" -maxdepth 1 -name '*.mp4' | wc -l)
 } > "$RESDIR/meta.txt"
 cat "$RESDIR/meta.txt"
 
-find "$LIB" -maxdepth 1 -name "*.mp4" | sort | sed -n "1,${SCALE_SMALL}p" > "$T/small.txt"  # sed reads all: no SIGPIPE under pipefail
+find "$REPO/$LIB" -maxdepth 1 -name "*.mp4" | sort | sed -n "1,${SCALE_SMALL}p" > "$T/small.txt"  # sed reads all: no SIGPIPE under pipefail
 printf 'case\tround\tvideos\twall_s\tcommit_s\tcommit_pct\tper_video_ms\tdisk_bytes\tapparent_bytes\tinodes\tcatalog_bytes\n' \
     > "$RESDIR/runs.tsv"
 
