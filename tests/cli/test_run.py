@@ -636,7 +636,8 @@ def test_batch_mixed_inputs():
         note('corpus not found (set VIDX_CORPUS): the batch runs without the corpus clips')
     else:
         inputs.append(str(corpus))   # a directory: walked
-        corpus_paths = [os.path.join(str(corpus), n) for n in common.corpus_clips()]
+        # A video is known by its canonical path: the corpus may sit behind a symlink.
+        corpus_paths = [os.path.join(os.path.realpath(corpus), n) for n in common.corpus_clips()]
     if os.geteuid() == 0:
         note('running as root: a chmod 000 input stays readable, so the permission case is in '
              'test permission_denied (run as uid nobody)')
