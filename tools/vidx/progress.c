@@ -126,7 +126,8 @@ static void print_left_out(const VidxRunSummary *s)
         fputs(")\n", stderr);
     }
     if (s->duplicates > 0)
-        fprintf(stderr, "vidx run: %lld duplicate names (the same file as another input): processed once\n",
+        fprintf(stderr,
+                "vidx run: %lld duplicate names (the same file as another input): processed once\n",
                 (long long)s->duplicates);
     if (s->symlinks > 0)
         fprintf(stderr, "vidx run: skipped %lld symlinks in directories (--follow-symlinks)\n",
