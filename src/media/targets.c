@@ -202,6 +202,19 @@ int vidx__targets_plan(VidxSampler *s)
  * Only the video stream's own duration (header, or Matroska's DURATION tag) is
  * trusted for this: a container duration may be an audio track's.
  */
+/* a + b and a - b, saturated: a hostile file's timestamps can be anything. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+static int64_t sat_sub(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 static int cut_short(const VidxSampler *s)
 {
     const AVStream *st = s->st;
@@ -212,14 +225,15 @@ static int cut_short(const VidxSampler *s)
     int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
     if ((dur == AV_NOPTS_VALUE || dur <= 0) && tag &&
         sscanf(tag->value, "%u:%u:%lf", &h, &m, &sec) == 3) { /* Matroska's per-track tag */
-        dur = (int64_t)((h * 3600.0 + m * 60.0 + sec) / av_q2d(st->time_base));
-        if (start > 0) /* muxers disagree on whether it counts from 0 or from the start */
-            dur = VIDX_MAX(0, dur - start);
+        double ticks = (h * 3600.0 + m * 60.0 + sec) / av_q2d(st->time_base);
+        dur = ticks >= 0 && ticks < 9e18 ? (int64_t)ticks : AV_NOPTS_VALUE;
+        if (start > 0 && dur != AV_NOPTS_VALUE) /* muxers disagree: from 0 or from the start */
+            dur = VIDX_MAX(0, sat_sub(dur, start));
     }
     if (s->video_end == INT64_MIN || dur == AV_NOPTS_VALUE || dur <= 0)
         return 0;
     int64_t tol = av_rescale_q(AV_TIME_BASE / 2, AV_TIME_BASE_Q, st->time_base); /* 0.5 s */
-    return s->video_end < start + dur - VIDX_MAX(tol, dur / 50);
+    return s->video_end < sat_sub(sat_add(start, dur), VIDX_MAX(tol, dur / 50));
 }
 
 /*
@@ -235,14 +249,14 @@ static void check_overrun(VidxSampler *s)
         return;
     int64_t start = s->st->start_time != AV_NOPTS_VALUE ? s->st->start_time : 0;
     int64_t half = av_rescale_q(AV_TIME_BASE / 2, AV_TIME_BASE_Q, tb); /* 0.5 s */
-    int64_t tol = VIDX_MAX(half, (s->video_end - start) / 50);
-    int64_t n = vidx__planner_overrun(s->plan, s->video_end + tol);
+    int64_t tol = VIDX_MAX(half, sat_sub(s->video_end, start) / 50);
+    int64_t n = vidx__planner_overrun(s->plan, sat_add(s->video_end, tol));
     if (n <= 0)
         return;
     s->stats.partial = 1;
     s->stats.targets_past_end = n;
     s->stats.declared_duration = s->src->info.duration;
-    s->stats.content_duration = (s->video_end - start) * av_q2d(tb);
+    s->stats.content_duration = ((double)s->video_end - (double)start) * av_q2d(tb);
 }
 
 /* The input broke off or ends before its header says: where, for the message. */
@@ -251,8 +265,9 @@ static void note_truncated(VidxSampler *s)
     int64_t start = s->st->start_time != AV_NOPTS_VALUE ? s->st->start_time : 0;
     s->cut.truncated = 1;
     s->cut.declared = s->src->info.duration;
-    s->cut.ends_at =
-        s->video_end == INT64_MIN ? 0.0 : (s->video_end - start) * av_q2d(s->st->time_base);
+    s->cut.ends_at = s->video_end == INT64_MIN
+                         ? 0.0
+                         : ((double)s->video_end - (double)start) * av_q2d(s->st->time_base);
 }
 
 void vidx__targets_at_eof(VidxSampler *s)
