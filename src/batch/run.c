@@ -519,9 +519,16 @@ static int prepare_scratch(Run *r)
 /* OUT apart from the inputs, then claimed and locked: before anything is written. */
 static int claim_out(Run *r, const char *const *inputs, size_t n, const InputList *in)
 {
+    /* The expanded inputs in one call: OUT is made canonical once, not once per input. */
+    const char **paths = in->n ? malloc(in->n * sizeof(*paths)) : NULL;
+    if (in->n && !paths)
+        return -ENOMEM;
+    for (size_t i = 0; i < in->n; i++)
+        paths[i] = in->items[i].path;
     int ret = vidx__outdir_overlaps(r->out, inputs, n);
-    for (size_t i = 0; ret == 0 && i < in->n; i++)
-        ret = vidx__outdir_overlaps(r->out, (const char *const *)&in->items[i].path, 1);
+    if (ret == 0)
+        ret = vidx__outdir_overlaps(r->out, paths, in->n);
+    free(paths);
     if (ret == 0)
         ret = vidx__outdir_claim(r->out, "run");
     if (ret == 0)
