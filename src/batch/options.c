@@ -20,8 +20,13 @@
  */
 #include "batch/options.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "batch/inputs.h"
 
@@ -29,7 +34,23 @@
     static int put_##fname(const VidxRunSettings *s, char *buf, size_t size)                       \
     {                                                                                              \
         return snprintf(buf, size, "%d", (int)(expr));                                             \
+    }                                                                                              \
+    static int set_##fname(VidxRunSettings *s, const char *text)                                   \
+    {                                                                                              \
+        long v;                                                                                    \
+        if (parse_int(text, &v) < 0)                                                               \
+            return VIDX_EUSAGE;                                                                    \
+        (expr) = (int)v;                                                                           \
+        return 0;                                                                                  \
     }
+
+static int parse_int(const char *text, long *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtol(text, &end, 10);
+    return errno || end == text || *end || *v < INT_MIN || *v > INT_MAX ? -1 : 0;
+}
 
 INT_FIELD(mode, s->job.sampler.mode)
 INT_FIELD(count, s->job.sampler.count)
@@ -54,6 +75,13 @@ static int put_fps(const VidxRunSettings *s, char *buf, size_t size)
     return snprintf(buf, size, "%.9g", s->job.sampler.fps);
 }
 
+static int set_fps(VidxRunSettings *s, const char *text)
+{
+    char *end;
+    s->job.sampler.fps = strtod(text, &end);
+    return end == text || *end ? VIDX_EUSAGE : 0;
+}
+
 static const void *times_bytes(const VidxRunSettings *s, size_t *len)
 {
     *len = s->job.sampler.n_times * sizeof(*s->job.sampler.times);
@@ -68,11 +96,11 @@ static const void *indices_bytes(const VidxRunSettings *s, size_t *len)
 
 #define V1(name)                                                                                   \
     {                                                                                              \
-#name, OPTION_V1_TEXT, put_##name, NULL                                                    \
+#name, OPTION_V1_TEXT, put_##name, NULL, set_##name                                        \
     }
 #define NEW(name)                                                                                  \
     {                                                                                              \
-#name, OPTION_TEXT, put_##name, NULL                                                       \
+#name, OPTION_TEXT, put_##name, NULL, set_##name                                           \
     }
 
 /* The v1 fields in v1's order, then the later ones. Add new fields at the end, as NEW. */
@@ -138,4 +166,80 @@ void vidx__options_hash(const VidxRunSettings *s, char out[32])
     }
     h = vidx__fnv1a(later, strlen(later), h);
     snprintf(out, 32, "%016llx", (unsigned long long)h);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The table as JSON (a work queue's options set, see options.h)           */
+/* ---------------------------------------------------------------------- */
+
+static json_t *list_json(const VidxRunSettings *s)
+{
+    json_t *times = json_array(), *indices = json_array();
+    for (size_t i = 0; i < s->job.sampler.n_times; i++)
+        json_array_append_new(times, json_real(s->job.sampler.times[i]));
+    for (size_t i = 0; i < s->job.sampler.n_indices; i++)
+        json_array_append_new(indices, json_integer(s->job.sampler.indices[i]));
+    return json_pack("{s:o,s:o}", "times", times, "indices", indices);
+}
+
+int vidx__options_to_json(const VidxRunSettings *s, char **out)
+{
+    json_t *o = list_json(s);
+    char v[64];
+    for (size_t i = 0; o && i < VIDX_ARRAY_SIZE(fields); i++)
+        if (fields[i].text) {
+            fields[i].text(s, v, sizeof(v));
+            json_object_set_new(o, fields[i].name, json_string(v));
+        }
+    *out = o ? json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    json_decref(o);
+    return *out ? 0 : -ENOMEM;
+}
+
+/* The times and indices lists of o into s (allocated in a). */
+static int lists_from_json(json_t *o, VidxRunSettings *s, OptionArrays *a)
+{
+    json_t *times = json_object_get(o, "times"), *indices = json_object_get(o, "indices"), *e;
+    size_t i;
+    if (!json_is_array(times) || !json_is_array(indices))
+        return VIDX_EUSAGE;
+    a->times = calloc(json_array_size(times) + 1, sizeof(*a->times));
+    a->indices = calloc(json_array_size(indices) + 1, sizeof(*a->indices));
+    if (!a->times || !a->indices)
+        return -ENOMEM;
+    json_array_foreach (times, i, e) {
+        if (!json_is_number(e))
+            return VIDX_EUSAGE;
+        a->times[i] = json_number_value(e);
+    }
+    json_array_foreach (indices, i, e) {
+        if (!json_is_integer(e))
+            return VIDX_EUSAGE;
+        a->indices[i] = json_integer_value(e);
+    }
+    s->job.sampler.times = a->times, s->job.sampler.n_times = json_array_size(times);
+    s->job.sampler.indices = a->indices, s->job.sampler.n_indices = json_array_size(indices);
+    return 0;
+}
+
+int vidx__options_from_json(const char *text, VidxRunSettings *s, OptionArrays *a)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    int ret = o ? lists_from_json(o, s, a) : VIDX_EUSAGE;
+    for (size_t i = 0; ret == 0 && i < VIDX_ARRAY_SIZE(fields); i++) {
+        if (!fields[i].set)
+            continue;
+        const char *v = json_string_value(json_object_get(o, fields[i].name));
+        ret = v ? fields[i].set(s, v) : VIDX_EUSAGE; /* every field: written by the same table */
+    }
+    json_decref(o);
+    return ret;
+}
+
+void vidx__option_arrays_free(OptionArrays *a)
+{
+    free(a->times);
+    free(a->indices);
+    a->times = NULL;
+    a->indices = NULL;
 }

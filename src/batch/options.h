@@ -23,6 +23,8 @@ typedef struct OptionField {
     int (*text)(const VidxRunSettings *s, char *buf, size_t size);
     /* OPTION_V1_BYTES: the value's bytes and their length (NULL: none). */
     const void *(*bytes)(const VidxRunSettings *s, size_t *len);
+    /* Text kinds: sets the value from its text; VIDX_EUSAGE when it does not parse. */
+    int (*set)(VidxRunSettings *s, const char *text);
 } OptionField;
 
 /* Every setting that changes what a video's output is, in hash order. */
@@ -30,5 +32,21 @@ const OptionField *vidx__option_fields(size_t *n);
 
 /* 16 hex digits. Settings left at their defaults hash as they did before the table existed. */
 void vidx__options_hash(const VidxRunSettings *s, char out[32]);
+
+/*
+ * The same settings as JSON: what a work queue stores with the videos it
+ * holds, so any worker processes them exactly as they were asked for (the
+ * worker's own settings decide everything else: jobs, limits, timeouts).
+ * Every field is written and every field is required back; the time and
+ * index lists are allocated into *a (vidx__option_arrays_free) and s points
+ * at them. Returns 0, -ENOMEM or VIDX_EUSAGE (not such JSON).
+ */
+typedef struct OptionArrays {
+    double *times;
+    int64_t *indices;
+} OptionArrays;
+int vidx__options_to_json(const VidxRunSettings *s, char **json);
+int vidx__options_from_json(const char *json, VidxRunSettings *s, OptionArrays *a);
+void vidx__option_arrays_free(OptionArrays *a);
 
 #endif

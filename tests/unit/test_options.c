@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -180,12 +181,65 @@ static void test_default_hash_stable(void **state)
     assert_string_equal(h, "e78f21debf3177aa"); /* what the v1 code gave */
 }
 
+/* Every field survives the JSON a work queue stores: the hash of the settings
+ * read back is the hash of the settings written, change by change. */
+static void test_json_round_trip(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+        VidxRunSettings a, b;
+        OptionArrays arrays = {0};
+        char ha[32], hb[32], *json = NULL;
+        vidx_run_default_settings(&a);
+        if (changes[i].base)
+            changes[i].base(&a);
+        changes[i].change(&a);
+        vidx_run_default_settings(&b);
+        assert_int_equal(vidx__options_to_json(&a, &json), 0);
+        assert_int_equal(vidx__options_from_json(json, &b, &arrays), 0);
+        vidx__options_hash(&a, ha);
+        vidx__options_hash(&b, hb);
+        if (strcmp(ha, hb))
+            fail_msg("'%s' does not survive JSON: %s", changes[i].name, json);
+        vidx__option_arrays_free(&arrays);
+        free(json);
+    }
+}
+
+/* What is not such JSON is refused, not half applied. */
+static void test_json_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"", "[]", "{\"times\":[],\"indices\":[]}",
+                                      "{\"times\":[\"x\"],\"indices\":[]}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        VidxRunSettings s;
+        OptionArrays arrays = {0};
+        vidx_run_default_settings(&s);
+        assert_int_equal(vidx__options_from_json(bad[i], &s, &arrays), VIDX_EUSAGE);
+        vidx__option_arrays_free(&arrays);
+    }
+    VidxRunSettings s;
+    OptionArrays arrays = {0};
+    char *json = NULL;
+    vidx_run_default_settings(&s);
+    assert_int_equal(vidx__options_to_json(&s, &json), 0);
+    char *count = strstr(json, "\"count\":\"");
+    assert_non_null(count);
+    count[9] = 'x'; /* "count":"x... */
+    assert_int_equal(vidx__options_from_json(json, &s, &arrays), VIDX_EUSAGE);
+    vidx__option_arrays_free(&arrays);
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_field_changes_the_hash),
         cmocka_unit_test(test_v1_hash_kept),
         cmocka_unit_test(test_default_hash_stable),
+        cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_json_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
