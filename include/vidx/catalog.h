@@ -21,6 +21,9 @@ extern "C" {
  */
 typedef struct VidxCatalog VidxCatalog;
 VIDX_API int vidx_catalog_open(VidxCatalog **out, const char *outdir, int readonly);
+/** The same with a catalog URL (NULL: outdir's own SQLite catalog). */
+VIDX_API int vidx_catalog_open_at(VidxCatalog **out, const char *outdir, const char *catalog,
+                                  int readonly);
 VIDX_API void vidx_catalog_close(VidxCatalog **c);
 /** Counts by status and the failures with their reasons, as JSON. */
 VIDX_API int vidx_catalog_status_json(VidxCatalog *c, char **json);

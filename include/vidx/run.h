@@ -110,6 +110,13 @@ typedef struct VidxRunSettings {
      * processed for its audio (job.source.audio_only); needs job.audio. Default 0. */
     int audio_files;
     int wait_lock; /**< another writer holds out: wait for it (default: fail, VIDX_ELOCKED) */
+    /** The catalog: NULL for out/catalog.db (SQLite), or a PostgreSQL URL. */
+    const char *catalog;
+    /* The work queue (vidx_enqueue, vidx_work; needs a PostgreSQL catalog): */
+    double lease;     /**< seconds a claim holds without a heartbeat (default 60) */
+    int max_attempts; /**< claims that crash or lose their worker before quarantine (default 3) */
+    int follow;       /**< vidx_work: keep polling for new videos instead of exiting */
+    double poll;      /**< seconds between polls of an empty queue (default 5) */
 } VidxRunSettings;
 
 /**
@@ -143,6 +150,37 @@ static inline void vidx_run_default_settings(VidxRunSettings *s)
  */
 VIDX_API int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
                       const VidxRunSettings *s, VidxRunSummary *summary);
+
+/** What vidx_enqueue did. */
+typedef struct VidxEnqueueSummary {
+    int64_t videos;   /**< videos named by the inputs (after expansion, canonical, unique) */
+    int64_t added;    /**< new in the queue */
+    int64_t requeued; /**< failed or quarantined ones put back (s->retry) */
+    int64_t not_video, duplicates, symlinks; /**< left out, as in VidxRunSummary */
+} VidxEnqueueSummary;
+
+/**
+ * Registers the videos named by inputs (as vidx_run expands them) in the work
+ * queue of the PostgreSQL catalog s->catalog, with the settings that shape
+ * their output (s->job and dedup_exact: what any worker will apply).
+ * Idempotent: a video already queued with the same settings is not added
+ * again; with s->retry, ones that failed or were quarantined go back.
+ */
+VIDX_API int vidx_enqueue(const char *const *inputs, size_t n_inputs, const VidxRunSettings *s,
+                          VidxEnqueueSummary *summary);
+
+/**
+ * A queue worker: claims videos from the work queue of s->catalog a few at a
+ * time, processes them into out (shared with any number of other workers,
+ * on any machines) with the same supervised worker processes as vidx_run,
+ * and records each video's results and its completion in one transaction.
+ * Each claim is a lease renewed by heartbeat; a claim whose lease ran out is
+ * refused at commit, so every video is recorded exactly once. Returns when
+ * the queue holds nothing more (nothing queued, nothing running anywhere),
+ * or never with s->follow until s->cancel; on cancel what it holds goes back
+ * to the queue. The summary counts this worker's videos. Errors as vidx_run.
+ */
+VIDX_API int vidx_work(const char *out, const VidxRunSettings *s, VidxRunSummary *summary);
 
 /**
  * Ownership of an output directory (vidx_run claims its own; call this before

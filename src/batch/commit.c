@@ -29,11 +29,14 @@ typedef struct Recover {
     char **names; /* shards the catalog lists with nothing committed */
     size_t n, cap;
     const char *out;
+    const char *prefix; /* only shards whose file name starts so ("" all) */
 } Recover;
 
 static int recover_shard(void *opaque, const char *name, int64_t size)
 {
     Recover *r = opaque;
+    if (strncmp(name, "shards/", 7) || strncmp(name + 7, r->prefix, strlen(r->prefix)))
+        return 0;
     if (size > 0)
         return vidx__shard_recover(r->out, name, size);
     if (vidx__grow(&r->names, &r->cap, r->n + 1, sizeof(*r->names), 8) < 0)
@@ -54,9 +57,9 @@ static int claim_shard(void *cat, const char *name, int claim)
  * shards the catalog records are vidx's: a file in shards/ it does not list is
  * never touched.
  */
-static int recover_shards(Store *st, VidxCatalog *cat)
+static int recover_shards(Store *st, VidxCatalog *cat, const char *prefix)
 {
-    Recover rec = {.out = st->out};
+    Recover rec = {.out = st->out, .prefix = prefix};
     int ret = vidx__catalog_shards(cat, recover_shard, &rec);
     for (size_t i = 0; i < rec.n; i++) {
         if (ret == 0)
@@ -67,8 +70,13 @@ static int recover_shards(Store *st, VidxCatalog *cat)
     return ret;
 }
 
+int vidx__committer_recover(Committer *c, const char *prefix)
+{
+    return c->store.ops == &vidx__store_shards ? recover_shards(&c->store, c->cat, prefix) : 0;
+}
+
 int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s, VidxCatalog *cat,
-                         CommitSettled settled, void *ctx)
+                         const char *shard_prefix, CommitSettled settled, void *ctx)
 {
     memset(c, 0, sizeof(*c));
     c->cat = cat;
@@ -82,9 +90,10 @@ int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s
     c->store.shard_samples = s->shard_samples;
     c->store.claim_shard = claim_shard;
     c->store.claim_ctx = cat;
+    c->store.shard_prefix = shard_prefix ? shard_prefix : "";
     int ret = vidx__catalog_layout(cat, c->store.ops->name);
     if (ret == 0 && s->layout == VIDX_LAYOUT_SHARDS) /* the files layout leaves shards/ alone */
-        ret = recover_shards(&c->store, cat);
+        ret = recover_shards(&c->store, cat, c->store.shard_prefix);
     if (ret == 0)
         ret = c->store.ops->open(&c->store);
     return ret;

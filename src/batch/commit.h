@@ -39,9 +39,15 @@ typedef struct Committer {
     void *settled_ctx;
 } Committer;
 
-/* Opens the store for the run's layout and repairs what a crash left in shards. */
+/*
+ * Opens the store for the run's layout and repairs what a crash left in the
+ * shards this writer owns: all of them, or with shard_prefix (one of several
+ * writers sharing OUT, vidx worker) only those named so, as its new ones are.
+ */
 int vidx__committer_open(Committer *c, const char *out, const VidxRunSettings *s, VidxCatalog *cat,
-                         CommitSettled settled, void *ctx);
+                         const char *shard_prefix, CommitSettled settled, void *ctx);
+/* The same repair for the shards named with prefix (a dead queue worker's). */
+int vidx__committer_recover(Committer *c, const char *prefix);
 
 /* What a worker left of one finished video, to stage. */
 typedef struct CommitInput {

@@ -363,6 +363,11 @@ void vidx__inputs_free(InputList *l)
 
 void vidx__input_key(const char *path, char out[96])
 {
+    vidx__input_key_salted(path, NULL, out);
+}
+
+void vidx__input_key_salted(const char *path, const char *salt, char out[96])
+{
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     char safe[48];
@@ -373,5 +378,7 @@ void vidx__input_key(const char *path, char out[96])
     if (k == 0 || safe[0] == '.')
         safe[0] = '_';
     uint64_t h = vidx__fnv1a(path, strlen(path), VIDX_FNV_INIT);
+    if (salt)
+        h = vidx__fnv1a(salt, strlen(salt), h);
     snprintf(out, 96, "%s-%016llx", k ? safe : "_", (unsigned long long)h);
 }

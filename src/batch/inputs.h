@@ -49,5 +49,7 @@ void vidx__inputs_sort_unique(InputList *list);
 
 /* "<safe basename>-<16 hex of a hash of the path>": stable, path-safe, collision-free. */
 void vidx__input_key(const char *path, char out[96]);
+/* The same, with salt hashed after the path (a queue claim's key: salt "#<fence>"). */
+void vidx__input_key_salted(const char *path, const char *salt, char out[96]);
 
 #endif

@@ -22,6 +22,8 @@
 #include <libavutil/error.h>
 
 #include "batch/emit.h"
+#include "batch/queue.h"
+#include "catalog/queue.h"
 #include "store/fs.h"
 
 /*
@@ -41,6 +43,9 @@ typedef struct Pending {
     int64_t added;
 } Pending;
 
+static int disk_full(Run *r, const Task *t);
+static void count_video(Run *r, const CatalogVideo *v, const VidxFrameRecord *recs);
+
 static void base_video(Run *r, const Worker *w, CatalogVideo *v)
 {
     const Task *t = w->task;
@@ -53,6 +58,22 @@ static void base_video(Run *r, const Worker *w, CatalogVideo *v)
     v->mtime = t->mtime;
     v->started = vidx__wall_clock() - (vidx__now() - w->started);
     v->seconds = vidx__now() - w->started;
+}
+
+/*
+ * A video recorded (ret 0) or not: counted once it is final. A queued video
+ * put back for another attempt, or whose claim went to another worker
+ * (VIDX_ELEASE: nothing recorded), is not this run's to count.
+ */
+static int recorded(Run *r, const CatalogVideo *v, const Task *t, int ret)
+{
+    if (ret == VIDX_ELEASE)
+        return vidx__queue_lost(r, t);
+    if (ret == -ENOSPC)
+        return disk_full(r, t);
+    if (ret == 0 && !(v->queue_id && v->queue_state == QUEUE_QUEUED))
+        count_video(r, v, NULL);
+    return ret;
 }
 
 static void count_video(Run *r, const CatalogVideo *v, const VidxFrameRecord *recs)
@@ -95,11 +116,8 @@ int vidx__record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls
     v.error = msg;
     vidx__task_scratch(r, w->task, scratch, sizeof(scratch));
     vidx__remove_tree(scratch);
-    int ret = vidx__catalog_record(r->cat, &v);
-    if (ret == -ENOSPC)
-        ret = disk_full(r, w->task);
-    else if (ret == 0)
-        count_video(r, &v, NULL);
+    vidx__queue_video(r, w->task, &v);
+    int ret = recorded(r, &v, w->task, vidx__catalog_record(r->cat, &v));
     w->task = NULL;
     return ret;
 }
@@ -144,6 +162,8 @@ void vidx__record_settled(void *run, void *owner, int ret)
     }
     if (ret == -ENOSPC)
         ret = disk_full(r, p->task);
+    else if (ret == VIDX_ELEASE) /* a claim of the group was lost: every video goes back */
+        ret = vidx__queue_lost(r, p->task);
     else if (ret < 0 && ret != VIDX_ECATALOG && ret != VIDX_EINTERRUPTED)
         ret = store_failed(p->task, ret);
     if (ret < 0 && !r->fatal)
@@ -174,6 +194,7 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, cons
                       .tar_end = res->tar_end,
                       .audio_name = res->audio_path};
     p->task = w->task;
+    vidx__queue_video(r, w->task, v);
     p->v = *v;
     double t0 = vidx__now();
     int64_t added = vidx__commit_stage(&r->commit, v, &in, p);
@@ -218,11 +239,8 @@ int vidx__record_result(Run *r, Worker *w, WireResult *res)
     } else if (v.status <= VIDX_VIDEO_PARTIAL) {
         ret = stage(r, w, &v, res, scratch);
     } else {
-        ret = vidx__catalog_record(r->cat, &v);
-        if (ret == -ENOSPC)
-            ret = disk_full(r, w->task);
-        else if (ret == 0)
-            count_video(r, &v, NULL);
+        vidx__queue_video(r, w->task, &v);
+        ret = recorded(r, &v, w->task, vidx__catalog_record(r->cat, &v));
         vidx__wire_result_free(res);
     }
     vidx__remove_tree(scratch);

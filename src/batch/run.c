@@ -40,6 +40,7 @@
 #include "batch/emit.h"
 #include "batch/inputs.h"
 #include "batch/options.h"
+#include "batch/queue.h"
 #include "batch/record.h"
 #include "batch/state.h"
 #include "batch/wire.h"
@@ -62,20 +63,27 @@ static double default_timeout(const VidxRunSettings *s, double d)
 /* Planning the run                                                        */
 /* ---------------------------------------------------------------------- */
 
-static int is_done(const Run *r, const Task *t, const CatalogPrior *p)
+Task *vidx__task_add(Run *r)
 {
+    if (vidx__grow(&r->tasks, &r->cap_tasks, r->n_tasks + 1, sizeof(*r->tasks), 64) < 0)
+        return NULL;
+    Task *t = calloc(1, sizeof(*t));
+    if (t)
+        r->tasks[r->n_tasks++] = t;
+    return t;
+}
+
+int vidx__task_is_done(const Run *r, const Task *t, const CatalogPrior *p, int *failed)
+{
+    *failed = 0;
     if (!p->found || strcmp(p->fingerprint, t->fingerprint) || strcmp(p->options, r->options))
         return 0;
-    if (p->status == VIDX_VIDEO_OK || p->status == VIDX_VIDEO_PARTIAL)
-        return 1;
-    return !r->set->retry; /* failed earlier: only --retry redoes it */
+    *failed = p->status >= VIDX_VIDEO_FAILED;
+    return !*failed || !r->set->retry; /* failed earlier: only --retry redoes it */
 }
 
 static int plan_tasks(Run *r, const InputList *in)
 {
-    r->tasks = calloc(in->n ? in->n : 1, sizeof(*r->tasks));
-    if (!r->tasks)
-        return -ENOMEM;
     r->sum.total = (int64_t)in->n;
     r->sum.not_video_image = in->n_image;
     r->sum.not_video_audio = in->n_audio;
@@ -83,8 +91,11 @@ static int plan_tasks(Run *r, const InputList *in)
     r->sum.duplicates = in->n_duplicates;
     r->sum.symlinks = in->n_symlinks;
     for (size_t i = 0; i < in->n; i++) {
-        Task *t = &r->tasks[r->n_tasks];
+        Task *t = vidx__task_add(r);
         CatalogPrior prior;
+        int failed;
+        if (!t)
+            return -ENOMEM;
         t->path = in->items[i].path;
         vidx__input_fingerprint(t->path, t->fingerprint, &t->size, &t->mtime);
         if (vidx__catalog_prior(r->cat, t->path, &prior) < 0)
@@ -93,11 +104,11 @@ static int plan_tasks(Run *r, const InputList *in)
             snprintf(t->key, sizeof(t->key), "%s", prior.key);
         else
             vidx__input_key(t->path, t->key);
-        if (is_done(r, t, &prior)) {
+        if (vidx__task_is_done(r, t, &prior, &failed)) {
             r->sum.skipped++;
-            r->sum.skipped_failed += prior.status >= VIDX_VIDEO_FAILED;
-        } else
-            r->n_tasks++;
+            r->sum.skipped_failed += failed;
+            free(r->tasks[--r->n_tasks]);
+        }
     }
     return 0;
 }
@@ -107,7 +118,7 @@ static void clean_unrecorded(Run *r)
 {
     for (size_t i = 0; i < r->n_tasks; i++) {
         char path[PATH_MAX + 128];
-        snprintf(path, sizeof(path), "%s/frames/%s", r->out, r->tasks[i].key);
+        snprintf(path, sizeof(path), "%s/frames/%s", r->out, r->tasks[i]->key);
         if (vidx__remove_video_dir(path) > 0)
             vidx__log(VIDX_LOG_WARNING, "%s: holds files vidx did not make; left alone", path);
     }
@@ -238,7 +249,7 @@ static int start_task(Run *r, Worker *w)
         ret = slot_shard(r, w);
     if (ret != 0)
         return ret < 0 ? ret : 0; /* > 0: stopped, the disk is full */
-    Task *t = &r->tasks[r->next_task++];
+    Task *t = r->tasks[r->next_task++];
     if (send_task(r, w, t) < 0) {
         w->task = t;
         return vidx__record_abnormal(r, w, VIDX_VIDEO_FAILED, "usage", "path cannot be scheduled");
@@ -460,10 +471,19 @@ static void stop_all(Run *r, int clean)
     }
 }
 
+/* Work is left: a task to start, a video running, or (vidx worker) more in the queue. */
+static int work_left(Run *r, int *ret)
+{
+    if (r->q && (*ret = vidx__queue_tick(r)) < 0) /* heartbeat, expiry, claims */
+        return 0;
+    return (r->next_task < r->n_tasks && !r->sum.disk_stop) || busy(r) ||
+           (r->q && !r->sum.disk_stop && !vidx__queue_drained(r));
+}
+
 static int loop(Run *r)
 {
     int ret = 0;
-    while (ret >= 0 && ((r->next_task < r->n_tasks && !r->sum.disk_stop) || busy(r))) {
+    while (ret >= 0 && work_left(r, &ret)) {
         if (r->set->cancel && *r->set->cancel) {
             r->sum.interrupted = 1;
             ret = vidx__record_flush(r, 1); /* finished videos are kept */
@@ -484,15 +504,18 @@ static int loop(Run *r)
  * Scratch root: reclaimed at start (whatever a crashed run left), removed at
  * the end. It is vidx's and this OUT's alone, so OUT's lock covers it: under
  * OUT, or with --scratch DIR, DIR/vidx-scratch-<hash of OUT> with a marker
- * naming OUT; a folder of that name without the marker is not vidx's.
+ * naming OUT; a folder of that name without the marker is not vidx's. A
+ * queue worker shares OUT with others: its scratch is its own folder w<id>
+ * in that root, and only that folder is reclaimed.
  */
-static int prepare_scratch(Run *r)
+static int scratch_root(Run *r)
 {
     char marker[PATH_MAX + 32];
     struct stat st;
     if (!r->set->scratch) {
         snprintf(r->scratch, sizeof(r->scratch), "%s/.scratch", r->out);
-        vidx__remove_tree(r->scratch);
+        if (!r->q)
+            vidx__remove_tree(r->scratch);
         return vidx__mkdirs(r->scratch);
     }
     char *out = vidx__path_canonical(r->out, NULL);
@@ -508,12 +531,24 @@ static int prepare_scratch(Run *r)
         r->scratch[0] = 0; /* not ours to remove at the end either */
         ret = VIDX_ENOTOURS;
     } else {
-        vidx__remove_tree(r->scratch);
+        if (!r->q)
+            vidx__remove_tree(r->scratch);
         if ((ret = vidx__mkdirs(r->scratch)) == 0)
             ret = vidx__write_atomic(r->scratch, ".vidx-scratch", out, strlen(out), 0);
     }
     free(out);
     return ret;
+}
+
+static int prepare_scratch(Run *r)
+{
+    int ret = scratch_root(r);
+    if (ret < 0 || !r->q)
+        return ret;
+    size_t n = strlen(r->scratch);
+    snprintf(r->scratch + n, sizeof(r->scratch) - n, "/%s", vidx__queue_scratch_name(r));
+    vidx__remove_tree(r->scratch);
+    return vidx__mkdirs(r->scratch);
 }
 
 /* OUT apart from the inputs, then claimed and locked: before anything is written. */
@@ -538,37 +573,82 @@ static int claim_out(Run *r, const char *const *inputs, size_t n, const InputLis
 
 static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
 {
-    char frames[PATH_MAX];
     in->follow_symlinks = r->set->follow_symlinks;
     in->audio_files = r->set->audio_files;
     int ret = vidx__inputs_expand(in, inputs, n, r->out);
     if (ret < 0 || (ret = claim_out(r, inputs, n, in)) < 0)
         return ret;
-    snprintf(frames, sizeof(frames), "%s/frames", r->out);
-    if ((ret = vidx__mkdirs(frames)) < 0 || (ret = prepare_scratch(r)) < 0)
-        return ret;
     if ((ret = vidx_catalog_open(&r->cat, r->out, 0)) < 0)
-        return ret;
-    if ((ret = vidx__committer_open(&r->commit, r->out, r->set, r->cat, vidx__record_settled, r)) <
-        0)
         return ret;
     vidx__inputs_sort_unique(in);
     vidx__options_hash(r->set, r->options);
-    r->shard_slots = r->set->layout == VIDX_LAYOUT_SHARDS && !r->set->dedup_exact;
     if ((ret = plan_tasks(r, in)) < 0)
         return ret;
     clean_unrecorded(r);
-    r->used = vidx__tree_bytes(r->out);
     return 0;
 }
 
+/* Frames folder, scratch and store: what the workers and the committer write into. */
+static int open_store(Run *r)
+{
+    char frames[PATH_MAX];
+    int ret;
+    snprintf(frames, sizeof(frames), "%s/frames", r->out);
+    if ((ret = vidx__mkdirs(frames)) < 0 || (ret = prepare_scratch(r)) < 0)
+        return ret;
+    r->shard_slots = r->set->layout == VIDX_LAYOUT_SHARDS && !r->set->dedup_exact;
+    ret = vidx__committer_open(&r->commit, r->out, r->set, r->cat,
+                               r->q ? vidx__queue_shard_prefix(r) : NULL, vidx__record_settled, r);
+    r->used = vidx__tree_bytes(r->out);
+    return ret;
+}
+
+/* Workers x threads <= the core budget; with a queue the number of videos is not known. */
 static void size_pool(Run *r)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int budget = r->set->jobs > 0 ? r->set->jobs : (int)(cores > 0 ? cores : 1);
-    r->n_workers = (int)VIDX_MIN((size_t)budget, VIDX_MAX(r->n_tasks, (size_t)1));
+    size_t videos = r->q ? (size_t)budget : VIDX_MAX(r->n_tasks, (size_t)1);
+    r->n_workers = (int)VIDX_MIN((size_t)budget, videos);
     r->n_workers = VIDX_MIN(r->n_workers, 256);
     r->threads = VIDX_MAX(1, budget / r->n_workers);
+}
+
+int vidx__supervise(Run *r)
+{
+    int ret = open_store(r);
+    if (ret < 0)
+        return ret;
+    size_pool(r);
+    vidx__run_emit(r, VIDX_EVENT_START, NULL);
+    if (!(r->workers = calloc((size_t)r->n_workers, sizeof(*r->workers))))
+        return -ENOMEM;
+    ret = loop(r);
+    if (ret < 0)
+        vidx__commit_abandon(&r->commit, ret);
+    stop_all(r, ret >= 0);
+    int fret = vidx__committer_finish(&r->commit);
+    if (ret >= 0 && fret < 0)
+        ret = fret;
+    vidx__run_emit(r, VIDX_EVENT_END, NULL);
+    return ret;
+}
+
+void vidx__supervise_close(Run *r)
+{
+    vidx__committer_close(&r->commit);
+    if (r->scratch[0])
+        vidx__remove_tree(r->scratch);
+    r->scratch[0] = 0;
+    free(r->workers);
+    r->workers = NULL;
+    for (size_t i = 0; i < r->n_tasks; i++) {
+        free(r->tasks[i]->own_path);
+        free(r->tasks[i]);
+    }
+    free(r->tasks);
+    r->tasks = NULL;
+    r->n_tasks = r->next_task = r->cap_tasks = 0;
 }
 
 int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
@@ -590,31 +670,13 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
         ret = VIDX_EUSAGE;
         goto done;
     }
-    if ((ret = prepare(&r, inputs, n_inputs, &in)) < 0)
-        goto done;
-    size_pool(&r);
-    vidx__run_emit(&r, VIDX_EVENT_START, NULL);
-    if (!(r.workers = calloc((size_t)r.n_workers, sizeof(*r.workers)))) {
-        ret = -ENOMEM;
-        goto done;
-    }
-    ret = loop(&r);
-    if (ret < 0)
-        vidx__commit_abandon(&r.commit, ret);
-    stop_all(&r, ret >= 0);
-    int fret = vidx__committer_finish(&r.commit);
-    if (ret >= 0 && fret < 0)
-        ret = fret;
-    vidx__run_emit(&r, VIDX_EVENT_END, NULL);
+    if ((ret = prepare(&r, inputs, n_inputs, &in)) == 0)
+        ret = vidx__supervise(&r);
 done:
-    vidx__committer_close(&r.commit);
-    if (r.scratch[0])
-        vidx__remove_tree(r.scratch);
+    vidx__supervise_close(&r);
     r.sum.seconds = vidx__now() - r.t0;
     if (summary)
         *summary = r.sum;
-    free(r.workers);
-    free(r.tasks);
     vidx__inputs_free(&in);
     vidx_catalog_close(&r.cat);
     vidx__outdir_unlock(&r.lock_fd); /* last: everything this run wrote is settled */

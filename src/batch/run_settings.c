@@ -24,6 +24,9 @@ void vidx__run_defaults(VidxRunSettings *s)
     vidx__job_defaults(&s->job);
     s->timeout_max = 3600.0;
     s->stall = 60.0;
+    s->lease = 60.0;
+    s->max_attempts = 3;
+    s->poll = 5.0;
 }
 
 static void run_defaults(void *s)

@@ -17,6 +17,10 @@ typedef struct Task {
     char key[96];
     char fingerprint[64];
     int64_t size, mtime;
+    /* vidx worker: the queue row, the claim's fencing token, claims so far (queue.c). */
+    int64_t queue_id, fence;
+    int attempts;
+    char *own_path; /* path, when the task owns it (a claim's) */
 } Task;
 
 typedef struct Worker {
@@ -43,8 +47,9 @@ typedef struct Run {
     int64_t committed; /* videos committed in this run, for the per-video estimate */
     int64_t added;     /* bytes they added */
     char options[32];
-    Task *tasks;
-    size_t n_tasks, next_task;
+    Task **tasks; /* to start, from next_task on (each allocated on its own) */
+    size_t n_tasks, next_task, cap_tasks;
+    struct QueueRun *q; /* vidx worker: the queue this run claims from (queue.c); else NULL */
     Worker *workers;
     int n_workers, threads;
     int shard_slots; /* workers append to shards of their own (shards, no --dedup-exact) */
@@ -59,5 +64,19 @@ static inline void vidx__task_scratch(const Run *r, const Task *t, char *out, si
 {
     snprintf(out, size, "%s/%s", r->scratch, t->key);
 }
+
+/*
+ * The supervisor, for a run whose OUT is claimed and locked, catalog open and
+ * tasks planned (run.c): prepares scratch and the store, runs the worker pool
+ * until no task is left (with a queue: until the queue has none for it), and
+ * settles everything. vidx_run and vidx_work (queue.c) both end here.
+ */
+int vidx__supervise(Run *r);
+/* Releases what vidx__supervise and the planning left (tasks, scratch, store). */
+void vidx__supervise_close(Run *r);
+/* Appends a task (allocated, zeroed) to r's tasks; NULL on -ENOMEM. */
+Task *vidx__task_add(Run *r);
+/* Whether r already holds task t's result (same file and options), as vidx_run decides. */
+int vidx__task_is_done(const Run *r, const Task *t, const CatalogPrior *prior, int *failed);
 
 #endif

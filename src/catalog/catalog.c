@@ -7,6 +7,7 @@
  */
 #include "catalog/catalog.h"
 #include "catalog/migrate.h"
+#include "catalog/queue.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -94,6 +95,14 @@ int vidx__catalog_begin(VidxCatalog *c)
 
 int vidx__catalog_put(VidxCatalog *c, const CatalogVideo *v)
 {
+    if (v->queue_id) { /* the claim first: rows only while it is still ours */
+        int held = vidx__queue_finish(c, v->queue_id, v->queue_fence, v->queue_state,
+                                      v->queue_cause);
+        if (held <= 0)
+            return held < 0 ? held : VIDX_ELEASE;
+        if (v->queue_state == QUEUE_QUEUED)
+            return 0;
+    }
     return c->ops->put(c->b, v);
 }
 
@@ -193,6 +202,18 @@ int vidx__catalog_rename_video(VidxCatalog *c, int64_t id, const char *path)
     return c->ops->rename_video(c->b, id, path);
 }
 
+
+const CatalogQueueOps *vidx__catalog_queue(VidxCatalog *c, CatalogBackend **b)
+{
+    *b = c->b;
+    return c->ops->queue;
+}
+
+const char *vidx__catalog_kind(const VidxCatalog *c)
+{
+    return c->ops->name;
+}
+
 /* ---------------------------------------------------------------------- */
 /* vidx status                                                             */
 /* ---------------------------------------------------------------------- */
@@ -242,6 +263,8 @@ int vidx_catalog_status_json(VidxCatalog *c, char **json)
         goto done;
     json_object_set_new(root, "videos", json_integer(s.total));
     json_object_set_new(root, "frames", json_integer(s.frames));
+    if (c->ops->queue && vidx__queue_status_json(c, root) < 0)
+        goto done;
     char *text = json_dumps(root, JSON_INDENT(2));
     *json = text ? strdup(text) : NULL;
     free(text);

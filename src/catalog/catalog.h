@@ -49,19 +49,27 @@ typedef struct CatalogVideo {
     int64_t audio_bytes;
     const char *shard_name; /* shard state to commit with the video, or NULL */
     int64_t shard_size, shard_samples;
+    /* vidx worker: the video's claim (catalog/queue.h), finished in the same
+     * transaction as its rows; queue_state QUEUE_QUEUED puts it back in the
+     * queue and records no rows. queue_id 0: not from a queue. */
+    int64_t queue_id, queue_fence;
+    int queue_state;
+    const char *queue_cause;
 } CatalogVideo;
 
 int vidx__catalog_prior(VidxCatalog *c, const char *path, CatalogPrior *out);
 /*
  * Replaces the video's rows (video, frames, audio, shard size, new blobs) in
  * one transaction. Returns 0, -ENOSPC (disk full: nothing changed) or
- * VIDX_ECATALOG.
+ * VIDX_ECATALOG; for a queued video also VIDX_ELEASE: its claim is no longer
+ * held (another worker has it), nothing was recorded.
  */
 int vidx__catalog_record(VidxCatalog *c, const CatalogVideo *v);
 
 /*
  * The same for a group of videos in one transaction (group commit): begin,
- * put each video's rows, commit. Any failure (0, -ENOSPC or VIDX_ECATALOG as
+ * put each video's rows (VIDX_ELEASE as above: the group must be rolled
+ * back, as for any failure), commit. Any failure (0, -ENOSPC or VIDX_ECATALOG as
  * above) leaves the transaction to be rolled back; rollback does nothing when
  * none is open.
  */
@@ -210,6 +218,9 @@ typedef struct VidxCatalogOps {
     int (*videos)(CatalogBackend *b, int relative_only, int (*fn)(void *, const CatalogVideoId *),
                   void *opaque);
     int (*rename_video)(CatalogBackend *b, int64_t id, const char *path);
+
+    /* The work queue in the same database (catalog/queue.h), or NULL: none. */
+    const struct CatalogQueueOps *queue;
 } VidxCatalogOps;
 
 extern const VidxCatalogOps vidx__catalog_sqlite;
@@ -220,6 +231,17 @@ extern const VidxCatalogOps vidx__catalog_sqlite;
  */
 int vidx__catalog_open_ops(VidxCatalog **out, const VidxCatalogOps *ops, const char *outdir,
                            int readonly);
+
+/*
+ * Opens the catalog at url (a PostgreSQL URL) for writing, apart from any
+ * output directory: for vidx enqueue, which fills the work queue only.
+ */
+int vidx__catalog_open_url(VidxCatalog **out, const char *url);
+
+/* The implementation's queue (NULL: none) and its backend, for catalog/queue.c. */
+const struct CatalogQueueOps *vidx__catalog_queue(VidxCatalog *c, CatalogBackend **b);
+/* The implementation's name ("sqlite", "postgresql"). */
+const char *vidx__catalog_kind(const VidxCatalog *c);
 
 /* Schema migration through the ops (see VidxCatalogOps.videos, .rename_video). */
 int vidx__catalog_videos(VidxCatalog *c, int relative_only,

@@ -233,6 +233,26 @@ int vidx__outdir_lock(const char *dir, int wait, int *fd)
     return ret;
 }
 
+int vidx__outdir_lock_shared(const char *dir, int *fd)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", dir, VIDX_OUTDIR_LOCK);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (*fd < 0)
+        return -errno;
+    if (flock(*fd, LOCK_SH | LOCK_NB) == 0)
+        return 0;
+    int ret = errno == EWOULDBLOCK ? VIDX_ELOCKED : -errno;
+    if (ret == VIDX_ELOCKED)
+        vidx__log(VIDX_LOG_ERROR,
+                  "%s: in use by a vidx that writes to it alone (pid %ld: run, gc or verify "
+                  "--repair); nothing was changed. Start workers once it has finished",
+                  dir, holder_pid(*fd));
+    close(*fd);
+    *fd = -1;
+    return ret;
+}
+
 void vidx__outdir_unlock(int *fd)
 {
     if (*fd >= 0 && ftruncate(*fd, 0) < 0) /* no pid once nobody holds it */

@@ -36,6 +36,12 @@ int vidx__outdir_claim(const char *dir, const char *kind);
  * forked worker must close it (the lock belongs to the open file).
  */
 int vidx__outdir_lock(const char *dir, int wait, int *fd);
+/*
+ * The lock shared by the queue workers that write to dir together (each
+ * commits only what its own claims made); it excludes, and is excluded by,
+ * the one-writer lock above. VIDX_ELOCKED (logged) while such a writer holds it.
+ */
+int vidx__outdir_lock_shared(const char *dir, int *fd);
 void vidx__outdir_unlock(int *fd);
 
 /*

@@ -75,6 +75,9 @@ int vidx__is_video_file_name(const char *name)
 
 int vidx__is_shard_name(const char *name)
 {
+    size_t w = name[0] == 'w' ? digits(name + 1) : 0; /* a queue worker's: "w<id>-" first */
+    if (w > 0 && name[1 + w] == '-')
+        name += 2 + w;
     size_t n = digits(name);
     return n >= 6 && !strcmp(name + n, ".tar");
 }

@@ -17,7 +17,7 @@ int vidx__is_key_name(const char *name);
  */
 int vidx__is_video_file_name(const char *name);
 
-/* A shard name: "NNNNNN.tar" (six or more digits). */
+/* A shard name: "NNNNNN.tar" (six or more digits), or a queue worker's "wID-NNNNNN.tar". */
 int vidx__is_shard_name(const char *name);
 
 /* A blob of objects/: dir "<2 hex>", name "<64 hex>.<ext>" starting with those two. */

@@ -95,7 +95,8 @@ static int create_next(Store *st, char name[64])
     Shards *s = st->priv;
     char path[PATH_MAX], dir[PATH_MAX];
     for (int tries = 0; tries < 1000; tries++) {
-        snprintf(name, 64, "shards/%06d.tar", s->index++);
+        snprintf(name, 64, "shards/%s%06d.tar", st->shard_prefix ? st->shard_prefix : "",
+                 s->index++);
         int ret = st->claim_shard(st->claim_ctx, name, 1);
         if (ret == -EEXIST)
             continue;

@@ -71,6 +71,9 @@ struct Store {
      * empty one (!claim); -EEXIST when the name is taken (vidx__catalog_shard_claim) */
     int (*claim_shard)(void *ctx, const char *name, int claim);
     void *claim_ctx;
+    /* shards: names of this writer's new shards start with it ("w12-": one of
+     * several writers sharing OUT, see vidx worker); "" or NULL: none. */
+    const char *shard_prefix;
     void *priv;
 };
 

@@ -90,6 +90,19 @@ void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char
 
 /* Merges the command's own options with the shared job options into one table. */
 const CliOption *cli_with_job_options(const CliOption *own);
+/* Two option tables as one (a static table: valid until the next call). */
+const CliOption *cli_options_join(const CliOption *a, const CliOption *b);
+
+/* vidx run's own options (cmd_run.c), which vidx worker takes too. */
+typedef struct CliRunArgs {
+    CliJob job;
+    VidxRunSettings run;
+    CliProgress progress;
+    const char *out;
+} CliRunArgs;
+const CliOption *cli_run_options(void);
+/* Handles one of them (or a job option); 0 consumed, < 0 error. */
+int cli_run_option(int key, const char *arg, CliRunArgs *a);
 
 int cmd_probe(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
@@ -99,5 +112,7 @@ int cmd_export(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_du(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_enqueue(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 #endif

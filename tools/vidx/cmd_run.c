@@ -54,12 +54,7 @@ static const CliOption run_own_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-typedef struct RunArgs {
-    CliJob job;
-    VidxRunSettings run;
-    CliProgress progress;
-    const char *out;
-} RunArgs;
+typedef CliRunArgs RunArgs;
 
 static int run_option(int key, const char *arg, void *ctx)
 {
@@ -133,6 +128,16 @@ static int run_option(int key, const char *arg, void *ctx)
         return 0;
     }
     return -1;
+}
+
+const CliOption *cli_run_options(void)
+{
+    return run_own_options;
+}
+
+int cli_run_option(int key, const char *arg, CliRunArgs *a)
+{
+    return run_option(key, arg, a);
 }
 
 int cmd_run(int argc, char **argv)

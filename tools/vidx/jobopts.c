@@ -247,14 +247,19 @@ int cli_job_finish(CliJob *j)
     return 0;
 }
 
-const CliOption *cli_with_job_options(const CliOption *own)
+const CliOption *cli_options_join(const CliOption *a, const CliOption *b)
 {
-    static CliOption all[64];
+    static CliOption all[96];
     size_t n = 0;
-    for (const CliOption *o = own; o->name && n < 32; o++)
+    for (const CliOption *o = a; o->name && n < 48; o++)
         all[n++] = *o;
-    for (const CliOption *o = cli_job_options; o->name && n < 63; o++)
+    for (const CliOption *o = b; o->name && n < 95; o++)
         all[n++] = *o;
     all[n] = (CliOption){0};
     return all;
+}
+
+const CliOption *cli_with_job_options(const CliOption *own)
+{
+    return cli_options_join(own, cli_job_options);
 }
