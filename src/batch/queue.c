@@ -349,9 +349,10 @@ static int work_loop(QueueRun *q)
 {
     int ret = 0;
     while (!cancelled(q)) {
-        int64_t options, running = 0;
+        int64_t options, waiting = 0;
         char hash[32], *json = NULL;
-        int found = vidx__queue_pending(q->cat, &options, hash, &json, &running);
+        int found = vidx__queue_pending(q->cat, q->worker, q->set->lease, &options, hash, &json,
+                                        &waiting);
         if (found < 0)
             return found;
         if (found) {
@@ -363,9 +364,10 @@ static int work_loop(QueueRun *q)
                 return ret;
             continue;
         }
-        if (!running && !q->set->follow)
+        if (!waiting && !q->set->follow)
             return 0;
-        if ((ret = keep_alive(q)) == VIDX_ELEASE) /* others still at work: wait for them */
+        /* Others still at work (their videos may come back) or maybe dead: wait and see. */
+        if ((ret = keep_alive(q)) == VIDX_ELEASE)
             ret = rejoin(q);
         if (ret < 0)
             return ret;

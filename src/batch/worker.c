@@ -7,8 +7,8 @@
  * decoded (at most every 0.2 s: the supervisor's stall watchdog) and the
  * result.
  * It dies with its supervisor (PR_SET_PDEATHSIG) and runs under the memory
- * limit (RLIMIT_AS). VIDX_FAULT (tests only) injects a crash or a hang for
- * inputs whose path contains a given text: "crash=TEXT,hang=TEXT".
+ * limit (RLIMIT_AS). VIDX_FAULT (tests only) injects a crash, a hang or a 2 s
+ * delay for inputs whose path contains a given text: "crash=TEXT,hang=TEXT,slow=TEXT".
  */
 #include "batch/worker.h"
 
@@ -70,6 +70,8 @@ static void inject_fault(const char *path)
         if (!strcmp(tok, "hang"))
             for (;;)
                 pause();
+        if (!strcmp(tok, "slow")) /* a video that takes 2 s longer */
+            sleep(2);
     }
 }
 

@@ -156,24 +156,31 @@ static int pg_enqueue(CatalogBackend *b, const char *hash, const char *settings,
     return ret;
 }
 
-static int running_count(CatalogBackend *b, int64_t *running)
+static int waiting_count(CatalogBackend *b, int64_t worker, double lease, int64_t *waiting)
 {
+    char w[24], l[32];
+    const char *p[] = {w, l};
     PGresult *res = NULL;
-    int ret = vidx__pg_query(b, "SELECT count(*) FROM queue WHERE state = 'running'", 0, NULL,
-                             &res);
+    snprintf(w, sizeof(w), "%lld", (long long)worker);
+    snprintf(l, sizeof(l), "%.3f", lease / 2);
+    int ret = vidx__pg_query(b,
+                             "SELECT (SELECT count(*) FROM queue WHERE state = 'running') +"
+                             " (SELECT count(*) FROM queue_workers WHERE state = 'alive'"
+                             "  AND id <> $1 AND seen < now() - $2 * interval '1 second')",
+                             2, p, &res);
     if (ret == 0)
-        *running = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return ret;
 }
 
-static int pg_pending(CatalogBackend *b, int64_t *options, char hash[32], char **settings,
-                      int64_t *running)
+static int pg_pending(CatalogBackend *b, int64_t worker, double lease, int64_t *options,
+                      char hash[32], char **settings, int64_t *waiting)
 {
     PGresult *res = NULL;
     *settings = NULL;
-    *running = 0;
-    int ret = running_count(b, running);
+    *waiting = 0;
+    int ret = waiting_count(b, worker, lease, waiting);
     if (ret == 0)
         ret = vidx__pg_query(b,
                              "SELECT o.id, o.hash, o.settings FROM queue q JOIN queue_options o"

@@ -30,12 +30,12 @@ int vidx__queue_enqueue(VidxCatalog *c, const char *hash, const char *settings,
     return q ? q->enqueue(b, hash, settings, paths, n, retry, added, requeued) : VIDX_EUSAGE;
 }
 
-int vidx__queue_pending(VidxCatalog *c, int64_t *options, char hash[32], char **settings,
-                        int64_t *running)
+int vidx__queue_pending(VidxCatalog *c, int64_t worker, double lease, int64_t *options,
+                        char hash[32], char **settings, int64_t *waiting)
 {
     CatalogBackend *b;
     const CatalogQueueOps *q = queue_ops(c, &b);
-    return q ? q->pending(b, options, hash, settings, running) : VIDX_EUSAGE;
+    return q ? q->pending(b, worker, lease, options, hash, settings, waiting) : VIDX_EUSAGE;
 }
 
 int vidx__queue_join(VidxCatalog *c, const char *host, int pid, int64_t *worker)

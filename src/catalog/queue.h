@@ -73,9 +73,11 @@ typedef struct CatalogQueueOps {
                    const char *const *paths, size_t n, int retry, int64_t *added,
                    int64_t *requeued);
     /* An options set with queued videos: 1 (id, hash, *settings malloc'd), 0 none;
-     * *running: videos claimed and not finished, by anyone. */
-    int (*pending)(CatalogBackend *b, int64_t *options, char hash[32], char **settings,
-                   int64_t *running);
+     * *waiting: videos claimed and not finished, by anyone, plus the workers other
+     * than worker whose heartbeat is older than lease / 2 (they may be dead: their
+     * leftovers are cleaned up only once they are declared so). */
+    int (*pending)(CatalogBackend *b, int64_t worker, double lease, int64_t *options,
+                   char hash[32], char **settings, int64_t *waiting);
     int (*join)(CatalogBackend *b, const char *host, int pid, int64_t *worker);
     /* Renews the worker's leases: 1, or 0 when it was declared dead meanwhile. */
     int (*heartbeat)(CatalogBackend *b, int64_t worker, double lease);
@@ -100,8 +102,8 @@ extern const CatalogQueueOps vidx__pg_queue;
 int vidx__queue_enqueue(VidxCatalog *c, const char *hash, const char *settings,
                         const char *const *paths, size_t n, int retry, int64_t *added,
                         int64_t *requeued);
-int vidx__queue_pending(VidxCatalog *c, int64_t *options, char hash[32], char **settings,
-                        int64_t *running);
+int vidx__queue_pending(VidxCatalog *c, int64_t worker, double lease, int64_t *options,
+                        char hash[32], char **settings, int64_t *waiting);
 int vidx__queue_join(VidxCatalog *c, const char *host, int pid, int64_t *worker);
 int vidx__queue_heartbeat(VidxCatalog *c, int64_t worker, double lease);
 int vidx__queue_claim(VidxCatalog *c, int64_t worker, int64_t options, double lease,
