@@ -110,6 +110,12 @@ typedef struct VidxRunSettings {
      * processed for its audio (job.source.audio_only); needs job.audio. Default 0. */
     int audio_files;
     int wait_lock; /**< another writer holds out: wait for it (default: fail, VIDX_ELOCKED) */
+    /**
+     * The catalog: NULL (default) for out/catalog.db (SQLite), or a PostgreSQL
+     * URL ("postgresql://...", "postgres://...", or "postgresql:" alone for
+     * libpq's PG* environment variables). See docs/CATALOG.md.
+     */
+    const char *catalog;
 } VidxRunSettings;
 
 /**

@@ -547,7 +547,7 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
     snprintf(frames, sizeof(frames), "%s/frames", r->out);
     if ((ret = vidx__mkdirs(frames)) < 0 || (ret = prepare_scratch(r)) < 0)
         return ret;
-    if ((ret = vidx_catalog_open(&r->cat, r->out, 0)) < 0)
+    if ((ret = vidx_catalog_open_at(&r->cat, r->out, r->set->catalog, 0)) < 0)
         return ret;
     if ((ret = vidx__committer_open(&r->commit, r->out, r->set, r->cat, vidx__record_settled, r)) <
         0)
