@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config ffmpeg
       libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
       libturbojpeg0-dev libwebp-dev libsqlite3-dev libjansson-dev libcmocka-dev
+      libpq-dev postgresql
       python3 python3-numpy sqlite3 clang-format valgrind)
 if [ "${VIDX_BENCH_DEPS:-0}" = 1 ]; then
   pkgs+=(hyperfine python3-av python3-opencv time)

@@ -14,6 +14,12 @@ else
   [ -f $builddir/build.ninja ] || meson setup $builddir >/dev/null || exit 1
 fi
 ninja -C $builddir >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+# Services the tests use (tests needing one fail without it, unless VIDX_TEST_NO_SERVICES=1).
+if [ "${VIDX_TEST_NO_SERVICES:-0}" != 1 ]; then
+  pg_env=$(scripts/services.sh pg-start) || { echo "cannot start PostgreSQL"; echo "0 passed, 1 failed"; exit 1; }
+  eval "$pg_env"
+  trap 'scripts/services.sh pg-stop' EXIT
+fi
 passed=0 failed=0 skipped=0
 log=$(mktemp)
 meson test -C $builddir --suite unit --print-errorlogs >"$log" 2>&1

@@ -21,7 +21,11 @@ extern "C" {
  */
 typedef struct VidxCatalog VidxCatalog;
 VIDX_API int vidx_catalog_open(VidxCatalog **out, const char *outdir, int readonly);
-/** The same with a catalog URL (NULL: outdir's own SQLite catalog). */
+/**
+ * The same for an output whose catalog is at catalog: NULL (out/catalog.db,
+ * SQLite) or a PostgreSQL URL (docs/CATALOG.md). An output and its catalog
+ * belong together: another catalog is refused (VIDX_EUSAGE, nothing touched).
+ */
 VIDX_API int vidx_catalog_open_at(VidxCatalog **out, const char *outdir, const char *catalog,
                                   int readonly);
 VIDX_API void vidx_catalog_close(VidxCatalog **c);
@@ -39,9 +43,13 @@ VIDX_API int vidx_catalog_export(VidxCatalog *c, const char *table, const char *
  * out is not a vidx output: nothing is created there).
  */
 VIDX_API int vidx_verify(const char *out, int repair, char **report);
+/** vidx_verify with out's catalog at catalog (NULL: out/catalog.db; see vidx_catalog_open_at). */
+VIDX_API int vidx_verify_at(const char *out, const char *catalog, int repair, char **report);
 
 /** Space used under out by kind (frames, shards, objects, audio, manifests, catalog, scratch). */
 VIDX_API int vidx_du(const char *out, char **report);
+/** vidx_du for an output whose catalog is at catalog (checked to be out's). */
+VIDX_API int vidx_du_at(const char *out, const char *catalog, char **report);
 
 /** vidx_gc flags: report what would be removed, remove nothing; wait for a writer to finish. */
 enum { VIDX_GC_DRY_RUN = 1, VIDX_GC_WAIT = 2 };
@@ -55,6 +63,8 @@ enum { VIDX_GC_DRY_RUN = 1, VIDX_GC_WAIT = 2 };
  * when a run is writing to it (unless VIDX_GC_WAIT).
  */
 VIDX_API int vidx_gc(const char *out, int flags, char **report);
+/** vidx_gc with out's catalog at catalog (NULL: out/catalog.db; see vidx_catalog_open_at). */
+VIDX_API int vidx_gc_at(const char *out, const char *catalog, int flags, char **report);
 
 #ifdef __cplusplus
 }

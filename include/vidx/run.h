@@ -110,7 +110,11 @@ typedef struct VidxRunSettings {
      * processed for its audio (job.source.audio_only); needs job.audio. Default 0. */
     int audio_files;
     int wait_lock; /**< another writer holds out: wait for it (default: fail, VIDX_ELOCKED) */
-    /** The catalog: NULL for out/catalog.db (SQLite), or a PostgreSQL URL. */
+    /**
+     * The catalog: NULL (default) for out/catalog.db (SQLite), or a PostgreSQL
+     * URL ("postgresql://...", "postgres://...", or "postgresql:" alone for
+     * libpq's PG* environment variables). See docs/CATALOG.md.
+     */
     const char *catalog;
     /* The work queue (vidx_enqueue, vidx_work; needs a PostgreSQL catalog): */
     double lease;     /**< seconds a claim holds without a heartbeat (default 60) */

@@ -261,6 +261,9 @@ static void settle_all(Committer *c, int ret)
     c->n_staged = 0;
 }
 
+/* Times a group's transaction is redone when the catalog's connection was lost in it. */
+#define COMMIT_RETRIES 5
+
 /* The group's rows in one transaction. */
 static int record_group(Committer *c)
 {
@@ -285,6 +288,10 @@ int vidx__commit_group(Committer *c)
         vidx__fault("sync");
     if (ret == 0)
         ret = record_group(c);
+    for (int tries = 0; ret == -EAGAIN && tries < COMMIT_RETRIES; tries++)
+        ret = record_group(c); /* the catalog's connection was lost in it: nothing committed */
+    if (ret == -EAGAIN)
+        ret = VIDX_ECATALOG;
     if (ret < 0) {
         vidx__commit_abandon(c, ret);
         return ret == VIDX_ECATALOG ? ret : 0;

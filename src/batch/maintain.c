@@ -28,6 +28,7 @@
 #include <libavutil/mem.h>
 #include <libavutil/sha.h>
 
+#include "catalog/bind.h"
 #include "catalog/catalog.h"
 #include "store/fs.h"
 #include "store/outdir.h"
@@ -198,14 +199,20 @@ static int writer(const char *out, int wait, int *lock)
 
 int vidx_verify(const char *out, int do_repair, char **report)
 {
+    return vidx_verify_at(out, NULL, do_repair, report);
+}
+
+int vidx_verify_at(const char *out, const char *catalog, int do_repair, char **report)
+{
     VidxCatalog *cat = NULL;
     Problems p = {.list = json_array()};
     int lock = -1;
     *report = NULL;
     int ret = do_repair ? writer(out, 0, &lock) : 0; /* without --repair: read-only, no lock */
     if (ret == 0)
-        ret = vidx_catalog_open(&cat, out, !do_repair);
-    if (ret == -ENOENT && !do_repair) /* vidx's, but a first run stopped before its catalog */
+        ret = vidx_catalog_open_at(&cat, out, catalog, !do_repair);
+    if (ret == -ENOENT && !do_repair &&
+        !catalog) /* vidx's, but a first run stopped before its catalog */
         ret = vidx__outdir_check(out, "run") == 0 ? 0 : ret;
     if (ret < 0) {
         vidx__outdir_unlock(&lock);
@@ -301,9 +308,28 @@ static int count_file(void *opaque, const char *rel, const struct stat *st)
 
 int vidx_du(const char *out, char **report)
 {
+    return vidx_du_at(out, NULL, report);
+}
+
+/* du reads no catalog, but OUT's must be the one named (as for every command taking OUT). */
+static int du_catalog(const char *out, const char *catalog)
+{
+    OutdirBinding ob;
+    VidxCatalog *c = NULL;
+    if (!catalog)
+        return vidx__catalog_bind_check(out, NULL, &ob);
+    int ret = vidx_catalog_open_at(&c, out, catalog, 1);
+    vidx_catalog_close(&c);
+    return ret;
+}
+
+int vidx_du_at(const char *out, const char *catalog, char **report)
+{
     Usage u = {0};
     *report = NULL;
     int ret = vidx__outdir_check(out, "run");
+    if (ret == 0)
+        ret = du_catalog(out, catalog);
     if (ret == 0)
         ret = walk(out, "", count_file, &u);
     if (ret < 0)
@@ -485,6 +511,11 @@ static int gc_top(Gc *g, const char *rel, const char *name, const struct stat *s
 
 int vidx_gc(const char *out, int flags, char **report)
 {
+    return vidx_gc_at(out, NULL, flags, report);
+}
+
+int vidx_gc_at(const char *out, const char *catalog, int flags, char **report)
+{
     VidxCatalog *cat = NULL;
     Gc g = {
         .out = out, .dry_run = flags & VIDX_GC_DRY_RUN, .list = json_array(), .left = json_array()};
@@ -492,7 +523,7 @@ int vidx_gc(const char *out, int flags, char **report)
     *report = NULL;
     int ret = writer(out, flags & VIDX_GC_WAIT, &lock);
     if (ret == 0)
-        ret = vidx_catalog_open(&cat, out, 0);
+        ret = vidx_catalog_open_at(&cat, out, catalog, 0);
     g.cat = cat;
     if (ret == 0)
         ret = each_entry(&g, "", gc_top);

@@ -578,7 +578,7 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
     int ret = vidx__inputs_expand(in, inputs, n, r->out);
     if (ret < 0 || (ret = claim_out(r, inputs, n, in)) < 0)
         return ret;
-    if ((ret = vidx_catalog_open(&r->cat, r->out, 0)) < 0)
+    if ((ret = vidx_catalog_open_at(&r->cat, r->out, r->set->catalog, 0)) < 0)
         return ret;
     vidx__inputs_sort_unique(in);
     vidx__options_hash(r->set, r->options);

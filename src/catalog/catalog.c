@@ -1,12 +1,15 @@
 /*
  * catalog.c - the batch catalog as the rest of vidx sees it: opens OUT's
- * catalog with its implementation (VidxCatalogOps; today SQLite, sqlite.c)
+ * catalog with its implementation (VidxCatalogOps: SQLite, sqlite.c, or
+ * PostgreSQL, postgres.c; OUT's binding to it: bind.c)
  * and passes each call on. What does not depend on the database lives here:
  * status names, the layout check, and the formats of vidx status and vidx
  * export. No database handle leaves the catalog.
  */
 #include "catalog/catalog.h"
+#include "catalog/bind.h"
 #include "catalog/migrate.h"
+#include "catalog/pg.h"
 #include "catalog/queue.h"
 
 #include <errno.h>
@@ -43,25 +46,39 @@ VidxVideoStatus vidx__video_status_parse(const char *name)
 
 int vidx_catalog_open(VidxCatalog **out, const char *outdir, int readonly)
 {
-    return vidx__catalog_open_ops(out, &vidx__catalog_sqlite, outdir, readonly);
+    return vidx__catalog_open_at(out, outdir, NULL, readonly);
 }
 
 int vidx__catalog_open_ops(VidxCatalog **out, const VidxCatalogOps *ops, const char *outdir,
                            int readonly)
 {
+    return vidx__catalog_open_with(out, ops, outdir, NULL, readonly);
+}
+
+int vidx__catalog_open_with(VidxCatalog **out, const VidxCatalogOps *ops, const char *outdir,
+                            const char *location, int readonly)
+{
     char path[PATH_MAX];
+    OutdirBinding ob;
     VidxCatalog *c = calloc(1, sizeof(*c));
     *out = NULL;
     if (!c)
         return -ENOMEM;
     int ret = vidx__outdir_check(outdir, "run"); /* never a catalog in someone else's folder */
+    if (ret == 0)
+        ret = vidx__catalog_bind_check(outdir, location, &ob);
     if (ret < 0) {
         free(c);
         return ret;
     }
     c->ops = ops;
-    snprintf(path, sizeof(path), "%s/catalog.db", outdir);
-    ret = c->ops->open(&c->b, path, readonly);
+    if (location)
+        vidx__pg_mask_url(location, path, sizeof(path));
+    else
+        snprintf(path, sizeof(path), "%s/catalog.db", outdir);
+    ret = c->ops->open(&c->b, location ? location : path, readonly);
+    if (ret == 0)
+        ret = vidx__catalog_bind(c, outdir, location ? path : NULL, readonly, &ob);
     if (ret == 0 && !readonly)
         ret = vidx__catalog_migrate(c, path);
     if (ret < 0) {
@@ -70,6 +87,53 @@ int vidx__catalog_open_ops(VidxCatalog **out, const VidxCatalogOps *ops, const c
     }
     *out = c;
     return 0;
+}
+
+/* VIDX_EUSAGE (logged) unless catalog is NULL or a PostgreSQL URL. */
+static int check_url(const char *catalog)
+{
+    if (catalog && !vidx__pg_is_url(catalog)) {
+        char shown[512];
+        vidx__pg_mask_url(catalog, shown, sizeof(shown));
+        vidx__log(VIDX_LOG_ERROR,
+                  "--catalog %s: not a catalog URL (postgresql://... or postgres://...)", shown);
+        return VIDX_EUSAGE;
+    }
+    return 0;
+}
+
+int vidx__catalog_open_url(VidxCatalog **out, const char *url)
+{
+    char shown[PATH_MAX];
+    VidxCatalog *c;
+    *out = NULL;
+    if (!url || check_url(url) < 0)
+        return VIDX_EUSAGE;
+    if (!(c = calloc(1, sizeof(*c))))
+        return -ENOMEM;
+    c->ops = &vidx__catalog_postgres;
+    vidx__pg_mask_url(url, shown, sizeof(shown));
+    int ret = c->ops->open(&c->b, url, 0);
+    if (ret == 0)
+        ret = vidx__catalog_migrate(c, shown);
+    if (ret < 0)
+        vidx_catalog_close(&c);
+    *out = c;
+    return ret;
+}
+
+int vidx__catalog_open_at(VidxCatalog **out, const char *outdir, const char *catalog, int readonly)
+{
+    *out = NULL;
+    if (check_url(catalog) < 0)
+        return VIDX_EUSAGE;
+    return vidx__catalog_open_with(out, catalog ? &vidx__catalog_postgres : &vidx__catalog_sqlite,
+                                   outdir, catalog, readonly);
+}
+
+int vidx_catalog_open_at(VidxCatalog **out, const char *outdir, const char *catalog, int readonly)
+{
+    return vidx__catalog_open_at(out, outdir, catalog, readonly);
 }
 
 void vidx_catalog_close(VidxCatalog **pc)
@@ -140,14 +204,20 @@ int vidx__catalog_meta_put(VidxCatalog *c, const char *key, const char *value)
     return c->ops->meta_put(c->b, key, value);
 }
 
+int vidx__catalog_meta_add(VidxCatalog *c, const char *key, const char *value)
+{
+    return c->ops->meta_add(c->b, key, value);
+}
+
 int vidx__catalog_layout(VidxCatalog *c, const char *layout)
 {
     char have[64];
+    int added = vidx__catalog_meta_add(c, "layout", layout); /* the first writer's wins */
+    if (added != 0)
+        return added < 0 ? added : 0;
     int found = vidx__catalog_meta_get(c, "layout", have, sizeof(have));
-    if (found < 0)
-        return found;
-    if (!found)
-        return vidx__catalog_meta_put(c, "layout", layout);
+    if (found <= 0)
+        return found < 0 ? found : VIDX_ECATALOG;
     if (have[0] && strcmp(have, layout)) {
         vidx__log(VIDX_LOG_ERROR, "this output uses --layout %s, not %s", have, layout);
         return VIDX_EUSAGE;

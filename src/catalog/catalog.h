@@ -6,9 +6,8 @@
  * Callers use the vidx__catalog_* functions; each passes on to the
  * implementation's VidxCatalogOps (below), which owns every statement on the
  * stored data, in domain terms (no SQL, no database handle crosses this
- * header). Today: SQLite (catalog/sqlite.c, OUT/catalog.db, WAL); another
- * implementation (PostgreSQL) is one more table in its own file, and must
- * pass tests/unit/test_catalog.c.
+ * header): SQLite (catalog/sqlite.c, OUT/catalog.db, WAL) and PostgreSQL
+ * (catalog/postgres.c, --catalog URL); both pass tests/unit/test_catalog.c.
  */
 #ifndef VIDX_CATALOG_CATALOG_H
 #define VIDX_CATALOG_CATALOG_H
@@ -85,6 +84,8 @@ int vidx__catalog_blob(VidxCatalog *c, const char *sha256, char *location, size_
 /* A value of the catalog's meta table: 1 found (copied), 0 not, or < 0. */
 int vidx__catalog_meta_get(VidxCatalog *c, const char *key, char *value, size_t size);
 int vidx__catalog_meta_put(VidxCatalog *c, const char *key, const char *value);
+/* Sets key unless it has a value, atomically: 1 set, 0 it had one, < 0 error. */
+int vidx__catalog_meta_add(VidxCatalog *c, const char *key, const char *value);
 
 /* Records the output's layout on first use; VIDX_EUSAGE if it already has another. */
 int vidx__catalog_layout(VidxCatalog *c, const char *layout);
@@ -196,6 +197,8 @@ typedef struct VidxCatalogOps {
                     int64_t *offset);
     int (*meta_get)(CatalogBackend *b, const char *key, char *value, size_t size); /* 1 found */
     int (*meta_put)(CatalogBackend *b, const char *key, const char *value);
+    /* Inserts key unless it has a value (atomic across writers): 1 inserted, 0 had one, < 0. */
+    int (*meta_add)(CatalogBackend *b, const char *key, const char *value);
     int (*shards)(CatalogBackend *b, int (*fn)(void *, const char *, int64_t), void *opaque);
     int (*shard_claim)(CatalogBackend *b, const char *name, int claim);
 
@@ -224,6 +227,7 @@ typedef struct VidxCatalogOps {
 } VidxCatalogOps;
 
 extern const VidxCatalogOps vidx__catalog_sqlite;
+extern const VidxCatalogOps vidx__catalog_postgres; /* catalog/postgres.c */
 
 /*
  * vidx_catalog_open with a given implementation (vidx_catalog_open: SQLite).
@@ -231,6 +235,16 @@ extern const VidxCatalogOps vidx__catalog_sqlite;
  */
 int vidx__catalog_open_ops(VidxCatalog **out, const VidxCatalogOps *ops, const char *outdir,
                            int readonly);
+/*
+ * The same with the catalog's location: NULL (OUT/catalog.db, SQLite) or a
+ * PostgreSQL URL (catalog/pg.h). OUT and the catalog must belong together
+ * (the marker's output id and catalog kind, store/outdir.h): otherwise
+ * VIDX_EUSAGE, logged, nothing touched.
+ */
+int vidx__catalog_open_at(VidxCatalog **out, const char *outdir, const char *catalog, int readonly);
+/* vidx__catalog_open_ops with the location (NULL: OUT/catalog.db) given to ops->open. */
+int vidx__catalog_open_with(VidxCatalog **out, const VidxCatalogOps *ops, const char *outdir,
+                            const char *location, int readonly);
 
 /*
  * Opens the catalog at url (a PostgreSQL URL) for writing, apart from any

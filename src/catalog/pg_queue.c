@@ -1,17 +1,26 @@
 /*
- * pg_queue.c - the work queue's statements on PostgreSQL (catalog/queue.h).
+ * pg_queue.c - the work queue's statements on PostgreSQL (catalog/queue.h),
+ * on the catalog's own connection (catalog/pg.h).
  *
  * Tables (created on first use, under an advisory lock so that workers
  * starting together do not race):
  *   queue_options(id, hash UNIQUE, settings)   one row per set of job options
- *   queue(id, path, options, state, attempts, fence, worker, lease_until,
- *         last_error, enqueued, started, finished)  UNIQUE(path, options)
+ *   queue(id, path, options, state, attempts, fence, claim, worker,
+ *         lease_until, last_error, enqueued, started, finished)
+ *         UNIQUE(path, options)
  *   queue_workers(id, host, pid, state, joined, seen, done, failed)
  *   sequence queue_fence                          one fencing token per claim
  * Claims take the oldest queued rows of one options set through a partial
  * index on (options, id) WHERE state = 'queued', so a claim costs the same
  * with ten thousand or a million rows waiting; expiry walks a partial index
  * on running leases. Every statement is parameterised.
+ *
+ * A lost connection (pg.h) may hide whether a statement took effect, so the
+ * statements are idempotent: a claim carries a token and, run again, returns
+ * what the first run took instead of taking more; finishing a video that is
+ * already finished with the same fence and state says yes again; the queue's
+ * own transactions (enqueue, expiry) are redone from the start on -EAGAIN,
+ * and expiry reports what it ran out only after its commit.
  */
 #include "catalog/queue.h"
 
@@ -39,32 +48,76 @@ static QueueState state_parse(const char *name)
     return QUEUE_FAILED;
 }
 
-static const char schema_sql[] =
-    "SELECT pg_advisory_xact_lock(7746001);"
+static const char *const schema[] = {
+    "SELECT pg_advisory_xact_lock(7746001)",
     "CREATE TABLE IF NOT EXISTS queue_options(id BIGSERIAL PRIMARY KEY, hash TEXT NOT NULL UNIQUE,"
-    " settings TEXT NOT NULL, created TIMESTAMPTZ NOT NULL DEFAULT now());"
-    "CREATE SEQUENCE IF NOT EXISTS queue_fence;"
+    " settings TEXT NOT NULL, created TIMESTAMPTZ NOT NULL DEFAULT now())",
+    "CREATE SEQUENCE IF NOT EXISTS queue_fence",
     "CREATE TABLE IF NOT EXISTS queue_workers(id BIGSERIAL PRIMARY KEY, host TEXT NOT NULL,"
     " pid INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'alive',"
     " joined TIMESTAMPTZ NOT NULL DEFAULT now(), seen TIMESTAMPTZ NOT NULL DEFAULT now(),"
-    " done BIGINT NOT NULL DEFAULT 0, failed BIGINT NOT NULL DEFAULT 0);"
+    " done BIGINT NOT NULL DEFAULT 0, failed BIGINT NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS queue(id BIGSERIAL PRIMARY KEY, path TEXT NOT NULL,"
     " options BIGINT NOT NULL REFERENCES queue_options(id), state TEXT NOT NULL DEFAULT 'queued',"
-    " attempts INTEGER NOT NULL DEFAULT 0, fence BIGINT NOT NULL DEFAULT 0, worker BIGINT,"
-    " lease_until TIMESTAMPTZ, last_error TEXT, enqueued TIMESTAMPTZ NOT NULL DEFAULT now(),"
-    " started TIMESTAMPTZ, finished TIMESTAMPTZ, UNIQUE(path, options));"
-    "CREATE INDEX IF NOT EXISTS queue_ready ON queue(options, id) WHERE state = 'queued';"
-    "CREATE INDEX IF NOT EXISTS queue_leases ON queue(lease_until) WHERE state = 'running';"
-    "CREATE INDEX IF NOT EXISTS queue_held ON queue(worker) WHERE state = 'running';"
-    "CREATE INDEX IF NOT EXISTS queue_state ON queue(state);";
+    " attempts INTEGER NOT NULL DEFAULT 0, fence BIGINT NOT NULL DEFAULT 0, claim TEXT,"
+    " worker BIGINT, lease_until TIMESTAMPTZ, last_error TEXT,"
+    " enqueued TIMESTAMPTZ NOT NULL DEFAULT now(), started TIMESTAMPTZ, finished TIMESTAMPTZ,"
+    " UNIQUE(path, options))",
+    "CREATE INDEX IF NOT EXISTS queue_ready ON queue(options, id) WHERE state = 'queued'",
+    "CREATE INDEX IF NOT EXISTS queue_leases ON queue(lease_until) WHERE state = 'running'",
+    "CREATE INDEX IF NOT EXISTS queue_held ON queue(worker) WHERE state = 'running'",
+    "CREATE INDEX IF NOT EXISTS queue_claims ON queue(claim) WHERE state = 'running'",
+    "CREATE INDEX IF NOT EXISTS queue_state ON queue(state)",
+};
 
-/* Creates the queue's tables when missing (one transaction). */
+/* One transaction of the queue's own: fn between BEGIN and COMMIT, redone when the
+ * connection was lost meanwhile (-EAGAIN), a few times. */
+static int transaction(CatalogBackend *b, int (*fn)(CatalogBackend *, void *), void *ctx)
+{
+    const VidxCatalogOps *ops = &vidx__catalog_postgres;
+    int ret = -EAGAIN;
+    for (int tries = 0; tries < 5 && ret == -EAGAIN; tries++) {
+        ret = ops->begin(b);
+        if (ret == 0)
+            ret = fn(b, ctx);
+        if (ret == 0)
+            ret = ops->commit(b);
+        else
+            ops->rollback(b);
+    }
+    return ret;
+}
+
+static int create_tables(CatalogBackend *b, void *ctx)
+{
+    (void)ctx;
+    int ret = 0;
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(schema) && ret == 0; i++)
+        ret = vidx__pg_exec(b, "creating the queue", schema[i], 0, NULL, NULL);
+    return ret;
+}
+
+/* Creates the queue's tables when missing. */
 static int ensure_schema(CatalogBackend *b)
 {
-    int ret = vidx__pg_begin(b);
-    if (ret == 0 && (ret = vidx__pg_exec_script(b, schema_sql)) == 0)
-        return vidx__pg_commit(b);
-    vidx__pg_rollback(b);
+    PGresult *res = NULL;
+    int ret = vidx__pg_exec(b, "looking for the queue", "SELECT to_regclass('queue') IS NOT NULL",
+                            0, NULL, &res);
+    int have = ret == 0 && !strcmp(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    if (ret < 0 || have)
+        return ret;
+    return transaction(b, create_tables, NULL);
+}
+
+/* A statement whose rows are not needed: how many it touched. */
+static int command(CatalogBackend *b, const char *what, const char *sql, const PgParams *p,
+                   int64_t *rows)
+{
+    PGresult *res = NULL;
+    int ret = vidx__pg_exec(b, what, sql, p->n, p->v, &res);
+    *rows = ret == 0 ? strtoll(PQcmdTuples(res), NULL, 10) : 0;
+    PQclear(res);
     return ret;
 }
 
@@ -96,12 +149,14 @@ static char *array_literal(const char *const *paths, size_t n)
 
 static int options_id(CatalogBackend *b, const char *hash, const char *settings, char id[24])
 {
-    const char *p[] = {hash, settings};
+    PgParams p = {0};
     PGresult *res = NULL;
-    int ret = vidx__pg_query(b,
-                             "INSERT INTO queue_options(hash, settings) VALUES($1, $2) "
-                             "ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id",
-                             2, p, &res);
+    vidx__pg_text(&p, hash);
+    vidx__pg_text(&p, settings);
+    int ret = vidx__pg_exec(b, "enqueue",
+                            "INSERT INTO queue_options(hash, settings) VALUES($1, $2) "
+                            "ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id",
+                            p.n, p.v, &res);
     if (ret == 0)
         snprintf(id, 24, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -110,29 +165,49 @@ static int options_id(CatalogBackend *b, const char *hash, const char *settings,
 
 #define ENQUEUE_CHUNK 5000
 
+typedef struct Enqueue {
+    const char *hash, *settings;
+    const char *const *paths;
+    size_t n;
+    int retry;
+    int64_t added, requeued;
+} Enqueue;
+
 /* One chunk of paths: added rows, and with retry the finished ones put back. */
-static int enqueue_chunk(CatalogBackend *b, const char *id, const char *const *paths, size_t n,
-                         int retry, int64_t *added, int64_t *requeued)
+static int enqueue_chunk(CatalogBackend *b, Enqueue *e, const char *id, size_t from, size_t n)
 {
-    char *arr = array_literal(paths, n);
-    const char *p[] = {arr, id};
+    char *arr = array_literal(e->paths + from, n);
+    PgParams p = {0};
     int64_t rows;
     if (!arr)
         return -ENOMEM;
-    int ret = vidx__pg_command(b,
-                               "INSERT INTO queue(path, options) SELECT unnest($1::text[]), $2 "
-                               "ON CONFLICT (path, options) DO NOTHING",
-                               2, p, &rows);
-    *added += rows;
-    if (ret == 0 && retry) {
-        ret = vidx__pg_command(b,
-                               "UPDATE queue SET state = 'queued', attempts = 0, last_error = NULL,"
-                               " worker = NULL, finished = NULL WHERE options = $2"
-                               " AND path = ANY($1::text[]) AND state IN ('failed', 'quarantined')",
-                               2, p, &rows);
-        *requeued += rows;
+    vidx__pg_text(&p, arr);
+    vidx__pg_text(&p, id);
+    int ret = command(b, "enqueue",
+                      "INSERT INTO queue(path, options) SELECT unnest($1::text[]), $2 "
+                      "ON CONFLICT (path, options) DO NOTHING",
+                      &p, &rows);
+    e->added += rows;
+    if (ret == 0 && e->retry) {
+        ret = command(b, "enqueue --retry",
+                      "UPDATE queue SET state = 'queued', attempts = 0, last_error = NULL,"
+                      " worker = NULL, finished = NULL WHERE options = $2"
+                      " AND path = ANY($1::text[]) AND state IN ('failed', 'quarantined')",
+                      &p, &rows);
+        e->requeued += rows;
     }
     free(arr);
+    return ret;
+}
+
+static int enqueue_all(CatalogBackend *b, void *ctx)
+{
+    Enqueue *e = ctx;
+    char id[24];
+    e->added = e->requeued = 0;
+    int ret = options_id(b, e->hash, e->settings, id);
+    for (size_t i = 0; i < e->n && ret == 0; i += ENQUEUE_CHUNK)
+        ret = enqueue_chunk(b, e, id, i, VIDX_MIN(e->n - i, (size_t)ENQUEUE_CHUNK));
     return ret;
 }
 
@@ -140,36 +215,28 @@ static int pg_enqueue(CatalogBackend *b, const char *hash, const char *settings,
                       const char *const *paths, size_t n, int retry, int64_t *added,
                       int64_t *requeued)
 {
-    char id[24];
-    *added = *requeued = 0;
+    Enqueue e = {hash, settings, paths, n, retry, 0, 0};
     int ret = ensure_schema(b);
     if (ret == 0)
-        ret = vidx__pg_begin(b);
-    if (ret == 0)
-        ret = options_id(b, hash, settings, id);
-    for (size_t i = 0; i < n && ret == 0; i += ENQUEUE_CHUNK)
-        ret = enqueue_chunk(b, id, paths + i, VIDX_MIN(n - i, (size_t)ENQUEUE_CHUNK), retry, added,
-                            requeued);
-    if (ret == 0)
-        return vidx__pg_commit(b);
-    vidx__pg_rollback(b);
+        ret = transaction(b, enqueue_all, &e);
+    *added = e.added;
+    *requeued = e.requeued;
     return ret;
 }
 
 static int waiting_count(CatalogBackend *b, int64_t worker, double lease, int64_t *waiting)
 {
-    char w[24], l[32];
-    const char *p[] = {w, l};
+    PgParams p = {0};
     PGresult *res = NULL;
-    snprintf(w, sizeof(w), "%lld", (long long)worker);
-    snprintf(l, sizeof(l), "%.3f", lease / 2);
-    int ret = vidx__pg_query(b,
-                             "SELECT (SELECT count(*) FROM queue WHERE state = 'running') +"
-                             " (SELECT count(*) FROM queue_workers WHERE state = 'alive'"
-                             "  AND id <> $1 AND seen < now() - $2 * interval '1 second')",
-                             2, p, &res);
+    vidx__pg_i64(&p, worker);
+    vidx__pg_f64(&p, lease / 2);
+    int ret = vidx__pg_exec(b, "reading the queue",
+                            "SELECT (SELECT count(*) FROM queue WHERE state = 'running') +"
+                            " (SELECT count(*) FROM queue_workers WHERE state = 'alive'"
+                            "  AND id <> $1 AND seen < now() - $2 * interval '1 second')",
+                            p.n, p.v, &res);
     if (ret == 0)
-        *waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *waiting = vidx__pg_get_i64(res, 0, 0);
     PQclear(res);
     return ret;
 }
@@ -182,13 +249,13 @@ static int pg_pending(CatalogBackend *b, int64_t worker, double lease, int64_t *
     *waiting = 0;
     int ret = waiting_count(b, worker, lease, waiting);
     if (ret == 0)
-        ret = vidx__pg_query(b,
-                             "SELECT o.id, o.hash, o.settings FROM queue q JOIN queue_options o"
-                             " ON o.id = q.options WHERE q.state = 'queued'"
-                             " ORDER BY q.options, q.id LIMIT 1",
-                             0, NULL, &res);
+        ret = vidx__pg_exec(b, "reading the queue",
+                            "SELECT o.id, o.hash, o.settings FROM queue q JOIN queue_options o"
+                            " ON o.id = q.options WHERE q.state = 'queued'"
+                            " ORDER BY q.options, q.id LIMIT 1",
+                            0, NULL, &res);
     if (ret == 0 && PQntuples(res) == 1) {
-        *options = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *options = vidx__pg_get_i64(res, 0, 0);
         snprintf(hash, 32, "%s", PQgetvalue(res, 0, 1));
         *settings = strdup(PQgetvalue(res, 0, 2));
         ret = *settings ? 1 : -ENOMEM;
@@ -199,187 +266,195 @@ static int pg_pending(CatalogBackend *b, int64_t worker, double lease, int64_t *
 
 static int pg_join(CatalogBackend *b, const char *host, int pid, int64_t *worker)
 {
-    char spid[16];
-    const char *p[] = {host, spid};
+    PgParams p = {0};
     PGresult *res = NULL;
-    snprintf(spid, sizeof(spid), "%d", pid);
+    vidx__pg_text(&p, host);
+    vidx__pg_i64(&p, pid);
     int ret = ensure_schema(b);
     if (ret == 0)
-        ret = vidx__pg_query(b, "INSERT INTO queue_workers(host, pid) VALUES($1, $2) RETURNING id",
-                             2, p, &res);
-    if (ret == 0) {
-        *worker = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
-    }
+        ret = vidx__pg_exec(b, "joining the queue",
+                            "INSERT INTO queue_workers(host, pid) VALUES($1, $2) RETURNING id",
+                            p.n, p.v, &res);
+    if (ret == 0)
+        *worker = vidx__pg_get_i64(res, 0, 0);
+    PQclear(res);
     return ret;
 }
 
 static int pg_heartbeat(CatalogBackend *b, int64_t worker, double lease)
 {
-    char w[24], l[32];
-    const char *p[] = {w, l};
+    PgParams p = {0};
     PGresult *res = NULL;
-    snprintf(w, sizeof(w), "%lld", (long long)worker);
-    snprintf(l, sizeof(l), "%.3f", lease);
-    int ret = vidx__pg_query(b,
-                             "WITH w AS (UPDATE queue_workers SET seen = now()"
-                             "  WHERE id = $1 AND state = 'alive' RETURNING id),"
-                             " l AS (UPDATE queue SET lease_until = now() + $2 * interval '1 second'"
-                             "  WHERE worker = $1 AND state = 'running' AND EXISTS (SELECT 1 FROM w))"
-                             " SELECT count(*) FROM w",
-                             2, p, &res);
-    if (ret == 0) {
-        ret = atoi(PQgetvalue(res, 0, 0)) > 0;
-        PQclear(res);
-    }
+    vidx__pg_i64(&p, worker);
+    vidx__pg_f64(&p, lease);
+    int ret = vidx__pg_exec(b, "heartbeat",
+                            "WITH w AS (UPDATE queue_workers SET seen = now()"
+                            "  WHERE id = $1 AND state = 'alive' RETURNING id),"
+                            " l AS (UPDATE queue SET lease_until = now() + $2 * interval '1 second'"
+                            "  WHERE worker = $1 AND state = 'running' AND EXISTS (SELECT 1 FROM w))"
+                            " SELECT count(*) FROM w",
+                            p.n, p.v, &res);
+    if (ret == 0)
+        ret = vidx__pg_get_i64(res, 0, 0) > 0;
+    PQclear(res);
     return ret;
 }
 
+/*
+ * The claim token makes a claim idempotent: run again after a lost connection
+ * (pg.h), the statement claims nothing new when rows with its token exist and
+ * returns those (the second SELECT sees the snapshot before the UPDATE).
+ */
 static int pg_claim(CatalogBackend *b, int64_t worker, int64_t options, double lease,
                     QueueItem *items, int max)
 {
-    char w[24], o[24], l[32], m[16];
-    const char *p[] = {w, o, m, l};
+    static int64_t serial;
+    char token[64];
+    PgParams p = {0};
     PGresult *res = NULL;
-    snprintf(w, sizeof(w), "%lld", (long long)worker);
-    snprintf(o, sizeof(o), "%lld", (long long)options);
-    snprintf(m, sizeof(m), "%d", max);
-    snprintf(l, sizeof(l), "%.3f", lease);
-    int ret = vidx__pg_query(
-        b,
+    snprintf(token, sizeof(token), "%lld:%lld", (long long)worker, (long long)++serial);
+    vidx__pg_i64(&p, worker);
+    vidx__pg_i64(&p, options);
+    vidx__pg_i64(&p, max);
+    vidx__pg_f64(&p, lease);
+    vidx__pg_text(&p, token);
+    int ret = vidx__pg_exec(
+        b, "claiming videos",
         "WITH c AS (SELECT id FROM queue WHERE state = 'queued' AND options = $2"
-        "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)"
-        " UPDATE queue q SET state = 'running', worker = $1, fence = nextval('queue_fence'),"
-        "  attempts = q.attempts + 1, lease_until = now() + $4 * interval '1 second',"
-        "  started = now() FROM c WHERE q.id = c.id RETURNING q.id, q.fence, q.attempts, q.path",
-        4, p, &res);
+        "  AND NOT EXISTS (SELECT 1 FROM queue WHERE claim = $5 AND state = 'running')"
+        "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED),"
+        " u AS (UPDATE queue q SET state = 'running', worker = $1, claim = $5,"
+        "  fence = nextval('queue_fence'), attempts = q.attempts + 1,"
+        "  lease_until = now() + $4 * interval '1 second', started = now()"
+        "  FROM c WHERE q.id = c.id RETURNING q.id, q.fence, q.attempts, q.path)"
+        " SELECT id, fence, attempts, path FROM u UNION ALL"
+        " SELECT id, fence, attempts, path FROM queue WHERE claim = $5 AND state = 'running'",
+        p.n, p.v, &res);
     if (ret < 0)
         return ret;
-    int n = PQntuples(res);
-    for (int i = 0; i < n && i < max; i++) {
-        items[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        items[i].fence = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-        items[i].attempts = atoi(PQgetvalue(res, i, 2));
-        items[i].path = strdup(PQgetvalue(res, i, 3));
-    }
-    PQclear(res);
-    return n;
-}
-
-static int expire_workers(CatalogBackend *b, const char *lease,
-                          void (*fn)(void *, const QueueExpired *), void *opaque)
-{
-    const char *p[] = {lease};
-    PGresult *res = NULL;
-    int ret = vidx__pg_query(b,
-                             "UPDATE queue_workers SET state = 'dead' WHERE state = 'alive'"
-                             " AND seen < now() - $1 * interval '1 second' RETURNING id, host",
-                             1, p, &res);
-    if (ret < 0)
-        return ret;
-    int n = PQntuples(res);
+    int n = VIDX_MIN(PQntuples(res), max);
     for (int i = 0; i < n; i++) {
-        QueueExpired e = {.worker = strtoll(PQgetvalue(res, i, 0), NULL, 10),
-                          .host = PQgetvalue(res, i, 1)};
-        fn(opaque, &e);
+        items[i].id = vidx__pg_get_i64(res, i, 0);
+        items[i].fence = vidx__pg_get_i64(res, i, 1);
+        items[i].attempts = (int)vidx__pg_get_i64(res, i, 2);
+        items[i].path = strdup(PQgetvalue(res, i, 3));
+        if (!items[i].path)
+            ret = -ENOMEM;
     }
     PQclear(res);
-    return n;
+    if (ret < 0)
+        for (int i = 0; i < n; i++)
+            free(items[i].path);
+    return ret < 0 ? ret : n;
 }
 
-static int expire_leases(CatalogBackend *b, const char *max,
-                         void (*fn)(void *, const QueueExpired *), void *opaque)
+/* What expiry ran out, reported after its transaction committed. */
+typedef struct Expired {
+    PGresult *leases, *workers;
+    const char *max, *lease;
+} Expired;
+
+static int expire_all(CatalogBackend *b, void *ctx)
 {
-    const char *p[] = {max};
-    PGresult *res = NULL;
-    int ret = vidx__pg_query(
-        b,
+    Expired *x = ctx;
+    const char *pl[] = {x->max}, *pw[] = {x->lease};
+    PQclear(x->leases), PQclear(x->workers);
+    x->leases = x->workers = NULL;
+    int ret = vidx__pg_exec(
+        b, "expiring leases",
         "WITH x AS (SELECT id, worker, fence FROM queue WHERE state = 'running'"
         "  AND lease_until < now() ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED)"
-        " UPDATE queue q SET state = CASE WHEN q.attempts >= $1 THEN 'quarantined'"
-        "  ELSE 'queued' END, lease_until = NULL, finished = CASE WHEN q.attempts >= $1"
+        " UPDATE queue q SET state = CASE WHEN q.attempts >= $1::int THEN 'quarantined'"
+        "  ELSE 'queued' END, lease_until = NULL, finished = CASE WHEN q.attempts >= $1::int"
         "  THEN now() END, last_error = 'its worker stopped holding it (killed, machine lost or"
         " cut off) on attempt ' || q.attempts || coalesce('; before: ' || q.last_error, '')"
         " FROM x WHERE q.id = x.id"
-        " RETURNING x.worker, q.path, x.fence, q.state, (SELECT host FROM queue_workers"
-        "  WHERE id = x.worker)",
-        1, p, &res);
-    if (ret < 0)
-        return ret;
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        QueueExpired e = {.worker = strtoll(PQgetvalue(res, i, 0), NULL, 10),
-                          .path = PQgetvalue(res, i, 1),
-                          .fence = strtoll(PQgetvalue(res, i, 2), NULL, 10),
-                          .state = state_parse(PQgetvalue(res, i, 3)),
-                          .host = PQgetvalue(res, i, 4)};
-        fn(opaque, &e);
-    }
-    PQclear(res);
-    return n;
+        " RETURNING x.worker, q.path, x.fence, q.state,"
+        "  (SELECT host FROM queue_workers WHERE id = x.worker)",
+        1, pl, &x->leases);
+    if (ret == 0)
+        ret = vidx__pg_exec(b, "expiring workers",
+                            "UPDATE queue_workers SET state = 'dead' WHERE state = 'alive'"
+                            " AND seen < now() - $1 * interval '1 second' RETURNING id, host",
+                            1, pw, &x->workers);
+    return ret;
 }
 
 static int pg_expire(CatalogBackend *b, double lease, int max_attempts,
                      void (*fn)(void *, const QueueExpired *), void *opaque)
 {
     char l[32], m[16];
+    Expired x = {NULL, NULL, m, l};
     snprintf(l, sizeof(l), "%.3f", lease);
     snprintf(m, sizeof(m), "%d", max_attempts);
-    int ret = vidx__pg_begin(b), a = 0, w = 0;
-    if (ret == 0 && (a = expire_leases(b, m, fn, opaque)) >= 0 &&
-        (w = expire_workers(b, l, fn, opaque)) >= 0 && (ret = vidx__pg_commit(b)) == 0)
-        return a + w;
-    vidx__pg_rollback(b);
-    return ret < 0 ? ret : a < 0 ? a : w;
+    int ret = transaction(b, expire_all, &x), n = 0;
+    for (int i = 0; ret == 0 && i < PQntuples(x.leases); i++, n++) {
+        QueueExpired e = {.worker = vidx__pg_get_i64(x.leases, i, 0),
+                          .path = vidx__pg_get(x.leases, i, 1),
+                          .fence = vidx__pg_get_i64(x.leases, i, 2),
+                          .state = state_parse(PQgetvalue(x.leases, i, 3)),
+                          .host = vidx__pg_get(x.leases, i, 4)};
+        fn(opaque, &e);
+    }
+    for (int i = 0; ret == 0 && i < PQntuples(x.workers); i++, n++) {
+        QueueExpired e = {.worker = vidx__pg_get_i64(x.workers, i, 0),
+                          .host = vidx__pg_get(x.workers, i, 1)};
+        fn(opaque, &e);
+    }
+    PQclear(x.leases);
+    PQclear(x.workers);
+    return ret < 0 ? ret : n;
 }
 
+/* Already finished the same way (a lost connection hid the first commit) counts as yes. */
 static int pg_finish(CatalogBackend *b, int64_t id, int64_t fence, QueueState state,
                      const char *cause)
 {
-    char i[24], f[24];
-    const char *p[] = {i, f, vidx__queue_state_name(state), cause};
+    PgParams p = {0};
     PGresult *res = NULL;
-    snprintf(i, sizeof(i), "%lld", (long long)id);
-    snprintf(f, sizeof(f), "%lld", (long long)fence);
-    int ret = vidx__pg_query(
-        b,
+    vidx__pg_i64(&p, id);
+    vidx__pg_i64(&p, fence);
+    vidx__pg_text(&p, vidx__queue_state_name(state));
+    vidx__pg_text(&p, cause);
+    int ret = vidx__pg_exec(
+        b, "finishing a video",
         "WITH f AS (UPDATE queue SET state = $3, last_error = $4, lease_until = NULL,"
-        "  finished = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END"
+        "  finished = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END,"
+        "  claim = CASE WHEN $3 = 'queued' THEN NULL ELSE claim END"
         "  WHERE id = $1 AND fence = $2 AND state = 'running' RETURNING worker),"
         " w AS (UPDATE queue_workers SET done = done + ($3 = 'done')::int,"
         "  failed = failed + ($3 IN ('failed', 'quarantined'))::int FROM f"
         "  WHERE queue_workers.id = f.worker)"
-        " SELECT count(*) FROM f",
-        4, p, &res);
-    if (ret == 0) {
-        ret = atoi(PQgetvalue(res, 0, 0)) > 0;
-        PQclear(res);
-    }
+        " SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM queue WHERE id = $1"
+        "  AND fence = $2 AND state = $3 AND $3 <> 'queued')",
+        p.n, p.v, &res);
+    if (ret == 0)
+        ret = vidx__pg_get_i64(res, 0, 0) > 0;
+    PQclear(res);
     return ret;
 }
 
 static int pg_leave(CatalogBackend *b, int64_t worker)
 {
-    char w[24];
-    const char *p[] = {w};
+    PgParams p = {0};
     int64_t rows;
-    snprintf(w, sizeof(w), "%lld", (long long)worker);
-    return vidx__pg_command(b,
-                            "WITH r AS (UPDATE queue SET state = 'queued', lease_until = NULL,"
-                            "  attempts = greatest(attempts - 1, 0)"
-                            "  WHERE worker = $1 AND state = 'running')"
-                            " UPDATE queue_workers SET state = 'gone', seen = now()"
-                            " WHERE id = $1 AND state = 'alive'",
-                            1, p, &rows);
+    vidx__pg_i64(&p, worker);
+    return command(b, "leaving the queue",
+                   "WITH r AS (UPDATE queue SET state = 'queued', lease_until = NULL, claim = NULL,"
+                   "  attempts = greatest(attempts - 1, 0)"
+                   "  WHERE worker = $1 AND state = 'running')"
+                   " UPDATE queue_workers SET state = 'gone', seen = now()"
+                   " WHERE id = $1 AND state = 'alive'",
+                   &p, &rows);
 }
 
 static int status_counts(CatalogBackend *b, const QueueStatusFns *fns)
 {
     PGresult *res = NULL;
-    int ret = vidx__pg_query(b, "SELECT state, count(*) FROM queue GROUP BY state", 0, NULL, &res);
+    int ret = vidx__pg_exec(b, "status", "SELECT state, count(*) FROM queue GROUP BY state", 0,
+                            NULL, &res);
     for (int i = 0; ret == 0 && i < PQntuples(res); i++)
-        fns->count(fns->opaque, state_parse(PQgetvalue(res, i, 0)),
-                   strtoll(PQgetvalue(res, i, 1), NULL, 10));
+        fns->count(fns->opaque, state_parse(PQgetvalue(res, i, 0)), vidx__pg_get_i64(res, i, 1));
     PQclear(res);
     return ret;
 }
@@ -387,22 +462,22 @@ static int status_counts(CatalogBackend *b, const QueueStatusFns *fns)
 static int status_workers(CatalogBackend *b, const QueueStatusFns *fns)
 {
     PGresult *res = NULL;
-    int ret = vidx__pg_query(
-        b,
+    int ret = vidx__pg_exec(
+        b, "status",
         "SELECT w.id, w.host, w.pid, w.state, w.done, w.failed,"
         " extract(epoch FROM w.seen - w.joined),"
         " (SELECT count(*) FROM queue q WHERE q.worker = w.id AND q.state = 'running')"
         " FROM queue_workers w ORDER BY w.id",
         0, NULL, &res);
     for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
-        QueueWorkerRow w = {.id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
+        QueueWorkerRow w = {.id = vidx__pg_get_i64(res, i, 0),
                             .host = PQgetvalue(res, i, 1),
-                            .pid = atoi(PQgetvalue(res, i, 2)),
+                            .pid = (int)vidx__pg_get_i64(res, i, 2),
                             .state = PQgetvalue(res, i, 3),
-                            .done = strtoll(PQgetvalue(res, i, 4), NULL, 10),
-                            .failed = strtoll(PQgetvalue(res, i, 5), NULL, 10),
+                            .done = vidx__pg_get_i64(res, i, 4),
+                            .failed = vidx__pg_get_i64(res, i, 5),
                             .seconds = strtod(PQgetvalue(res, i, 6), NULL),
-                            .running = strtoll(PQgetvalue(res, i, 7), NULL, 10)};
+                            .running = vidx__pg_get_i64(res, i, 7)};
         fns->worker(fns->opaque, &w);
     }
     PQclear(res);
@@ -412,13 +487,13 @@ static int status_workers(CatalogBackend *b, const QueueStatusFns *fns)
 static int status_quarantined(CatalogBackend *b, const QueueStatusFns *fns)
 {
     PGresult *res = NULL;
-    int ret = vidx__pg_query(b,
-                             "SELECT path, attempts, last_error FROM queue"
-                             " WHERE state = 'quarantined' ORDER BY id LIMIT 1000",
-                             0, NULL, &res);
+    int ret = vidx__pg_exec(b, "status",
+                            "SELECT path, attempts, last_error FROM queue"
+                            " WHERE state = 'quarantined' ORDER BY id LIMIT 1000",
+                            0, NULL, &res);
     for (int i = 0; ret == 0 && i < PQntuples(res); i++)
-        fns->quarantined(fns->opaque, PQgetvalue(res, i, 0), atoi(PQgetvalue(res, i, 1)),
-                         PQgetvalue(res, i, 2));
+        fns->quarantined(fns->opaque, PQgetvalue(res, i, 0), (int)vidx__pg_get_i64(res, i, 1),
+                         vidx__pg_get(res, i, 2));
     PQclear(res);
     return ret;
 }
@@ -426,7 +501,7 @@ static int status_quarantined(CatalogBackend *b, const QueueStatusFns *fns)
 static int pg_status(CatalogBackend *b, const QueueStatusFns *fns)
 {
     PGresult *res = NULL;
-    int ret = vidx__pg_query(b, "SELECT to_regclass('queue') IS NOT NULL", 0, NULL, &res);
+    int ret = vidx__pg_exec(b, "status", "SELECT to_regclass('queue') IS NOT NULL", 0, NULL, &res);
     int have = ret == 0 && !strcmp(PQgetvalue(res, 0, 0), "t");
     PQclear(res);
     if (ret < 0 || !have)

@@ -443,6 +443,19 @@ static int bk_meta_put(CatalogBackend *b, const char *key, const char *value)
     return step_done(b, st, key);
 }
 
+static int bk_meta_add(CatalogBackend *b, const char *key, const char *value)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db, "INSERT OR IGNORE INTO meta VALUES(?1, ?2)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_error(b, key);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int ret = step_done(b, st, key);
+    sqlite3_finalize(st);
+    return ret < 0 ? ret : sqlite3_changes(b->db) > 0;
+}
+
 static int bk_shards(CatalogBackend *b, int (*fn)(void *, const char *, int64_t), void *opaque)
 {
     sqlite3_stmt *st;
@@ -688,6 +701,7 @@ const VidxCatalogOps vidx__catalog_sqlite = {
     .blob_get = bk_blob_get,
     .meta_get = bk_meta_get,
     .meta_put = bk_meta_put,
+    .meta_add = bk_meta_add,
     .shards = bk_shards,
     .shard_claim = bk_shard_claim,
     .status = bk_status,

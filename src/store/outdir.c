@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,13 +148,80 @@ int vidx__outdir_check(const char *dir, const char *kind)
     return check(dir, kind, &marked);
 }
 
+/* A new output id: 128 random bits in hex. */
+static int new_id(char *id, size_t size)
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        return -EIO;
+    for (size_t i = 0; i < sizeof(r) && 2 * i + 2 < size; i++)
+        snprintf(id + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+/* The marker with its binding (catalog "": none recorded). */
+static int write_marker_bound(const char *dir, const char *kind, const OutdirBinding *b)
+{
+    char text[320], cat[48] = "";
+    if (b->catalog[0])
+        snprintf(cat, sizeof(cat), ",\"catalog\":\"%s\"", b->catalog);
+    int n = snprintf(text, sizeof(text),
+                     "{\"format\":%d,\"kind\":\"%s\",\"created_by\":\"vidx %s\",\"id\":\"%s\"%s}\n",
+                     VIDX_OUTDIR_FORMAT, kind, vidx_version(), b->id, cat);
+    return vidx__write_atomic(dir, VIDX_OUTDIR_MARKER, text, (size_t)n, 1);
+}
+
 static int write_marker(const char *dir, const char *kind)
 {
-    char text[160];
-    int n =
-        snprintf(text, sizeof(text), "{\"format\":%d,\"kind\":\"%s\",\"created_by\":\"vidx %s\"}\n",
-                 VIDX_OUTDIR_FORMAT, kind, vidx_version());
-    return vidx__write_atomic(dir, VIDX_OUTDIR_MARKER, text, (size_t)n, 1);
+    OutdirBinding b = {"", ""};
+    int ret = new_id(b.id, sizeof(b.id));
+    return ret < 0 ? ret : write_marker_bound(dir, kind, &b);
+}
+
+/* Copies the marker's string field name into out ("" when absent). */
+static void marker_field(json_t *o, const char *name, char *out, size_t size)
+{
+    json_t *v = json_object_get(o, name);
+    snprintf(out, size, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+/* 1 read (b filled), 0 no marker, < 0 unreadable. */
+static int read_binding(const char *dir, OutdirBinding *b, char *kind, size_t size)
+{
+    char path[PATH_MAX];
+    int format;
+    memset(b, 0, sizeof(*b));
+    int ret = read_marker(dir, &format, kind, size);
+    if (ret <= 0)
+        return ret < 0 ? refuse(dir, "its " VIDX_OUTDIR_MARKER " is unreadable or not a file") : 0;
+    snprintf(path, sizeof(path), "%s/%s", dir, VIDX_OUTDIR_MARKER);
+    json_t *o = json_load_file(path, 0, NULL);
+    marker_field(o, "id", b->id, sizeof(b->id));
+    marker_field(o, "catalog", b->catalog, sizeof(b->catalog));
+    json_decref(o);
+    return 1;
+}
+
+int vidx__outdir_binding(const char *dir, OutdirBinding *b)
+{
+    char kind[32];
+    int ret = read_binding(dir, b, kind, sizeof(kind));
+    return ret < 0 ? ret : 0;
+}
+
+int vidx__outdir_bind(const char *dir, const char *catalog, OutdirBinding *b)
+{
+    char kind[32];
+    int ret = read_binding(dir, b, kind, sizeof(kind));
+    if (ret <= 0 || (b->id[0] && (b->catalog[0] || !catalog)))
+        return ret;
+    if (!b->id[0] && (ret = new_id(b->id, sizeof(b->id))) < 0)
+        return ret;
+    if (!b->catalog[0] && catalog)
+        snprintf(b->catalog, sizeof(b->catalog), "%s", catalog);
+    if ((ret = write_marker_bound(dir, kind, b)) < 0)
+        return ret;
+    return read_binding(dir, b, kind, sizeof(kind)) < 0 ? VIDX_ENOTOURS : 0; /* as on disk */
 }
 
 /* 0 when a writer may claim dir (*exists, *marked say what it found); else refused. */

@@ -30,6 +30,23 @@ int vidx__outdir_check(const char *dir, const char *kind);
 int vidx__outdir_claim(const char *dir, const char *kind);
 
 /*
+ * OUT's binding to its catalog, kept in the marker: a random output id (made
+ * at claim) and the catalog kind ("sqlite" or "postgresql"; never a URL).
+ * Either is "" when the marker predates it, or there is no marker (an
+ * output of an older vidx). Readers: vidx__outdir_binding, writes nothing.
+ * Writers: vidx__outdir_bind adds what is missing (an id; catalog, unless
+ * NULL, as the kind when none is recorded) and returns the binding as it is
+ * on disk; without a marker it writes nothing.
+ * 0, or a negative code (an unreadable marker: VIDX_ENOTOURS).
+ */
+typedef struct OutdirBinding {
+    char id[40];
+    char catalog[16];
+} OutdirBinding;
+int vidx__outdir_binding(const char *dir, OutdirBinding *b);
+int vidx__outdir_bind(const char *dir, const char *catalog, OutdirBinding *b);
+
+/*
  * The one-writer lock of dir (a vidx output): *fd holds it until
  * vidx__outdir_unlock or death. Another holder: VIDX_ELOCKED (logged with
  * its pid), or with wait, blocks until it is gone. The fd is O_CLOEXEC; a

@@ -1,10 +1,11 @@
 /*
  * test_catalog.c - the catalog interface (src/catalog/catalog.h), through
- * the dispatch every caller uses, run once per implementation in impls[]
- * (SQLite today; a PostgreSQL one is added to the list and must pass the
- * same tests). Covers what the run, vidx status/export and the maintenance
- * commands ask of a catalog: a video's rows and its prior, content already
- * stored, shard rows, meta and the layout, stored locations, is-referenced,
+ * the dispatch every caller uses, run once per implementation in impls[]:
+ * SQLite in OUT, and PostgreSQL against a fresh database per test on the
+ * server VIDX_TEST_PG names (scripts/services.sh pg-start; unset: the
+ * PostgreSQL group fails, unless VIDX_TEST_NO_SERVICES=1 skips it). Covers what the run, vidx
+ * status/export and the maintenance commands ask of a catalog: a video's rows and its prior,
+ * content already stored, shard rows, meta and the layout, stored locations, is-referenced,
  * forgetting in a transaction (rolled back: nothing forgotten), the schema
  * version, and the read-only readers.
  */
@@ -21,10 +22,11 @@
 #include <cmocka.h>
 
 #include "catalog/catalog.h"
+#include "catalog/pg.h"
 #include "store/fs.h"
 #include "store/outdir.h"
 
-static const VidxCatalogOps *const impls[] = {&vidx__catalog_sqlite};
+static const VidxCatalogOps *const impls[] = {&vidx__catalog_sqlite, &vidx__catalog_postgres};
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -33,7 +35,37 @@ typedef struct Fixture {
     char dir[64];
     const VidxCatalogOps *ops;
     VidxCatalog *cat;
+    char db[64], url[512]; /* PostgreSQL: a database of its own */
 } Fixture;
+
+/* Runs sql on the test server's maintenance database: 0 or -1. */
+static int pg_admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(getenv("VIDX_TEST_PG"));
+    PGresult *r = PQexec(c, sql);
+    int ok = PQstatus(c) == CONNECTION_OK && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "VIDX_TEST_PG: %s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
+/* A fresh database on the test server for f (f->url); -1 when there is none. */
+static int pg_fresh(Fixture *f)
+{
+    static int n;
+    char sql[128];
+    const char *base = getenv("VIDX_TEST_PG"), *slash = base ? strrchr(base, '/') : NULL;
+    if (!slash || slash - base < 12) {
+        fprintf(stderr, "VIDX_TEST_PG is not set: start PostgreSQL (scripts/services.sh)\n");
+        return -1;
+    }
+    snprintf(f->db, sizeof(f->db), "vidx_unit_%ld_%d", (long)getpid(), n++);
+    snprintf(f->url, sizeof(f->url), "%.*s/%s", (int)(slash - base), base, f->db);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->db);
+    return pg_admin(sql);
+}
 
 static VidxFrameRecord frame_rec(int64_t index, const char *sha)
 {
@@ -82,7 +114,9 @@ static int setup(void **state, const VidxCatalogOps *ops)
         return -1;
     f->ops = ops;
     *state = f;
-    return vidx__catalog_open_ops(&f->cat, ops, f->dir, 0) < 0 ? -1 : 0;
+    if (ops == &vidx__catalog_postgres && pg_fresh(f) < 0)
+        return -1;
+    return vidx__catalog_open_with(&f->cat, ops, f->dir, f->db[0] ? f->url : NULL, 0) < 0 ? -1 : 0;
 }
 
 static size_t current; /* the implementation under test */
@@ -97,6 +131,11 @@ static int teardown(void **state)
     Fixture *f = *state;
     vidx_catalog_close(&f->cat);
     vidx__remove_tree(f->dir);
+    if (f->db[0]) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", f->db);
+        pg_admin(sql);
+    }
     free(f);
     return 0;
 }
@@ -255,7 +294,7 @@ static void test_readers(void **state)
     VidxCatalog *ro = NULL;
     char *json = NULL;
     assert_int_equal(record_a(f->cat, VIDX_VIDEO_PARTIAL), 0);
-    assert_int_equal(vidx__catalog_open_ops(&ro, f->ops, f->dir, 1), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
     assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
     assert_non_null(strstr(json, "\"partial\": 1"));
     assert_non_null(strstr(json, "\"frames\": 2"));
@@ -281,6 +320,82 @@ static void test_readers(void **state)
     vidx_catalog_close(&ro);
 }
 
+static void test_meta_add(void **state)
+{
+    Fixture *f = *state;
+    char v[16];
+    assert_int_equal(vidx__catalog_meta_add(f->cat, "k", "first"), 1);
+    assert_int_equal(vidx__catalog_meta_add(f->cat, "k", "second"), 0); /* the first stays */
+    assert_int_equal(vidx__catalog_meta_get(f->cat, "k", v, sizeof(v)), 1);
+    assert_string_equal(v, "first");
+}
+
+/* PostgreSQL only: the connection of the catalog under test, cut by the server. */
+static void cut_connection(Fixture *f)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "DO $$BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+             "datname = '%s'; END$$",
+             f->db);
+    assert_int_equal(pg_admin(sql), 0);
+}
+
+static void test_pg_connection_lost(void **state)
+{
+    Fixture *f = *state;
+    CatalogPrior p;
+    setenv("VIDX_PG_RECONNECT_S", "5", 1);
+    assert_int_equal(vidx__catalog_begin(f->cat), 0);
+    cut_connection(f);
+    VidxFrameRecord r0 = frame_rec(0, SHA_A);
+    CatalogFrame fr = {&r0, "frames/b/0.jpg", -1, 0};
+    CatalogVideo v = {
+        .path = "/in/b.mp4", .key = "b", .status = VIDX_VIDEO_OK, .frames = &fr, .n_frames = 1};
+    assert_int_equal(vidx__catalog_put(f->cat, &v), -EAGAIN); /* the transaction is gone */
+    vidx__catalog_rollback(f->cat);
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0); /* redone on the new connection */
+    cut_connection(f);
+    assert_int_equal(vidx__catalog_prior(f->cat, "/in/b.mp4", &p), 0); /* outside: reconnects */
+    assert_int_equal(p.found, 1);
+    assert_int_equal(p.attempts, 1); /* the lost transaction left nothing */
+}
+
+static void test_pg_other_output_refused(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *other = NULL;
+    char dir[64] = "/tmp/vidx-test-catalog-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(vidx__outdir_claim(dir, "run"), 0);
+    /* the database records f->dir's output id: another OUT is refused, readers too */
+    assert_int_equal(vidx__catalog_open_with(&other, f->ops, dir, f->url, 0), VIDX_EUSAGE);
+    assert_int_equal(vidx__catalog_open_with(&other, f->ops, dir, f->url, 1), VIDX_EUSAGE);
+    assert_null(other);
+    /* f->dir is PostgreSQL's now: without the URL it is refused too */
+    assert_int_equal(vidx__catalog_open_with(&other, &vidx__catalog_sqlite, f->dir, NULL, 1),
+                     VIDX_EUSAGE);
+    vidx__remove_tree(dir);
+}
+
+static void test_pg_mask_url(void **state)
+{
+    char out[256];
+    (void)state;
+    vidx__pg_mask_url("postgresql://u:s3cret@h:5432/db?sslmode=require", out, sizeof(out));
+    assert_string_equal(out, "postgresql://u:***@h:5432/db?sslmode=require");
+    vidx__pg_mask_url("postgres://h/db?user=u&password=s3cret&sslmode=verify-full", out,
+                      sizeof(out));
+    assert_string_equal(out, "postgres://h/db?user=u&password=***&sslmode=verify-full");
+    vidx__pg_mask_url("postgresql://u@h/db", out, sizeof(out));
+    assert_string_equal(out, "postgresql://u@h/db");
+}
+
+static int setup_pg(void **state)
+{
+    return setup(state, &vidx__catalog_postgres);
+}
+
 int main(void)
 {
     const struct CMUnitTest one[] = {
@@ -291,9 +406,24 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_referenced, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_locations_and_forget, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_readers, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_add, setup_each, teardown),
+    };
+    const struct CMUnitTest pg[] = {
+        cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_other_output_refused, setup_pg, teardown),
+        cmocka_unit_test(test_pg_mask_url),
     };
     int failed = 0;
-    for (current = 0; current < VIDX_ARRAY_SIZE(impls); current++)
+    const char *no_services = getenv("VIDX_TEST_NO_SERVICES");
+    for (current = 0; current < VIDX_ARRAY_SIZE(impls); current++) {
+        if (impls[current] == &vidx__catalog_postgres && !getenv("VIDX_TEST_PG") && no_services &&
+            !strcmp(no_services, "1")) {
+            printf("postgresql: skipped (VIDX_TEST_NO_SERVICES=1)\n");
+            continue;
+        }
         failed += cmocka_run_group_tests_name(impls[current]->name, one, NULL, NULL);
+        if (impls[current] == &vidx__catalog_postgres)
+            failed += cmocka_run_group_tests_name("postgresql only", pg, NULL, NULL);
+    }
     return failed;
 }

@@ -10,16 +10,23 @@
 
 #include <jansson.h>
 
-enum { OPT_REPAIR = 600, OPT_JSON, OPT_DRY_RUN, OPT_WAIT };
+enum { OPT_REPAIR = 600, OPT_JSON, OPT_DRY_RUN, OPT_WAIT, OPT_CATALOG };
+
+#define CATALOG_OPTION                                                                             \
+    {                                                                                              \
+        "catalog", OPT_CATALOG, "URL", "OUT's PostgreSQL catalog (postgresql://...)"               \
+    }
 
 static const CliOption verify_options[] = {
     {"repair", OPT_REPAIR, NULL, "forget videos with problems so the next run redoes them"},
     {"json", OPT_JSON, NULL, "print the full report as JSON"},
+    CATALOG_OPTION,
     {NULL, 0, NULL, NULL},
 };
 
 static const CliOption plain_options[] = {
     {"json", OPT_JSON, NULL, "print the report as JSON"},
+    CATALOG_OPTION,
     {NULL, 0, NULL, NULL},
 };
 
@@ -27,18 +34,21 @@ static const CliOption gc_options[] = {
     {"dry-run", OPT_DRY_RUN, NULL, "say what would be removed, remove nothing"},
     {"wait", OPT_WAIT, NULL, "a run is writing to OUT: wait for it instead of exiting"},
     {"json", OPT_JSON, NULL, "print the report as JSON"},
+    CATALOG_OPTION,
     {NULL, 0, NULL, NULL},
 };
 
 typedef struct MaintArgs {
     int repair, json, gc_flags;
+    const char *catalog;
 } MaintArgs;
 
 static int maint_option(int key, const char *arg, void *ctx)
 {
     MaintArgs *a = ctx;
-    (void)arg;
-    if (key == OPT_REPAIR)
+    if (key == OPT_CATALOG)
+        a->catalog = arg;
+    else if (key == OPT_REPAIR)
         a->repair = 1;
     else if (key == OPT_JSON)
         a->json = 1;
@@ -70,7 +80,7 @@ static const char *parse(int argc, char **argv, const char *usage, const CliOpti
 int cmd_verify(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: vidx verify OUT [--repair] [--json]\n\n"
+        "usage: vidx verify OUT [--repair] [--json] [--catalog URL]\n\n"
         "Checks every frame and audio file the catalog names: present, right size, right\n"
         "SHA-256. Exit 0 when all is well, 1 when problems were found.";
     MaintArgs a = {0};
@@ -79,9 +89,9 @@ int cmd_verify(int argc, char **argv)
     const char *out = parse(argc, argv, usage, verify_options, &a, &code);
     if (!out)
         return code;
-    int n = vidx_verify(out, a.repair, &report);
+    int n = vidx_verify_at(out, a.catalog, a.repair, &report);
     if (n < 0) {
-        if (n != VIDX_ENOTOURS && n != VIDX_ELOCKED) /* those the library explained */
+        if (n != VIDX_ENOTOURS && n != VIDX_ELOCKED && n != VIDX_EUSAGE) /* explained */
             cli_error(out, "cannot verify: %s", vidx_strerror(n));
         return cli_exit_code(n, 0);
     }
@@ -144,14 +154,15 @@ static void print_gc(const char *out, json_t *o)
            json_array_size(json_object_get(o, "left_alone")));
 }
 
-static int du_report(const char *out, int flags, char **report)
+static int du_report(const char *out, const char *catalog, int flags, char **report)
 {
     (void)flags;
-    return vidx_du(out, report);
+    return vidx_du_at(out, catalog, report);
 }
 
 static int report_cmd(int argc, char **argv, const char *usage, const CliOption *opts,
-                      int (*fn)(const char *, int, char **), void (*print)(const char *, json_t *))
+                      int (*fn)(const char *, const char *, int, char **),
+                      void (*print)(const char *, json_t *))
 {
     MaintArgs a = {0};
     char *report = NULL;
@@ -159,9 +170,9 @@ static int report_cmd(int argc, char **argv, const char *usage, const CliOption 
     const char *out = parse(argc, argv, usage, opts, &a, &code);
     if (!out)
         return code;
-    int ret = fn(out, a.gc_flags, &report);
+    int ret = fn(out, a.catalog, a.gc_flags, &report);
     if (ret < 0) {
-        if (ret != VIDX_ENOTOURS && ret != VIDX_ELOCKED) /* those the library explained */
+        if (ret != VIDX_ENOTOURS && ret != VIDX_ELOCKED && ret != VIDX_EUSAGE) /* explained */
             cli_error(out, "%s", vidx_strerror(ret));
         return cli_exit_code(ret, 0);
     }
@@ -178,7 +189,8 @@ static int report_cmd(int argc, char **argv, const char *usage, const CliOption 
 int cmd_du(int argc, char **argv)
 {
     return report_cmd(argc, argv,
-                      "usage: vidx du OUT [--json]\n\nSpace used by kind (frames, shards, objects, "
+                      "usage: vidx du OUT [--json] [--catalog URL]\n\nSpace used by kind (frames, "
+                      "shards, objects, "
                       "audio, manifests, catalog, scratch).",
                       plain_options, du_report, print_du);
 }
@@ -187,9 +199,10 @@ int cmd_gc(int argc, char **argv)
 {
     return report_cmd(
         argc, argv,
-        "usage: vidx gc OUT [--dry-run] [--wait] [--json]\n\nRemoves files vidx made that no "
+        "usage: vidx gc OUT [--dry-run] [--wait] [--json] [--catalog URL]\n\nRemoves files vidx "
+        "made that no "
         "catalog row points at (left by\ninterrupted or abandoned work) and scratch; prints what "
         "it removed. Only names vidx\nmakes are touched: anything else, and every symbolic "
         "link, is left alone and listed.",
-        gc_options, vidx_gc, print_gc);
+        gc_options, vidx_gc_at, print_gc);
 }

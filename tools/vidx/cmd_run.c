@@ -29,6 +29,7 @@ enum {
     OPT_FOLLOW_SYMLINKS,
     OPT_AUDIO_FILES,
     OPT_WAIT,
+    OPT_CATALOG,
 };
 
 static const CliOption run_own_options[] = {
@@ -51,6 +52,8 @@ static const CliOption run_own_options[] = {
     {"follow-symlinks", OPT_FOLLOW_SYMLINKS, NULL, "directory walks follow symlinks (loop-safe)"},
     {"audio-files", OPT_AUDIO_FILES, NULL, "also take audio-only files, for their audio (--audio)"},
     {"wait", OPT_WAIT, NULL, "another vidx is writing to OUT: wait for it instead of exiting"},
+    {"catalog", OPT_CATALOG, "URL",
+     "PostgreSQL catalog (postgresql://...) instead of OUT/catalog.db"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -111,6 +114,9 @@ static int run_option(int key, const char *arg, void *ctx)
     case OPT_AUDIO_FILES:
         a->run.audio_files = 1;
         return 0;
+    case OPT_CATALOG:
+        a->run.catalog = arg;
+        return 0;
     case OPT_WAIT:
         a->run.wait_lock = 1;
         return 0;
@@ -143,7 +149,8 @@ int cli_run_option(int key, const char *arg, CliRunArgs *a)
 int cmd_run(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: vidx run INPUT... -o OUT [sampling options] [--audio wav|flac] [--jobs N]\n\n"
+        "usage: vidx run INPUT... -o OUT [sampling options] [--audio wav|flac] [--jobs N]\n"
+        "                [--catalog URL]\n\n"
         "INPUT: files, directories (recursive), @list.txt, - (paths on stdin), http(s) URLs.\n"
         "Walks skip hidden entries, symlinks (see --follow-symlinks) and files that are not\n"
         "video (photos, audio, documents: counted in the summary). A file is one video\n"

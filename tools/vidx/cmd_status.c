@@ -10,22 +10,29 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_JSON = 500, OPT_TABLE, OPT_FORMAT };
+enum { OPT_JSON = 500, OPT_TABLE, OPT_FORMAT, OPT_CATALOG };
+
+#define CATALOG_OPTION                                                                             \
+    {                                                                                              \
+        "catalog", OPT_CATALOG, "URL", "OUT's PostgreSQL catalog (postgresql://...)"               \
+    }
 
 static const CliOption status_options[] = {
     {"json", OPT_JSON, NULL, "print the status as JSON"},
+    CATALOG_OPTION,
     {NULL, 0, NULL, NULL},
 };
 
 static const CliOption export_options[] = {
     {"table", OPT_TABLE, "T", "videos (default), frames or audio"},
     {"format", OPT_FORMAT, "F", "jsonl (default) or csv"},
+    CATALOG_OPTION,
     {NULL, 0, NULL, NULL},
 };
 
 typedef struct ViewArgs {
     int json;
-    const char *table, *format;
+    const char *table, *format, *catalog;
 } ViewArgs;
 
 static int view_option(int key, const char *arg, void *ctx)
@@ -37,20 +44,22 @@ static int view_option(int key, const char *arg, void *ctx)
         a->table = arg;
     else if (key == OPT_FORMAT)
         a->format = arg;
+    else if (key == OPT_CATALOG)
+        a->catalog = arg;
     else
         return -1;
     return 0;
 }
 
-static int open_catalog(int argc, char **argv, int first, VidxCatalog **cat)
+static int open_catalog(int argc, char **argv, int first, const char *catalog, VidxCatalog **cat)
 {
     if (argc - first != 1) {
         cli_error(NULL, "expected exactly one OUT directory (see --help)");
         return CLI_EXIT_USAGE;
     }
-    int ret = vidx_catalog_open(cat, argv[first], 1); /* read-only: never creates one */
-    if (ret == VIDX_ENOTOURS)
-        return CLI_EXIT_NOTOURS; /* the library said which directory and why */
+    int ret = vidx_catalog_open_at(cat, argv[first], catalog, 1); /* read-only: creates none */
+    if (ret == VIDX_ENOTOURS || ret == VIDX_EUSAGE || ret == VIDX_ECATALOG)
+        return cli_exit_code(ret, 0); /* the library said which directory and why */
     if (ret < 0) {
         cli_error(argv[first], "no catalog: %s", vidx_strerror(ret));
         return CLI_EXIT_INPUT;
@@ -80,7 +89,7 @@ static void print_status_text(const char *text)
 
 int cmd_status(int argc, char **argv)
 {
-    static const char usage[] = "usage: vidx status OUT [--json]\n\n"
+    static const char usage[] = "usage: vidx status OUT [--json] [--catalog URL]\n\n"
                                 "Counts of videos by status, and every video that is not ok "
                                 "with its reason.";
     ViewArgs a = {0};
@@ -89,7 +98,7 @@ int cmd_status(int argc, char **argv)
     int first, ret = cli_parse(argc, argv, usage, status_options, view_option, &a, &first);
     if (ret != 0)
         return ret > 0 ? CLI_EXIT_OK : -ret;
-    if ((ret = open_catalog(argc, argv, first, &cat)) != 0)
+    if ((ret = open_catalog(argc, argv, first, a.catalog, &cat)) != 0)
         return ret;
     ret = vidx_catalog_status_json(cat, &json);
     if (ret < 0)
@@ -105,14 +114,15 @@ int cmd_status(int argc, char **argv)
 
 int cmd_export(int argc, char **argv)
 {
-    static const char usage[] = "usage: vidx export OUT [--table videos|frames|audio] "
-                                "[--format jsonl|csv]\n\nWrites a catalog table to stdout.";
-    ViewArgs a = {0, "videos", "jsonl"};
+    static const char usage[] =
+        "usage: vidx export OUT [--table videos|frames|audio] "
+        "[--format jsonl|csv] [--catalog URL]\n\nWrites a catalog table to stdout.";
+    ViewArgs a = {0, "videos", "jsonl", NULL};
     VidxCatalog *cat;
     int first, ret = cli_parse(argc, argv, usage, export_options, view_option, &a, &first);
     if (ret != 0)
         return ret > 0 ? CLI_EXIT_OK : -ret;
-    if ((ret = open_catalog(argc, argv, first, &cat)) != 0)
+    if ((ret = open_catalog(argc, argv, first, a.catalog, &cat)) != 0)
         return ret;
     fflush(stdout);
     ret = vidx_catalog_export(cat, a.table, a.format, STDOUT_FILENO);
