@@ -376,8 +376,7 @@ static int work_loop(QueueRun *q)
     return VIDX_EINTERRUPTED;
 }
 
-/* OUT is claimed as a vidx output (the first worker makes it) and shared-locked. */
-static int open_out(QueueRun *q)
+static int claim_out(QueueRun *q)
 {
     char frames[PATH_MAX];
     int ret = vidx__outdir_claim(q->out, "run");
@@ -390,6 +389,24 @@ static int open_out(QueueRun *q)
         ret = vidx_catalog_open_at(&q->cat, q->out, q->set->catalog, 0);
     return ret;
 }
+
+/*
+ * OUT is claimed as a vidx output (the first worker makes it and binds it to
+ * the catalog) and shared-locked. Workers that start together, on any
+ * machines, pass the start gate (a lock in the database) one at a time.
+ */
+static int open_out(QueueRun *q)
+{
+    VidxCatalog *gate = NULL;
+    int ret = vidx__catalog_open_url(&gate, q->set->catalog);
+    if (ret == 0 && (ret = vidx__queue_gate(gate, 1)) == 0) {
+        ret = claim_out(q);
+        vidx__queue_gate(gate, 0);
+    }
+    vidx_catalog_close(&gate);
+    return ret;
+}
+
 
 int vidx_work(const char *out, const VidxRunSettings *caller, VidxRunSummary *summary)
 {

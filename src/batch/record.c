@@ -141,9 +141,16 @@ void vidx__record_classify(const Run *r, const WireResult *res, CatalogVideo *v)
     v->error = v->status != VIDX_VIDEO_OK ? res->message : NULL;
 }
 
-/* The store failed (an I/O error of OUT's filesystem): the run stops, nothing is lost. */
-static int store_failed(const Task *t, int err)
+/* The store failed (an I/O error of OUT's filesystem): the run stops, nothing is lost.
+ * A queue worker whose scratch is gone was declared dead meanwhile: VIDX_ELEASE. */
+static int store_failed(const Run *r, const Task *t, int err)
 {
+    struct stat st;
+    if (r->q && stat(r->scratch, &st) < 0) {
+        vidx__log(VIDX_LOG_ERROR, "%s: not recorded: %s (this worker's scratch was reclaimed)",
+                  t->path, vidx_strerror(VIDX_ELEASE));
+        return VIDX_ELEASE;
+    }
     vidx__log(VIDX_LOG_ERROR, "%s: storing the frames failed: %s; stopping", t->path,
               vidx_strerror(err));
     return err;
@@ -165,7 +172,7 @@ void vidx__record_settled(void *run, void *owner, int ret)
     else if (ret == VIDX_ELEASE) /* a claim of the group was lost: every video goes back */
         ret = vidx__queue_lost(r, p->task);
     else if (ret < 0 && ret != VIDX_ECATALOG && ret != VIDX_EINTERRUPTED)
-        ret = store_failed(p->task, ret);
+        ret = store_failed(r, p->task, ret);
     if (ret < 0 && !r->fatal)
         r->fatal = ret;
     vidx__wire_result_free(&p->res);
@@ -206,7 +213,7 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, cons
         r->added += added;
         return 0;
     }
-    int ret = added == -ENOSPC ? disk_full(r, w->task) : store_failed(w->task, (int)added);
+    int ret = added == -ENOSPC ? disk_full(r, w->task) : store_failed(r, w->task, (int)added);
     vidx__wire_result_free(&p->res);
     free(p);
     return ret;

@@ -511,7 +511,16 @@ static int pg_status(CatalogBackend *b, const QueueStatusFns *fns)
     return ret;
 }
 
+static int pg_gate(CatalogBackend *b, int on)
+{
+    return vidx__pg_exec(b, "the workers' start gate",
+                         on ? "SELECT pg_advisory_lock(7746002)"
+                            : "SELECT pg_advisory_unlock(7746002)",
+                         0, NULL, NULL);
+}
+
 const CatalogQueueOps vidx__pg_queue = {
+    .gate = pg_gate,
     .enqueue = pg_enqueue,
     .pending = pg_pending,
     .join = pg_join,

@@ -79,6 +79,13 @@ int vidx__queue_leave(VidxCatalog *c, int64_t worker)
     return vidx__catalog_queue(c, &b)->leave(b, worker);
 }
 
+int vidx__queue_gate(VidxCatalog *c, int on)
+{
+    CatalogBackend *b;
+    const CatalogQueueOps *q = queue_ops(c, &b);
+    return q ? q->gate(b, on) : VIDX_EUSAGE;
+}
+
 int vidx__queue_status(VidxCatalog *c, const QueueStatusFns *fns)
 {
     CatalogBackend *b;

@@ -94,6 +94,9 @@ typedef struct CatalogQueueOps {
     /* The worker leaves: what it holds and did not finish goes back, unpenalised. */
     int (*leave)(CatalogBackend *b, int64_t worker);
     int (*status)(CatalogBackend *b, const QueueStatusFns *fns); /* 0, or VIDX_EUSAGE: no queue */
+    /* Takes (on) or releases the workers' start gate: one worker at a time claims and
+     * binds the shared output folder, whatever machine it runs on. */
+    int (*gate)(CatalogBackend *b, int on);
 } CatalogQueueOps;
 
 extern const CatalogQueueOps vidx__pg_queue;
@@ -114,6 +117,7 @@ int vidx__queue_finish(VidxCatalog *c, int64_t id, int64_t fence, QueueState sta
                        const char *cause);
 int vidx__queue_leave(VidxCatalog *c, int64_t worker);
 int vidx__queue_status(VidxCatalog *c, const QueueStatusFns *fns);
+int vidx__queue_gate(VidxCatalog *c, int on);
 
 /* Adds "queue" to vidx status's JSON: counts by state, running by host, the
  * workers with their throughput, the quarantined videos with their cause. */

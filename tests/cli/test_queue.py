@@ -28,6 +28,20 @@ from test_run import fixtures, vrun
 LEASE = '3'  # seconds: short, so that the fault tests see leases run out quickly
 
 
+def pg_database(tag):
+    """A fresh, empty database on the test server (VIDX_TEST_PG); its URL."""
+    base = os.environ.get('VIDX_TEST_PG')
+    if not base:
+        if os.environ.get('VIDX_TEST_NO_SERVICES') == '1':
+            raise common.Skip('no PostgreSQL (VIDX_TEST_NO_SERVICES=1)')
+        fail('VIDX_TEST_PG is not set: scripts/test.sh starts PostgreSQL for these tests')
+    name = 'vidx_%s_%d' % (tag, os.getpid())
+    r = common.run(['psql', base, '-qc', 'DROP DATABASE IF EXISTS %s' % name, '-c',
+                    'CREATE DATABASE %s' % name], timeout=60)
+    check(r.rc == 0, 'cannot create database %s:\n  %s' % (name, r.describe()))
+    return base.rsplit('/', 1)[0] + '/' + name
+
+
 def many():
     d = fixtures() / 'many'
     clips = sorted(d.glob('c*.mp4'))
@@ -119,7 +133,7 @@ def check_exactly_once(out, url, clips, F, statuses=('ok',)):
 
 
 def test_enqueue_idempotent_and_status():
-    url = common.pg_database('q_enqueue')
+    url = pg_database('q_enqueue')
     clips = many()[:5]
     a = enqueue(url, clips, '--count', '3')
     b = enqueue(url, clips + clips[:2], '--count', '3')
@@ -139,7 +153,7 @@ def test_enqueue_idempotent_and_status():
     frames = export(out, url, 'frames')
     per = {}
     for f in frames:
-        per[f['video_id']] = per.get(f['video_id'], 0) + 1
+        per[f['video']] = per.get(f['video'], 0) + 1
     F.check(sorted(per.values()) == [3, 3, 3, 3, 4] or sorted(per.values()) == [3, 3, 3, 3, 3],
             'frames per video: %s' % sorted(per.values()))
     F.raise_if_any()
@@ -147,7 +161,7 @@ def test_enqueue_idempotent_and_status():
 
 def test_workers_match_local_run():
     """Two workers through the queue produce what one vidx run produces (frames and md5s)."""
-    url = common.pg_database('q_match')
+    url = pg_database('q_match')
     clips = many()[:8]
     enqueue(url, clips, '--fps', '2', '--md5')
     out = common.new_out_dir('q_match')
@@ -170,7 +184,7 @@ def test_workers_match_local_run():
 
 def test_kill9_two_of_four_workers():
     """4 workers; two of them are kill -9'd again and again mid-video and restarted."""
-    url = common.pg_database('q_chaos')
+    url = pg_database('q_chaos')
     clips = many()
     enqueue(url, clips, '--fps', '25', '--format', 'png', '--audio', 'wav')
     out = common.new_out_dir('q_chaos')
@@ -202,7 +216,7 @@ def test_kill9_two_of_four_workers():
 
 def test_lease_lost_cannot_commit():
     """A worker stopped past its lease cannot record the video another worker then did."""
-    url = common.pg_database('q_stop')
+    url = pg_database('q_stop')
     clip = many()[0]
     enqueue(url, [clip], '--fps', '25', '--format', 'png')
     out = common.new_out_dir('q_stop')
@@ -234,7 +248,7 @@ def test_lease_lost_cannot_commit():
 
 
 def test_quarantine_after_max_attempts():
-    url = common.pg_database('q_poison')
+    url = pg_database('q_poison')
     clips = many()[:4]
     enqueue(url, clips, '--count', '2')
     out = common.new_out_dir('q_poison')
@@ -258,7 +272,7 @@ def test_quarantine_after_max_attempts():
 
 
 def test_sigterm_hands_back():
-    url = common.pg_database('q_term')
+    url = pg_database('q_term')
     clips = many()[:3]
     enqueue(url, clips, '--fps', '25', '--format', 'png')
     out = common.new_out_dir('q_term')
@@ -286,7 +300,7 @@ def test_sigterm_hands_back():
 
 
 def test_postgres_restart_mid_run():
-    url = common.pg_database('q_restart')
+    url = pg_database('q_restart')
     clips = many()
     enqueue(url, clips, '--fps', '25', '--format', 'png')
     out = common.new_out_dir('q_restart')
@@ -295,16 +309,20 @@ def test_postgres_restart_mid_run():
     r = common.run(['bash', str(common.REPO / 'scripts' / 'services.sh'), 'pg-restart'],
                    timeout=120)
     check(r.rc == 0, 'restarting PostgreSQL failed:\n  ' + r.describe())
+    errs = []
     for p in ps:
         rc, err = finish(p)
         check(rc == 0, 'worker exit %d after the restart:\n%s' % (rc, err[-2500:]))
+        errs.append(err)
     F = Failures()
+    F.check(all('reconnected' in e for e in errs), 'not every worker saw the restart (they '
+            'finished first?):\n%s' % '\n'.join(e[-800:] for e in errs))
     check_exactly_once(out, url, clips, F)
     F.raise_if_any()
 
 
 def test_shards_layout_per_worker():
-    url = common.pg_database('q_shards')
+    url = pg_database('q_shards')
     clips = many()[:10]
     enqueue(url, clips, '--fps', '5')
     out = common.new_out_dir('q_shards')
@@ -325,10 +343,11 @@ def test_shards_layout_per_worker():
 def test_worker_safety():
     """A worker leaves unrelated files alone, refuses a folder that is not vidx's, and
     excludes (and is excluded by) a vidx run on the same OUT."""
-    url = common.pg_database('q_safety')
+    url = pg_database('q_safety')
     clips = many()[:2]
     enqueue(url, clips, '--count', '2')
     parent = common.new_out_dir('q_safety_parent')
+    Path(parent).mkdir(parents=True, exist_ok=True)
     (Path(parent) / 'mine.txt').write_text('user data\n')
     theirs = Path(parent) / 'theirs'
     theirs.mkdir()

@@ -67,6 +67,40 @@ static int open_catalog(int argc, char **argv, int first, const char *catalog, V
     return 0;
 }
 
+/* The work queue's part (a PostgreSQL catalog with a queue): counts, workers, quarantine. */
+static void print_queue_text(json_t *q)
+{
+    json_t *v;
+    const char *k;
+    size_t i;
+    if (!q)
+        return;
+    printf("queue:");
+    json_object_foreach(json_object_get(q, "counts"), k, v)
+        printf(" %s %lld", k, (long long)json_integer_value(v));
+    printf("\n");
+    json_object_foreach(json_object_get(q, "running_by_host"), k, v)
+        printf("  running on %s: %lld\n", k, (long long)json_integer_value(v));
+    json_array_foreach(json_object_get(q, "workers"), i, v)
+        printf("  worker %lld %s pid %lld %-5s running %lld, done %lld, failed %lld, "
+               "%.1f videos/min\n",
+               (long long)json_integer_value(json_object_get(v, "id")),
+               json_string_value(json_object_get(v, "host")),
+               (long long)json_integer_value(json_object_get(v, "pid")),
+               json_string_value(json_object_get(v, "state")),
+               (long long)json_integer_value(json_object_get(v, "running")),
+               (long long)json_integer_value(json_object_get(v, "done")),
+               (long long)json_integer_value(json_object_get(v, "failed")),
+               json_real_value(json_object_get(v, "videos_per_minute")));
+    json_array_foreach(json_object_get(q, "quarantined"), i, v)
+    {
+        const char *cause = json_string_value(json_object_get(v, "cause"));
+        printf("quarantined  %s (%lld attempts): %s\n",
+               json_string_value(json_object_get(v, "path")),
+               (long long)json_integer_value(json_object_get(v, "attempts")), cause ? cause : "-");
+    }
+}
+
 static void print_status_text(const char *text)
 {
     json_t *o = json_loads(text, 0, NULL), *v;
@@ -84,6 +118,7 @@ static void print_status_text(const char *text)
         printf("%s  %s (%s): %s\n", json_string_value(json_object_get(v, "status")),
                json_string_value(json_object_get(v, "path")), cls ? cls : "-", err ? err : "-");
     }
+    print_queue_text(json_object_get(o, "queue"));
     json_decref(o);
 }
 
