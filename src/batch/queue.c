@@ -77,7 +77,7 @@ static void reap_worker(QueueRun *q, const QueueExpired *e)
 {
     char dir[PATH_MAX], prefix[32];
     Committer c = {0};
-    vidx__log(VIDX_LOG_WARNING,
+    vidx__log(VIDX_LOG_ERROR,
               "worker %lld on %s stopped heartbeating: declared dead; its scratch and "
               "unfinished shards are reclaimed",
               (long long)e->worker, e->host ? e->host : "?");
@@ -94,7 +94,7 @@ static void reap_worker(QueueRun *q, const QueueExpired *e)
 static void reap_claim(QueueRun *q, const QueueExpired *e)
 {
     char key[96], dir[PATH_MAX + 128];
-    vidx__log(VIDX_LOG_WARNING, "%s: the lease of worker %lld (%s) ran out; %s", e->path,
+    vidx__log(VIDX_LOG_ERROR, "%s: the lease of worker %lld (%s) ran out; %s", e->path,
               (long long)e->worker, e->host ? e->host : "?",
               e->state == QUEUE_QUARANTINED ? "quarantined: it has used up its attempts"
                                             : "back in the queue");
@@ -103,7 +103,7 @@ static void reap_claim(QueueRun *q, const QueueExpired *e)
         return; /* recorded after all, or the catalog cannot say: left alone */
     snprintf(dir, sizeof(dir), "%s/frames/%s", q->out, key);
     if (vidx__remove_video_dir(dir) > 0)
-        vidx__log(VIDX_LOG_WARNING, "%s: holds files vidx did not make; left alone", dir);
+        vidx__log(VIDX_LOG_ERROR, "%s: holds files vidx did not make; left alone", dir);
 }
 
 static void reap(void *opaque, const QueueExpired *e)
@@ -243,13 +243,13 @@ void vidx__queue_video(const Run *r, const Task *t, CatalogVideo *v)
         v->error = v->queue_cause = cause;
     }
     if (v->queue_state == QUEUE_QUEUED)
-        vidx__log(VIDX_LOG_WARNING, "%s: %s (attempt %d of %d); back in the queue", t->path,
+        vidx__log(VIDX_LOG_ERROR, "%s: %s (attempt %d of %d); back in the queue", t->path,
                   v->error ? v->error : "crashed", t->attempts, r->set->max_attempts);
 }
 
 int vidx__queue_lost(Run *r, const Task *t)
 {
-    vidx__log(VIDX_LOG_WARNING, "%s: not recorded here: %s", t->path,
+    vidx__log(VIDX_LOG_ERROR, "%s: not recorded here: %s", t->path,
               vidx_strerror(VIDX_ELEASE));
     finish_now(r, t, QUEUE_QUEUED, NULL); /* refused unless still ours: then it goes back */
     return 0;

@@ -133,12 +133,12 @@ static double reconnect_limit(void)
 int vidx__pg_reconnect(CatalogBackend *b)
 {
     double limit = reconnect_limit(), waited = 0, pause = 0.1;
-    vidx__log(VIDX_LOG_WARNING, "catalog %s: connection lost (%s); reconnecting for up to %g s",
+    vidx__log(VIDX_LOG_ERROR, "catalog %s: connection lost (%s); reconnecting for up to %g s",
               b->name, conn_error(b), limit);
     for (;;) {
         PQreset(b->conn);
         if (PQstatus(b->conn) == CONNECTION_OK && session_setup(b) == 0) {
-            vidx__log(VIDX_LOG_WARNING, "catalog %s: reconnected", b->name);
+            vidx__log(VIDX_LOG_ERROR, "catalog %s: reconnected", b->name);
             return 0;
         }
         if (waited >= limit)
