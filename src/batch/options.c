@@ -207,12 +207,14 @@ static int lists_from_json(json_t *o, VidxRunSettings *s, OptionArrays *a)
     a->indices = calloc(json_array_size(indices) + 1, sizeof(*a->indices));
     if (!a->times || !a->indices)
         return -ENOMEM;
-    json_array_foreach (times, i, e) {
+    json_array_foreach(times, i, e)
+    {
         if (!json_is_number(e))
             return VIDX_EUSAGE;
         a->times[i] = json_number_value(e);
     }
-    json_array_foreach (indices, i, e) {
+    json_array_foreach(indices, i, e)
+    {
         if (!json_is_integer(e))
             return VIDX_EUSAGE;
         a->indices[i] = json_integer_value(e);

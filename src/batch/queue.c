@@ -249,8 +249,7 @@ void vidx__queue_video(const Run *r, const Task *t, CatalogVideo *v)
 
 int vidx__queue_lost(Run *r, const Task *t)
 {
-    vidx__log(VIDX_LOG_ERROR, "%s: not recorded here: %s", t->path,
-              vidx_strerror(VIDX_ELEASE));
+    vidx__log(VIDX_LOG_ERROR, "%s: not recorded here: %s", t->path, vidx_strerror(VIDX_ELEASE));
     finish_now(r, t, QUEUE_QUEUED, NULL); /* refused unless still ours: then it goes back */
     return 0;
 }
@@ -288,8 +287,8 @@ static void add_summary(VidxRunSummary *to, const VidxRunSummary *s)
 }
 
 /* The settings of options set json, on top of the worker's own; checked against hash. */
-static int session_settings(QueueRun *q, const char *hash, const char *json,
-                            VidxRunSettings *set, OptionArrays *arrays)
+static int session_settings(QueueRun *q, const char *hash, const char *json, VidxRunSettings *set,
+                            OptionArrays *arrays)
 {
     char check[32];
     *set = *q->set;
@@ -312,8 +311,12 @@ static int session(QueueRun *q, int64_t options, const char *hash, const char *j
     VidxRunSettings set;
     OptionArrays arrays = {0};
     int ret = session_settings(q, hash, json, &set, &arrays);
-    Run r = {.set = &set, .out = q->out, .t0 = vidx__now(), .lock_fd = q->lock_fd,
-             .cat = q->cat, .q = q};
+    Run r = {.set = &set,
+             .out = q->out,
+             .t0 = vidx__now(),
+             .lock_fd = q->lock_fd,
+             .cat = q->cat,
+             .q = q};
     snprintf(r.options, sizeof(r.options), "%s", hash);
     q->options = options;
     q->drained = 0;
@@ -351,8 +354,8 @@ static int work_loop(QueueRun *q)
     while (!cancelled(q)) {
         int64_t options, waiting = 0;
         char hash[32], *json = NULL;
-        int found = vidx__queue_pending(q->cat, q->worker, q->set->lease, &options, hash, &json,
-                                        &waiting);
+        int found =
+            vidx__queue_pending(q->cat, q->worker, q->set->lease, &options, hash, &json, &waiting);
         if (found < 0)
             return found;
         if (found) {
@@ -406,7 +409,6 @@ static int open_out(QueueRun *q)
     vidx_catalog_close(&gate);
     return ret;
 }
-
 
 int vidx_work(const char *out, const VidxRunSettings *caller, VidxRunSummary *summary)
 {

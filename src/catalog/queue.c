@@ -15,8 +15,9 @@ static const CatalogQueueOps *queue_ops(VidxCatalog *c, CatalogBackend **b)
 {
     const CatalogQueueOps *q = vidx__catalog_queue(c, b);
     if (!q)
-        vidx__log(VIDX_LOG_ERROR, "the work queue needs a PostgreSQL catalog (--catalog "
-                                  "postgresql://...); this catalog is %s",
+        vidx__log(VIDX_LOG_ERROR,
+                  "the work queue needs a PostgreSQL catalog (--catalog "
+                  "postgresql://...); this catalog is %s",
                   vidx__catalog_kind(c));
     return q;
 }
@@ -111,12 +112,12 @@ static void json_worker(void *opaque, const QueueWorkerRow *w)
 {
     QueueJson *j = opaque;
     double per_min = w->seconds > 0 ? 60.0 * (double)(w->done + w->failed) / w->seconds : 0.0;
-    json_array_append_new(
-        j->workers, json_pack("{s:I, s:s, s:i, s:s, s:I, s:I, s:I, s:f, s:f}", "id",
-                              (json_int_t)w->id, "host", w->host, "pid", w->pid, "state", w->state,
-                              "running", (json_int_t)w->running, "done", (json_int_t)w->done,
-                              "failed", (json_int_t)w->failed, "seconds", w->seconds,
-                              "videos_per_minute", per_min));
+    json_array_append_new(j->workers,
+                          json_pack("{s:I, s:s, s:i, s:s, s:I, s:I, s:I, s:f, s:f}", "id",
+                                    (json_int_t)w->id, "host", w->host, "pid", w->pid, "state",
+                                    w->state, "running", (json_int_t)w->running, "done",
+                                    (json_int_t)w->done, "failed", (json_int_t)w->failed, "seconds",
+                                    w->seconds, "videos_per_minute", per_min));
     if (w->running > 0) {
         json_t *h = json_object_get(j->hosts, w->host);
         json_int_t n = (h ? json_integer_value(h) : 0) + w->running;
@@ -140,9 +141,8 @@ int vidx__queue_status_json(VidxCatalog *c, json_t *root)
     int ret = vidx__queue_status(c, &fns);
     if (ret == 0)
         json_object_set_new(root, "queue",
-                            json_pack("{s:o, s:o, s:o, s:o}", "counts", j.counts,
-                                      "running_by_host", j.hosts, "workers", j.workers,
-                                      "quarantined", j.quarantined));
+                            json_pack("{s:o, s:o, s:o, s:o}", "counts", j.counts, "running_by_host",
+                                      j.hosts, "workers", j.workers, "quarantined", j.quarantined));
     else {
         json_decref(j.counts), json_decref(j.hosts);
         json_decref(j.workers), json_decref(j.quarantined);

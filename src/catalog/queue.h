@@ -76,8 +76,8 @@ typedef struct CatalogQueueOps {
      * *waiting: videos claimed and not finished, by anyone, plus the workers other
      * than worker whose heartbeat is older than lease / 2 (they may be dead: their
      * leftovers are cleaned up only once they are declared so). */
-    int (*pending)(CatalogBackend *b, int64_t worker, double lease, int64_t *options,
-                   char hash[32], char **settings, int64_t *waiting);
+    int (*pending)(CatalogBackend *b, int64_t worker, double lease, int64_t *options, char hash[32],
+                   char **settings, int64_t *waiting);
     int (*join)(CatalogBackend *b, const char *host, int pid, int64_t *worker);
     /* Renews the worker's leases: 1, or 0 when it was declared dead meanwhile. */
     int (*heartbeat)(CatalogBackend *b, int64_t worker, double lease);

@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "pg_fixture.h"
+
 #include "catalog/catalog.h"
 #include "catalog/pg.h"
 #include "store/fs.h"
@@ -38,33 +40,10 @@ typedef struct Fixture {
     char db[64], url[512]; /* PostgreSQL: a database of its own */
 } Fixture;
 
-/* Runs sql on the test server's maintenance database: 0 or -1. */
-static int pg_admin(const char *sql)
-{
-    PGconn *c = PQconnectdb(getenv("VIDX_TEST_PG"));
-    PGresult *r = PQexec(c, sql);
-    int ok = PQstatus(c) == CONNECTION_OK && PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        fprintf(stderr, "VIDX_TEST_PG: %s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-    return ok ? 0 : -1;
-}
-
 /* A fresh database on the test server for f (f->url); -1 when there is none. */
 static int pg_fresh(Fixture *f)
 {
-    static int n;
-    char sql[128];
-    const char *base = getenv("VIDX_TEST_PG"), *slash = base ? strrchr(base, '/') : NULL;
-    if (!slash || slash - base < 12) {
-        fprintf(stderr, "VIDX_TEST_PG is not set: start PostgreSQL (scripts/services.sh)\n");
-        return -1;
-    }
-    snprintf(f->db, sizeof(f->db), "vidx_unit_%ld_%d", (long)getpid(), n++);
-    snprintf(f->url, sizeof(f->url), "%.*s/%s", (int)(slash - base), base, f->db);
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->db);
-    return pg_admin(sql);
+    return pg_fresh_db(f->db, f->url);
 }
 
 static VidxFrameRecord frame_rec(int64_t index, const char *sha)
