@@ -4,6 +4,8 @@
 #   scripts/services.sh pg-start    PostgreSQL 15 (Debian) in a new data dir under /tmp, trust
 #                                   auth, 127.0.0.1 on a free port and a unix socket in that
 #                                   dir; prints `export VIDX_TEST_PG=postgresql://...` (eval it)
+#                                   (VIDX_PG_DURABLE=1: fsync on, as a real server; the
+#                                   tests run without it, for speed)
 #   scripts/services.sh pg-stop     stops it and removes the data dir
 #   scripts/services.sh pg-restart  restarts it (same port and data: fault tests)
 # The server's data dir is named by VIDX_PG_DIR (exported by pg-start's output), so
@@ -27,7 +29,8 @@ free_port() {
 }
 
 pg_start() {
-  local bin dir port
+  local bin dir port durability="-c fsync=off"
+  [ "${VIDX_PG_DURABLE:-0}" = 1 ] && durability="-c fsync=on" # benchmarks: as in production
   bin=$(pgbin)
   dir=$(mktemp -d /tmp/vidx-pg-XXXXXX)
   chmod 755 "$dir"
@@ -37,7 +40,7 @@ pg_start() {
     { cat "$dir/initdb.log" >&2; exit 1; }
   echo "$port" >"$dir/port"
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null ||
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability -c max_connections=200" start >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }
   echo "export VIDX_PG_DIR=$dir"
   echo "export VIDX_TEST_PG=postgresql://postgres@127.0.0.1:$port/postgres"
