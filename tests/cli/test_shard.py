@@ -19,6 +19,7 @@ What is covered:
   merge_conflict      the same video crashed in one part and ok in another: ok kept, reported
   merge_refusals      not-vidx parts/DEST (exit 12), layouts that differ, DEST inside a part or
                       a part inside DEST (exit 2): nothing touched, users' files left alone
+  merge_copy          parts on another filesystem (/dev/shm): files and shards copied
   jsonl_pipe          RDD.pipe emulated: two partitions fed on stdin to `vidx run - --jsonl`
                       into two OUTs, one JSON line per input and nothing else on stdout;
                       then `vidx merge` of the two OUTs
@@ -269,6 +270,7 @@ def test_merge_shards():
     f.check(rep['shards_renamed'] == total - len(names[0]) and rep['merged'] == 9,
             'collisions should be renamed: %s (part shards %s)' % (rep, names))
     f.check(len(list((dest / 'shards').glob('*.tar'))) == total, 'DEST shard count')
+    f.check(rep['files_copied'] == 0, 'closed shards on one filesystem are linked: %s' % rep)
     check_merged(f, dest, parts, 'shards')
     for p in parts:
         f.check(tree(p) == before[p], '%s changed by the merge' % p)
@@ -392,4 +394,32 @@ def test_jsonl_pipe():
     rc, rep, se = merge(dest, outs)
     f.check(rc == 0 and rep['merged'] == 10, 'merge: %s %s' % (rep, se))
     check_merged(f, dest, outs, 'pipe')
+    f.raise_if_any()
+
+
+def test_merge_copy():
+    """Parts on another filesystem (/dev/shm, a tmpfs): files and shards are copied, durably."""
+    import tempfile
+    shm = Path('/dev/shm')
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(common.work_dir()).st_dev:
+        raise common.Skip('no second filesystem (/dev/shm) here')
+    base = common.new_out_dir('merge_copy')
+    base.mkdir(parents=True)
+    f = Failures('merge copy')
+    tmp = Path(tempfile.mkdtemp(prefix='vidx-merge-copy-', dir=shm))
+    try:
+        for layout in ('files', 'shards'):
+            part = tmp / layout
+            rc, so, se = vidx(['run'] + clips()[:3] + ['-o', part, '--layout', layout] + SAMPLING)
+            check(rc == 0, '%s part: %s' % (layout, se[-500:]))
+            before = tree(part)
+            dest = base / layout
+            rc, rep, se = merge(dest, [part])
+            f.check(rc == 0 and rep['merged'] == 3 and rep['files_copied'] > 0
+                    and rep['files_linked'] == 0 and rep['bytes_copied'] > 0,
+                    '%s across filesystems: rc %d %s %s' % (layout, rc, rep, se[-300:]))
+            check_merged(f, dest, [part], layout + ' copied')
+            f.check(tree(part) == before, '%s part changed' % layout)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     f.raise_if_any()
