@@ -219,12 +219,23 @@ static int dest_shard(Merge *m, PartShard *ps)
 /* One video                                                               */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * A location a part's catalog (untrusted) may name: inside OUT, and in one of
+ * the folders where vidx puts outputs (never catalog.db, the marker, ...).
+ */
+static int in_vidx_folder(const char *rel)
+{
+    return vidx__is_safe_relpath(rel) &&
+           (!strncmp(rel, "frames/", 7) || !strncmp(rel, "objects/", 8) ||
+            !strncmp(rel, "shards/", 7));
+}
+
 /* The location of frame f in DEST (a part's shard renamed), or NULL (refused: logged). */
 static const char *dest_location(Merge *m, const CatalogFrame *f, PartShard **shard)
 {
     *shard = NULL;
-    if (!vidx__is_safe_relpath(f->location)) {
-        vidx__log(VIDX_LOG_ERROR, "%s: a catalog row names '%s', outside the output; not merged",
+    if (!in_vidx_folder(f->location)) {
+        vidx__log(VIDX_LOG_ERROR, "%s: a catalog row names '%s', not a vidx file; not merged",
                   m->part, f->location);
         return NULL;
     }
@@ -243,6 +254,17 @@ static int place_video(Merge *m, const CatalogVideo *v, CatalogFrame *frames)
 {
     char manifest[2 * PATH_MAX], rel[PATH_MAX];
     struct stat st;
+    if (!v->key[0] || strchr(v->key, '/') || !strcmp(v->key, "..") || !strcmp(v->key, ".")) {
+        vidx__log(VIDX_LOG_ERROR,
+                  "%s: %s: the catalog gives it the key '%s', not a name; not merged", m->part,
+                  v->path, v->key);
+        return VIDX_EUSAGE;
+    }
+    if (v->audio_path && !in_vidx_folder(v->audio_path)) {
+        vidx__log(VIDX_LOG_ERROR, "%s: a catalog row names '%s', not a vidx file; not merged",
+                  m->part, v->audio_path);
+        return VIDX_EUSAGE;
+    }
     for (size_t i = 0; i < v->n_frames; i++) {
         PartShard *ps;
         frames[i] = v->frames[i];
@@ -256,12 +278,12 @@ static int place_video(Merge *m, const CatalogVideo *v, CatalogFrame *frames)
         if (ret < 0)
             return ret;
     }
-    if (v->audio_path && (!vidx__is_safe_relpath(v->audio_path) ||
-                          place(m, v->audio_path, v->audio_path, -1, 0) < 0))
-        return VIDX_EUSAGE;
+    int ret = v->audio_path ? place(m, v->audio_path, v->audio_path, -1, 0) : 0;
+    if (ret < 0)
+        return ret;
     snprintf(rel, sizeof(rel), "frames/%s/manifest.jsonl", v->key);
     snprintf(manifest, sizeof(manifest), "%s/%s", m->part, rel);
-    if (vidx__is_safe_relpath(rel) && lstat(manifest, &st) == 0 && S_ISREG(st.st_mode))
+    if (lstat(manifest, &st) == 0 && S_ISREG(st.st_mode))
         return place(m, rel, rel, -1, 0);
     return 0;
 }

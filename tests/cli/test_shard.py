@@ -19,6 +19,8 @@ What is covered:
   merge_conflict      the same video crashed in one part and ok in another: ok kept, reported
   merge_refusals      not-vidx parts/DEST (exit 12), layouts that differ, DEST inside a part or
                       a part inside DEST (exit 2): nothing touched, users' files left alone
+  merge_hostile_part  a part whose catalog names catalog.db, ../x, /etc/passwd, the marker,
+                      a key with ..: exit 2, nothing outside DEST touched, DEST intact
   merge_copy          parts on another filesystem (/dev/shm): files and shards copied
   jsonl_pipe          RDD.pipe emulated: two partitions fed on stdin to `vidx run - --jsonl`
                       into two OUTs, one JSON line per input and nothing else on stdout;
@@ -422,4 +424,45 @@ def test_merge_copy():
             f.check(tree(part) == before, '%s part changed' % layout)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    f.raise_if_any()
+
+
+def test_merge_hostile_part():
+    """A part's catalog is untrusted: rows naming files outside vidx's folders stop the merge."""
+    import sqlite3
+    base = common.new_out_dir('merge_hostile')
+    f = Failures('merge hostile part')
+    rc, so, se = vidx(['run'] + clips()[:2] + ['-o', base / 'part'] + SAMPLING)
+    check(rc == 0, 'part: %s' % se)
+    (base / 'outside.jpg').write_text('not vidx\n')
+    edits = [
+        ('frame at catalog.db', "UPDATE frames SET location='catalog.db' WHERE seq=0"),
+        ('frame outside', "UPDATE frames SET location='../outside.jpg' WHERE seq=0"),
+        ('absolute frame', "UPDATE frames SET location='/etc/passwd' WHERE seq=0"),
+        ('audio at the marker', "INSERT INTO audio VALUES((SELECT min(id) FROM videos),"
+                                "'.vidx-output',16000,1,1.0,10)"),
+        ('key outside', "UPDATE videos SET key='../../x'"),
+    ]
+    for what, sql in edits:
+        part = base / ('p_' + what.replace(' ', '_'))
+        shutil.copytree(base / 'part', part)
+        db = sqlite3.connect(str(part / 'catalog.db'))
+        db.execute(sql)
+        db.commit()
+        db.close()
+        before = tree(base)
+        dest = base / ('d_' + what.replace(' ', '_'))
+        rc, so, se = merge(dest, [part], json_out=False)
+        f.check(rc == 2 and 'not merged' in se, '%s: rc %d %r' % (what, rc, se[-300:]))
+        after = tree(base)
+        changed = {k for k in set(before) | set(after)
+                   if before.get(k) != after.get(k) and not k.startswith(dest.name + '/')}
+        f.check(not changed, '%s: changed outside DEST: %s' % (what, sorted(changed)))
+        if (dest / 'catalog.db').exists():
+            f.check(os.stat(dest / 'catalog.db').st_ino != os.stat(part / 'catalog.db').st_ino,
+                    "%s: the part's catalog was linked over DEST's" % what)
+            f.check(not os.path.exists(dest / '.vidx-output') or
+                    'vidx' in (dest / '.vidx-output').read_text(), '%s: marker replaced' % what)
+            rc, so, se = vidx(['verify', dest])
+            f.check(rc == 0, '%s: DEST does not verify: %s %s' % (what, so, se[-300:]))
     f.raise_if_any()
