@@ -47,7 +47,9 @@
 typedef struct PartShard {
     char name[64], dest[64];
     int64_t size, samples; /* samples: frames DEST's rows point at in it */
-    int fresh;             /* linked by this merge, pairing not yet committed */
+    int linked;            /* linked (or copied) into DEST by this merge: its row is ours to set */
+    int fresh;             /* ... and its pairing not committed yet */
+    int touched;           /* the video being committed has frames in it */
 } PartShard;
 
 typedef struct Merge {
@@ -193,7 +195,7 @@ static int new_dest_shard(Merge *m, PartShard *ps)
             return ret;
         snprintf(ps->dest, sizeof(ps->dest), "%s", name);
         m->shards_renamed += strcmp(name, ps->name) != 0;
-        ps->fresh = 1;
+        ps->linked = ps->fresh = 1;
         return 0;
     }
     return -EEXIST;
@@ -297,12 +299,12 @@ static int commit_video(Merge *m, const CatalogVideo *v, const CatalogFrame *fra
     int ret = vidx__catalog_begin(m->cat);
     for (size_t i = 0; i < v->n_frames && ret == 0; i++) {
         PartShard *ps = frames[i].location ? find_shard(m, v->frames[i].location) : NULL;
-        if (ps)
-            ps->samples++;
+        if (ps && ps->linked)
+            ps->samples++, ps->touched = 1;
     }
     for (size_t i = 0; i < m->n_shards && ret == 0; i++) {
         PartShard *ps = &m->shards[i];
-        if (!ps->dest[0])
+        if (!ps->touched) /* a shard an earlier merge brought: its row is committed already */
             continue;
         pairing_key(m, ps, key, sizeof(key));
         if (ps->fresh && (ret = vidx__catalog_meta_put(m->cat, key, ps->dest)) < 0)
@@ -313,13 +315,13 @@ static int commit_video(Merge *m, const CatalogVideo *v, const CatalogFrame *fra
         ret = vidx__catalog_put(m->cat, &d);
     if (ret == 0)
         ret = vidx__catalog_commit(m->cat);
-    if (ret < 0) {
-        vidx__catalog_rollback(m->cat);
-        return ret;
+    for (size_t i = 0; i < m->n_shards; i++) { /* a failure ends the merge: no undoing */
+        m->shards[i].fresh &= ret < 0;
+        m->shards[i].touched = 0;
     }
-    for (size_t i = 0; i < m->n_shards; i++)
-        m->shards[i].fresh = 0;
-    return 0;
+    if (ret < 0)
+        vidx__catalog_rollback(m->cat);
+    return ret;
 }
 
 static void conflict(Merge *m, const CatalogVideo *v, const CatalogPrior *p, int taken)
