@@ -21,6 +21,8 @@ What is covered:
                       a part inside DEST (exit 2): nothing touched, users' files left alone
   merge_hostile_part  a part whose catalog names catalog.db, ../x, /etc/passwd, the marker,
                       a key with ..: exit 2, nothing outside DEST touched, DEST intact
+  merge_dedup         --dedup-exact parts (files, shards), one clip twice under two names:
+                      objects keep their names, stored once, verify passes
   merge_copy          parts on another filesystem (/dev/shm): files and shards copied
   jsonl_pipe          RDD.pipe emulated: two partitions fed on stdin to `vidx run - --jsonl`
                       into two OUTs, one JSON line per input and nothing else on stdout;
@@ -214,6 +216,8 @@ def check_merged(f, dest, parts, what):
         want.update({v['path']: v['frames'] for v in export(p)})
     f.check(set(paths) == set(want), '%s: DEST has %d videos, the parts %d' % (what, len(paths), len(want)))
     f.check(len(export(dest, 'frames')) == sum(want.values()), '%s: frame rows differ' % what)
+    rc, so, se = vidx(['gc', '--dry-run', '--json', dest])  # every file merged is referenced
+    f.check(rc == 0 and json.loads(so)['removed'] == 0, '%s: gc would remove %s' % (what, so[:500]))
     return videos
 
 
@@ -465,4 +469,45 @@ def test_merge_hostile_part():
                     'vidx' in (dest / '.vidx-output').read_text(), '%s: marker replaced' % what)
             rc, so, se = vidx(['verify', dest])
             f.check(rc == 0, '%s: DEST does not verify: %s %s' % (what, so, se[-300:]))
+    f.raise_if_any()
+
+
+def test_merge_dedup():
+    """--dedup-exact parts: objects keep their content-addressed names, stored once in DEST."""
+    import sqlite3
+    base = common.new_out_dir('merge_dedup')
+    base.mkdir(parents=True)
+    f = Failures('merge dedup')
+    twin = base / 'twin.mp4'  # the same bytes as c00 under another name: the same frames
+    shutil.copyfile(clips()[0], twin)
+    for layout in ('files', 'shards'):
+        parts = []
+        for i, inputs in enumerate([clips()[0:2], [str(twin)] + clips()[2:3]]):
+            part = base / ('%s%d' % (layout, i))
+            rc, so, se = vidx(['run'] + inputs + ['-o', part, '--dedup-exact', '--layout', layout]
+                              + SAMPLING)
+            check(rc == 0, '%s part %d: %s' % (layout, i, se[-500:]))
+            parts.append(part)
+        dest = base / ('dest_' + layout)
+        rc, rep, se = merge(dest, parts)
+        f.check(rc == 0 and rep['merged'] == 4, '%s: %s %s' % (layout, rep, se[-300:]))
+        check_merged(f, dest, parts, layout + ' dedup')
+
+        def blobs(out):
+            db = sqlite3.connect('file:%s?mode=ro' % (out / 'catalog.db'), uri=True)
+            rows = dict(db.execute('SELECT checksum, location FROM blobs'))
+            db.close()
+            return rows
+        want = {}
+        for p in parts:
+            for k, loc in blobs(p).items():
+                want.setdefault(k, loc)
+        got = blobs(dest)
+        f.check(set(got) == set(want), '%s: blob checksums in DEST differ from the parts' % layout)
+        if layout == 'files':
+            f.check(got == want, 'objects renamed in DEST')
+            f.check(len(list((dest / 'objects').rglob('*.jpg'))) == len(want),
+                    'each object once in DEST')
+        f.check(vidx(['merge', '-o', dest] + parts + ['--json'])[0] == 0, 'merge again')
+        f.check(blobs(dest) == got, '%s: merging again changed the blobs' % layout)
     f.raise_if_any()
