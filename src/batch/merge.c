@@ -368,8 +368,10 @@ static int merge_video(void *opaque, const CatalogVideo *v)
     CatalogFrame *frames = calloc(v->n_frames ? v->n_frames : 1, sizeof(*frames));
     if (!frames)
         return -ENOMEM;
-    if ((ret = place_video(m, v, frames)) == 0 && (ret = vidx__sync_dir_fs(m->dest)) == 0)
+    if ((ret = place_video(m, v, frames)) == 0 && (ret = vidx__sync_dir_fs(m->dest)) == 0) {
+        vidx__fault("merge");
         ret = commit_video(m, v, frames);
+    }
     free(frames);
     if (ret == 0)
         m->merged++, m->part_merged++;

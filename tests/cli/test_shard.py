@@ -23,6 +23,8 @@ What is covered:
                       a key with ..: exit 2, nothing outside DEST touched, DEST intact
   merge_dedup         --dedup-exact parts (files, shards), one clip twice under two names:
                       objects keep their names, stored once, verify passes
+  merge_killed        kill -9 between placing a video and committing it: DEST verifies, a
+                      second merge finishes, gc clears the leftovers
   merge_copy          parts on another filesystem (/dev/shm): files and shards copied
   jsonl_pipe          RDD.pipe emulated: two partitions fed on stdin to `vidx run - --jsonl`
                       into two OUTs, one JSON line per input and nothing else on stdout;
@@ -510,4 +512,28 @@ def test_merge_dedup():
                     'each object once in DEST')
         f.check(vidx(['merge', '-o', dest] + parts + ['--json'])[0] == 0, 'merge again')
         f.check(blobs(dest) == got, '%s: merging again changed the blobs' % layout)
+    f.raise_if_any()
+
+
+def test_merge_killed():
+    """kill -9 of a merge between placing a video's files and committing its rows: DEST stays
+    consistent (verify passes), merging again finishes, and gc clears what the kill left."""
+    base = common.new_out_dir('merge_killed')
+    f = Failures('merge killed')
+    for layout in ('files', 'shards'):
+        parts = [o for o, _, _ in run_shards(base, clips()[:8], 2, ['--layout', layout],
+                                             tag=layout)]
+        dest = base / ('dest_' + layout)
+        rc, so, se = vidx(['merge', '-o', dest] + parts, env={'VIDX_FAULT': 'die=merge:4'})
+        f.check(rc == -9, '%s: the fault should kill the merge: rc %d %s' % (layout, rc, se[-300:]))
+        f.check(len(export(dest)) == 3, '%s: 3 videos committed before the kill, not %d'
+                % (layout, len(export(dest))))
+        rc, so, se = vidx(['verify', dest])
+        f.check(rc == 0, '%s: verify after the kill: %s %s' % (layout, so, se[-300:]))
+        rc, rep, se = merge(dest, parts)
+        f.check(rc == 0 and rep['merged'] == 5 and rep['skipped'] == 3,
+                '%s: merging again: %s %s' % (layout, rep, se[-300:]))
+        rc, so, se = vidx(['gc', dest])  # what the killed merge placed and never committed
+        f.check(rc == 0, '%s: gc: %s' % (layout, se))
+        check_merged(f, dest, parts, layout + ' after a kill')
     f.raise_if_any()
