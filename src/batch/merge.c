@@ -408,10 +408,33 @@ static int part_layout(const char *part, char *layout, size_t size)
 }
 
 /* Every part a vidx run output with one layout, apart from DEST; *layout: theirs. */
+/* VIDX_EUSAGE (logged) when one directory is given twice among the parts (any spelling). */
+static int check_distinct(const char *const *parts, size_t n)
+{
+    char **canon = calloc(n, sizeof(*canon));
+    int ret = canon ? 0 : -ENOMEM;
+    for (size_t i = 0; i < n && ret == 0; i++)
+        if (!(canon[i] = vidx__path_canonical(parts[i], NULL)))
+            ret = -ENOMEM;
+    for (size_t i = 0; i < n && ret == 0; i++)
+        for (size_t j = i + 1; j < n && ret == 0; j++)
+            if (!strcmp(canon[i], canon[j])) {
+                vidx__log(VIDX_LOG_ERROR, "%s and %s: one directory given twice", parts[i],
+                          parts[j]);
+                ret = VIDX_EUSAGE;
+            }
+    for (size_t i = 0; canon && i < n; i++)
+        free(canon[i]);
+    free(canon);
+    return ret;
+}
+
 static int check_parts(const char *dest, const char *const *parts, size_t n, char *layout)
 {
     int ret = vidx__outdir_overlaps(dest, parts, n);
     const char *first = NULL;
+    if (ret == 0)
+        ret = check_distinct(parts, n);
     for (size_t i = 0; i < n && ret == 0; i++) {
         char l[16];
         if ((ret = part_layout(parts[i], l, sizeof(l))) < 0 || !l[0])

@@ -340,6 +340,7 @@ def test_merge_refusals():
         ('dest inside a part', base / 'a' / 'sub' / 'd', [base / 'a'], 2, None),
         ('part inside dest', base, [base / 'a'], 2, None),
         ('dest is a part', base / 'a', [base / 'a'], 2, None),
+        ('a part twice', base / 'new4', [base / 'a', str(base / 'a') + '/.'], 2, 'new4'),
     ]
     for what, dest, parts, code, made in cases:
         rc, so, se = merge(dest, parts, json_out=False)
