@@ -30,6 +30,9 @@ typedef enum VidxRunEventType {
     VIDX_EVENT_VIDEO,     /**< one video finished (any status) */
     VIDX_EVENT_TICK,      /**< periodic, for progress displays */
     VIDX_EVENT_END,
+    /** a video already done by an earlier run, left as it is (status: its recorded one;
+     *  sent while planning, before VIDX_EVENT_START) */
+    VIDX_EVENT_SKIPPED,
 } VidxRunEventType;
 
 typedef struct VidxRunSummary {
@@ -65,6 +68,9 @@ typedef struct VidxRunEvent {
     const char *message;
     int64_t frames;
     double seconds;
+    /* Appended (see "ABI", vidx.h): */
+    const char *key;      /**< VIDX_EVENT_VIDEO, _SKIPPED: the video's output key */
+    int64_t other_shards; /**< videos of the inputs left to other shards (shard_count > 0) */
 } VidxRunEvent;
 
 typedef enum VidxLayout {
@@ -111,6 +117,15 @@ typedef struct VidxRunSettings {
     int audio_files;
     int wait_lock; /**< another writer holds out: wait for it (default: fail, VIDX_ELOCKED) */
     /**
+     * Static sharding (docs/CLUSTER.md): with shard_count N > 0, this run takes
+     * only the videos (after expansion, canonical paths, de-duplication) whose
+     * stable hash of their path or URL, modulo N, is shard_index; the others
+     * are left to the other shards (VidxRunEvent.other_shards), not counted in
+     * the summary's total. Default 0: every video. 0 <= shard_index < N <=
+     * VIDX_SHARD_MAX, else VIDX_EUSAGE.
+     */
+    int shard_index, shard_count;
+    /**
      * The catalog: NULL (default) for out/catalog.db (SQLite), or a PostgreSQL
      * URL ("postgresql://...", "postgres://...", or "postgresql:" alone for
      * libpq's PG* environment variables). See docs/CATALOG.md.
@@ -122,6 +137,18 @@ typedef struct VidxRunSettings {
     int follow;       /**< vidx_work: keep polling for new videos instead of exiting */
     double poll;      /**< seconds between polls of an empty queue (default 5) */
 } VidxRunSettings;
+
+/** The most shards a run can be split into. */
+#define VIDX_SHARD_MAX 1000000
+
+/**
+ * Reads a shard from spec: "I/N" (0 <= I < N <= VIDX_SHARD_MAX), or "auto":
+ * a Slurm array task (I = SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN,
+ * N = SLURM_ARRAY_TASK_COUNT) or else a Kubernetes Indexed Job pod
+ * (I = JOB_COMPLETION_INDEX, N = VIDX_SHARD_COUNT). 0, or VIDX_EUSAGE
+ * (logged: what is missing or wrong).
+ */
+VIDX_API int vidx_shard_parse(const char *spec, int *index, int *count);
 
 /**
  * Like vidx_job_settings_init(), for VidxRunSettings: the struct_size of
@@ -185,6 +212,27 @@ VIDX_API int vidx_enqueue(const char *const *inputs, size_t n_inputs, const Vidx
  * to the queue. The summary counts this worker's videos. Errors as vidx_run.
  */
 VIDX_API int vidx_work(const char *out, const VidxRunSettings *s, VidxRunSummary *summary);
+
+/**
+ * Combines the outputs of several vidx runs (the parts of a sharded run) into
+ * dest, which is claimed and locked like a run's OUT; each part is locked
+ * while it is read and left as it was. Every part must be a vidx run output
+ * (VIDX_ENOTOURS otherwise, nothing touched), all with one layout (and dest's,
+ * if it has one; VIDX_EUSAGE otherwise), none inside dest nor holding it
+ * (VIDX_EUSAGE). A video's files are hard-linked into dest (copied when the
+ * part is on another filesystem) and made durable before its rows are
+ * committed; shards are renamed when their names are taken in dest, frame
+ * rows rewritten to match; content-addressed objects keep their names.
+ * Idempotent: a video dest already has with the same fingerprint and options
+ * and a status at least as good is skipped; of two versions of a video the
+ * better status (ok > partial > failed > crashed > timeout) is kept, the
+ * first one met on a tie, and each such case is listed as a conflict.
+ * *report (vidx_free): JSON with merged, skipped, conflicts, bytes_linked,
+ * bytes_copied, files_linked, files_copied, shards_renamed and per-part
+ * counts. Returns 0, or a negative code (the videos committed before it
+ * stay: merging again finishes the job).
+ */
+VIDX_API int vidx_merge(const char *dest, const char *const *parts, size_t n_parts, char **report);
 
 /**
  * Ownership of an output directory (vidx_run claims its own; call this before

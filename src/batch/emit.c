@@ -15,5 +15,6 @@ void vidx__run_emit(Run *r, VidxRunEventType type, const VidxRunEvent *video)
     ev.type = type;
     r->sum.seconds = vidx__now() - r->t0;
     ev.summary = &r->sum;
+    ev.other_shards = r->other_shards;
     r->set->on_event(r->set->opaque, &ev);
 }

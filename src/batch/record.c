@@ -90,7 +90,8 @@ static void count_video(Run *r, const CatalogVideo *v, const VidxFrameRecord *re
                        .error_class = v->error_class,
                        .message = v->error,
                        .frames = (int64_t)v->n_frames,
-                       .seconds = v->seconds};
+                       .seconds = v->seconds,
+                       .key = v->key};
     vidx__run_emit(r, VIDX_EVENT_VIDEO, &ev);
 }
 

@@ -45,6 +45,7 @@
 #include "batch/state.h"
 #include "batch/wire.h"
 #include "batch/run_settings.h"
+#include "batch/shard.h"
 #include "batch/worker.h"
 #include "store/fs.h"
 #include "store/outdir.h"
@@ -105,6 +106,8 @@ static int plan_tasks(Run *r, const InputList *in)
         else
             vidx__input_key(t->path, t->key);
         if (vidx__task_is_done(r, t, &prior, &failed)) {
+            VidxRunEvent ev = {.path = t->path, .status = prior.status, .key = t->key};
+            vidx__run_emit(r, VIDX_EVENT_SKIPPED, &ev);
             r->sum.skipped++;
             r->sum.skipped_failed += failed;
             free(r->tasks[--r->n_tasks]);
@@ -581,6 +584,7 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
     if ((ret = vidx_catalog_open_at(&r->cat, r->out, r->set->catalog, 0)) < 0)
         return ret;
     vidx__inputs_sort_unique(in);
+    r->other_shards = vidx__shard_filter(in, r->set->shard_index, r->set->shard_count);
     vidx__options_hash(r->set, r->options);
     if ((ret = plan_tasks(r, in)) < 0)
         return ret;
@@ -664,6 +668,13 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
     if ((ret = vidx__abi_import(&vidx__run_layout, &set, caller)) < 0)
         return ret;
     signal(SIGPIPE, SIG_IGN);
+    if (s->shard_count < 0 || s->shard_count > VIDX_SHARD_MAX || s->shard_index < 0 ||
+        s->shard_index >= VIDX_MAX(s->shard_count, 1)) {
+        vidx__log(VIDX_LOG_ERROR, "shard %d of %d: expected 0 <= index < count <= %d",
+                  s->shard_index, s->shard_count, VIDX_SHARD_MAX);
+        ret = VIDX_EUSAGE;
+        goto done;
+    }
     if (s->audio_files && !s->job.audio) {
         vidx__log(VIDX_LOG_ERROR,
                   "audio-only files are taken for their audio: ask for it (--audio)");

@@ -56,7 +56,8 @@ typedef struct Run {
     VidxRunSummary sum;
     int fatal; /* a catalog failure while settling a group ends the run */
     double t0;
-    int lock_fd; /* OUT's one-writer lock (store/outdir.h) */
+    int lock_fd;          /* OUT's one-writer lock (store/outdir.h) */
+    int64_t other_shards; /* inputs left to other shards (--shard) */
 } Run;
 
 /* Scratch directory of a task. */

@@ -246,6 +246,16 @@ int vidx__catalog_locations(VidxCatalog *c, int (*fn)(void *, const CatalogLocat
     return c->ops->locations(c->b, fn, opaque);
 }
 
+int vidx__catalog_video_rows(VidxCatalog *c, int (*fn)(void *, const CatalogVideo *), void *opaque)
+{
+    return c->ops->video_rows(c->b, fn, opaque);
+}
+
+int vidx__catalog_shard_set(VidxCatalog *c, const char *name, int64_t size, int64_t samples)
+{
+    return c->ops->shard_set(c->b, name, size, samples);
+}
+
 int vidx__catalog_referenced(VidxCatalog *c, CatalogRef what, const char *name)
 {
     return c->ops->referenced(c->b, what, name);

@@ -224,6 +224,27 @@ typedef struct VidxCatalogOps {
 
     /* The work queue in the same database (catalog/queue.h), or NULL: none. */
     const struct CatalogQueueOps *queue;
+    /*
+     * Merging outputs (vidx merge, batch/merge.c): calls fn once per video, in
+     * path order, with the video as put() takes it, every field read back
+     * from its rows: path, key, size, mtime, fingerprint, options, status,
+     * error_class, error, started, seconds, probe_json (NULL where the row
+     * has NULL); frames in seq order, each rec with index, target (NaN for
+     * NULL), time, pts, keyframe, width, height, bytes, sha256 ("" for NULL),
+     * phash, dup_of (-1 for NULL), and path NULL, md5 "", approx 0; location
+     * (NULL for NULL) and offset (-1 for NULL); new_blob 1 exactly when a
+     * blobs row has the frame's checksum at the same location and offset;
+     * audio_path NULL when the video has no audio row, else the audio fields;
+     * shard_name NULL. What v points at lives only during the call. fn
+     * returning non-zero stops the walk, and is returned. Works read-only.
+     */
+    int (*video_rows)(CatalogBackend *b, int (*fn)(void *, const CatalogVideo *v), void *opaque);
+    /*
+     * Inside a transaction: sets the committed size and samples of shard name
+     * (recorded by shard_claim) to size and samples, as put() does for
+     * v->shard_name; for vidx merge, whose videos may point into several.
+     */
+    int (*shard_set)(CatalogBackend *b, const char *name, int64_t size, int64_t samples);
 } VidxCatalogOps;
 
 extern const VidxCatalogOps vidx__catalog_sqlite;
@@ -261,6 +282,12 @@ const char *vidx__catalog_kind(const VidxCatalog *c);
 int vidx__catalog_videos(VidxCatalog *c, int relative_only,
                          int (*fn)(void *, const CatalogVideoId *), void *opaque);
 int vidx__catalog_rename_video(VidxCatalog *c, int64_t id, const char *path);
+
+/* Every video with its frames and audio, as put() takes it (VidxCatalogOps.video_rows). */
+int vidx__catalog_video_rows(VidxCatalog *c, int (*fn)(void *, const CatalogVideo *), void *opaque);
+
+/* Inside a transaction: shard name's committed size and samples (VidxCatalogOps.shard_set). */
+int vidx__catalog_shard_set(VidxCatalog *c, const char *name, int64_t size, int64_t samples);
 
 /* Status names as the catalog stores them (and back; unknown: failed). */
 VidxVideoStatus vidx__video_status_parse(const char *name);

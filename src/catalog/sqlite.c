@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,10 +136,21 @@ static int write_error(CatalogBackend *b, const char *what)
     return db_error(b, what);
 }
 
-/* A statement prepared at open, reset; NULL (logged) in a catalog opened read-only. */
+/*
+ * A statement prepared at open, reset. In a catalog opened read-only, a
+ * statement that only reads (a lookup: prior, meta_get, ...) is prepared on
+ * first use; one that writes is NULL (logged).
+ */
 static sqlite3_stmt *stmt(CatalogBackend *b, int which)
 {
     sqlite3_stmt *st = b->st[which];
+    if (!st && sqlite3_prepare_v3(b->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
+                                  NULL) == SQLITE_OK) {
+        if (sqlite3_stmt_readonly(st))
+            b->st[which] = st;
+        else
+            sqlite3_finalize(st), st = NULL;
+    }
     if (!st)
         vidx__log(VIDX_LOG_ERROR, "catalog %s: opened read-only", b->path);
     else
@@ -363,18 +375,30 @@ static int insert_frames(CatalogBackend *b, int64_t id, const CatalogVideo *v)
     return 0;
 }
 
-static int update_shard(CatalogBackend *b, const CatalogVideo *v)
+static int set_shard(CatalogBackend *b, const char *name, int64_t size, int64_t samples)
 {
     sqlite3_stmt *st = b->st[ST_SHARD];
-    if (!v->shard_name || !v->shard_name[0])
-        return 0;
     sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, v->shard_name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, v->shard_size);
-    sqlite3_bind_int64(st, 3, v->shard_samples);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, size);
+    sqlite3_bind_int64(st, 3, samples);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int update_shard(CatalogBackend *b, const CatalogVideo *v)
+{
+    if (!v->shard_name || !v->shard_name[0])
+        return 0;
+    return set_shard(b, v->shard_name, v->shard_size, v->shard_samples);
+}
+
+static int bk_shard_set(CatalogBackend *b, const char *name, int64_t size, int64_t samples)
+{
+    if (!b->st[ST_SHARD])
+        return db_error(b, "opened read-only");
+    return set_shard(b, name, size, samples) == 0 ? 0 : write_error(b, name);
 }
 
 static int insert_audio(CatalogBackend *b, int64_t id, const CatalogVideo *v)
@@ -688,6 +712,149 @@ static int bk_rename_video(CatalogBackend *b, int64_t id, const char *path)
     return ret < 0 ? ret : sqlite3_changes(b->db) > 0; /* 0: ignored, the path is taken */
 }
 
+/* ---------------------------------------------------------------------- */
+/* Merging outputs: each video with its frames and audio                   */
+/* ---------------------------------------------------------------------- */
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i); /* NULL for NULL */
+}
+
+static int64_t col_int_or(sqlite3_stmt *st, int i, int64_t none)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? none : sqlite3_column_int64(st, i);
+}
+
+/* The frame rows of video id, into new malloc'd arrays (locations copied). */
+static int read_frames(sqlite3_stmt *st, int64_t id, CatalogFrame **cf, VidxFrameRecord **rec,
+                       size_t *n)
+{
+    size_t cap_rec = 0, cap_cf = 0;
+    int rc;
+    *n = 0;
+    *cf = NULL;
+    *rec = NULL;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (vidx__grow(rec, &cap_rec, *n + 1, sizeof(**rec), 64) < 0 ||
+            vidx__grow(cf, &cap_cf, *n + 1, sizeof(**cf), 64) < 0) {
+            sqlite3_reset(st);
+            return -ENOMEM;
+        }
+        VidxFrameRecord *r = &(*rec)[*n];
+        CatalogFrame *f = &(*cf)[*n];
+        memset(r, 0, sizeof(*r));
+        r->index = sqlite3_column_int64(st, 0);
+        r->target = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
+        r->time = sqlite3_column_double(st, 2);
+        r->pts = sqlite3_column_int64(st, 3);
+        r->keyframe = sqlite3_column_int(st, 4);
+        r->width = sqlite3_column_int(st, 5);
+        r->height = sqlite3_column_int(st, 6);
+        r->bytes = sqlite3_column_int64(st, 7);
+        copy_text(r->sha256, sizeof(r->sha256), sqlite3_column_text(st, 10));
+        r->phash = (uint64_t)sqlite3_column_int64(st, 11);
+        r->dup_of = col_int_or(st, 12, -1);
+        const char *loc = col_text(st, 8);
+        *f = (CatalogFrame){.location = loc ? strdup(loc) : NULL,
+                            .offset = col_int_or(st, 9, -1),
+                            .new_blob = sqlite3_column_int(st, 13)};
+        (*n)++;
+        if (loc && !f->location) {
+            sqlite3_reset(st);
+            return -ENOMEM;
+        }
+    }
+    sqlite3_reset(st);
+    for (size_t i = 0; i < *n; i++) /* rec moved while growing: point at the final array */
+        (*cf)[i].rec = &(*rec)[i];
+    return rc == SQLITE_DONE ? 0 : VIDX_ECATALOG;
+}
+
+/* v's audio fields from its audio row, if any (the text lives as long as the row). */
+static int read_audio(sqlite3_stmt *st, int64_t id, CatalogVideo *v)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        v->audio_path = col_text(st, 0);
+        v->audio_rate = sqlite3_column_int(st, 1);
+        v->audio_channels = sqlite3_column_int(st, 2);
+        v->audio_duration = sqlite3_column_double(st, 3);
+        v->audio_bytes = sqlite3_column_int64(st, 4);
+    }
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : VIDX_ECATALOG;
+}
+
+static void video_from_row(sqlite3_stmt *st, CatalogVideo *v)
+{
+    *v = (CatalogVideo){
+        .path = col_text(st, 1),
+        .key = col_text(st, 2),
+        .size = sqlite3_column_int64(st, 3),
+        .mtime = sqlite3_column_int64(st, 4),
+        .fingerprint = col_text(st, 5),
+        .options = col_text(st, 6),
+        .status = vidx__video_status_parse(col_text(st, 7)),
+        .error_class = col_text(st, 8),
+        .error = col_text(st, 9),
+        .started = sqlite3_column_double(st, 10),
+        .seconds = sqlite3_column_double(st, 11),
+        .probe_json = col_text(st, 12),
+    };
+}
+
+static void free_frames(CatalogFrame *cf, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)cf[i].location);
+}
+
+static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo *), void *opaque)
+{
+    static const char *const sql[] = {
+        "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, error_class,"
+        " error, started_at, seconds, probe FROM videos ORDER BY path",
+        "SELECT idx, target, time, pts, keyframe, width, height, bytes, location, offset,"
+        " checksum, phash, dup_of, EXISTS(SELECT 1 FROM blobs b WHERE b.checksum = f.checksum"
+        " AND b.location = f.location AND b.offset IS f.offset) FROM frames f"
+        " WHERE video_id = ?1 ORDER BY seq",
+        "SELECT path, rate, channels, duration, bytes FROM audio WHERE video_id = ?1"};
+    sqlite3_stmt *st[3] = {NULL, NULL, NULL};
+    CatalogFrame *cf = NULL;
+    VidxFrameRecord *rec = NULL;
+    size_t n = 0;
+    int ret = 0, rc = SQLITE_DONE;
+    for (int i = 0; i < 3 && ret == 0; i++)
+        if (sqlite3_prepare_v2(b->db, sql[i], -1, &st[i], NULL) != SQLITE_OK)
+            ret = db_error(b, "reading videos");
+    while (ret == 0 && (rc = sqlite3_step(st[0])) == SQLITE_ROW) {
+        CatalogVideo v;
+        video_from_row(st[0], &v);
+        int64_t id = sqlite3_column_int64(st[0], 0);
+        ret = read_frames(st[1], id, &cf, &rec, &n);
+        if (ret == 0 && (ret = read_audio(st[2], id, &v)) == 0) {
+            v.frames = cf, v.n_frames = n;
+            ret = fn(opaque, &v);
+        }
+        free_frames(cf, n);
+        free(cf);
+        free(rec);
+        cf = NULL, rec = NULL, n = 0;
+        sqlite3_reset(st[2]);
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_error(b, "reading videos");
+    else if (ret == VIDX_ECATALOG || ret == -ENOMEM)
+        vidx__log(VIDX_LOG_ERROR, "%s: cannot read the videos' rows", b->path);
+    for (int i = 0; i < 3; i++)
+        sqlite3_finalize(st[i]);
+    return ret;
+}
+
 const VidxCatalogOps vidx__catalog_sqlite = {
     .name = "sqlite",
     .open = bk_open,
@@ -712,4 +879,6 @@ const VidxCatalogOps vidx__catalog_sqlite = {
     .forget_blob = bk_forget_blob,
     .videos = bk_videos,
     .rename_video = bk_rename_video,
+    .video_rows = bk_video_rows,
+    .shard_set = bk_shard_set,
 };

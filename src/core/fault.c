@@ -5,7 +5,8 @@
  * VIDX_FAULT="die=POINT:N" kills the process (SIGKILL) the Nth time it passes
  * POINT: "frame" (a worker wrote a frame), "store" (the supervisor stored a
  * video, before the catalog commit), "record" (after the catalog commit,
- * before the scratch is removed). VIDX_FAULT="nospace=POINT:N" makes
+ * before the scratch is removed), "merge" (vidx merge placed a video's files
+ * and synced them, before its catalog commit). VIDX_FAULT="nospace=POINT:N" makes
  * vidx__fault_nospace(POINT) fail with ENOSPC on its Nth pass only: a disk
  * that is full exactly there and then has room again, as when a failed write
  * is undone ("catalog": the catalog commit of a video whose files the store

@@ -66,6 +66,31 @@ static void test_bad_inputs(void **state)
     vidx_source_close(&src); /* NULL is fine */
 }
 
+/* Static shards through the public API: bad arguments are refused before anything is made. */
+static void test_shards_and_merge_args(void **state)
+{
+    const char *parts[] = {dir};
+    char *report = (char *)1, dest[600];
+    int i = -1, n = -1;
+    VidxRunSettings s;
+    VidxRunSummary sum;
+    (void)state;
+    assert_int_equal(vidx_shard_parse("3/7", &i, &n), 0);
+    assert_int_equal(i * 10 + n, 37);
+    assert_int_equal(vidx_shard_parse("7/7", &i, &n), VIDX_EUSAGE);
+    vidx_run_default_settings(&s);
+    assert_int_equal(s.shard_count, 0); /* default: every video */
+    s.shard_index = 2, s.shard_count = 2;
+    snprintf(dest, sizeof(dest), "%s/never-made", dir);
+    assert_int_equal(vidx_run(parts, 1, dest, &s, &sum), VIDX_EUSAGE);
+    assert_int_equal(access(dest, F_OK), -1);
+    assert_int_equal(vidx_merge(dest, parts, 0, &report), VIDX_EUSAGE);
+    assert_null(report);
+    assert_int_equal(vidx_merge(NULL, parts, 1, &report), VIDX_EUSAGE);
+    assert_int_equal(vidx_merge(dest, parts, 1, NULL), VIDX_EUSAGE);
+    assert_int_equal(access(dest, F_OK), -1);
+}
+
 static void test_sample_in_memory(void **state)
 {
     VidxSource *src;
@@ -142,6 +167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_shards_and_merge_args),
         cmocka_unit_test(test_sample_in_memory),
         cmocka_unit_test(test_encode_and_hash),
     };

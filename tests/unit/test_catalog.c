@@ -7,7 +7,8 @@
  * status/export and the maintenance commands ask of a catalog: a video's rows and its prior,
  * content already stored, shard rows, meta and the layout, stored locations, is-referenced,
  * forgetting in a transaction (rolled back: nothing forgotten), the schema
- * version, and the read-only readers.
+ * version, the read-only readers, and what vidx merge reads and writes (every
+ * video as put() takes it, read back read-only; a shard's committed size).
  */
 #include <errno.h>
 #include <math.h>
@@ -299,6 +300,69 @@ static void test_readers(void **state)
     vidx_catalog_close(&ro);
 }
 
+/* video_rows: the rows of record_a come back as put() took them. */
+static int check_a(void *opaque, const CatalogVideo *v)
+{
+    (*(int *)opaque)++;
+    assert_string_equal(v->path, "/in/a.mp4");
+    assert_string_equal(v->key, "a-1");
+    assert_string_equal(v->fingerprint, "fp1");
+    assert_string_equal(v->options, "opt1");
+    assert_int_equal(v->size, 10);
+    assert_int_equal(v->mtime, 20);
+    assert_int_equal(v->status, VIDX_VIDEO_PARTIAL);
+    assert_int_equal(v->n_frames, 2);
+    assert_int_equal(v->frames[0].rec->index, 0);
+    assert_true(isnan(v->frames[0].rec->target));
+    assert_string_equal(v->frames[0].rec->sha256, SHA_A);
+    assert_int_equal(v->frames[0].rec->dup_of, -1);
+    assert_string_equal(v->frames[0].location, "frames/a-1/000000.jpg");
+    assert_int_equal(v->frames[0].offset, -1);
+    assert_int_equal(v->frames[0].new_blob, 0);
+    assert_int_equal(v->frames[1].rec->index, 7);
+    assert_int_equal(v->frames[1].rec->pts, 7 * 512);
+    assert_int_equal(v->frames[1].rec->bytes, 107);
+    assert_string_equal(v->frames[1].location, "shards/000000.tar");
+    assert_int_equal(v->frames[1].offset, 1024);
+    assert_int_equal(v->frames[1].new_blob, 1); /* the blob row points here */
+    assert_string_equal(v->audio_path, "frames/a-1/audio.wav");
+    assert_int_equal(v->audio_rate, 16000);
+    assert_int_equal(v->audio_bytes, 44);
+    assert_null(v->shard_name);
+    return 0;
+}
+
+static int stop_at_first(void *opaque, const CatalogVideo *v)
+{
+    (void)v;
+    (*(int *)opaque)++;
+    return 42;
+}
+
+static void test_video_rows_and_shard_set(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    int seen = 0;
+    int64_t sum = 0;
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_PARTIAL), 0);
+    assert_int_equal(vidx__catalog_open_ops(&ro, f->ops, f->dir, 1), 0);
+    assert_int_equal(vidx__catalog_video_rows(ro, check_a, &seen), 0);
+    assert_int_equal(seen, 1);
+    seen = 0;
+    assert_int_equal(vidx__catalog_video_rows(ro, stop_at_first, &seen), 42);
+    assert_int_equal(seen, 1);
+    vidx_catalog_close(&ro);
+    assert_int_equal(vidx__catalog_shard_claim(f->cat, "shards/000009.tar", 1), 0);
+    assert_int_equal(vidx__catalog_begin(f->cat), 0);
+    assert_int_equal(vidx__catalog_shard_set(f->cat, "shards/000009.tar", 1000, 3), 0);
+    assert_int_equal(vidx__catalog_commit(f->cat), 0);
+    assert_int_equal(vidx__catalog_shards(f->cat, sum_shard, &sum), 0);
+    assert_int_equal(sum, 4096 + 1000);
+    assert_int_equal(vidx__catalog_shard_claim(f->cat, "shards/000009.tar", 0), 0); /* used */
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_SHARD, "shards/000009.tar"), 1);
+}
+
 static void test_meta_add(void **state)
 {
     Fixture *f = *state;
@@ -385,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_referenced, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_locations_and_forget, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_readers, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_video_rows_and_shard_set, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_meta_add, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {

@@ -75,7 +75,8 @@ int cli_job_finish(CliJob *j);
 void cli_job_free(CliJob *j);
 
 /* Run progress display (progress.c). */
-enum { CLI_PROGRESS_NONE = 0, CLI_PROGRESS_BAR, CLI_PROGRESS_JSON };
+/* JSONL: one result line per video on stdout, nothing else there (--jsonl, docs/CLUSTER.md). */
+enum { CLI_PROGRESS_NONE = 0, CLI_PROGRESS_BAR, CLI_PROGRESS_JSON, CLI_PROGRESS_JSONL };
 enum { CLI_MAX_CLASSES = 16 };
 typedef struct CliProgress {
     int mode;
@@ -83,6 +84,8 @@ typedef struct CliProgress {
     char classes[CLI_MAX_CLASSES][32];
     int64_t class_counts[CLI_MAX_CLASSES];
     int n_classes;
+    int shard_index, shard_count; /* --shard, for the summary */
+    int64_t other_shards;         /* videos left to other shards, as the run said */
 } CliProgress;
 void cli_progress_event(void *opaque, const VidxRunEvent *ev);
 int cli_progress_default(void);
@@ -99,6 +102,7 @@ typedef struct CliRunArgs {
     VidxRunSettings run;
     CliProgress progress;
     const char *out;
+    int jsonl;
 } CliRunArgs;
 const CliOption *cli_run_options(void);
 /* Handles one of them (or a job option); 0 consumed, < 0 error. */
@@ -114,5 +118,6 @@ int cmd_du(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_enqueue(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif

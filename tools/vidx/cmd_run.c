@@ -30,6 +30,8 @@ enum {
     OPT_AUDIO_FILES,
     OPT_WAIT,
     OPT_CATALOG,
+    OPT_SHARD,
+    OPT_JSONL,
 };
 
 static const CliOption run_own_options[] = {
@@ -54,6 +56,8 @@ static const CliOption run_own_options[] = {
     {"wait", OPT_WAIT, NULL, "another vidx is writing to OUT: wait for it instead of exiting"},
     {"catalog", OPT_CATALOG, "URL",
      "PostgreSQL catalog (postgresql://...) instead of OUT/catalog.db"},
+    {"shard", OPT_SHARD, "I/N", "only this shard of the videos (auto: from Slurm or Kubernetes)"},
+    {"jsonl", OPT_JSONL, NULL, "one JSON result per video on stdout, nothing else (pipes)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -120,6 +124,15 @@ static int run_option(int key, const char *arg, void *ctx)
     case OPT_WAIT:
         a->run.wait_lock = 1;
         return 0;
+    case OPT_SHARD:
+        if (vidx_shard_parse(arg, &a->run.shard_index, &a->run.shard_count) < 0)
+            return -1;
+        a->progress.shard_index = a->run.shard_index;
+        a->progress.shard_count = a->run.shard_count;
+        return 0;
+    case OPT_JSONL:
+        a->jsonl = 1; /* wins over --progress, wherever it is */
+        return 0;
     case OPT_PROGRESS:
         if (!strcmp(arg, "json"))
             a->progress.mode = CLI_PROGRESS_JSON;
@@ -158,6 +171,8 @@ int cmd_run(int argc, char **argv)
         "Per video: frames (as vidx frames) in OUT/frames/<key>/ and optional audio; the\n"
         "catalog in OUT/catalog.db. Re-running the same command only does what is missing.\n"
         "OUT must be new, empty or a vidx output, apart from the inputs; one run at a time.\n"
+        "--shard I/N takes only the videos whose hash of their path is I mod N (auto: the\n"
+        "Slurm array task or Kubernetes Indexed Job pod); vidx merge combines the OUTs.\n"
         "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 11 stopped by the\n"
         "disk budget or a full disk (resumable), 12 OUT is not a vidx output, 13 another\n"
         "vidx is writing to OUT, 130 interrupted.";
@@ -179,6 +194,8 @@ int cmd_run(int argc, char **argv)
         cli_job_free(&a.job);
         return CLI_EXIT_USAGE;
     }
+    if (a.jsonl)
+        a.progress.mode = CLI_PROGRESS_JSONL;
     cli_install_signals();
     a.run.job = a.job.job;
     a.run.on_event = cli_progress_event;

@@ -23,6 +23,7 @@ static const Command commands[] = {
     {"gc", cmd_gc, "remove files no catalog row points at"},
     {"enqueue", cmd_enqueue, "add videos to a cluster's work queue (PostgreSQL)"},
     {"worker", cmd_worker, "process videos from the work queue, on any number of machines"},
+    {"merge", cmd_merge, "combine the outputs of several runs (sharded runs) into one"},
 };
 
 static void usage(FILE *out)

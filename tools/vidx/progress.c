@@ -30,11 +30,48 @@ static void bar(const VidxRunSummary *s)
             s->seconds > 0 ? s->frames / s->seconds : 0.0, vps, eta);
 }
 
-static void json_event(const VidxRunEvent *ev)
+/* path as a JSON string: json_stringn keeps any byte sequence a path may hold, escaped. */
+static json_t *json_path(const char *path)
+{
+    json_t *j = json_string(path);
+    return j ? j : json_stringn_nocheck(path, strlen(path));
+}
+
+static void print_json_line(json_t *o)
+{
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (line)
+        printf("%s\n", line);
+    fflush(stdout);
+    free(line);
+    json_decref(o);
+}
+
+/* --jsonl: one object per video, finished (VIDEO) or done before (SKIPPED). */
+static void jsonl_event(const VidxRunEvent *ev)
+{
+    int skipped = ev->type == VIDX_EVENT_SKIPPED;
+    if (ev->type != VIDX_EVENT_VIDEO && !skipped)
+        return;
+    json_t *o = json_object();
+    json_object_set_new(o, "path", json_path(ev->path));
+    json_object_set_new(o, "status",
+                        json_string(skipped ? "skipped" : vidx_video_status_name(ev->status)));
+    if (skipped) /* how the earlier run ended */
+        json_object_set_new(o, "recorded", json_string(vidx_video_status_name(ev->status)));
+    json_object_set_new(o, "frames", json_integer(ev->frames));
+    json_object_set_new(o, "seconds", json_real(ev->seconds));
+    json_object_set_new(o, "class", ev->error_class ? json_string(ev->error_class) : json_null());
+    json_object_set_new(o, "error", ev->message ? json_path(ev->message) : json_null());
+    json_object_set_new(o, "key", ev->key ? json_string(ev->key) : json_null());
+    print_json_line(o);
+}
+
+static void json_event(const VidxRunEvent *ev, const CliProgress *p)
 {
     static const char *const names[] = {"start", "video", "tick", "end"};
     const VidxRunSummary *s = ev->summary;
-    if (ev->type == VIDX_EVENT_TICK)
+    if (ev->type == VIDX_EVENT_TICK || ev->type > VIDX_EVENT_END)
         return;
     json_t *o =
         json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "event", names[ev->type], "done",
@@ -52,22 +89,20 @@ static void json_event(const VidxRunEvent *ev)
                                       (json_int_t)s->not_video_other));
         json_object_set_new(o, "duplicates", json_integer(s->duplicates));
         json_object_set_new(o, "symlinks_skipped", json_integer(s->symlinks));
+        if (p->shard_count > 0) {
+            json_object_set_new(
+                o, "shard",
+                json_pack("{s:i, s:i}", "index", p->shard_index, "count", p->shard_count));
+            json_object_set_new(o, "other_shards", json_integer(ev->other_shards));
+        }
     }
     if (o && ev->type == VIDX_EVENT_VIDEO) {
-        /* json_stringn keeps any byte sequence a path may hold, escaped */
-        json_t *path = json_string(ev->path);
-        json_object_set_new(o, "path",
-                            path ? path : json_stringn_nocheck(ev->path, strlen(ev->path)));
+        json_object_set_new(o, "path", json_path(ev->path));
         json_object_set_new(o, "status", json_string(vidx_video_status_name(ev->status)));
         json_object_set_new(o, "class", json_string(ev->error_class ? ev->error_class : ""));
         json_object_set_new(o, "video_frames", json_integer(ev->frames));
     }
-    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (line)
-        printf("%s\n", line);
-    fflush(stdout);
-    free(line);
-    json_decref(o);
+    print_json_line(o);
 }
 
 /* The event's class string lives only as long as the event: copied. */
@@ -91,13 +126,18 @@ static void count_class(CliProgress *p, const VidxRunEvent *ev)
 void cli_progress_event(void *opaque, const VidxRunEvent *ev)
 {
     CliProgress *p = opaque;
+    p->other_shards = ev->other_shards;
     if (ev->type == VIDX_EVENT_VIDEO)
         count_class(p, ev);
     if (p->mode == CLI_PROGRESS_JSON) {
-        json_event(ev);
+        json_event(ev, p);
         return;
     }
-    if (p->mode != CLI_PROGRESS_BAR)
+    if (p->mode == CLI_PROGRESS_JSONL) {
+        jsonl_event(ev);
+        return;
+    }
+    if (p->mode != CLI_PROGRESS_BAR || ev->type == VIDX_EVENT_SKIPPED)
         return;
     if (ev->type == VIDX_EVENT_END)
         fputs("\r\033[K", stderr);
@@ -146,6 +186,9 @@ void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char
         (long long)s->counts[VIDX_VIDEO_CRASHED], (long long)s->counts[VIDX_VIDEO_TIMEOUT],
         (long long)s->skipped, (long long)s->skipped_failed,
         s->interrupted ? " [interrupted]" : "");
+    if (p && p->shard_count > 0)
+        fprintf(stderr, "vidx run: shard %d/%d: %lld videos here, %lld left to the other shards\n",
+                p->shard_index, p->shard_count, (long long)s->total, (long long)p->other_shards);
     print_left_out(s);
     fprintf(stderr,
             "vidx run: %lld frames, %.1f MB in %.2f s (%.1f frames/s, %.2f videos/s) -> %s\n",
