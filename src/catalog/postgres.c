@@ -277,18 +277,23 @@ static int insert_frames(CatalogBackend *b, int64_t id, const CatalogVideo *v)
     return ret;
 }
 
-static int update_shard(CatalogBackend *b, const CatalogVideo *v)
+static int bk_shard_set(CatalogBackend *b, const char *name, int64_t size, int64_t samples)
 {
     PgParams p = {.n = 0};
-    if (!v->shard_name || !v->shard_name[0])
-        return 0;
-    vidx__pg_text(&p, v->shard_name);
-    vidx__pg_i64(&p, v->shard_size);
-    vidx__pg_i64(&p, v->shard_samples);
+    vidx__pg_text(&p, name);
+    vidx__pg_i64(&p, size);
+    vidx__pg_i64(&p, samples);
     return run(b, "shard",
                "INSERT INTO shards VALUES($1,$2,$3) ON CONFLICT(name) DO UPDATE SET size=$2, "
                "samples=$3",
                &p);
+}
+
+static int update_shard(CatalogBackend *b, const CatalogVideo *v)
+{
+    if (!v->shard_name || !v->shard_name[0])
+        return 0;
+    return bk_shard_set(b, v->shard_name, v->shard_size, v->shard_samples);
 }
 
 static int insert_audio(CatalogBackend *b, int64_t id, const CatalogVideo *v)
@@ -631,6 +636,117 @@ static int bk_rename_video(CatalogBackend *b, int64_t id, const char *path)
     return ret;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Merging outputs: each video with its frames and audio                   */
+/* ---------------------------------------------------------------------- */
+
+static int64_t get_i64_or(const PGresult *r, int row, int c, int64_t none)
+{
+    return PQgetisnull(r, row, c) ? none : vidx__pg_get_i64(r, row, c);
+}
+
+/* The frame rows of video id (r: the query's result, kept until the video is done). */
+static int read_frames(CatalogBackend *b, int64_t id, PGresult **r, CatalogFrame **cf,
+                       VidxFrameRecord **rec, size_t *n)
+{
+    PgParams p = {.n = 0};
+    vidx__pg_i64(&p, id);
+    int ret = query(b, "reading frames",
+                    "SELECT idx, target, time, pts, keyframe, width, height, bytes, location,"
+                    " \"offset\", checksum, phash, dup_of, EXISTS(SELECT 1 FROM blobs bl"
+                    " WHERE bl.checksum = f.checksum AND bl.location = f.location AND"
+                    " bl.\"offset\" IS NOT DISTINCT FROM f.\"offset\") FROM frames f"
+                    " WHERE video_id = $1 ORDER BY seq",
+                    &p, r);
+    *n = ret == 0 ? (size_t)PQntuples(*r) : 0;
+    *rec = calloc(*n ? *n : 1, sizeof(**rec));
+    *cf = calloc(*n ? *n : 1, sizeof(**cf));
+    if (ret == 0 && (!*rec || !*cf))
+        ret = -ENOMEM;
+    for (int i = 0; ret == 0 && i < (int)*n; i++) {
+        VidxFrameRecord *f = &(*rec)[i];
+        f->index = vidx__pg_get_i64(*r, i, 0);
+        f->target = PQgetisnull(*r, i, 1) ? NAN : strtod(PQgetvalue(*r, i, 1), NULL);
+        f->time = strtod(PQgetvalue(*r, i, 2), NULL);
+        f->pts = vidx__pg_get_i64(*r, i, 3);
+        f->keyframe = (int)vidx__pg_get_i64(*r, i, 4);
+        f->width = (int)vidx__pg_get_i64(*r, i, 5);
+        f->height = (int)vidx__pg_get_i64(*r, i, 6);
+        f->bytes = vidx__pg_get_i64(*r, i, 7);
+        copy_text(f->sha256, sizeof(f->sha256), vidx__pg_get(*r, i, 10));
+        f->phash = (uint64_t)vidx__pg_get_i64(*r, i, 11);
+        f->dup_of = get_i64_or(*r, i, 12, -1);
+        (*cf)[i] = (CatalogFrame){.rec = f,
+                                  .location = vidx__pg_get(*r, i, 8),
+                                  .offset = get_i64_or(*r, i, 9, -1),
+                                  .new_blob = !strcmp(PQgetvalue(*r, i, 13), "t")};
+    }
+    return ret;
+}
+
+/* v's audio fields from its audio row, if any (r: kept until the video is done). */
+static int read_audio(CatalogBackend *b, int64_t id, PGresult **r, CatalogVideo *v)
+{
+    PgParams p = {.n = 0};
+    vidx__pg_i64(&p, id);
+    int ret =
+        query(b, "reading audio",
+              "SELECT path, rate, channels, duration, bytes FROM audio WHERE video_id = $1", &p, r);
+    if (ret == 0 && PQntuples(*r) == 1) {
+        v->audio_path = vidx__pg_get(*r, 0, 0);
+        v->audio_rate = (int)vidx__pg_get_i64(*r, 0, 1);
+        v->audio_channels = (int)vidx__pg_get_i64(*r, 0, 2);
+        v->audio_duration = strtod(PQgetvalue(*r, 0, 3), NULL);
+        v->audio_bytes = vidx__pg_get_i64(*r, 0, 4);
+    }
+    return ret;
+}
+
+static void video_from_row(const PGresult *r, int i, CatalogVideo *v)
+{
+    *v = (CatalogVideo){
+        .path = vidx__pg_get(r, i, 1),
+        .key = vidx__pg_get(r, i, 2),
+        .size = vidx__pg_get_i64(r, i, 3),
+        .mtime = vidx__pg_get_i64(r, i, 4),
+        .fingerprint = vidx__pg_get(r, i, 5),
+        .options = vidx__pg_get(r, i, 6),
+        .status = vidx__video_status_parse(vidx__pg_get(r, i, 7)),
+        .error_class = vidx__pg_get(r, i, 8),
+        .error = vidx__pg_get(r, i, 9),
+        .started = strtod(PQgetvalue(r, i, 10), NULL),
+        .seconds = strtod(PQgetvalue(r, i, 11), NULL),
+        .probe_json = vidx__pg_get(r, i, 12),
+    };
+}
+
+static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo *), void *opaque)
+{
+    PGresult *videos = NULL;
+    int ret = query(b, "reading videos",
+                    "SELECT id, path, key, size, mtime, fingerprint, options_hash, status,"
+                    " error_class, error, started_at, seconds, probe FROM videos ORDER BY path",
+                    NULL, &videos);
+    for (int i = 0; ret == 0 && i < PQntuples(videos); i++) {
+        PGresult *fr = NULL, *au = NULL;
+        CatalogFrame *cf = NULL;
+        VidxFrameRecord *rec = NULL;
+        CatalogVideo v;
+        size_t n = 0;
+        int64_t id = vidx__pg_get_i64(videos, i, 0);
+        video_from_row(videos, i, &v);
+        ret = read_frames(b, id, &fr, &cf, &rec, &n);
+        if (ret == 0 && (ret = read_audio(b, id, &au, &v)) == 0) {
+            v.frames = cf, v.n_frames = n;
+            ret = fn(opaque, &v);
+        }
+        free(cf), free(rec);
+        PQclear(fr), PQclear(au);
+    }
+    PQclear(videos);
+    return ret;
+}
+
 const VidxCatalogOps vidx__catalog_postgres = {
     .name = "postgresql",
     .open = bk_open,
@@ -655,5 +771,7 @@ const VidxCatalogOps vidx__catalog_postgres = {
     .forget_blob = bk_forget_blob,
     .videos = bk_videos,
     .rename_video = bk_rename_video,
+    .video_rows = bk_video_rows,
+    .shard_set = bk_shard_set,
     .queue = &vidx__pg_queue,
 };

@@ -346,7 +346,7 @@ static void test_video_rows_and_shard_set(void **state)
     int seen = 0;
     int64_t sum = 0;
     assert_int_equal(record_a(f->cat, VIDX_VIDEO_PARTIAL), 0);
-    assert_int_equal(vidx__catalog_open_ops(&ro, f->ops, f->dir, 1), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
     assert_int_equal(vidx__catalog_video_rows(ro, check_a, &seen), 0);
     assert_int_equal(seen, 1);
     seen = 0;
