@@ -99,5 +99,6 @@ int cmd_export(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_du(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_slurm(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const Command commands[] = {
     {"verify", cmd_verify, "check an output directory against its catalog"},
     {"du", cmd_du, "space used by an output directory, by kind"},
     {"gc", cmd_gc, "remove files no catalog row points at"},
+    {"slurm", cmd_slurm, "write (and submit) a Slurm job array over a library"},
 };
 
 static void usage(FILE *out)
