@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch/slurm_settings.h"
@@ -155,8 +156,6 @@ static int check_texts(const VidxSlurmSettings *s)
             ret = vidx__detail(VIDX_EUSAGE, "%s is empty", names[i]);
     for (size_t i = 0; i < s->n_sbatch_args && ret == 0; i++)
         ret = check_sbatch_arg(s->sbatch_args[i]);
-    for (size_t i = 0; i < s->n_run_args && ret == 0; i++)
-        ret = control_free("a vidx run option", s->run_args[i]);
     return ret;
 }
 
@@ -170,14 +169,12 @@ static int check_settings(const VidxSlurmSettings *s)
     return check_texts(s);
 }
 
-/* An absolute canonical name for a path the jobs will use. */
+/* An absolute canonical name for a path the jobs will use (any bytes: paths
+ * only ever appear in the scripts as single-quoted shell words). */
 static int absolute(const char *what, const char *path, char **out)
 {
-    int ret = control_free(what, path);
-    if (ret == 0 && !path[0])
-        ret = vidx__detail(VIDX_EUSAGE, "%s is empty", what);
-    if (ret < 0)
-        return ret;
+    if (!path[0])
+        return vidx__detail(VIDX_EUSAGE, "%s is empty", what);
     *out = vidx__path_canonical(path, NULL);
     return *out ? 0 : -ENOMEM;
 }
@@ -298,8 +295,14 @@ static int input_word(FILE *f, const char *in)
     if (!strcmp(in, "-"))
         return vidx__detail(VIDX_EUSAGE, "an array task cannot read this command's standard "
                                          "input: give the paths in a list file (@LIST)");
-    if (control_free("an input name", in) < 0)
-        return VIDX_EUSAGE;
+    if (!in[list])
+        return vidx__detail(VIDX_EUSAGE, "an input name is empty");
+    struct stat st;
+    if (list && stat(in + 1, &st) == 0 && !S_ISREG(st.st_mode))
+        return vidx__detail(VIDX_EUSAGE,
+                            "list %.80s is not a regular file (a pipe?): the "
+                            "tasks could not read it",
+                            in + 1);
     if (!vidx__is_url(in) && !(abs = vidx__path_canonical(in + list, NULL)))
         return -ENOMEM;
     fputc(' ', f);
