@@ -96,10 +96,13 @@ VIDX_API int vidx_slurm_enqueue(const char *const *inputs, size_t n_inputs,
                                 const VidxSlurmSettings *s);
 
 /**
- * Writes script to path, replacing it atomically. An existing file is only
- * replaced when it is a script these functions wrote (it begins like one) or
- * force is set; anything else is refused with VIDX_ENOTOURS, untouched. Only
- * path is written (through a uniquely named temporary file beside it).
+ * Writes script to path. A missing path is created. An existing regular file
+ * (also one path links to: the link stays) is replaced atomically, through a
+ * uniquely named temporary file beside it, only when it is a script these
+ * functions wrote (it begins like one) or force is set; any other is refused
+ * with VIDX_ENOTOURS and left untouched, as is a symlink to nothing. A device
+ * or a FIFO (/dev/stdout, a pipe) is written to, never replaced; a directory
+ * is -EISDIR. Nothing else is written.
  */
 VIDX_API int vidx_slurm_write(const char *path, const char *script, int force);
 

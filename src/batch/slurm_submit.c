@@ -28,26 +28,17 @@ extern char **environ;
 
 /* ---- the script file ---- */
 
-/* 1: path is a regular file that begins like a vidx script; 0: it is something
- * else; -ENOENT: nothing there; another negative errno: cannot tell. */
-static int is_vidx_script(const char *path)
+/* 1: the regular file path begins like a vidx script; 0: it does not. */
+static int begins_like_ours(const char *path)
 {
-    struct stat st;
     char head[64] = {0};
-    if (lstat(path, &st) < 0)
-        return -errno;
-    if (S_ISDIR(st.st_mode))
-        return vidx__detail(-EISDIR, "%s is a directory", path);
-    if (!S_ISREG(st.st_mode))
-        return 0; /* a symlink, a FIFO...: not ours */
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     ssize_t n = read(fd, head, sizeof(head) - 1);
+    int err = n < 0 ? -errno : 0;
     close(fd);
-    if (n < 0)
-        return -errno;
-    return strncmp(head, vidx__slurm_mark, strlen(vidx__slurm_mark)) == 0;
+    return err ? err : strncmp(head, vidx__slurm_mark, strlen(vidx__slurm_mark)) == 0;
 }
 
 /* A new file beside path with a name no one else uses (O_EXCL), made with the
@@ -71,18 +62,10 @@ static int temp_beside(const char *path, char *tmp, size_t size)
     return -EEXIST;
 }
 
-int vidx_slurm_write(const char *path, const char *script, int force)
+/* Replaces (or creates) the regular file path through a new file beside it. */
+static int replace(const char *path, const char *script)
 {
     char tmp[PATH_MAX];
-    vidx__detail_clear();
-    int ours = is_vidx_script(path);
-    if (ours == 0 && !force)
-        return vidx__detail(VIDX_ENOTOURS,
-                            "%s exists and is not a script vidx wrote: not replaced (force "
-                            "replaces it)",
-                            path);
-    if (ours < 0 && ours != -ENOENT)
-        return ours;
     int fd = temp_beside(path, tmp, sizeof(tmp));
     if (fd < 0)
         return vidx__detail(fd, "cannot write beside %s: %s", path, strerror(-fd));
@@ -96,6 +79,50 @@ int vidx_slurm_write(const char *path, const char *script, int force)
         return vidx__detail(ret, "cannot write %s: %s", path, strerror(-ret));
     }
     return 0;
+}
+
+/* A device or a FIFO (/dev/stdout, /dev/null, a pipe): written to, never replaced. */
+static int write_stream(const char *path, const char *script)
+{
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC), ret = fd < 0 ? -errno : 0;
+    if (ret == 0)
+        ret = vidx__write_all(fd, script, strlen(script));
+    if (fd >= 0 && close(fd) < 0 && ret == 0)
+        ret = -errno;
+    return ret < 0 ? vidx__detail(ret, "cannot write %s: %s", path, strerror(-ret)) : 0;
+}
+
+/* The regular file path names (through symlinks), replaced when ours or forced. */
+static int replace_file(const char *path, const char *script, int force)
+{
+    char *real = realpath(path, NULL);
+    int ret = real ? begins_like_ours(real) : -errno;
+    if (ret == 0 && !force)
+        ret = vidx__detail(VIDX_ENOTOURS,
+                           "%s exists and is not a script vidx wrote: not replaced (force "
+                           "replaces it)",
+                           path);
+    else if (ret >= 0)
+        ret = replace(real, script);
+    else
+        ret = vidx__detail(ret, "cannot read %s: %s", path, strerror(-ret));
+    free(real);
+    return ret;
+}
+
+int vidx_slurm_write(const char *path, const char *script, int force)
+{
+    struct stat st;
+    vidx__detail_clear();
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT
+                   ? replace(path, script)
+                   : vidx__detail(-errno, "cannot look at %s: %s", path, strerror(errno));
+    if (stat(path, &st) < 0)
+        return vidx__detail(VIDX_ENOTOURS, "%s is a symlink to nothing: not replaced", path);
+    if (S_ISDIR(st.st_mode))
+        return vidx__detail(-EISDIR, "%s is a directory", path);
+    return S_ISREG(st.st_mode) ? replace_file(path, script, force) : write_stream(path, script);
 }
 
 /* ---- sbatch ---- */

@@ -300,18 +300,34 @@ def test_leaves_user_files_alone():
     after = snapshot(d)
     F.check(set(after) - set(before) == {'new.sh'} and all(after[k] == before[k] for k in before),
             'writing new.sh touched more: %s' % sorted(set(after) ^ set(before)))
-    # ours: replaced without --force, mode kept to the umask
+    # ours: replaced without --force
     r = vidx_in(base + ['--script', 'new.sh', '--array', '7'], cwd=d)
     F.check(r.rc == 0 and '--array=0-6' in (d / 'new.sh').read_text(), 'rewriting our script: ' + r.describe())
-    # --force: the user's file is replaced; through a link, the link is, never its target
+    # --force: the user's file is replaced; through a link, the file it points to
     r = vidx_in(base + ['--script', 'job.sh', '--force'], cwd=d)
     F.check(r.rc == 0 and (d / 'job.sh').read_text().startswith('#!/bin/bash\n# vidx slurm script'),
             '--force did not replace job.sh: ' + r.describe())
-    r = vidx_in(base + ['--script', 'link.sh', '--force'], cwd=d)
-    F.check(r.rc == 0 and not os.path.islink(str(d / 'link.sh')), '--force on a link: ' + r.describe())
     F.check(target.read_text() == 'keep me\n', 'the link\'s target was written')
+    r = vidx_in(base + ['--script', 'link.sh', '--force'], cwd=d)
+    F.check(r.rc == 0 and os.readlink(str(d / 'link.sh')) == 'precious.txt',
+            '--force through a link: the link must stay: ' + r.describe())
+    F.check(target.read_text().startswith('#!/bin/bash\n# vidx slurm script'),
+            '--force through a link writes the file it points to')
     F.check(sorted(os.listdir(str(d))) == ['a.mp4', 'adir', 'job.sh', 'link.sh', 'new.sh', 'precious.txt'],
             'files now: %s' % sorted(os.listdir(str(d))))
+    # a dangling link is refused, even with --force
+    os.symlink('nowhere', str(d / 'dangling.sh'))
+    r = vidx_in(base + ['--script', 'dangling.sh', '--force'], cwd=d)
+    F.check(r.rc == 12 and os.path.islink(str(d / 'dangling.sh')) and not (d / 'nowhere').exists(),
+            'a dangling link: ' + r.describe())
+    # devices and pipes are written to, never replaced
+    for dev in ('/dev/stdout', '/dev/null'):
+        kind = os.lstat(dev).st_mode
+        r = vidx_in(base + ['--script', dev], cwd=d)
+        F.check(r.rc == 0, '--script %s: %s' % (dev, r.describe()))
+        F.check(os.lstat(dev).st_mode == kind, '%s was replaced' % dev)
+        if dev == '/dev/stdout':
+            F.check(r.stdout.startswith('#!/bin/bash\n# vidx slurm script'), 'nothing on stdout')
     F.raise_if_any()
 
 
