@@ -128,20 +128,26 @@ static int check_catalog(const char *url)
 
 /* ---- settings ---- */
 
+/* Is a one of sbatch's options name (long, or an unambiguous prefix of 3 or
+ * more letters as sbatch takes it) or letter (short, with its value attached)? */
+static int is_option(const char *a, const char *name, char letter)
+{
+    if (a[1] == letter)
+        return 1;
+    size_t n = strcspn(a + 2, "=");
+    return a[1] == '-' && n >= 3 && n <= strlen(name) && !strncmp(a + 2, name, n);
+}
+
 static int check_sbatch_arg(const char *a)
 {
-    static const char *const ours[] = {"--array", "--cpus-per-task", "--dependency", "-a", "-c",
-                                       "-d"};
     if (a[0] != '-')
         return vidx__detail(VIDX_EUSAGE, "sbatch option '%.60s' does not begin with '-'", a);
-    for (size_t i = 0; i < VIDX_ARRAY_SIZE(ours); i++) {
-        size_t n = strlen(ours[i]);
-        if (!strncmp(a, ours[i], n) && (a[n] == 0 || a[n] == '=' || ours[i][1] != '-'))
-            return vidx__detail(VIDX_EUSAGE,
-                                "sbatch option '%.60s': the array, the CPUs per task and the "
-                                "dependency are vidx slurm's own settings",
-                                a);
-    }
+    if (is_option(a, "array", 'a') || is_option(a, "cpus-per-task", 'c') ||
+        is_option(a, "dependency", 'd'))
+        return vidx__detail(VIDX_EUSAGE,
+                            "sbatch option '%.60s': the array, the CPUs per task and the "
+                            "dependency are vidx slurm's own settings",
+                            a);
     return control_free("an sbatch option", a);
 }
 

@@ -250,6 +250,7 @@ def test_help_and_usage_errors():
         (['a.mp4', '-o', 'out', '--json'], '--json without --submit'),
         (['a.mp4', '-o', 'out', '--sbatch', '--array=0-9'], '--array through --sbatch'),
         (['a.mp4', '-o', 'out', '--sbatch', '-c4'], '-c through --sbatch'),
+        (['a.mp4', '-o', 'out', '--sbatch=--dep=afterok:1'], 'an abbreviated --dependency'),
         (['a.mp4', '-o', 'out', '--sbatch', 'qos=high'], 'an sbatch option without a dash'),
         (['a.mp4', '-o', 'out', '--array', '0'], '--array 0'),
         (['a.mp4', '-o', 'out', '--array', '3%x'], '--array 3%x'),
