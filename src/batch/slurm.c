@@ -132,16 +132,17 @@ static int check_catalog(const char *url)
  * more letters as sbatch takes it) or letter (short, with its value attached)? */
 static int is_option(const char *a, const char *name, char letter)
 {
-    if (a[1] == letter)
-        return 1;
+    if (a[1] != '-')
+        return a[1] == letter;
     size_t n = strcspn(a + 2, "=");
-    return a[1] == '-' && n >= 3 && n <= strlen(name) && !strncmp(a + 2, name, n);
+    return n >= 3 && n <= strlen(name) && !strncmp(a + 2, name, n);
 }
 
 static int check_sbatch_arg(const char *a)
 {
-    if (a[0] != '-')
-        return vidx__detail(VIDX_EUSAGE, "sbatch option '%.60s' does not begin with '-'", a);
+    if (a[0] != '-' || !a[1] || !strcmp(a, "--"))
+        return vidx__detail(VIDX_EUSAGE, "sbatch option '%.60s' is not an option (-X or --NAME)",
+                            a);
     if (is_option(a, "array", 'a') || is_option(a, "cpus-per-task", 'c') ||
         is_option(a, "dependency", 'd'))
         return vidx__detail(VIDX_EUSAGE,

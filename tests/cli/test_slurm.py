@@ -252,6 +252,7 @@ def test_help_and_usage_errors():
         (['a.mp4', '-o', 'out', '--sbatch', '-c4'], '-c through --sbatch'),
         (['a.mp4', '-o', 'out', '--sbatch=--dep=afterok:1'], 'an abbreviated --dependency'),
         (['a.mp4', '-o', 'out', '--sbatch', 'qos=high'], 'an sbatch option without a dash'),
+        (['a.mp4', '-o', 'out', '--sbatch', '-'], 'a lone dash as an sbatch option'),
         (['a.mp4', '-o', 'out', '--array', '0'], '--array 0'),
         (['a.mp4', '-o', 'out', '--array', '3%x'], '--array 3%x'),
         (['a.mp4', '-o', 'out', '--cpus-per-task', '0'], '--cpus-per-task 0'),
