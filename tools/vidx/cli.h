@@ -103,5 +103,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_du(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_slurm(int argc, char **argv);
 
 #endif

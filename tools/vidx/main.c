@@ -22,6 +22,7 @@ static const Command commands[] = {
     {"du", cmd_du, "space used by an output directory, by kind"},
     {"gc", cmd_gc, "remove files no catalog row points at"},
     {"merge", cmd_merge, "combine the outputs of several runs (sharded runs) into one"},
+    {"slurm", cmd_slurm, "write (and submit) a Slurm job array over a library"},
 };
 
 static void usage(FILE *out)
