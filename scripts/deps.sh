@@ -7,6 +7,9 @@ pkgs=(build-essential meson ninja-build pkg-config ffmpeg
       libturbojpeg0-dev libwebp-dev libsqlite3-dev libjansson-dev libcmocka-dev
       libpq-dev postgresql
       python3 python3-numpy sqlite3 clang-format valgrind)
+# The tests' throwaway Slurm cluster (scripts/slurm_local.sh): slurmctld, slurmd,
+# the sbatch/squeue clients and munge.
+pkgs+=(slurm-wlm munge)
 if [ "${VIDX_BENCH_DEPS:-0}" = 1 ]; then
   pkgs+=(hyperfine python3-av python3-opencv time)
 fi

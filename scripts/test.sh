@@ -26,6 +26,18 @@ meson test -C $builddir --suite unit --print-errorlogs >"$log" 2>&1
 cat "$log" | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped):' || true
 ok=$(awk '/^Ok:/{print $2}' "$log"); bad=$(awk '/^Fail:/{print $2}' "$log")
 passed=$((passed + ${ok:-0})); failed=$((failed + ${bad:-0}))
+# Services the CLI tests need (a local Slurm: scripts/slurm_local.sh), stopped
+# at exit. A test that needs one fails when it is not there, unless
+# VIDX_TEST_NO_SERVICES=1: then none is started and those tests skip.
+slurm_started=
+stop_services() { [ -n "$slurm_started" ] && scripts/slurm_local.sh stop "$slurm_started"; }
+trap stop_services EXIT
+trap 'exit 130' INT TERM
+if [ "${VIDX_TEST_NO_SERVICES:-0}" != 1 ]; then
+  if slurm_env=$(VIDX_SLURM_DIR= VIDX_SLURM_OWNER=$$ scripts/slurm_local.sh start); then
+    eval "$slurm_env"; slurm_started=$VIDX_SLURM_DIR
+  else echo "# the local Slurm did not start: the Slurm tests will fail"; fi
+fi
 if [ -f tests/cli/run.py ]; then
   VIDX_BIN=$PWD/$builddir/tools/vidx/vidx /usr/bin/python3 tests/cli/run.py | tee "$log"
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)

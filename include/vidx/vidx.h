@@ -14,6 +14,7 @@
  *   vidx/job.h      one video to an output directory
  *   vidx/run.h      a batch run over many videos; output directory ownership
  *   vidx/catalog.h  a run's catalog: status, export, verify, du, gc
+ *   vidx/slurm.h    a library on a Slurm cluster: job-array scripts, sbatch
  *
  * Conventions
  *  - Objects are opaque and created by vidx_X_open(&obj, ...); vidx_X_close(&obj)
@@ -63,5 +64,6 @@
 #include "job.h"
 #include "run.h"
 #include "catalog.h"
+#include "slurm.h"
 
 #endif /* VIDX_VIDX_H */

@@ -236,6 +236,42 @@ static void test_bad_sizes_refused(void **state)
     assert_int_equal(stat(out2, &st), -1);
 }
 
+/* VidxSlurmSettings: an older caller (cut before run_args) gets the default,
+ * a newer one with zeros past today's fields is taken, bad sizes are refused. */
+static void test_slurm_settings(void **state)
+{
+    Buf buf;
+    VidxSlurmSettings *s = (VidxSlurmSettings *)buf.b;
+    const char *in[] = {"/v/a.mp4"};
+    char *text = NULL;
+    const char *bogus[] = {"--bogus"};
+    (void)state;
+    memset(buf.b, 0, sizeof(buf.b));
+    assert_int_equal(vidx_slurm_settings_init(s, offsetof(VidxSlurmSettings, run_args)), 0);
+    assert_int_equal(s->array, 1);
+    assert_int_equal(s->cpus_per_task, 1);
+    s->array = 3;
+    s->run_args = bogus; /* past the caller's size: not the caller's, never read */
+    s->n_run_args = 1;
+    assert_int_equal(vidx_slurm_script(in, 1, "/o", s, &text), 0);
+    assert_non_null(strstr(text, "#SBATCH --array=0-2\n"));
+    assert_null(strstr(text, "--bogus"));
+    vidx_free(text);
+    memset(buf.b, 0, sizeof(buf.b));
+    assert_int_equal(vidx_slurm_settings_init(s, sizeof(*s) + 16), 0);
+    assert_int_equal(vidx_slurm_merge_script("/o", s, &text), 0);
+    vidx_free(text);
+    buf.b[sizeof(*s) + 8] = 1;
+    assert_int_equal(vidx_slurm_script(in, 1, "/o", s, &text), VIDX_EUSAGE);
+    assert_null(text);
+    for (size_t bad = 0; bad < 4; bad++) {
+        vidx_slurm_default_settings(s);
+        s->struct_size = bad == 3 ? 1u << 20 : bad * 3;
+        assert_int_equal(vidx_slurm_script(in, 1, "/o", s, &text), VIDX_EUSAGE);
+        assert_int_equal(vidx_slurm_merge_script("/o", s, &text), VIDX_EUSAGE);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_older_job_runs),
         cmocka_unit_test(test_newer_caller),
         cmocka_unit_test(test_bad_sizes_refused),
+        cmocka_unit_test(test_slurm_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -119,5 +119,6 @@ int cmd_gc(int argc, char **argv);
 int cmd_enqueue(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_slurm(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const Command commands[] = {
     {"enqueue", cmd_enqueue, "add videos to a cluster's work queue (PostgreSQL)"},
     {"worker", cmd_worker, "process videos from the work queue, on any number of machines"},
     {"merge", cmd_merge, "combine the outputs of several runs (sharded runs) into one"},
+    {"slurm", cmd_slurm, "write (and submit) a Slurm job array over a library"},
 };
 
 static void usage(FILE *out)
