@@ -255,17 +255,14 @@ int vidx_slurm_submit(const char *script, const char *after_job, char **job_id)
 
 int vidx_slurm_enqueue(const char *const *inputs, size_t n_inputs, const VidxSlurmSettings *s)
 {
-    (void)inputs;
-    (void)n_inputs;
-    (void)s;
+    VidxRunSettings run;
     vidx__detail_clear();
-    /*
-     * TODO(queue): the enqueue hook. When the work queue lands, register the
-     * inputs here with the queue's enqueue API (s->catalog, s->job; idempotent),
-     * before the caller writes or submits the script: the script's tasks only
-     * run `vidx worker`. Until then, the inputs must be enqueued with
-     * `vidx enqueue` first.
-     */
-    return vidx__detail(VIDX_EUSAGE, "enqueuing inputs is not in this build: run vidx enqueue "
-                                     "INPUT... --catalog URL, then vidx slurm without inputs");
+    if (!s || !s->catalog)
+        return vidx__detail(VIDX_EUSAGE, "enqueuing needs the queue's catalog (--catalog URL)");
+    vidx_run_default_settings(&run);
+    if (s->job)
+        run.job = *s->job; /* what shapes the output: the workers apply exactly this */
+    run.catalog = s->catalog;
+    int ret = vidx_enqueue(inputs, n_inputs, &run, NULL);
+    return ret < 0 ? vidx__detail(ret, "enqueuing the inputs failed: %s", vidx_strerror(ret)) : 0;
 }

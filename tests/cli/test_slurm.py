@@ -542,3 +542,45 @@ def test_end_to_end_slurm_array():
     r = run_vidx(['verify', out])
     F.check(r.rc == 0, 'vidx verify OUT:\n  ' + r.describe())
     F.raise_if_any()
+
+
+def test_end_to_end_slurm_queue():
+    """vidx slurm INPUTS --catalog URL -o OUT --array 2 --submit: the inputs are enqueued
+    in a real PostgreSQL, two array tasks run vidx worker on it; every video ok exactly once
+    in OUT, and enqueuing again (the same command) adds nothing."""
+    from test_queue import pg_database
+    env = slurm_env()
+    url = pg_database('slurm_queue')
+    d = new_out_dir('slurm_queue_e2e')
+    lib = d / 'library'
+    expect = []
+    for src, name in E2E_CLIPS:
+        p = lib / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(str(common.fixture(src)), str(p))
+        expect.append(os.path.realpath(str(p)))
+    (d / 'logs').mkdir()
+    args = ['library', '--catalog', url, '-o', 'OUT', '--array', '2', '--count', '3',
+            '--log', str(d / 'logs' / '%x-%A_%a.out')]
+    ids = submit_json(args, d, env)
+    states = wait_jobs([ids['array_job']], 'vidx slurm --catalog', logs=d / 'logs')
+    check(all(s[0] == 'COMPLETED' for s in states.values()),
+          'jobs: %s%s' % (states, log_tail(d / 'logs')))
+    r = run_vidx(['export', d / 'OUT', '--catalog', url])
+    check(r.rc == 0, 'vidx export OUT:\n  ' + r.describe())
+    rows = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    F = Failures('OUT after the queue workers')
+    paths = [row.get('path') for row in rows]
+    F.check(sorted(paths) == sorted(expect), 'rows %s, expected %s' % (sorted(paths), sorted(expect)))
+    F.check(all(row.get('status') == 'ok' for row in rows), 'statuses: %s' % rows)
+    r = run_vidx(['status', d / 'OUT', '--catalog', url, '--json'])
+    q = json.loads(r.stdout).get('queue', {}) if r.rc == 0 else {}
+    F.check(q.get('counts', {}).get('done') == len(expect), 'queue: %s' % q.get('counts'))
+    F.check(len(q.get('workers', [])) == 2, 'workers: %s' % q.get('workers'))
+    r = vidx_in(['slurm'] + args + ['--script', 'again.sh'], cwd=d, env=env)
+    F.check(r.rc == 0, 'the same command again: ' + r.describe())
+    r = run_vidx(['status', d / 'OUT', '--catalog', url, '--json'])
+    q2 = json.loads(r.stdout).get('queue', {}) if r.rc == 0 else {}
+    F.check(q2.get('counts') == q.get('counts'), 'enqueuing again changed the queue: %s -> %s'
+            % (q.get('counts'), q2.get('counts')))
+    F.raise_if_any()
