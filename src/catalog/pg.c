@@ -133,7 +133,7 @@ static double reconnect_limit(void)
 int vidx__pg_reconnect(CatalogBackend *b)
 {
     double limit = reconnect_limit(), waited = 0, pause = 0.1;
-    vidx__log(VIDX_LOG_WARNING, "catalog %s: connection lost (%s); reconnecting for up to %g s",
+    vidx__log(VIDX_LOG_ERROR, "catalog %s: connection lost (%s); reconnecting for up to %g s",
               b->name, conn_error(b), limit);
     for (;;) {
         PQreset(b->conn);
