@@ -312,10 +312,12 @@ def _restart_mid_run(lib, pg_dir, server):
     rows = _export(out, 'videos', url)
     paths = [r['path'] for r in rows]
     check(len(rows) == 30 and len(set(paths)) == 30, '%d rows for 30 videos' % len(rows))
-    check(all(r['status'] == 'ok' and r['attempts'] == 1 for r in rows),
+    # One row each, ok. attempts is 1, or 2 for a group whose COMMIT the restart cut (the
+    # ambiguous case, docs/CATALOG.md: redone, its rows replaced, never doubled).
+    check(all(r['status'] == 'ok' and r['attempts'] in (1, 2) for r in rows),
           'not every video ok exactly once: %s' % [(r['path'], r['status'], r['attempts'])
                                                    for r in rows if r['status'] != 'ok' or
-                                                   r['attempts'] != 1])
+                                                   r['attempts'] not in (1, 2)])
     rc, rep = _json(['verify', out, '--catalog', url])
     check(rc == 0, 'verify after the restart: %s' % rep)
     rc, rep = _json(['gc', out, '--catalog', url, '--dry-run'])
