@@ -105,6 +105,14 @@ def test_same_as_sqlite():
     _, sa = _json(['status', sq])
     _, sb = _json(['status', pg, '--catalog', url])
     F.check(sa == sb, 'status differs: %s / %s' % (sa, sb))
+    # "postgresql:" alone: the server, database and user from libpq's PG* variables
+    host, port = url.split('@', 1)[1].split('/', 1)[0].rsplit(':', 1)
+    env = dict(os.environ, PGHOST=host, PGPORT=port, PGDATABASE=url.rsplit('/', 1)[1],
+               PGUSER=url.split('//', 1)[1].split('@', 1)[0])
+    res = common.run([common.vidx_bin(), 'status', pg, '--json', '--catalog', 'postgresql:'],
+                     env=env)
+    F.check(res.rc == 0 and json.loads(res.stdout or 'null') == sb,
+            'status with PG* variables: %s' % res.describe())
     va, vb = _json(['verify', sq]), _json(['verify', pg, '--catalog', url])
     F.check(va == vb and va[0] == 0, 'verify differs: %s / %s' % (va, vb))
     _, da = _json(['du', sq])
