@@ -39,6 +39,9 @@ pg_start() {
   as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
   echo "$port" >"$dir/port"
+  # One role that must give its password (tests of a wrong password); everyone else: trust.
+  { echo "host all vidx_password_test 127.0.0.1/32 scram-sha-256"; cat "$dir/data/pg_hba.conf"; } >"$dir/hba"
+  cat "$dir/hba" >"$dir/data/pg_hba.conf" && rm -f "$dir/hba"
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability -c max_connections=200" start >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }

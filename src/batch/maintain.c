@@ -191,9 +191,11 @@ static int dump(json_t *o, char **report)
 }
 
 /* A writer (gc, verify --repair) on out: a vidx output, and no other writer at once. */
-static int writer(const char *out, int wait, int *lock)
+static int writer(const char *out, const char *catalog, int wait, int *lock)
 {
     int ret = vidx__outdir_check(out, "run");
+    if (ret == 0) /* OUT and the catalog belong together: else nothing is touched */
+        ret = vidx__catalog_check_at(out, catalog);
     return ret < 0 ? ret : vidx__outdir_lock(out, wait, lock);
 }
 
@@ -208,7 +210,8 @@ int vidx_verify_at(const char *out, const char *catalog, int do_repair, char **r
     Problems p = {.list = json_array()};
     int lock = -1;
     *report = NULL;
-    int ret = do_repair ? writer(out, 0, &lock) : 0; /* without --repair: read-only, no lock */
+    int ret =
+        do_repair ? writer(out, catalog, 0, &lock) : 0; /* without --repair: read-only, no lock */
     if (ret == 0)
         ret = vidx_catalog_open_at(&cat, out, catalog, !do_repair);
     if (ret == -ENOENT && !do_repair &&
@@ -521,7 +524,7 @@ int vidx_gc_at(const char *out, const char *catalog, int flags, char **report)
         .out = out, .dry_run = flags & VIDX_GC_DRY_RUN, .list = json_array(), .left = json_array()};
     int lock = -1;
     *report = NULL;
-    int ret = writer(out, flags & VIDX_GC_WAIT, &lock);
+    int ret = writer(out, catalog, flags & VIDX_GC_WAIT, &lock);
     if (ret == 0)
         ret = vidx_catalog_open_at(&cat, out, catalog, 0);
     g.cat = cat;

@@ -382,7 +382,9 @@ static int work_loop(QueueRun *q)
 static int claim_out(QueueRun *q)
 {
     char frames[PATH_MAX];
-    int ret = vidx__outdir_claim(q->out, "run");
+    int ret = vidx__catalog_check_at(q->out, q->set->catalog); /* before anything is written */
+    if (ret == 0)
+        ret = vidx__outdir_claim(q->out, "run");
     if (ret == 0)
         ret = vidx__outdir_lock_shared(q->out, &q->lock_fd);
     snprintf(frames, sizeof(frames), "%s/frames", q->out);

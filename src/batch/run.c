@@ -567,6 +567,8 @@ static int claim_out(Run *r, const char *const *inputs, size_t n, const InputLis
     if (ret == 0)
         ret = vidx__outdir_overlaps(r->out, paths, in->n);
     free(paths);
+    if (ret == 0) /* OUT and the catalog belong together: else nothing is touched */
+        ret = vidx__catalog_check_at(r->out, r->set->catalog);
     if (ret == 0)
         ret = vidx__outdir_claim(r->out, "run");
     if (ret == 0)

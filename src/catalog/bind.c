@@ -77,28 +77,39 @@ static int record(VidxCatalog *c, const char *outdir, const char *shown)
     return vidx__outdir_bind(outdir, "postgresql", &nb);
 }
 
-static int bind_pg(VidxCatalog *c, const char *outdir, const char *shown, int readonly,
+/* mode: BIND_RECORD (a writer), BIND_READ (a reader), BIND_PEEK (a writer, before its lock). */
+enum { BIND_RECORD, BIND_READ, BIND_PEEK };
+
+static int bind_pg(VidxCatalog *c, const char *outdir, const char *shown, int mode,
                    const OutdirBinding *ob)
 {
     char have[64] = "";
     OutdirBinding nb;
-    int found = vidx__catalog_meta_get(c, OUTPUT_ID, have, sizeof(have));
+    int found =
+        vidx__catalog_is_empty(c) ? 0 : vidx__catalog_meta_get(c, OUTPUT_ID, have, sizeof(have));
     if (found < 0)
         return found;
     if (found && ob->id[0] && !strcmp(have, ob->id)) /* ours */
-        return readonly || ob->catalog[0] ? 0 : vidx__outdir_bind(outdir, "postgresql", &nb);
-    if (found || readonly || ob->catalog[0]) /* another output's, or OUT is bound elsewhere */
+        return mode != BIND_RECORD || ob->catalog[0] ? 0
+                                                     : vidx__outdir_bind(outdir, "postgresql", &nb);
+    if (found || mode == BIND_READ || ob->catalog[0]) /* another output's, or OUT is elsewhere */
         return mismatch(outdir, shown, ob->id, have);
-    return record(c, outdir, shown);
+    return mode == BIND_PEEK ? 0 : record(c, outdir, shown);
 }
 
 int vidx__catalog_bind(VidxCatalog *c, const char *outdir, const char *shown, int readonly,
                        const OutdirBinding *ob)
 {
     if (shown)
-        return bind_pg(c, outdir, shown, readonly, ob);
+        return bind_pg(c, outdir, shown, readonly ? BIND_READ : BIND_RECORD, ob);
     if (readonly || ob->catalog[0])
         return 0;
     OutdirBinding nb;
     return vidx__outdir_bind(outdir, "sqlite", &nb);
+}
+
+int vidx__catalog_bind_peek(VidxCatalog *c, const char *outdir, const char *shown,
+                            const OutdirBinding *ob)
+{
+    return bind_pg(c, outdir, shown, BIND_PEEK, ob);
 }

@@ -27,4 +27,8 @@ int vidx__catalog_bind_check(const char *outdir, const char *location, OutdirBin
 int vidx__catalog_bind(VidxCatalog *c, const char *outdir, const char *shown, int readonly,
                        const OutdirBinding *ob);
 
+/* As vidx__catalog_bind for a writer, recording nothing: a PostgreSQL catalog only. */
+int vidx__catalog_bind_peek(VidxCatalog *c, const char *outdir, const char *shown,
+                            const OutdirBinding *ob);
+
 #endif

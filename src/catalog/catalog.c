@@ -92,14 +92,13 @@ int vidx__catalog_open_with(VidxCatalog **out, const VidxCatalogOps *ops, const 
 /* VIDX_EUSAGE (logged) unless catalog is NULL or a PostgreSQL URL. */
 static int check_url(const char *catalog)
 {
-    if (catalog && !vidx__pg_is_url(catalog)) {
-        char shown[512];
-        vidx__pg_mask_url(catalog, shown, sizeof(shown));
-        vidx__log(VIDX_LOG_ERROR,
-                  "--catalog %s: not a catalog URL (postgresql://... or postgres://...)", shown);
-        return VIDX_EUSAGE;
-    }
-    return 0;
+    char shown[512];
+    if (!catalog || vidx__pg_is_url(catalog))
+        return 0;
+    vidx__pg_mask_url(catalog, shown, sizeof(shown));
+    vidx__log(VIDX_LOG_ERROR,
+              "--catalog %s: not a catalog URL (postgresql://... or postgres://...)", shown);
+    return VIDX_EUSAGE;
 }
 
 int vidx__catalog_open_url(VidxCatalog **out, const char *url)
@@ -125,10 +124,29 @@ int vidx__catalog_open_url(VidxCatalog **out, const char *url)
 int vidx__catalog_open_at(VidxCatalog **out, const char *outdir, const char *catalog, int readonly)
 {
     *out = NULL;
-    if (check_url(catalog) < 0)
-        return VIDX_EUSAGE;
+    int ret = check_url(catalog);
+    if (ret < 0)
+        return ret;
     return vidx__catalog_open_with(out, catalog ? &vidx__catalog_postgres : &vidx__catalog_sqlite,
                                    outdir, catalog, readonly);
+}
+
+int vidx__catalog_check_at(const char *outdir, const char *catalog)
+{
+    VidxCatalog c = {&vidx__catalog_postgres, NULL};
+    OutdirBinding ob;
+    char shown[512];
+    int ret = vidx__catalog_bind_check(outdir, catalog, &ob);
+    if (ret < 0 || !catalog)
+        return ret;
+    if ((ret = check_url(catalog)) < 0)
+        return ret;
+    if ((ret = c.ops->open(&c.b, catalog, 1)) < 0)
+        return ret;
+    vidx__pg_mask_url(catalog, shown, sizeof(shown));
+    ret = vidx__catalog_bind_peek(&c, outdir, shown, &ob);
+    c.ops->close(c.b);
+    return ret;
 }
 
 int vidx_catalog_open_at(VidxCatalog **out, const char *outdir, const char *catalog, int readonly)

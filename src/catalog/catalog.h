@@ -263,6 +263,12 @@ int vidx__catalog_open_ops(VidxCatalog **out, const VidxCatalogOps *ops, const c
  * VIDX_EUSAGE, logged, nothing touched.
  */
 int vidx__catalog_open_at(VidxCatalog **out, const char *outdir, const char *catalog, int readonly);
+/*
+ * What a writer checks before it locks or writes anything in OUT: the same
+ * refusals as vidx__catalog_open_at (VIDX_EUSAGE, logged), changing nothing
+ * (a PostgreSQL catalog is read only). 0 when OUT may be opened with catalog.
+ */
+int vidx__catalog_check_at(const char *outdir, const char *catalog);
 /* vidx__catalog_open_ops with the location (NULL: OUT/catalog.db) given to ops->open. */
 int vidx__catalog_open_with(VidxCatalog **out, const VidxCatalogOps *ops, const char *outdir,
                             const char *location, int readonly);

@@ -330,7 +330,12 @@ static int bk_put(CatalogBackend *b, const CatalogVideo *v)
         ret = insert_audio(b, id, v);
     if (ret == 0)
         ret = update_shard(b, v);
-    return ret == -EEXIST ? VIDX_ECATALOG : ret;
+    if (ret == -EEXIST) { /* a unique key taken by a row this video does not own */
+        vidx__log(VIDX_LOG_ERROR, "catalog %s: %s: a unique key is taken", vidx__pg_name(b),
+                  v->path);
+        return VIDX_ECATALOG;
+    }
+    return ret;
 }
 
 static int bk_blob_get(CatalogBackend *b, const char *sha256, char *location, size_t size,

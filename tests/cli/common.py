@@ -478,3 +478,39 @@ def parse_json_stdout(res, what):
         return json.loads(res.stdout)
     except ValueError as e:
         fail('%s: stdout is not one JSON object (%s): %r' % (what, e, res.stdout[:500]))
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL (scripts/services.sh pg-start; scripts/test.sh starts one for the suite)
+
+_pg_counter = [0]
+
+
+def pg_server():
+    """The test server's URL (VIDX_TEST_PG). Unset: the test fails, or skips with
+    VIDX_TEST_NO_SERVICES=1 (a machine without the services)."""
+    url = os.environ.get('VIDX_TEST_PG')
+    if url:
+        return url
+    if os.environ.get('VIDX_TEST_NO_SERVICES') == '1':
+        raise Skip('VIDX_TEST_NO_SERVICES=1: no PostgreSQL')
+    fail('VIDX_TEST_PG is not set: start PostgreSQL (eval "$(scripts/services.sh pg-start)"), '
+         'or run scripts/test.sh')
+
+
+def pg_sql(sql, url=None):
+    """Runs sql with psql on the test server (its maintenance database by default)."""
+    res = run(['psql', '-v', 'ON_ERROR_STOP=1', '-qAtX', url or pg_server(), '-c', sql])
+    check(res.rc == 0, 'psql: %s\n%s' % (sql, res.describe()))
+    return res.stdout
+
+
+def pg_database(tag):
+    """A fresh, empty database on the test server; returns its URL."""
+    base = pg_server()
+    with _work_lock:
+        _pg_counter[0] += 1
+        n = _pg_counter[0]
+    name = 'vidx_%d_%d_%s' % (os.getpid(), n, re.sub(r'\W+', '_', tag)[:30].lower())
+    pg_sql('CREATE DATABASE %s' % name)
+    return base.rsplit('/', 1)[0] + '/' + name

@@ -28,20 +28,6 @@ from test_run import fixtures, vrun
 LEASE = '3'  # seconds: short, so that the fault tests see leases run out quickly
 
 
-def pg_database(tag):
-    """A fresh, empty database on the test server (VIDX_TEST_PG); its URL."""
-    base = os.environ.get('VIDX_TEST_PG')
-    if not base:
-        if os.environ.get('VIDX_TEST_NO_SERVICES') == '1':
-            raise common.Skip('no PostgreSQL (VIDX_TEST_NO_SERVICES=1)')
-        fail('VIDX_TEST_PG is not set: scripts/test.sh starts PostgreSQL for these tests')
-    name = 'vidx_%s_%d' % (tag, os.getpid())
-    r = common.run(['psql', base, '-qc', 'DROP DATABASE IF EXISTS %s' % name, '-c',
-                    'CREATE DATABASE %s' % name], timeout=60)
-    check(r.rc == 0, 'cannot create database %s:\n  %s' % (name, r.describe()))
-    return base.rsplit('/', 1)[0] + '/' + name
-
-
 def many():
     d = fixtures() / 'many'
     clips = sorted(d.glob('c*.mp4'))
@@ -133,7 +119,7 @@ def check_exactly_once(out, url, clips, F, statuses=('ok',)):
 
 
 def test_enqueue_idempotent_and_status():
-    url = pg_database('q_enqueue')
+    url = common.pg_database('q_enqueue')
     clips = many()[:5]
     a = enqueue(url, clips, '--count', '3')
     b = enqueue(url, clips + clips[:2], '--count', '3')
@@ -161,7 +147,7 @@ def test_enqueue_idempotent_and_status():
 
 def test_workers_match_local_run():
     """Two workers through the queue produce what one vidx run produces (frames and md5s)."""
-    url = pg_database('q_match')
+    url = common.pg_database('q_match')
     clips = many()[:8]
     enqueue(url, clips, '--fps', '2', '--md5')
     out = common.new_out_dir('q_match')
@@ -184,7 +170,7 @@ def test_workers_match_local_run():
 
 def test_kill9_two_of_four_workers():
     """4 workers; two of them are kill -9'd again and again mid-video and restarted."""
-    url = pg_database('q_chaos')
+    url = common.pg_database('q_chaos')
     clips = many()
     enqueue(url, clips, '--fps', '25', '--format', 'png', '--audio', 'wav')
     out = common.new_out_dir('q_chaos')
@@ -216,7 +202,7 @@ def test_kill9_two_of_four_workers():
 
 def test_lease_lost_cannot_commit():
     """A worker stopped past its lease cannot record the video another worker then did."""
-    url = pg_database('q_stop')
+    url = common.pg_database('q_stop')
     clip = many()[0]
     enqueue(url, [clip], '--fps', '25', '--format', 'png')
     out = common.new_out_dir('q_stop')
@@ -248,7 +234,7 @@ def test_lease_lost_cannot_commit():
 
 
 def test_quarantine_after_max_attempts():
-    url = pg_database('q_poison')
+    url = common.pg_database('q_poison')
     clips = many()[:4]
     enqueue(url, clips, '--count', '2')
     out = common.new_out_dir('q_poison')
@@ -272,7 +258,7 @@ def test_quarantine_after_max_attempts():
 
 
 def test_sigterm_hands_back():
-    url = pg_database('q_term')
+    url = common.pg_database('q_term')
     clips = many()[:3]
     enqueue(url, clips, '--fps', '25', '--format', 'png')
     out = common.new_out_dir('q_term')
@@ -342,7 +328,7 @@ def test_postgres_restart_mid_run():
 
 
 def test_shards_layout_per_worker():
-    url = pg_database('q_shards')
+    url = common.pg_database('q_shards')
     clips = many()[:10]
     enqueue(url, clips, '--fps', '5')
     out = common.new_out_dir('q_shards')
@@ -363,7 +349,7 @@ def test_shards_layout_per_worker():
 def test_worker_safety():
     """A worker leaves unrelated files alone, refuses a folder that is not vidx's, and
     excludes (and is excluded by) a vidx run on the same OUT."""
-    url = pg_database('q_safety')
+    url = common.pg_database('q_safety')
     clips = many()[:2]
     enqueue(url, clips, '--count', '2')
     parent = common.new_out_dir('q_safety_parent')

@@ -548,9 +548,8 @@ def test_end_to_end_slurm_queue():
     """vidx slurm INPUTS --catalog URL -o OUT --array 2 --submit: the inputs are enqueued
     in a real PostgreSQL, two array tasks run vidx worker on it; every video ok exactly once
     in OUT, and enqueuing again (the same command) adds nothing."""
-    from test_queue import pg_database
     env = slurm_env()
-    url = pg_database('slurm_queue')
+    url = common.pg_database('slurm_queue')
     d = new_out_dir('slurm_queue_e2e')
     lib = d / 'library'
     expect = []
