@@ -46,7 +46,7 @@ frames_md5() { # OUT [URL]: sorted "path time md5" of every frame
     "$VIDX" "${args[@]}" | python3 -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
-print(len(rows)); [print(r["time"], r["md5"]) for r in sorted(rows, key=lambda r: (r["time"], r["md5"] or ""))]' |
+print(len(rows)); [print(r["time"], r["checksum"]) for r in sorted(rows, key=lambda r: (r["time"], r["checksum"] or ""))]' |
         md5sum | cut -d" " -f1
 }
 
