@@ -14,7 +14,8 @@
 #            heartbeat and fenced finish (ms: median, p90, p99), and the videos/s one
 #            PostgreSQL sustains with 1, 2, 4 and 8 clients doing only queue work.
 # PostgreSQL: $VIDX_BENCH_PG (a server URL whose user may create databases), else a
-# throwaway server from scripts/services.sh. Results in $RESDIR.
+# throwaway server from scripts/services.sh (VIDX_PG_DURABLE=1: fsync on, as a real
+# server). PARTS (default "batch queue") picks the parts. Results in $RESDIR.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$REPO"
@@ -28,8 +29,9 @@ T="${BENCH_TMP:-${TMPDIR:-/tmp}/vidx-bench}/queue"
 mkdir -p "$RESDIR" "$T"
 [ -d "$LIB" ] || bench/make_lib.sh "$LIB" 100 10 640x360
 
+PARTS="${PARTS:-batch queue}"
 if [ -z "${VIDX_BENCH_PG:-}" ]; then
-    eval "$(bash scripts/services.sh pg-start)"
+    eval "$(VIDX_PG_DURABLE=1 bash scripts/services.sh pg-start)"
     trap 'bash scripts/services.sh pg-stop >/dev/null 2>&1 || true' EXIT
     VIDX_BENCH_PG="$VIDX_TEST_PG"
 fi
@@ -61,7 +63,8 @@ run_workers() { # N JOBS URL OUT: N workers at once; prints the wall seconds
     echo "$(date +%s.%N) - $t0" | bc
 }
 
-echo "== batch: lib100, ${OPTS[*]}" | tee "$RESDIR/batch.txt"
+case " $PARTS " in *" batch "*) ;; *) ROUNDS=0 ;; esac
+[ "$ROUNDS" = 0 ] || echo "== batch: lib100, ${OPTS[*]}" | tee "$RESDIR/batch.txt"
 for round in $(seq "$ROUNDS"); do
     rm -rf "$T/ref"
     t0=$(date +%s.%N)
@@ -82,6 +85,7 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
+case " $PARTS " in *" queue "*) ;; *) echo "results in $RESDIR"; exit 0 ;; esac
 echo "== queue alone (no decoding)" | tee "$RESDIR/queue.txt"
 for rows in 10000 100000 1000000; do
     url=$(db "rows$rows")

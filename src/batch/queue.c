@@ -336,11 +336,18 @@ static int rejoin(QueueRun *q)
     return join(q);
 }
 
-static void nap(const QueueRun *q)
+/*
+ * Waits before looking at the queue again: 0.25 s after work, doubling while
+ * there is none, up to --poll (and a third of the lease, for the heartbeat).
+ * The end of a run (others finishing their last videos) is seen within a
+ * fraction of a second; a long wait costs the database little.
+ */
+static void nap(double *pause, const QueueRun *q)
 {
-    double s = VIDX_MIN(q->set->poll, q->set->lease / 3);
+    double s = VIDX_MIN(*pause, VIDX_MIN(q->set->poll, q->set->lease / 3));
     struct timespec ts = {(time_t)s, (long)((s - (time_t)s) * 1e9)};
     nanosleep(&ts, NULL);
+    *pause = 2 * s;
 }
 
 static int cancelled(const QueueRun *q)
@@ -351,6 +358,7 @@ static int cancelled(const QueueRun *q)
 static int work_loop(QueueRun *q)
 {
     int ret = 0;
+    double pause = 0.25;
     while (!cancelled(q)) {
         int64_t options, waiting = 0;
         char hash[32], *json = NULL;
@@ -361,6 +369,7 @@ static int work_loop(QueueRun *q)
         if (found) {
             ret = session(q, options, hash, json);
             free(json);
+            pause = 0.25;
             if (ret == VIDX_ELEASE)
                 ret = rejoin(q);
             if (ret < 0 || q->sum.disk_stop)
@@ -374,7 +383,7 @@ static int work_loop(QueueRun *q)
             ret = rejoin(q);
         if (ret < 0)
             return ret;
-        nap(q);
+        nap(&pause, q);
     }
     return VIDX_EINTERRUPTED;
 }
