@@ -110,6 +110,17 @@ static int ensure_schema(CatalogBackend *b)
     return transaction(b, create_tables, NULL);
 }
 
+/* A statement answering with one count: 1 when it is above zero, 0 when not, or < 0. */
+static int count_above_zero(CatalogBackend *b, const char *what, const char *sql, const PgParams *p)
+{
+    PGresult *res = NULL;
+    int ret = vidx__pg_exec(b, what, sql, p->n, p->v, &res);
+    if (ret == 0)
+        ret = vidx__pg_get_i64(res, 0, 0) > 0;
+    PQclear(res);
+    return ret;
+}
+
 /* A statement whose rows are not needed: how many it touched. */
 static int command(CatalogBackend *b, const char *what, const char *sql, const PgParams *p,
                    int64_t *rows)
@@ -284,21 +295,16 @@ static int pg_join(CatalogBackend *b, const char *host, int pid, int64_t *worker
 static int pg_heartbeat(CatalogBackend *b, int64_t worker, double lease)
 {
     PgParams p = {0};
-    PGresult *res = NULL;
     vidx__pg_i64(&p, worker);
     vidx__pg_f64(&p, lease);
-    int ret =
-        vidx__pg_exec(b, "heartbeat",
-                      "WITH w AS (UPDATE queue_workers SET seen = now()"
-                      "  WHERE id = $1 AND state = 'alive' RETURNING id),"
-                      " l AS (UPDATE queue SET lease_until = now() + $2 * interval '1 second'"
-                      "  WHERE worker = $1 AND state = 'running' AND EXISTS (SELECT 1 FROM w))"
-                      " SELECT count(*) FROM w",
-                      p.n, p.v, &res);
-    if (ret == 0)
-        ret = vidx__pg_get_i64(res, 0, 0) > 0;
-    PQclear(res);
-    return ret;
+    return count_above_zero(
+        b, "heartbeat",
+        "WITH w AS (UPDATE queue_workers SET seen = now()"
+        "  WHERE id = $1 AND state = 'alive' RETURNING id),"
+        " l AS (UPDATE queue SET lease_until = now() + $2 * interval '1 second'"
+        "  WHERE worker = $1 AND state = 'running' AND EXISTS (SELECT 1 FROM w))"
+        " SELECT count(*) FROM w",
+        &p);
 }
 
 /*
@@ -412,27 +418,22 @@ static int pg_finish(CatalogBackend *b, int64_t id, int64_t fence, QueueState st
                      const char *cause)
 {
     PgParams p = {0};
-    PGresult *res = NULL;
     vidx__pg_i64(&p, id);
     vidx__pg_i64(&p, fence);
     vidx__pg_text(&p, vidx__queue_state_name(state));
     vidx__pg_text(&p, cause);
-    int ret =
-        vidx__pg_exec(b, "finishing a video",
-                      "WITH f AS (UPDATE queue SET state = $3, last_error = $4, lease_until = NULL,"
-                      "  finished = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END,"
-                      "  claim = CASE WHEN $3 = 'queued' THEN NULL ELSE claim END"
-                      "  WHERE id = $1 AND fence = $2 AND state = 'running' RETURNING worker),"
-                      " w AS (UPDATE queue_workers SET done = done + ($3 = 'done')::int,"
-                      "  failed = failed + ($3 IN ('failed', 'quarantined'))::int FROM f"
-                      "  WHERE queue_workers.id = f.worker)"
-                      " SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM queue WHERE id = $1"
-                      "  AND fence = $2 AND state = $3 AND $3 <> 'queued')",
-                      p.n, p.v, &res);
-    if (ret == 0)
-        ret = vidx__pg_get_i64(res, 0, 0) > 0;
-    PQclear(res);
-    return ret;
+    return count_above_zero(
+        b, "finishing a video",
+        "WITH f AS (UPDATE queue SET state = $3, last_error = $4, lease_until = NULL,"
+        "  finished = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END,"
+        "  claim = CASE WHEN $3 = 'queued' THEN NULL ELSE claim END"
+        "  WHERE id = $1 AND fence = $2 AND state = 'running' RETURNING worker),"
+        " w AS (UPDATE queue_workers SET done = done + ($3 = 'done')::int,"
+        "  failed = failed + ($3 IN ('failed', 'quarantined'))::int FROM f"
+        "  WHERE queue_workers.id = f.worker)"
+        " SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM queue WHERE id = $1"
+        "  AND fence = $2 AND state = $3 AND $3 <> 'queued')",
+        &p);
 }
 
 static int pg_leave(CatalogBackend *b, int64_t worker)

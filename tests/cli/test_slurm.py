@@ -498,6 +498,17 @@ E2E_CLIPS = [('cfr.mp4', 'one clip.mp4'), ('vfr.mkv', "it's vfr.mkv"), ('off.mp4
              ('mpeg4.avi', 'clip.avi')]
 
 
+def e2e_library(lib):
+    """The fixture clips under hostile names in lib; their canonical paths."""
+    expect = []
+    for src, name in E2E_CLIPS:
+        p = lib / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(str(common.fixture(src)), str(p))
+        expect.append(os.path.realpath(str(p)))
+    return expect
+
+
 def has_shard_support():
     r = run_vidx(['run', '--help'])
     return re.search(r'--shard(?![-\w])', r.stdout) is not None
@@ -511,13 +522,7 @@ def test_end_to_end_slurm_array():
         raise Skip('vidx run --help has no --shard (static shards and vidx merge are not in this '
                    'build): enable at merge with the shard branch')
     d = new_out_dir('slurm_e2e')
-    lib = d / 'library'
-    expect = []
-    for src, name in E2E_CLIPS:
-        p = lib / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(str(common.fixture(src)), str(p))
-        expect.append(os.path.realpath(str(p)))
+    expect = e2e_library(d / 'library')
     extra = d / 'extra.mp4'
     shutil.copyfile(str(common.fixture('vfr.mp4')), str(extra))
     (d / 'list.txt').write_text('extra.mp4\n')
@@ -551,13 +556,7 @@ def test_end_to_end_slurm_queue():
     env = slurm_env()
     url = common.pg_database('slurm_queue')
     d = new_out_dir('slurm_queue_e2e')
-    lib = d / 'library'
-    expect = []
-    for src, name in E2E_CLIPS:
-        p = lib / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(str(common.fixture(src)), str(p))
-        expect.append(os.path.realpath(str(p)))
+    expect = e2e_library(d / 'library')
     (d / 'logs').mkdir()
     args = ['library', '--catalog', url, '-o', 'OUT', '--array', '2', '--count', '3',
             '--log', str(d / 'logs' / '%x-%A_%a.out')]
