@@ -178,8 +178,8 @@ int vidx__catalog_begin(VidxCatalog *c)
 int vidx__catalog_put(VidxCatalog *c, const CatalogVideo *v)
 {
     if (v->queue_id) { /* the claim first: rows only while it is still ours */
-        int held = vidx__queue_finish(c, v->queue_id, v->queue_fence, v->queue_state,
-                                      v->queue_cause);
+        int held =
+            vidx__queue_finish(c, v->queue_id, v->queue_fence, v->queue_state, v->queue_cause);
         if (held <= 0)
             return held < 0 ? held : VIDX_ELEASE;
         if (v->queue_state == QUEUE_QUEUED)
@@ -299,7 +299,6 @@ int vidx__catalog_rename_video(VidxCatalog *c, int64_t id, const char *path)
 {
     return c->ops->rename_video(c->b, id, path);
 }
-
 
 const CatalogQueueOps *vidx__catalog_queue(VidxCatalog *c, CatalogBackend **b)
 {
