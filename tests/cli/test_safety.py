@@ -341,12 +341,12 @@ def test_legacy_output():
 
 
 def _wait_for_start(out, proc):
-    """Until the first run holds OUT: its pid in the lock file (or, for a vidx without the
-    lock, work in its scratch)."""
+    """Until the first run holds OUT and has begun its work: its pid in the lock file and
+    its scratch made (or, for a vidx without the lock, work in its scratch)."""
     lock, scratch = Path(out) / '.vidx-lock', Path(out) / '.scratch'
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
-        if lock.is_file() and lock.read_text().strip() == str(proc.pid):
+        if lock.is_file() and lock.read_text().strip() == str(proc.pid) and scratch.is_dir():
             return
         if not lock.exists() and scratch.is_dir() and any(scratch.iterdir()):
             return
