@@ -376,8 +376,10 @@ static int work_loop(QueueRun *q)
                 return ret;
             continue;
         }
-        if (!waiting && !q->set->follow)
+        if (!waiting && !q->set->follow) { /* the last clean-ups, whoever left them */
+            vidx__queue_expire(q->cat, q->set->lease, q->set->max_attempts, reap, q);
             return 0;
+        }
         /* Others still at work (their videos may come back) or maybe dead: wait and see. */
         if ((ret = keep_alive(q)) == VIDX_ELEASE)
             ret = rejoin(q);

@@ -68,6 +68,8 @@ static const char *const schema[] = {
     "CREATE INDEX IF NOT EXISTS queue_held ON queue(worker) WHERE state = 'running'",
     "CREATE INDEX IF NOT EXISTS queue_claims ON queue(claim) WHERE state = 'running'",
     "CREATE INDEX IF NOT EXISTS queue_state ON queue(state)",
+    "CREATE TABLE IF NOT EXISTS queue_cleanup(id BIGSERIAL PRIMARY KEY, worker BIGINT,"
+    " host TEXT, path TEXT, fence BIGINT, state TEXT)",
 };
 
 /* One transaction of the queue's own: fn between BEGIN and COMMIT, redone when the
@@ -101,8 +103,8 @@ static int create_tables(CatalogBackend *b, void *ctx)
 static int ensure_schema(CatalogBackend *b)
 {
     PGresult *res = NULL;
-    int ret = vidx__pg_exec(b, "looking for the queue", "SELECT to_regclass('queue') IS NOT NULL",
-                            0, NULL, &res);
+    int ret = vidx__pg_exec(b, "looking for the queue",
+                            "SELECT to_regclass('queue_cleanup') IS NOT NULL", 0, NULL, &res);
     int have = ret == 0 && !strcmp(PQgetvalue(res, 0, 0), "t");
     PQclear(res);
     if (ret < 0 || have)
@@ -355,35 +357,66 @@ static int pg_claim(CatalogBackend *b, int64_t worker, int64_t options, double l
     return ret < 0 ? ret : n;
 }
 
-/* What expiry ran out, reported after its transaction committed. */
-typedef struct Expired {
-    PGresult *leases, *workers;
-    const char *max, *lease;
-} Expired;
-
+/*
+ * Expiry in two transactions. The first runs out leases and declares workers
+ * dead, and records what each leaves to clean up (queue_cleanup) in the same
+ * commit. The second takes pending clean-ups (anyone's, SKIP LOCKED), calls fn
+ * for each while holding them, and deletes them in its commit: a worker that
+ * dies while cleaning up leaves them to the next one, so nothing a dead
+ * worker left is ever forgotten.
+ */
 static int expire_all(CatalogBackend *b, void *ctx)
 {
-    Expired *x = ctx;
-    const char *pl[] = {x->max}, *pw[] = {x->lease};
-    PQclear(x->leases), PQclear(x->workers);
-    x->leases = x->workers = NULL;
+    const char *const *p = ctx; /* max attempts, lease */
     int ret = vidx__pg_exec(
         b, "expiring leases",
         "WITH x AS (SELECT id, worker, fence FROM queue WHERE state = 'running'"
-        "  AND lease_until < now() ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED)"
-        " UPDATE queue q SET state = CASE WHEN q.attempts >= $1::int THEN 'quarantined'"
+        "  AND lease_until < now() ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED),"
+        " u AS (UPDATE queue q SET state = CASE WHEN q.attempts >= $1::int THEN 'quarantined'"
         "  ELSE 'queued' END, lease_until = NULL, finished = CASE WHEN q.attempts >= $1::int"
         "  THEN now() END, last_error = 'its worker stopped holding it (killed, machine lost or"
         " cut off) on attempt ' || q.attempts || coalesce('; before: ' || q.last_error, '')"
-        " FROM x WHERE q.id = x.id"
-        " RETURNING x.worker, q.path, x.fence, q.state,"
-        "  (SELECT host FROM queue_workers WHERE id = x.worker)",
-        1, pl, &x->leases);
+        "  FROM x WHERE q.id = x.id RETURNING x.worker, q.path, x.fence, q.state)"
+        " INSERT INTO queue_cleanup(worker, host, path, fence, state) SELECT u.worker,"
+        "  (SELECT host FROM queue_workers w WHERE w.id = u.worker), u.path, u.fence, u.state"
+        "  FROM u",
+        1, p, NULL);
     if (ret == 0)
         ret = vidx__pg_exec(b, "expiring workers",
-                            "UPDATE queue_workers SET state = 'dead' WHERE state = 'alive'"
-                            " AND seen < now() - $1 * interval '1 second' RETURNING id, host",
-                            1, pw, &x->workers);
+                            "WITH d AS (UPDATE queue_workers SET state = 'dead' WHERE state ="
+                            "  'alive' AND seen < now() - $1 * interval '1 second'"
+                            "  RETURNING id, host)"
+                            " INSERT INTO queue_cleanup(worker, host) SELECT id, host FROM d",
+                            1, p + 1, NULL);
+    return ret;
+}
+
+typedef struct Cleanup {
+    void (*fn)(void *, const QueueExpired *);
+    void *opaque;
+    int n;
+} Cleanup;
+
+static int cleanup_all(CatalogBackend *b, void *ctx)
+{
+    Cleanup *c = ctx;
+    PGresult *res = NULL;
+    c->n = 0;
+    int ret = vidx__pg_exec(b, "cleaning up after workers",
+                            "DELETE FROM queue_cleanup WHERE id IN (SELECT id FROM queue_cleanup"
+                            "  ORDER BY id LIMIT 200 FOR UPDATE SKIP LOCKED)"
+                            " RETURNING worker, host, path, fence, state",
+                            0, NULL, &res);
+    for (int i = 0; ret == 0 && i < PQntuples(res); i++, c->n++) {
+        const char *state = vidx__pg_get(res, i, 4);
+        QueueExpired e = {.worker = vidx__pg_get_i64(res, i, 0),
+                          .host = vidx__pg_get(res, i, 1),
+                          .path = vidx__pg_get(res, i, 2),
+                          .fence = vidx__pg_get_i64(res, i, 3),
+                          .state = state ? state_parse(state) : QUEUE_QUEUED};
+        c->fn(c->opaque, &e); /* before the commit that forgets it */
+    }
+    PQclear(res);
     return ret;
 }
 
@@ -391,26 +424,14 @@ static int pg_expire(CatalogBackend *b, double lease, int max_attempts,
                      void (*fn)(void *, const QueueExpired *), void *opaque)
 {
     char l[32], m[16];
-    Expired x = {NULL, NULL, m, l};
+    const char *p[] = {m, l};
+    Cleanup c = {fn, opaque, 0};
     snprintf(l, sizeof(l), "%.3f", lease);
     snprintf(m, sizeof(m), "%d", max_attempts);
-    int ret = transaction(b, expire_all, &x), n = 0;
-    for (int i = 0; ret == 0 && i < PQntuples(x.leases); i++, n++) {
-        QueueExpired e = {.worker = vidx__pg_get_i64(x.leases, i, 0),
-                          .path = vidx__pg_get(x.leases, i, 1),
-                          .fence = vidx__pg_get_i64(x.leases, i, 2),
-                          .state = state_parse(PQgetvalue(x.leases, i, 3)),
-                          .host = vidx__pg_get(x.leases, i, 4)};
-        fn(opaque, &e);
-    }
-    for (int i = 0; ret == 0 && i < PQntuples(x.workers); i++, n++) {
-        QueueExpired e = {.worker = vidx__pg_get_i64(x.workers, i, 0),
-                          .host = vidx__pg_get(x.workers, i, 1)};
-        fn(opaque, &e);
-    }
-    PQclear(x.leases);
-    PQclear(x.workers);
-    return ret < 0 ? ret : n;
+    int ret = transaction(b, expire_all, (void *)p);
+    if (ret == 0)
+        ret = transaction(b, cleanup_all, &c);
+    return ret < 0 ? ret : c.n;
 }
 
 /* Already finished the same way (a lost connection hid the first commit) counts as yes. */

@@ -84,7 +84,9 @@ typedef struct CatalogQueueOps {
     /* Claims up to max queued videos of options; returns how many (items filled). */
     int (*claim)(CatalogBackend *b, int64_t worker, int64_t options, double lease, QueueItem *items,
                  int max);
-    /* Runs out expired leases and dead workers (fn for each); returns how many. */
+    /* Runs out expired leases and declares dead workers, recording what each leaves to
+     * clean up; then calls fn for pending clean-ups (anyone's), forgetting each only
+     * in the commit after fn returned. Returns how many fn saw. */
     int (*expire)(CatalogBackend *b, double lease, int max_attempts,
                   void (*fn)(void *, const QueueExpired *), void *opaque);
     /* Inside a transaction: sets a claimed video's state (QUEUED puts it back).
