@@ -23,7 +23,8 @@ void vidx__asr_segments_free(AsrSegments *s);
 int vidx__asr_segments_add(AsrSegments *s, double start, double end, const char *text);
 
 typedef struct AsrConfig {
-    const char *url;      /* HTTP backend: base URL (…/v1/audio/transcriptions is appended when missing) */
+    const char
+        *url; /* HTTP backend: base URL (…/v1/audio/transcriptions is appended when missing) */
     const char *model;    /* model name sent to the endpoint, or NULL */
     const char *language; /* e.g. "en", or NULL */
     const char *key_env;  /* name of the environment variable holding the API key (never the key) */
@@ -44,7 +45,19 @@ typedef struct AsrOps {
 extern const AsrOps vidx__asr_http;   /* speech/asr_http.c */
 extern const AsrOps vidx__asr_sphinx; /* speech/asr_sphinx.c */
 
-/* Whole audio: cut into chunks at silences (<= chunk_seconds each), transcribed, stitched with offsets. */
-int vidx__asr_run(const AsrOps *ops, const AsrConfig *cfg, const float *pcm, size_t n, AsrSegments *out);
+/* Whole audio: cut into chunks at silences (<= chunk_seconds each), transcribed, stitched with
+ * offsets. */
+int vidx__asr_run(const AsrOps *ops, const AsrConfig *cfg, const float *pcm, size_t n,
+                  AsrSegments *out);
+
+/* The sample rate of the PCM every backend takes. */
+#define VIDX_ASR_RATE 16000
+
+/*
+ * Length in samples of the first chunk of pcm[0..n): all of it when n <= limit,
+ * else a cut at the quietest short window in the last half of the limit (the
+ * latest of equally quiet ones), never past limit. limit >= 1.
+ */
+size_t vidx__asr_cut(const float *pcm, size_t n, size_t limit);
 
 #endif /* VIDX_SPEECH_ASR_H */
