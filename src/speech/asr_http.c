@@ -9,7 +9,8 @@
  * VIDX_ASR_KEY, else OPENAI_API_KEY) and is sent only as an Authorization:
  * Bearer header: never logged, never in an error message (a server's error
  * text quoted in a message has it blanked out). Only http and https, no
- * redirects (the key would follow them). Each request has cfg->timeout
+ * redirects (the key would follow them). Messages name the URL without its
+ * user information (user:password@). Each request has cfg->timeout
  * seconds; a connection failure, a timeout, 429 and 5xx are tried again up to
  * cfg->retries times, waiting 0.5 s doubling up to 30 s, or what Retry-After
  * asks (at most 120 s).
@@ -33,6 +34,7 @@
 struct AsrBackend {
     AsrConfig cfg;
     char *url;
+    char *shown; /* url without user information (user:password@), for messages */
     char *key;
     struct curl_slist *headers;
 };
@@ -187,13 +189,14 @@ static int failure(const AsrBackend *b, const Reply *r)
 {
     char text[160];
     if (r->curl == CURLE_OPERATION_TIMEDOUT)
-        return vidx__detail(VIDX_ETIMEOUT, "%s: no answer within %g s", b->url, b->cfg.timeout);
+        return vidx__detail(VIDX_ETIMEOUT, "%s: no answer within %g s", b->shown, b->cfg.timeout);
     if (r->curl == CURLE_WRITE_ERROR)
-        return vidx__detail(VIDX_ENETWORK, "%s: answer larger than %d MiB", b->url, MAX_BODY >> 20);
+        return vidx__detail(VIDX_ENETWORK, "%s: answer larger than %d MiB", b->shown,
+                            MAX_BODY >> 20);
     if (r->curl != CURLE_OK)
-        return vidx__detail(VIDX_ENETWORK, "%s: %s", b->url, curl_easy_strerror(r->curl));
+        return vidx__detail(VIDX_ENETWORK, "%s: %s", b->shown, curl_easy_strerror(r->curl));
     excerpt(b, &r->body, text, sizeof(text));
-    return vidx__detail(VIDX_ENETWORK, "%s: HTTP %ld%s%s", b->url, r->status, *text ? ": " : "",
+    return vidx__detail(VIDX_ENETWORK, "%s: HTTP %ld%s%s", b->shown, r->status, *text ? ": " : "",
                         text);
 }
 
@@ -211,7 +214,7 @@ static int post(AsrBackend *b, CURL *c, curl_mime *m, Reply *r)
         double wait = VIDX_MIN(0.5 * ldexp(1, attempt), 30.0);
         if (r->status == 429 && r->retry_after >= 0)
             wait = r->retry_after;
-        vidx__log(VIDX_LOG_WARNING, "vidx: %s: %s; trying again in %g s\n", b->url,
+        vidx__log(VIDX_LOG_WARNING, "vidx: %s: %s; trying again in %g s\n", b->shown,
                   r->curl != CURLE_OK ? curl_easy_strerror(r->curl) : "server busy", wait);
         sleep_s(wait);
     }
@@ -221,7 +224,7 @@ static int post(AsrBackend *b, CURL *c, curl_mime *m, Reply *r)
 
 static int malformed(const AsrBackend *b, const char *why)
 {
-    return vidx__detail(VIDX_EFORMAT, "%s: malformed answer: %s", b->url, why);
+    return vidx__detail(VIDX_EFORMAT, "%s: malformed answer: %s", b->shown, why);
 }
 
 static int read_segment(const AsrBackend *b, json_t *seg, double offset, AsrSegments *out)
@@ -296,6 +299,19 @@ static char *endpoint(const char *base)
     return u;
 }
 
+/* url without the user information between "://" and the host ("user:password@"). */
+static char *without_userinfo(const char *url)
+{
+    char *u = strdup(url), *host = u ? strstr(u, "://") : NULL;
+    if (!host)
+        return u;
+    host += 3;
+    char *at = strchr(host, '@'), *slash = strchr(host, '/');
+    if (at && (!slash || at < slash))
+        memmove(host, at + 1, strlen(at + 1) + 1);
+    return u;
+}
+
 static const char *api_key(const AsrConfig *cfg)
 {
     if (cfg->key_env && *cfg->key_env)
@@ -335,6 +351,7 @@ static void http_close(AsrBackend *b)
         memset(b->key, 0, strlen(b->key));
     free(b->key);
     free(b->url);
+    free(b->shown);
     free(b);
 }
 
@@ -349,7 +366,9 @@ static int http_open(AsrBackend **out, const AsrConfig *cfg)
     if (!b)
         return -ENOMEM;
     b->cfg = *cfg;
-    int ret = (b->url = endpoint(cfg->url)) ? bearer(b) : -ENOMEM;
+    b->url = endpoint(cfg->url);
+    b->shown = b->url ? without_userinfo(b->url) : NULL;
+    int ret = b->shown ? bearer(b) : -ENOMEM;
     if (ret == 0 && !b->headers)
         b->headers = curl_slist_append(NULL, "Expect:");
     if (ret == 0 && !b->headers)
