@@ -92,7 +92,9 @@ static int run_chunks(const AsrOps *ops, AsrBackend *b, const AsrConfig *cfg, co
                       size_t n, AsrSegments *out)
 {
     double secs = cfg->chunk_seconds > 0 ? cfg->chunk_seconds : 30;
-    size_t limit = VIDX_MAX((size_t)(secs * VIDX_ASR_RATE), (size_t)1);
+    /* (a limit past the recording is the recording: no overflowing conversion) */
+    size_t limit = secs * VIDX_ASR_RATE >= (double)n ? n : (size_t)(secs * VIDX_ASR_RATE);
+    limit = VIDX_MAX(limit, (size_t)1);
     for (size_t at = 0; at < n;) {
         size_t len = vidx__asr_cut(pcm + at, n - at, limit);
         int ret = ops->transcribe(b, pcm + at, len, (double)at / VIDX_ASR_RATE, out);

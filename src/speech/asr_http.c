@@ -141,7 +141,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *opaque)
 static void perform(AsrBackend *b, CURL *c, curl_mime *m, Reply *r)
 {
     r->retry_after = -1;
-    long ms = (long)(b->cfg.timeout > 0 ? b->cfg.timeout * 1000 : 300000);
+    double t = b->cfg.timeout > 0 ? VIDX_MIN(b->cfg.timeout, 1e6) : 300; /* ~11 days at most */
+    long ms = VIDX_MAX((long)(t * 1000), 1L);
     curl_easy_setopt(c, CURLOPT_URL, b->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);

@@ -294,3 +294,11 @@ def test_no_audio_empty_transcript():
     with Asr() as asr:
         r = transcribe(path, asr.url)
     check(ok_json(r) == [] and not asr.requests, 'requests %d: %s' % (len(asr.requests), r.describe()))
+
+
+def test_huge_chunk_and_timeout():
+    # limits past any recording are the recording (no overflowing conversion: UBSan build)
+    path = make_audio('asr_huge', SPEECH, 2)
+    with Asr() as asr:
+        r = transcribe(path, asr.url, '--chunk', '1e300', '--timeout', '1e300')
+    check(len(ok_json(r)) == 2 and len(asr.requests) == 1, 'requests %d: %s' % (len(asr.requests), r.describe()))
