@@ -9,6 +9,8 @@
   batch_shards   the same with --layout shards and --dedup-exact
   frames_pool    `vidx frames` on the long fixture with 3 threads (the parallel GOP
                  decoder pool) and `vidx probe`
+  transcribe_http  `vidx transcribe --asr-url` (libcurl, jansson) against the loopback
+                 server of test_transcribe.py: four chunks, one retried after a 500
 
 Every process valgrind traced must have written a complete report (a worker that
 was killed instead of exiting would leave none, and would hide its leaks).
@@ -120,4 +122,17 @@ def test_frames_pool():
     _check_reports(res, reports, 1)
     res, reports = _memcheck('memcheck-probe', ['probe', src])
     check(res.rc == 0, 'vidx probe failed under valgrind\n' + res.describe())
+    _check_reports(res, reports, 1)
+
+
+def test_transcribe_http():
+    from test_transcribe import Asr, make_audio
+    _require_valgrind()
+    path = make_audio('memcheck-asr', '0.5*sin(2*PI*440*t)*lt(mod(t,7),6.5)', 25)
+    # key=None: the server takes any key; --asr-key-env HOME sends one (the Bearer path)
+    with Asr(['500'], key=None) as asr:  # pauses at 7, 14, 21 s: 4 chunks, + 1 retry
+        res, reports = _memcheck('memcheck-asr', ['transcribe', path, '--asr-url', asr.url, '--chunk', '10',
+                                                  '--asr-key-env', 'HOME', '--format', 'srt'])
+    check(res.rc == 0, 'vidx transcribe failed under valgrind\n' + res.describe())
+    check(len(asr.requests) == 5 and not asr.problems, 'requests %d %s' % (len(asr.requests), asr.problems))
     _check_reports(res, reports, 1)

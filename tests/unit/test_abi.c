@@ -272,6 +272,34 @@ static void test_slurm_settings(void **state)
     }
 }
 
+/* VidxTranscribeSettings: defaults only up to the caller's size; a newer caller's
+ * unknown field set, or a size no version has, is refused before any work. */
+static void test_transcribe_settings(void **state)
+{
+    Buf buf;
+    VidxTranscribeSettings *s = (VidxTranscribeSettings *)buf.b;
+    VidxSource *src = NULL;
+    VidxTranscript *t = NULL;
+    (void)state;
+    memset(buf.b, 0xAA, sizeof(buf.b));
+    assert_int_equal(
+        vidx_transcribe_settings_init(s, offsetof(VidxTranscribeSettings, chunk_seconds)), 0);
+    assert_true(s->timeout == 300 && s->retries == 3 && s->asr_url == NULL);
+    for (size_t i = offsetof(VidxTranscribeSettings, chunk_seconds); i < sizeof(*s); i++)
+        assert_int_equal(buf.b[i], 0xAA);
+    assert_int_equal(vidx_source_open(&src, clip, NULL), 0);
+    memset(buf.b, 0, sizeof(buf.b));
+    assert_int_equal(vidx_transcribe_settings_init(s, sizeof(*s) + 16), 0);
+    s->asr_url = "http://127.0.0.1:9";
+    buf.b[sizeof(*s) + 8] = 1;
+    assert_int_equal(vidx_transcribe(&t, src, s), VIDX_EUSAGE);
+    assert_null(t);
+    vidx_transcribe_default_settings(s);
+    s->struct_size = 0;
+    assert_int_equal(vidx_transcribe(&t, src, s), VIDX_EUSAGE);
+    vidx_source_close(&src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_newer_caller),
         cmocka_unit_test(test_bad_sizes_refused),
         cmocka_unit_test(test_slurm_settings),
+        cmocka_unit_test(test_transcribe_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

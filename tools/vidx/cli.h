@@ -120,5 +120,6 @@ int cmd_enqueue(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_slurm(int argc, char **argv);
+int cmd_transcribe(int argc, char **argv);
 
 #endif

@@ -25,6 +25,7 @@ static const Command commands[] = {
     {"worker", cmd_worker, "process videos from the work queue, on any number of machines"},
     {"merge", cmd_merge, "combine the outputs of several runs (sharded runs) into one"},
     {"slurm", cmd_slurm, "write (and submit) a Slurm job array over a library"},
+    {"transcribe", cmd_transcribe, "the speech of one file as timed text (JSON, SRT, WebVTT)"},
 };
 
 static void usage(FILE *out)
