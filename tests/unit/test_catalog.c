@@ -460,9 +460,14 @@ int main(void)
     int failed = 0;
     const char *no_services = getenv("VIDX_TEST_NO_SERVICES");
     for (current = 0; current < VIDX_ARRAY_SIZE(impls); current++) {
-        if (impls[current] == &vidx__catalog_postgres && !getenv("VIDX_TEST_PG") && no_services &&
-            !strcmp(no_services, "1")) {
-            printf("postgresql: skipped (VIDX_TEST_NO_SERVICES=1)\n");
+        if (impls[current] == &vidx__catalog_postgres && !getenv("VIDX_TEST_PG")) {
+            if (no_services && !strcmp(no_services, "1")) {
+                printf("postgresql: skipped (VIDX_TEST_NO_SERVICES=1)\n");
+                continue;
+            }
+            fprintf(stderr, "postgresql: VIDX_TEST_PG is not set (scripts/test.sh starts a "
+                            "server; by hand: eval \"$(scripts/services.sh pg-start)\")\n");
+            failed++;
             continue;
         }
         failed += cmocka_run_group_tests_name(impls[current]->name, one, NULL, NULL);

@@ -219,9 +219,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leave_hands_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_requeues, setup, teardown),
     };
-    if (!getenv("VIDX_TEST_PG") && getenv("VIDX_TEST_NO_SERVICES")) {
-        printf("skipped: no PostgreSQL (VIDX_TEST_NO_SERVICES)\n");
-        return 77;
+    if (!getenv("VIDX_TEST_PG")) {
+        const char *no = getenv("VIDX_TEST_NO_SERVICES");
+        if (no && !strcmp(no, "1")) {
+            printf("skipped: no PostgreSQL (VIDX_TEST_NO_SERVICES=1)\n");
+            return 77;
+        }
+        fprintf(stderr, "VIDX_TEST_PG is not set (scripts/test.sh starts a server; by hand: "
+                        "eval \"$(scripts/services.sh pg-start)\")\n");
+        return 1;
     }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
