@@ -110,6 +110,7 @@ int cli_run_option(int key, const char *arg, CliRunArgs *a);
 
 int cmd_probe(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
+int cmd_audio(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_export(int argc, char **argv);
