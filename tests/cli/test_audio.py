@@ -172,7 +172,10 @@ def test_audio_stream():
     r = common.run_vidx(['frames', src, '-o', d / 'g', '--count', 1, '--audio', 'wav', '--audio-stream', 5])
     check(r.rc == 2 and '--audio-stream 5' in r.stderr, 'frames --audio-stream 5: %d %s' % (r.rc, r.stderr))
     r = common.run_vidx(['run', src, '-o', d / 'run', '--count', 1, '--audio', 'flac', '--audio-stream', 1])
-    check(r.rc == 0 and (list((d / 'run').rglob('audio.flac'))), 'run --audio-stream 1: %s' % r.stderr)
+    got = list((d / 'run').rglob('audio.flac'))
+    check(r.rc == 0 and len(got) == 1, 'run --audio-stream 1: %s' % r.stderr)
+    ffmpeg('-i', got[0], d / 'run.wav')
+    check(abs(onset(read_wav(d / 'run.wav')) - 1.2) <= 0.002, 'run took the wrong stream')
 
 
 def test_refuses_user_file():
