@@ -20,9 +20,13 @@ are on the file's timeline (t=0 of the audio file = time 0 of the file).
                           no temporary file is left
   no_audio                `vidx audio` of a video without audio: exit 3, nothing written;
                           `vidx frames --audio wav` of it: ok, no audio file
+  run_audio_none          `vidx run --audio wav` over a video with and one without audio: both
+                          ok, videos.audio 'wav' and 'none' in the catalog, the end event's
+                          audio_none 1 and the summary line says it
 """
 import json
 import os
+import sqlite3
 import wave
 
 import common
@@ -207,3 +211,22 @@ def test_no_audio():
     check('no audio' in r.stderr and not (d / 'a.wav').exists(), 'message: %s' % r.stderr)
     r = common.run_vidx(['frames', src, '-o', d / 'f', '--count', 2, '--audio', 'wav', '--json'])
     check(r.rc == 0 and not list((d / 'f').glob('audio.*')), 'frames --audio wav: %d %s' % (r.rc, r.stderr))
+
+
+def test_run_audio_none():
+    d = work('audio_run_none')
+    (d / 'in').mkdir()
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25:d=2', '-c:v', 'libx264', d / 'in' / 'quiet.mp4')
+    offset_clip(d / 'in', 'pcm_s16le')
+    r = common.run_vidx(['run', d / 'in', '-o', d / 'out', '--count', 2, '--audio', 'wav',
+                         '--progress', 'json'])
+    check(r.rc == 0, 'run: exit %d: %s' % (r.rc, r.stderr[-400:]))
+    end = [json.loads(l) for l in r.stdout.splitlines() if '"end"' in l][-1]
+    check(end.get('ok') == 2 and end.get('audio_none') == 1, 'end event: %s' % end)
+    check('1 videos without audio' in r.stderr, 'summary: %s' % r.stderr[-600:])
+    con = sqlite3.connect(str(d / 'out' / 'catalog.db'))
+    rows = dict((os.path.basename(p), (st, a)) for p, st, a in con.execute('SELECT path, status, audio FROM videos'))
+    n_audio = con.execute('SELECT count(*) FROM audio').fetchone()[0]
+    con.close()
+    check(rows == {'quiet.mp4': ('ok', 'none'), 'off.mov': ('ok', 'wav')} and n_audio == 1,
+          'catalog: %s, %d audio rows' % (rows, n_audio))

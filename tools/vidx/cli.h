@@ -86,6 +86,7 @@ typedef struct CliProgress {
     int n_classes;
     int shard_index, shard_count; /* --shard, for the summary */
     int64_t other_shards;         /* videos left to other shards, as the run said */
+    int64_t audio_none;           /* videos without audio while audio was asked for */
 } CliProgress;
 void cli_progress_event(void *opaque, const VidxRunEvent *ev);
 int cli_progress_default(void);
