@@ -211,6 +211,7 @@ def test_no_audio():
     check('no audio' in r.stderr and not (d / 'a.wav').exists(), 'message: %s' % r.stderr)
     r = common.run_vidx(['frames', src, '-o', d / 'f', '--count', 2, '--audio', 'wav', '--json'])
     check(r.rc == 0 and not list((d / 'f').glob('audio.*')), 'frames --audio wav: %d %s' % (r.rc, r.stderr))
+    check(json.loads(r.stdout).get('audio') == 'none', 'frames --json: %s' % r.stdout)
 
 
 def test_run_audio_none():
