@@ -15,6 +15,13 @@
  * (start_time + duration: an encoder's padding, e.g. AAC's, is not audio)
  * when that end falls inside it. The resampler then sees one continuous
  * signal, so the output's length is the stream's end time at the output rate.
+ *
+ * A jump of more than MAX_JUMP_S is taken for a timestamp discontinuity (a
+ * reset, as MPEG-TS has at splices), not for a gap or an overlap, and the
+ * samples stay contiguous: backwards always, forwards in formats that may
+ * have discontinuities (AVFMT_TS_DISCONT) or past the stream's declared end.
+ * So a broken timestamp can neither drop the rest of the audio nor fill the
+ * disk with hours of silence.
  */
 #include "media/audio.h"
 
@@ -40,14 +47,21 @@ struct VidxAudio {
     uint8_t *silence; /* one buffer of silence in the decoder's format */
     AVFrame *pending; /* the last decoded frame, held until it is known not to be the last */
     int64_t end;      /* the stream's declared end in input samples; INT64_MAX: unknown */
+    int discont;      /* the format may reset its timestamps (AVFMT_TS_DISCONT) */
 };
 
 #define SILENCE_SAMPLES         4096
+#define MAX_JUMP_S              10
 #define VIDX_AUDIO_MAX_CHANNELS 64 /* more is refused (AVERROR_PATCHWELCOME) */
 
 int64_t vidx__audio_origin(const AVFormatContext *fmt)
 {
     return fmt->start_time != AV_NOPTS_VALUE && fmt->start_time > 0 ? fmt->start_time : 0;
+}
+
+int vidx__audio_discont(const AVFormatContext *fmt)
+{
+    return fmt->iformat && (fmt->iformat->flags & AVFMT_TS_DISCONT);
 }
 
 static int open_resampler(VidxAudio *a)
@@ -64,7 +78,7 @@ static int open_resampler(VidxAudio *a)
     return ret;
 }
 
-int vidx__audio_open(VidxAudio **out, const AVStream *st, int64_t origin,
+int vidx__audio_open(VidxAudio **out, const AVStream *st, int64_t origin, int discont,
                      const VidxAudioSettings *s)
 {
     const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
@@ -77,6 +91,7 @@ int vidx__audio_open(VidxAudio **out, const AVStream *st, int64_t origin,
     if (!(a = av_mallocz(sizeof(*a))))
         return AVERROR(ENOMEM);
     a->set = *s;
+    a->discont = discont;
     a->tb = st->time_base;
     a->origin = av_rescale_q(origin, AV_TIME_BASE_Q, st->time_base);
     a->end = st->duration > 0
@@ -172,6 +187,14 @@ static int64_t frame_start(const VidxAudio *a, const AVFrame *f)
     return av_rescale(pts - a->origin, (int64_t)a->tb.num * a->dec->sample_rate, a->tb.den);
 }
 
+static int is_discontinuity(const VidxAudio *a, int64_t start)
+{
+    int64_t jump = start - a->expected, max = (int64_t)MAX_JUMP_S * a->dec->sample_rate;
+    if (jump < -max)
+        return 1;
+    return jump > max && (a->discont || a->end == INT64_MAX || start > a->end);
+}
+
 /*
  * Places f on the timeline: silence before a late frame, an early one's head
  * dropped; the last frame (last) loses what lies past the declared end.
@@ -180,6 +203,8 @@ static int place_frame(VidxAudio *a, const AVFrame *f, int last)
 {
     int64_t start = frame_start(a, f), skip = 0, n = f->nb_samples;
     int ret = 0;
+    if (start != INT64_MIN && is_discontinuity(a, start))
+        start = a->expected; /* a reset, not a gap: contiguous */
     if (start != INT64_MIN && start > a->expected + a->tol) {
         ret = pad_silence(a, start - a->expected);
         a->expected = start;
@@ -268,7 +293,7 @@ int vidx__audio_decode_all(VidxSource *src, const VidxAudioSettings *s, int64_t 
     VidxAudio *a = NULL;
     AVPacket *pkt = av_packet_alloc();
     int ret = pkt ? vidx__audio_open(&a, src->fmt->streams[src->audio_index],
-                                     vidx__audio_origin(src->fmt), s)
+                                     vidx__audio_origin(src->fmt), vidx__audio_discont(src->fmt), s)
                   : AVERROR(ENOMEM);
     src->used = 1;
     for (unsigned i = 0; i < src->fmt->nb_streams; i++) /* the demuxer skips the rest */

@@ -110,7 +110,7 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
         goto fail;
     if (audio && audio->enabled && src->audio_index >= 0) {
         ret = vidx__audio_open(&s->audio, src->fmt->streams[src->audio_index],
-                               vidx__audio_origin(src->fmt), audio);
+                               vidx__audio_origin(src->fmt), vidx__audio_discont(src->fmt), audio);
         if (ret < 0)
             goto fail;
     }

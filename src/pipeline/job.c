@@ -8,8 +8,8 @@
  * job_internal.h). The sink (sink.h) owns where frames go and durability.
  * Frames are written under scratch names and renamed into place; the manifest
  * is written last, so a manifest never names a missing file. Audio comes from
- * the same read of the input (the sampler's demux loop) into DIR/audio.wav or
- * .flac.
+ * the same read of the input (the sampler's demux loop) into DIR/audio.wav,
+ * .flac or .opus.
  */
 #include "pipeline/job.h"
 

@@ -11,6 +11,8 @@ are on the file's timeline (t=0 of the audio file = time 0 of the file).
                           of start_time + duration, beep within a few ms
   gap_filled              a 0.5 s timestamp gap (MKV): silence fills it, the beep after it
                           lands 0.5 s later
+  discontinuity_ts        MPEG-TS whose audio timestamps jump 100 s forward (a reset): the
+                          samples stay contiguous (2.5 s, beep at 1.2 s), no 100 s of silence
   formats                 flac and opus decode to the same length as the wav
   opus_rate_refused       --format opus --rate 44100 is a usage error, nothing written
   audio_stream            --audio-stream 1 takes the second audio stream; 2 of 2 is exit 2
@@ -129,6 +131,18 @@ def test_gap_filled():
     check(abs(onset(s) - 1.7) <= 0.002, 'beep at %.6f s, want 1.7 (1.2 + the gap)' % onset(s))
     gap = s[int(1.1 * RATE):int(1.45 * RATE)]
     check(max(abs(x) for x in gap) == 0, 'the gap is not silence')
+
+
+def test_discontinuity_ts():
+    d = work('audio_discont')
+    src = d / 'jump.ts'
+    ffmpeg('-f', 'lavfi', '-i', beep(1.2, 1.4, ",asetpts='if(gte(T\\,1)\\,PTS+100/TB\\,PTS)'"),
+           '-c:a', 'mp2', src)
+    vaudio([src, '-o', d / 'a.wav'])
+    s = read_wav(d / 'a.wav')
+    # mp2 frames are 1152 samples and its decoder delays ~11 ms: a frame's worth of slack
+    check(2.49 <= len(s) / RATE <= 2.53, 'length %.3f s, want 2.5 (no silence for the reset)' % (len(s) / RATE))
+    check(abs(onset(s) - 1.2) <= 0.03, 'beep at %.4f s, want 1.2' % onset(s))
 
 
 def decoded_seconds(path):
