@@ -31,6 +31,19 @@ typedef struct VidxFrameRecord {
     int64_t dup_of;  /* dropped as a near-duplicate of this record (its position); else -1 */
 } VidxFrameRecord;
 
+/** The audio file's format (VidxJobSettings.audio). */
+typedef enum VidxAudioFormat {
+    VIDX_AUDIO_NONE = 0,
+    VIDX_AUDIO_WAV = 1,  /**< PCM s16le, .wav */
+    VIDX_AUDIO_FLAC = 2, /**< .flac */
+    VIDX_AUDIO_OPUS = 3, /**< libopus in Ogg, .opus */
+} VidxAudioFormat;
+
+/** The file extension of an audio format ("wav", "flac", "opus"), or NULL for none. */
+VIDX_API const char *vidx_audio_format_ext(int format);
+/** Parses "wav", "flac" or "opus" into *format: 0, or VIDX_EUSAGE. */
+VIDX_API int vidx_audio_format_parse(const char *name, int *format);
+
 typedef struct VidxJobSettings {
     /** The size of the caller's struct, set by vidx_job_default_settings() ("ABI", vidx.h). */
     size_t struct_size;
@@ -42,7 +55,10 @@ typedef struct VidxJobSettings {
     int md5;
     /** Write manifest.jsonl, one line per frame, in the job's directory (default 1). */
     int manifest;
-    /** Audio: 0 none, 1 WAV, 2 FLAC; written to audio.<ext> in the job's directory. */
+    /**
+     * Audio (a VidxAudioFormat): none (default), WAV, FLAC or Opus; written to
+     * audio.<ext> in the job's directory. Opus takes 8, 12, 16, 24 or 48 kHz.
+     */
     int audio;
     int audio_rate;     /**< default 16000 */
     int audio_channels; /**< default 1 */
@@ -106,6 +122,25 @@ typedef struct VidxJobResult {
 VIDX_API int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s,
                           VidxJobResult *result);
 VIDX_API void vidx_job_result_clear(VidxJobResult *result);
+
+/** vidx_audio_extract(): replace an existing output file that vidx did not write. */
+#define VIDX_AUDIO_FORCE 1u
+
+/**
+ * Writes the audio of url (a video or an audio file) to out_path, in the
+ * format s->audio (WAV when none) at s->audio_rate and s->audio_channels,
+ * from the stream s->source.audio_stream picks. Sample 0 of the output is
+ * time 0 of the file (its start time when that is positive), see
+ * docs/CLI.md; gaps are filled with silence, overlaps dropped. The file is
+ * written under a scratch name in its directory and renamed into place; an
+ * existing out_path is replaced only if vidx wrote it (or with
+ * VIDX_AUDIO_FORCE), else VIDX_ENOTOURS and nothing is touched. A file
+ * without audio is VIDX_EFORMAT. Fills result->audio_* (audio_path:
+ * out_path), status, message, output_failed, partial (damaged packets
+ * skipped); free it with vidx_job_result_clear().
+ */
+VIDX_API int vidx_audio_extract(const char *url, const char *out_path, const VidxJobSettings *s,
+                                unsigned flags, VidxJobResult *result);
 
 #ifdef __cplusplus
 }

@@ -71,6 +71,13 @@ typedef struct VidxRunEvent {
     /* Appended (see "ABI", vidx.h): */
     const char *key;      /**< VIDX_EVENT_VIDEO, _SKIPPED: the video's output key */
     int64_t other_shards; /**< videos of the inputs left to other shards (shard_count > 0) */
+    /**
+     * VIDX_EVENT_VIDEO with job.audio: "none" when the video has no audio
+     * stream (not an error: it is ok, and recorded so in the catalog), else
+     * the format written ("wav", "flac", "opus"); NULL without job.audio or
+     * when the video failed.
+     */
+    const char *audio;
 } VidxRunEvent;
 
 typedef enum VidxLayout {

@@ -38,6 +38,13 @@ typedef struct VidxSourceSettings {
      * use such a source (vidx_job_run writes the audio and no frames). Default 0.
      */
     int audio_only;
+    /**
+     * Audio stream to use: the N-th audio stream (0-based, counting audio
+     * streams only), or -1 for the best one (default). A file with audio but
+     * no N-th audio stream is refused with VIDX_ERANGE; a file without audio
+     * has none (info.has_audio 0).
+     */
+    int audio_stream;
 } VidxSourceSettings;
 
 /**

@@ -38,6 +38,7 @@
 #include <libavutil/mem.h>
 
 #include "catalog/catalog.h"
+#include "catalog/migrate.h"
 #include "core/path.h"
 #include "store/fs.h"
 #include "store/outdir.h"
@@ -395,11 +396,11 @@ static int part_layout(const char *part, char *layout, size_t size)
         int found = vidx__catalog_meta_get(c, "layout", layout, size);
         int has_schema = vidx__catalog_meta_get(c, "schema", schema, sizeof(schema));
         ret = found < 0 ? found : has_schema < 0 ? has_schema : 0;
-        if (ret == 0 && found && strcmp(schema, "2")) {
+        if (ret == 0 && found && atoi(schema) != VIDX_CATALOG_SCHEMA) {
             vidx__log(VIDX_LOG_ERROR,
-                      "%s: catalog schema %s, not 2: upgrade it first (vidx "
+                      "%s: catalog schema %s, not %d: upgrade it first (vidx "
                       "verify --repair %s)",
-                      part, has_schema ? schema : "1", part);
+                      part, has_schema ? schema : "1", VIDX_CATALOG_SCHEMA, part);
             ret = VIDX_EUSAGE;
         }
     }

@@ -4,7 +4,7 @@
  *
  * In the table: sampling (mode, count, fps, times, indices, approx), geometry
  * (size, width, height, fit), image format and quality, md5, audio (format,
- * rate, channels), stream, dedup (perceptual threshold), dedup_exact (frames
+ * rate, channels, audio_stream), stream, dedup (perceptual threshold), dedup_exact (frames
  * stored content-addressed in OUT/objects/ instead of per video) and manifest.
  * Not in it, because they never change what a finished video's output is:
  * threads, jobs, timeouts and the stall watchdog, memory/disk/scratch/frame/
@@ -66,6 +66,7 @@ INT_FIELD(audio, s->job.audio)
 INT_FIELD(audio_rate, s->job.audio_rate)
 INT_FIELD(audio_channels, s->job.audio_channels)
 INT_FIELD(stream, s->job.source.stream)
+INT_FIELD(audio_stream, s->job.source.audio_stream)
 INT_FIELD(dedup, s->job.dedup)
 INT_FIELD(dedup_exact, s->dedup_exact)
 INT_FIELD(manifest, s->job.manifest)
@@ -125,6 +126,7 @@ static const OptionField fields[] = {
     NEW(dedup),
     NEW(dedup_exact),
     NEW(manifest),
+    NEW(audio_stream),
 };
 
 const OptionField *vidx__option_fields(size_t *n)

@@ -91,7 +91,8 @@ static void count_video(Run *r, const CatalogVideo *v, const VidxFrameRecord *re
                        .message = v->error,
                        .frames = (int64_t)v->n_frames,
                        .seconds = v->seconds,
-                       .key = v->key};
+                       .key = v->key,
+                       .audio = v->audio};
     vidx__run_emit(r, VIDX_EVENT_VIDEO, &ev);
 }
 
@@ -194,6 +195,8 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, cons
     v->audio_rate = res->audio_rate;
     v->audio_channels = res->audio_channels;
     v->audio_duration = res->audio_duration;
+    if (r->set->job.audio) /* asked for: the format written, or none in the file */
+        v->audio = res->audio_path ? vidx_audio_format_ext(r->set->job.audio) : "none";
     CommitInput in = {.recs = res->frames,
                       .spans = res->spans,
                       .n = res->n_frames,

@@ -40,6 +40,9 @@ typedef struct CatalogVideo {
     const char *error_class, *error;
     double started, seconds;
     const char *probe_json;
+    /* videos.audio (schema 3): "none" (asked for, the file has none), the format
+     * written ("wav", "flac", "opus"), or NULL (not asked for) */
+    const char *audio;
     const CatalogFrame *frames;
     size_t n_frames;
     const char *audio_path; /* relative to OUT, or NULL */

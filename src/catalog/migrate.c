@@ -17,6 +17,11 @@
  * Output keys never change, so frames/<key>/ of every row stays valid and a
  * migrated video that is done is not redone. The upgrade runs through the
  * catalog's ops, so every implementation migrates the same way.
+ *
+ * Schema 3 adds videos.audio ("none" when audio was asked for and the file
+ * has none, else the format written; NULL for rows before it). The column is
+ * added by each implementation's open (idempotent DDL: sqlite.c checks for
+ * it, postgres.c says IF NOT EXISTS); this file records the version.
  */
 #include "catalog/migrate.h"
 
@@ -135,6 +140,24 @@ static void free_rows(OldRows *o)
     free(o->rows);
 }
 
+static int put_version(VidxCatalog *c)
+{
+    char v[16];
+    snprintf(v, sizeof(v), "%d", VIDX_CATALOG_SCHEMA);
+    return vidx__catalog_meta_put(c, "schema", v);
+}
+
+/* Schema 2 to 3: the column is there (the ops' open added it); the version says so. */
+static int record_version(VidxCatalog *c, const char *path)
+{
+    if (vidx__catalog_begin(c) < 0)
+        return fail(path, "upgrading");
+    if (put_version(c) == 0 && vidx__catalog_commit(c) == 0)
+        return 0;
+    vidx__catalog_rollback(c);
+    return fail(path, "upgrading to schema 3");
+}
+
 /* all: from schema 1 (every row, then the version); else only the leftovers. */
 static int upgrade(VidxCatalog *c, const char *path, int all)
 {
@@ -145,11 +168,10 @@ static int upgrade(VidxCatalog *c, const char *path, int all)
     if (vidx__catalog_begin(c) < 0)
         return fail(path, "upgrading");
     ret = vidx__catalog_videos(c, !all, keep_row, &o) == 0 &&
-                  rewrite(c, &o, &changed, &left) == 0 &&
-                  (!all || vidx__catalog_meta_put(c, "schema", "2") == 0) &&
+                  rewrite(c, &o, &changed, &left) == 0 && (!all || put_version(c) == 0) &&
                   vidx__catalog_commit(c) == 0
               ? 0
-              : fail(path, "upgrading to schema 2");
+              : fail(path, "upgrading to the canonical paths of schema 2");
     free_rows(&o);
     if (ret < 0)
         vidx__catalog_rollback(c);
@@ -173,5 +195,8 @@ int vidx__catalog_migrate(VidxCatalog *c, const char *path)
                   path, v, VIDX_CATALOG_SCHEMA);
         return VIDX_ECATALOG;
     }
-    return upgrade(c, path, v < VIDX_CATALOG_SCHEMA);
+    int ret = upgrade(c, path, v < 2);
+    if (ret == 0 && v >= 2 && v < VIDX_CATALOG_SCHEMA)
+        ret = record_version(c, path);
+    return ret;
 }

@@ -5,7 +5,7 @@
 #ifndef VIDX_CATALOG_MIGRATE_H
 #define VIDX_CATALOG_MIGRATE_H
 
-#define VIDX_CATALOG_SCHEMA 2
+#define VIDX_CATALOG_SCHEMA 3
 
 #include "core/internal.h"
 

@@ -58,7 +58,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS blobs(checksum TEXT PRIMARY KEY, location TEXT NOT NULL,"
     " \"offset\" BIGINT, bytes BIGINT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS blobs_location ON blobs(location);"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    /* schema 3 (catalog/migrate.h): added to a catalog made before it */
+    "ALTER TABLE videos ADD COLUMN IF NOT EXISTS audio TEXT;";
 
 /* Rows schema 2 never writes: relative paths (catalog/migrate.c). */
 #define LEFTOVER                                                                                   \
@@ -207,14 +209,15 @@ static int upsert_video(CatalogBackend *b, const CatalogVideo *v, int64_t *id)
     vidx__pg_i64(&p, (int64_t)v->n_frames);
     vidx__pg_text(&p, v->probe_json);
     vidx__pg_f64(&p, now.tv_sec + now.tv_nsec / 1e9);
+    vidx__pg_text(&p, v->audio);
     int ret = query(b, v->path,
                     "INSERT INTO videos(path,key,size,mtime,fingerprint,options_hash,status,"
-                    "error_class,error,attempts,started_at,seconds,frames,probe,updated_at) "
-                    "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$11,$12,$13,$14) "
+                    "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio) "
+                    "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$11,$12,$13,$14,$15) "
                     "ON CONFLICT(path) DO UPDATE SET key=$2,size=$3,mtime=$4,fingerprint=$5,"
                     "options_hash=$6,status=$7,error_class=$8,error=$9,"
                     "attempts=videos.attempts+1,started_at=$10,seconds=$11,frames=$12,probe=$13,"
-                    "updated_at=$14 RETURNING id",
+                    "updated_at=$14,audio=$15 RETURNING id",
                     &p, &r);
     if (ret < 0)
         return ret;
@@ -722,6 +725,7 @@ static void video_from_row(const PGresult *r, int i, CatalogVideo *v)
         .started = strtod(PQgetvalue(r, i, 10), NULL),
         .seconds = strtod(PQgetvalue(r, i, 11), NULL),
         .probe_json = vidx__pg_get(r, i, 12),
+        .audio = vidx__pg_get(r, i, 13),
     };
 }
 
@@ -730,7 +734,8 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
     PGresult *videos = NULL;
     int ret = query(b, "reading videos",
                     "SELECT id, path, key, size, mtime, fingerprint, options_hash, status,"
-                    " error_class, error, started_at, seconds, probe FROM videos ORDER BY path",
+                    " error_class, error, started_at, seconds, probe, audio FROM videos"
+                    " ORDER BY path",
                     NULL, &videos);
     for (int i = 0; ret == 0 && i < PQntuples(videos); i++) {
         PGresult *fr = NULL, *au = NULL;

@@ -37,7 +37,7 @@ static const char schema[] =
     " size INTEGER, mtime INTEGER, fingerprint TEXT, options_hash TEXT,"
     " status TEXT NOT NULL, error_class TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
     " started_at REAL, seconds REAL, frames INTEGER NOT NULL DEFAULT 0, probe TEXT,"
-    " updated_at REAL NOT NULL);"
+    " updated_at REAL NOT NULL, audio TEXT);"
     "CREATE INDEX IF NOT EXISTS videos_status ON videos(status);"
     "CREATE TABLE IF NOT EXISTS frames("
     " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
@@ -88,11 +88,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRIOR] =
         "SELECT status, fingerprint, options_hash, attempts, key FROM videos WHERE path=?1",
     [ST_UPSERT] = "INSERT INTO videos(path,key,size,mtime,fingerprint,options_hash,status,"
-                  "error_class,error,attempts,started_at,seconds,frames,probe,updated_at) "
-                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10,?11,?12,?13,?14) "
+                  "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio) "
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10,?11,?12,?13,?14,?15) "
                   "ON CONFLICT(path) DO UPDATE SET key=?2,size=?3,mtime=?4,fingerprint=?5,"
                   "options_hash=?6,status=?7,error_class=?8,error=?9,attempts=attempts+1,"
-                  "started_at=?10,seconds=?11,frames=?12,probe=?13,updated_at=?14 "
+                  "started_at=?10,seconds=?11,frames=?12,probe=?13,updated_at=?14,audio=?15 "
                   "RETURNING id",
     [ST_DEL_FRAMES] = "DELETE FROM frames WHERE video_id=?1",
     [ST_DEL_AUDIO] = "DELETE FROM audio WHERE video_id=?1",
@@ -176,6 +176,21 @@ static void bk_close(CatalogBackend *b)
     free(b);
 }
 
+/* Schema 3 (catalog/migrate.h): videos.audio, added to a catalog made before it. */
+static int add_audio_column(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int have =
+        sqlite3_prepare_v2(db, "SELECT audio FROM videos LIMIT 0", -1, &st, NULL) == SQLITE_OK;
+    sqlite3_finalize(st);
+    if (have)
+        return 0;
+    return sqlite3_exec(db, "ALTER TABLE videos ADD COLUMN audio TEXT", NULL, NULL, NULL) ==
+                   SQLITE_OK
+               ? 0
+               : -1;
+}
+
 static int bk_open(CatalogBackend **out, const char *path, int readonly)
 {
     CatalogBackend *b = calloc(1, sizeof(*b));
@@ -192,7 +207,8 @@ static int bk_open(CatalogBackend **out, const char *path, int readonly)
     if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(b->db, 10000);
-    if (!readonly && sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+    if (!readonly &&
+        (sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK || add_audio_column(b->db) < 0))
         goto fail;
     for (int i = 0; i < ST_COUNT && !readonly; i++)
         if (sqlite3_prepare_v3(b->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &b->st[i],
@@ -310,6 +326,7 @@ static int64_t upsert_video(CatalogBackend *b, const CatalogVideo *v)
     sqlite3_bind_int64(st, 12, (int64_t)v->n_frames);
     bind_text_or_null(st, 13, v->probe_json);
     sqlite3_bind_double(st, 14, now.tv_sec + now.tv_nsec / 1e9);
+    bind_text_or_null(st, 15, v->audio);
     int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
     return id;
@@ -804,6 +821,7 @@ static void video_from_row(sqlite3_stmt *st, CatalogVideo *v)
         .started = sqlite3_column_double(st, 10),
         .seconds = sqlite3_column_double(st, 11),
         .probe_json = col_text(st, 12),
+        .audio = col_text(st, 13),
     };
 }
 
@@ -817,7 +835,7 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
 {
     static const char *const sql[] = {
         "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, error_class,"
-        " error, started_at, seconds, probe FROM videos ORDER BY path",
+        " error, started_at, seconds, probe, audio FROM videos ORDER BY path",
         "SELECT idx, target, time, pts, keyframe, width, height, bytes, location, offset,"
         " checksum, phash, dup_of, EXISTS(SELECT 1 FROM blobs b WHERE b.checksum = f.checksum"
         " AND b.location = f.location AND b.offset IS f.offset) FROM frames f"

@@ -11,7 +11,17 @@
 
 typedef struct VidxAudio VidxAudio;
 
-int vidx__audio_open(VidxAudio **out, const AVStream *st, const VidxAudioSettings *s);
+/*
+ * The audio timeline's 0, in AV_TIME_BASE units: the file's start time
+ * (format start_time) when it is positive, else 0. Samples before it are
+ * dropped; a stream that starts after it is preceded by silence.
+ */
+int64_t vidx__audio_origin(const AVFormatContext *fmt);
+/* 1 when the file's format may reset its timestamps (AVFMT_TS_DISCONT: MPEG-TS, PS). */
+int vidx__audio_discont(const AVFormatContext *fmt);
+/* origin, discont: vidx__audio_origin() and vidx__audio_discont() of st's file. */
+int vidx__audio_open(VidxAudio **out, const AVStream *st, int64_t origin, int discont,
+                     const VidxAudioSettings *s);
 /* Decodes pkt (NULL flushes decoder and resampler) and hands samples to the callback. */
 int vidx__audio_packet(VidxAudio *a, const AVPacket *pkt);
 /* Decode errors seen (damaged audio does not stop the video). */

@@ -109,7 +109,8 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
     if (set->pixel != VIDX_PIXEL_NATIVE && (ret = vidx__convert_new(&s->conv, &src->info, set)) < 0)
         goto fail;
     if (audio && audio->enabled && src->audio_index >= 0) {
-        ret = vidx__audio_open(&s->audio, src->fmt->streams[src->audio_index], audio);
+        ret = vidx__audio_open(&s->audio, src->fmt->streams[src->audio_index],
+                               vidx__audio_origin(src->fmt), vidx__audio_discont(src->fmt), audio);
         if (ret < 0)
             goto fail;
     }

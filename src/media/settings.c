@@ -19,6 +19,7 @@ void vidx__source_defaults(VidxSourceSettings *s)
     s->network_timeout = 30.0;
     s->max_pixels = 8192LL * 8192LL;
     s->max_streams = 64;
+    s->audio_stream = -1;
 }
 
 void vidx__sampler_defaults(VidxSamplerSettings *s)

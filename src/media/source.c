@@ -159,6 +159,32 @@ static void fill_video_info(VidxSource *src)
     vi->has_audio = src->audio_index >= 0;
 }
 
+/*
+ * The audio stream: the settings.audio_stream-th of the audio streams, or
+ * FFmpeg's best one (preferring those related to video stream `related`; -1:
+ * any). Sets src->audio_index (-1: the file has no audio).
+ */
+static int pick_audio(VidxSource *src, int related)
+{
+    AVFormatContext *fmt = src->fmt;
+    int wanted = src->settings.audio_stream, n = 0;
+    src->audio_index = -1;
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        if (fmt->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
+            continue;
+        if (n++ == wanted)
+            src->audio_index = (int)i;
+    }
+    if (wanted < 0) {
+        int idx = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, related, NULL, 0);
+        src->audio_index = idx >= 0 ? idx : -1;
+    } else if (n > 0 && src->audio_index < 0) {
+        return vidx__detail(VIDX_ERANGE, "--audio-stream %d: the file has %d audio stream%s",
+                            wanted, n, n == 1 ? "" : "s");
+    }
+    return 0;
+}
+
 static int pick_streams(VidxSource *src, int wanted)
 {
     AVFormatContext *fmt = src->fmt;
@@ -175,9 +201,9 @@ static int pick_streams(VidxSource *src, int wanted)
     if (fmt->streams[idx]->disposition & AV_DISPOSITION_ATTACHED_PIC)
         return VIDX_ENOVIDEO;
     src->video = fmt->streams[idx];
-    src->audio_index = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, idx, NULL, 0);
-    if (src->audio_index < 0)
-        src->audio_index = -1;
+    int ret = pick_audio(src, idx);
+    if (ret < 0)
+        return ret;
     const AVCodecParameters *par = src->video->codecpar;
     if (!avcodec_find_decoder(par->codec_id))
         return AVERROR_DECODER_NOT_FOUND;
@@ -220,12 +246,13 @@ static int on_interrupt(void *opaque)
  */
 static int pick_audio_only(VidxSource *src)
 {
-    int idx = av_find_best_stream(src->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    int ret = pick_audio(src, -1), idx = src->audio_index;
+    if (ret < 0)
+        return ret;
     if (idx < 0)
         return VIDX_ENOVIDEO;
     const AVStream *st = src->fmt->streams[idx];
     src->video = NULL;
-    src->audio_index = idx;
     memset(&src->info, 0, sizeof(src->info));
     src->info.stream = -1;
     src->info.duration = st->duration != AV_NOPTS_VALUE ? ts_seconds(st->duration, st->time_base)

@@ -8,8 +8,8 @@
  * job_internal.h). The sink (sink.h) owns where frames go and durability.
  * Frames are written under scratch names and renamed into place; the manifest
  * is written last, so a manifest never names a missing file. Audio comes from
- * the same read of the input (the sampler's demux loop) into DIR/audio.wav or
- * .flac.
+ * the same read of the input (the sampler's demux loop) into DIR/audio.wav,
+ * .flac or .opus.
  */
 #include "pipeline/job.h"
 
@@ -92,7 +92,7 @@ static int audio_sink(void *opaque, const int16_t *samples, int n)
 
 static const char *audio_ext(const VidxJobSettings *s)
 {
-    return s->audio == 2 ? "flac" : "wav";
+    return vidx_audio_format_ext(s->audio);
 }
 
 static int open_audio(Job *j, const VidxSource *src, VidxAudioSettings *as)
@@ -103,8 +103,7 @@ static int open_audio(Job *j, const VidxSource *src, VidxAudioSettings *as)
     if (!s->audio || !vidx_source_video_info(src)->has_audio)
         return 0;
     snprintf(path, sizeof(path), "%s/.audio.%s.tmp", j->dir, audio_ext(s));
-    int ret =
-        vidx__audio_file_open(&j->audio, path, s->audio == 2, s->audio_rate, s->audio_channels);
+    int ret = vidx__audio_file_open(&j->audio, path, s->audio, s->audio_rate, s->audio_channels);
     if (ret < 0)
         return vidx__job_fail(j, ret, "creating the audio file");
     as->enabled = 1;
@@ -286,6 +285,8 @@ int vidx_job_check_settings(const VidxJobSettings *caller)
     int ret = caller ? vidx__abi_import(&vidx__job_layout, &set, caller) : VIDX_EUSAGE;
     if (ret == 0)
         ret = vidx_sampler_check_settings(ss);
+    if (ret == 0)
+        ret = vidx__audio_check_settings(s);
     if (ret == 0 && s->format == VIDX_IMAGE_WEBP &&
         VIDX_MAX(ss->max_side, VIDX_MAX(ss->width, ss->height)) > VIDX_WEBP_MAX_SIDE)
         ret = vidx__detail(VIDX_EUSAGE, "WebP images are at most %d pixels a side (--size)",

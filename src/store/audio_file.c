@@ -1,17 +1,25 @@
 /*
- * audio_file.c - the audio output of a job: s16 samples in, WAV or FLAC out.
- * FLAC's encoder takes fixed-size frames, so samples pass through an
- * AVAudioFifo; PCM takes any size but uses the same path.
+ * audio_file.c - the audio output of a job: s16 samples in, WAV, FLAC or
+ * Opus (libopus, in Ogg) out. FLAC's and Opus's encoders take fixed-size
+ * frames, so samples pass through an AVAudioFifo; PCM takes any size but uses
+ * the same path. Opus takes 8, 12, 16, 24 or 48 kHz only (the resampler
+ * upstream delivers the asked rate, so the rate is checked, not converted
+ * here); speech at 16 kHz mono is coded at 32 kbit/s per channel.
  */
 #include "store/audio_file.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
 
 #include "core/internal.h"
+
+#define VIDX_TAG_KEY             "comment"
+#define VIDX_TAG_VALUE           "vidx audio"
+#define OPUS_BITRATE_PER_CHANNEL 32000
 
 struct VidxAudioFile {
     AVFormatContext *mux;
@@ -23,9 +31,27 @@ struct VidxAudioFile {
     int header_written;
 };
 
-static int open_encoder(VidxAudioFile *f, int flac, int rate, int channels)
+int vidx__audio_opus_rate_ok(int rate)
 {
-    const AVCodec *codec = avcodec_find_encoder(flac ? AV_CODEC_ID_FLAC : AV_CODEC_ID_PCM_S16LE);
+    return rate == 8000 || rate == 12000 || rate == 16000 || rate == 24000 || rate == 48000;
+}
+
+static const AVCodec *find_encoder(int format)
+{
+    if (format == VIDX_AUDIO_OPUS)
+        return avcodec_find_encoder_by_name("libopus");
+    return avcodec_find_encoder(format == VIDX_AUDIO_FLAC ? AV_CODEC_ID_FLAC
+                                                          : AV_CODEC_ID_PCM_S16LE);
+}
+
+static const char *muxer_name(int format)
+{
+    return format == VIDX_AUDIO_OPUS ? "opus" : format == VIDX_AUDIO_FLAC ? "flac" : "wav";
+}
+
+static int open_encoder(VidxAudioFile *f, int format, int rate, int channels)
+{
+    const AVCodec *codec = find_encoder(format);
     if (!codec)
         return AVERROR_ENCODER_NOT_FOUND;
     if (!(f->enc = avcodec_alloc_context3(codec)))
@@ -34,12 +60,14 @@ static int open_encoder(VidxAudioFile *f, int flac, int rate, int channels)
     f->enc->sample_rate = rate;
     f->enc->time_base = (AVRational){1, rate};
     av_channel_layout_default(&f->enc->ch_layout, channels);
+    if (format == VIDX_AUDIO_OPUS)
+        f->enc->bit_rate = (int64_t)OPUS_BITRATE_PER_CHANNEL * channels;
     if (f->mux->oformat->flags & AVFMT_GLOBALHEADER)
         f->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     return avcodec_open2(f->enc, codec, NULL);
 }
 
-int vidx__audio_file_open(VidxAudioFile **out, const char *path, int flac, int rate, int channels)
+int vidx__audio_file_open(VidxAudioFile **out, const char *path, int format, int rate, int channels)
 {
     VidxAudioFile *f = av_mallocz(sizeof(*f));
     AVStream *st;
@@ -47,9 +75,11 @@ int vidx__audio_file_open(VidxAudioFile **out, const char *path, int flac, int r
     *out = NULL;
     if (!f)
         return AVERROR(ENOMEM);
-    if ((ret = avformat_alloc_output_context2(&f->mux, NULL, flac ? "flac" : "wav", path)) < 0)
+    if ((ret = avformat_alloc_output_context2(&f->mux, NULL, muxer_name(format), path)) < 0)
         goto fail;
-    if ((ret = open_encoder(f, flac, rate, channels)) < 0)
+    if ((ret = open_encoder(f, format, rate, channels)) < 0)
+        goto fail;
+    if ((ret = av_dict_set(&f->mux->metadata, VIDX_TAG_KEY, VIDX_TAG_VALUE, 0)) < 0)
         goto fail;
     ret = AVERROR(ENOMEM);
     if (!(st = avformat_new_stream(f->mux, NULL)) || !(f->frame = av_frame_alloc()) ||
@@ -143,4 +173,47 @@ int vidx__audio_file_close(VidxAudioFile **pf, int ok, double *duration)
     av_free(f);
     *pf = NULL;
     return ret;
+}
+
+int vidx__audio_file_is_ours(const char *path)
+{
+    AVFormatContext *fmt = avformat_alloc_context();
+    const AVDictionaryEntry *e = NULL;
+    int ours = 0;
+    if (!fmt)
+        return 0;
+    /* Only the formats vidx writes, from a local file: nothing else is probed. */
+    fmt->format_whitelist = av_strdup("wav,flac,ogg");
+    fmt->protocol_whitelist = av_strdup("file");
+    if (!fmt->format_whitelist || !fmt->protocol_whitelist) {
+        avformat_free_context(fmt);
+        return 0;
+    }
+    if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
+        return 0; /* frees fmt */
+    if (avformat_find_stream_info(fmt, NULL) >= 0) {
+        e = av_dict_get(fmt->metadata, VIDX_TAG_KEY, NULL, 0);
+        if (!e && fmt->nb_streams > 0) /* Ogg keeps its comments on the stream */
+            e = av_dict_get(fmt->streams[0]->metadata, VIDX_TAG_KEY, NULL, 0);
+        ours = e && !strcmp(e->value, VIDX_TAG_VALUE);
+    }
+    avformat_close_input(&fmt);
+    return ours;
+}
+
+static const char *const format_names[] = {NULL, "wav", "flac", "opus"};
+
+const char *vidx_audio_format_ext(int format)
+{
+    return format > 0 && format < (int)(sizeof(format_names) / sizeof(format_names[0]))
+               ? format_names[format]
+               : NULL;
+}
+
+int vidx_audio_format_parse(const char *name, int *format)
+{
+    for (int i = 1; i < (int)(sizeof(format_names) / sizeof(format_names[0])); i++)
+        if (name && !strcmp(name, format_names[i]))
+            return (*format = i), 0;
+    return VIDX_EUSAGE;
 }

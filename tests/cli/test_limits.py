@@ -160,6 +160,7 @@ CHANGES = {
     'audio': (['--audio', 'wav'], ['--audio', 'flac']),
     'audio_rate': (['--audio', 'wav'], ['--audio', 'wav', '--audio-rate', '8000']),
     'audio_channels': (['--audio', 'wav'], ['--audio', 'wav', '--audio-channels', '2']),
+    'audio_stream': (['--audio', 'wav'], ['--audio', 'wav', '--audio-stream', '0']),
     'stream': ([], ['--stream', '0']),
     'times': (['--at', '0.5'], ['--at', '0.7']),
     'indices': (['--index', '3'], ['--index', '4']),

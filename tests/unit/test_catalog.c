@@ -76,6 +76,7 @@ static int record_a(VidxCatalog *cat, VidxVideoStatus status)
                       .status = status,
                       .frames = frames,
                       .n_frames = 2,
+                      .audio = "wav",
                       .audio_path = "frames/a-1/audio.wav",
                       .audio_rate = 16000,
                       .audio_channels = 1,
@@ -176,7 +177,7 @@ static void test_meta_layout_schema(void **state)
     Fixture *f = *state;
     char v[16];
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "2"); /* a new catalog is current */
+    assert_string_equal(v, "3"); /* a new catalog is current */
     assert_int_equal(vidx__catalog_meta_get(f->cat, "layout", v, sizeof(v)), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
@@ -325,6 +326,7 @@ static int check_a(void *opaque, const CatalogVideo *v)
     assert_string_equal(v->frames[1].location, "shards/000000.tar");
     assert_int_equal(v->frames[1].offset, 1024);
     assert_int_equal(v->frames[1].new_blob, 1); /* the blob row points here */
+    assert_string_equal(v->audio, "wav");
     assert_string_equal(v->audio_path, "frames/a-1/audio.wav");
     assert_int_equal(v->audio_rate, 16000);
     assert_int_equal(v->audio_bytes, 44);
@@ -361,6 +363,32 @@ static void test_video_rows_and_shard_set(void **state)
     assert_int_equal(sum, 4096 + 1000);
     assert_int_equal(vidx__catalog_shard_claim(f->cat, "shards/000009.tar", 0), 0); /* used */
     assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_SHARD, "shards/000009.tar"), 1);
+}
+
+/* A video without audio while audio was asked for: ok, videos.audio "none", no audio row. */
+static int check_none(void *opaque, const CatalogVideo *v)
+{
+    (*(int *)opaque)++;
+    assert_string_equal(v->path, "/in/quiet.mp4");
+    assert_int_equal(v->status, VIDX_VIDEO_OK);
+    assert_non_null(v->audio);
+    assert_string_equal(v->audio, "none");
+    assert_null(v->audio_path);
+    return 0;
+}
+
+static void test_audio_none(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    int seen = 0;
+    CatalogVideo v = {
+        .path = "/in/quiet.mp4", .key = "q-1", .status = VIDX_VIDEO_OK, .audio = "none"};
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    assert_int_equal(vidx__catalog_video_rows(ro, check_none, &seen), 0);
+    assert_int_equal(seen, 1);
+    vidx_catalog_close(&ro);
 }
 
 static void test_meta_add(void **state)
@@ -451,6 +479,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readers, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_video_rows_and_shard_set, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_meta_add, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_audio_none, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),

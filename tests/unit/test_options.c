@@ -92,6 +92,7 @@ CHANGE(indices, s->job.sampler.indices = idx_b)
 CHANGE(dedup, s->job.dedup = 4)
 CHANGE(dedup_exact, s->dedup_exact = 1)
 CHANGE(manifest, s->job.manifest = 0)
+CHANGE(audio_stream, s->job.source.audio_stream = 1)
 
 static const Change changes[] = {
     {"mode", NULL, change_mode},
@@ -114,6 +115,7 @@ static const Change changes[] = {
     {"dedup", NULL, change_dedup},
     {"dedup_exact", NULL, change_dedup_exact},
     {"manifest", NULL, change_manifest},
+    {"audio_stream", base_audio, change_audio_stream},
 };
 
 static const Change *find_change(const char *name)
@@ -162,7 +164,8 @@ static void test_v1_hash_kept(void **state)
         vidx__options_hash(&s, now);
         v1_hash(&s.job, v1);
         int later = !strcmp(changes[i].name, "dedup") || !strcmp(changes[i].name, "dedup_exact") ||
-                    !strcmp(changes[i].name, "manifest");
+                    !strcmp(changes[i].name, "manifest") ||
+                    !strcmp(changes[i].name, "audio_stream");
         if (later ? !strcmp(now, v1) : strcmp(now, v1))
             fail_msg("'%s': hash %s, v1 hash %s", changes[i].name, now, v1);
     }

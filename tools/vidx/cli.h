@@ -86,6 +86,7 @@ typedef struct CliProgress {
     int n_classes;
     int shard_index, shard_count; /* --shard, for the summary */
     int64_t other_shards;         /* videos left to other shards, as the run said */
+    int64_t audio_none;           /* videos without audio while audio was asked for */
 } CliProgress;
 void cli_progress_event(void *opaque, const VidxRunEvent *ev);
 int cli_progress_default(void);
@@ -110,6 +111,7 @@ int cli_run_option(int key, const char *arg, CliRunArgs *a);
 
 int cmd_probe(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
+int cmd_audio(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -46,13 +46,16 @@ static int frames_option(int key, const char *arg, void *ctx)
 
 static void print_summary(const char *file, const FramesArgs *a, const VidxJobResult *r)
 {
+    /* audio asked for, and the video has none: ok, and said so */
+    const char *audio = r->audio_path                        ? r->audio_path
+                        : a->job.job.audio && r->status == 0 ? "none"
+                                                             : NULL;
     if (a->json) {
         printf("{\"path\":\"%s\",\"status\":\"%s\",\"partial\":%s,\"frames\":%zu,"
                "\"decoded\":%lld,\"skipped\":%lld,\"seconds\":%.3f%s%s%s}\n",
                file, r->status ? vidx_error_class(r->status) : "ok", r->partial ? "true" : "false",
                r->n_frames, (long long)r->stats.frames_decoded, (long long)r->stats.frames_skipped,
-               r->seconds, r->audio_path ? ",\"audio\":\"" : "", r->audio_path ? r->audio_path : "",
-               r->audio_path ? "\"" : "");
+               r->seconds, audio ? ",\"audio\":\"" : "", audio ? audio : "", audio ? "\"" : "");
     } else if (!a->quiet) {
         fprintf(stderr, "vidx: %s: %zu frames -> %s (%lld decoded, %lld skipped, %.2f s)%s\n", file,
                 r->n_frames, a->out, (long long)r->stats.frames_decoded,

@@ -25,6 +25,7 @@ enum {
     OPT_AUDIO,
     OPT_AUDIO_RATE,
     OPT_AUDIO_CHANNELS,
+    OPT_AUDIO_STREAM,
     OPT_STREAM,
     OPT_DEDUP,
     OPT_MAX_PIXELS,
@@ -45,9 +46,10 @@ const CliOption cli_job_options[] = {
     {"fit", OPT_FIT, "MODE", "for WxH: stretch (default), crop or pad"},
     {"threads", OPT_THREADS, "N", "decoder threads per video (default: all cores)"},
     {"md5", OPT_MD5, NULL, "record the md5 of each frame's decoded planes (verification)"},
-    {"audio", OPT_AUDIO, "FMT", "also extract the first audio track: wav or flac"},
+    {"audio", OPT_AUDIO, "FMT", "also extract the audio: wav, flac or opus"},
     {"audio-rate", OPT_AUDIO_RATE, "HZ", "audio sample rate (default 16000)"},
     {"audio-channels", OPT_AUDIO_CHANNELS, "N", "audio channels (default 1)"},
+    {"audio-stream", OPT_AUDIO_STREAM, "N", "the N-th audio stream, 0-based (default: the best)"},
     {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
     {"dedup", OPT_DEDUP, "T", "drop frames within perceptual-hash distance T of the last kept"},
     {"max-pixels", OPT_MAX_PIXELS, "N", "largest frame area accepted (default 67108864 = 8192^2)"},
@@ -119,12 +121,8 @@ static int parse_fit(CliJob *j, const char *arg)
 
 static int parse_audio(CliJob *j, const char *arg)
 {
-    if (!strcmp(arg, "wav"))
-        j->job.audio = 1;
-    else if (!strcmp(arg, "flac"))
-        j->job.audio = 2;
-    else {
-        cli_error(NULL, "--audio: '%s' is not wav or flac", arg);
+    if (vidx_audio_format_parse(arg, &j->job.audio) < 0) {
+        cli_error(NULL, "--audio: '%s' is not wav, flac or opus", arg);
         return -1;
     }
     return 0;
@@ -219,6 +217,10 @@ int cli_job_option(CliJob *j, int key, const char *arg)
         return cli_parse_int("audio-channels", arg, 1, 8, &v) < 0
                    ? -1
                    : (js->audio_channels = (int)v, 1);
+    case OPT_AUDIO_STREAM:
+        return cli_parse_int("audio-stream", arg, 0, 1000, &v) < 0
+                   ? -1
+                   : (js->source.audio_stream = (int)v, 1);
     case OPT_STREAM:
         return cli_parse_int("stream", arg, 0, 1000, &v) < 0 ? -1 : (js->source.stream = (int)v, 1);
     case OPT_DEDUP:
@@ -232,6 +234,10 @@ int cli_job_finish(CliJob *j)
     const VidxSamplerSettings *s = &j->job.sampler;
     if (s->fit != VIDX_FIT_STRETCH && !(s->width > 0)) {
         cli_error(NULL, "--fit needs --size WxH");
+        return -1;
+    }
+    if (j->job.source.audio_stream >= 0 && !j->job.audio) {
+        cli_error(NULL, "--audio-stream needs --audio");
         return -1;
     }
     if (s->approx && (s->mode == VIDX_MODE_KEYFRAMES || s->mode == VIDX_MODE_INDICES)) {

@@ -15,6 +15,7 @@ typedef struct Command {
 static const Command commands[] = {
     {"probe", cmd_probe, "describe a video file as JSON"},
     {"frames", cmd_frames, "sample frames from one video into a directory"},
+    {"audio", cmd_audio, "one file's audio to a .wav, .flac or .opus file"},
     {"run", cmd_run, "process a whole video library in parallel, resumable"},
     {"status", cmd_status, "counts and failures of a run's catalog"},
     {"export", cmd_export, "a catalog table as JSON lines or CSV"},

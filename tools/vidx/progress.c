@@ -64,6 +64,8 @@ static void jsonl_event(const VidxRunEvent *ev)
     json_object_set_new(o, "class", ev->error_class ? json_string(ev->error_class) : json_null());
     json_object_set_new(o, "error", ev->message ? json_path(ev->message) : json_null());
     json_object_set_new(o, "key", ev->key ? json_string(ev->key) : json_null());
+    if (ev->audio)
+        json_object_set_new(o, "audio", json_string(ev->audio));
     print_json_line(o);
 }
 
@@ -89,6 +91,7 @@ static void json_event(const VidxRunEvent *ev, const CliProgress *p)
                                       (json_int_t)s->not_video_other));
         json_object_set_new(o, "duplicates", json_integer(s->duplicates));
         json_object_set_new(o, "symlinks_skipped", json_integer(s->symlinks));
+        json_object_set_new(o, "audio_none", json_integer(p->audio_none));
         if (p->shard_count > 0) {
             json_object_set_new(
                 o, "shard",
@@ -101,6 +104,8 @@ static void json_event(const VidxRunEvent *ev, const CliProgress *p)
         json_object_set_new(o, "status", json_string(vidx_video_status_name(ev->status)));
         json_object_set_new(o, "class", json_string(ev->error_class ? ev->error_class : ""));
         json_object_set_new(o, "video_frames", json_integer(ev->frames));
+        if (ev->audio)
+            json_object_set_new(o, "audio", json_string(ev->audio));
     }
     print_json_line(o);
 }
@@ -129,6 +134,8 @@ void cli_progress_event(void *opaque, const VidxRunEvent *ev)
     p->other_shards = ev->other_shards;
     if (ev->type == VIDX_EVENT_VIDEO)
         count_class(p, ev);
+    if (ev->type == VIDX_EVENT_VIDEO && ev->audio && !strcmp(ev->audio, "none"))
+        p->audio_none++;
     if (p->mode == CLI_PROGRESS_JSON) {
         json_event(ev, p);
         return;
@@ -190,6 +197,9 @@ void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char
         fprintf(stderr, "vidx run: shard %d/%d: %lld videos here, %lld left to the other shards\n",
                 p->shard_index, p->shard_count, (long long)s->total, (long long)p->other_shards);
     print_left_out(s);
+    if (p && p->audio_none > 0)
+        fprintf(stderr, "vidx run: %lld videos without audio (ok; audio \"none\" in the catalog)\n",
+                (long long)p->audio_none);
     fprintf(stderr,
             "vidx run: %lld frames, %.1f MB in %.2f s (%.1f frames/s, %.2f videos/s) -> %s\n",
             (long long)s->frames, s->bytes / 1e6, s->seconds,
