@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -123,14 +124,23 @@ static void sphinx_close(AsrBackend *b)
 
 /* ---- decoding ---- */
 
-/* Samples in [-1, 1] as 16-bit integers (clipped), or NULL. */
+/*
+ * Samples in [-1, 1] as 16-bit integers (clipped), with one step of dither
+ * (-90 dB, the same sequence on every call): on digital silence, all zeros,
+ * the model otherwise hears words (the log energy of nothing), or NULL.
+ */
 static int16 *to_int16(const float *pcm, size_t n)
 {
     int16 *v = malloc(VIDX_MAX(n, (size_t)1) * sizeof(*v));
+    uint32_t noise = 2463534242u; /* xorshift32 */
     for (size_t i = 0; v && i < n; i++) {
         float x = pcm[i] != pcm[i] ? 0.0f : pcm[i]; /* NaN is silence */
         x = x > 1.0f ? 1.0f : x < -1.0f ? -1.0f : x;
-        v[i] = (int16)lrintf(x * 32767.0f);
+        noise ^= noise << 13;
+        noise ^= noise >> 17;
+        noise ^= noise << 5;
+        long s = lrintf(x * 32766.0f) + (long)(noise % 3) - 1;
+        v[i] = (int16)s;
     }
     return v;
 }
