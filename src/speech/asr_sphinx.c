@@ -58,18 +58,18 @@ typedef struct ModelPaths {
 
 static int model_paths(ModelPaths *p, const char *dir)
 {
-    int a = snprintf(p->hmm, sizeof(p->hmm), "%s/en-us", dir);
-    int b = snprintf(p->lm, sizeof(p->lm), "%s/en-us.lm.bin", dir);
-    int c = snprintf(p->dict, sizeof(p->dict), "%s/cmudict-en-us.dict", dir);
-    if (a < 0 || b < 0 || c < 0 || (size_t)c >= sizeof(p->dict) || (size_t)b >= sizeof(p->lm))
-        return vidx__detail(VIDX_EUSAGE, "speech model path too long: %s", dir);
-    const char *parts[] = {p->hmm, p->lm, p->dict};
-    for (size_t i = 0; i < VIDX_ARRAY_SIZE(parts); i++)
-        if (access(parts[i], R_OK) != 0)
+    char *paths[] = {p->hmm, p->lm, p->dict};
+    static const char *const names[] = {"en-us", "en-us.lm.bin", "cmudict-en-us.dict"};
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(paths); i++) {
+        int len = snprintf(paths[i], sizeof(p->hmm), "%s/%s", dir, names[i]);
+        if (len < 0 || (size_t)len >= sizeof(p->hmm))
+            return vidx__detail(VIDX_EUSAGE, "speech model path too long: %s", dir);
+        if (access(paths[i], R_OK) != 0)
             return vidx__detail(VIDX_EUSAGE,
                                 "built-in speech model: %s: %s (install pocketsphinx-en-us, or "
                                 "set " SPHINX_MODEL_ENV " to a model directory)",
-                                parts[i], strerror(errno));
+                                paths[i], strerror(errno));
+    }
     return 0;
 }
 
