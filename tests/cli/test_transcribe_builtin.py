@@ -3,7 +3,8 @@ made here: espeak-ng speaks known sentences (its Klatt voice), ffmpeg puts them 
 after 2 s of silence. The words come back (a word error rate bound, not an exact match) on
 the file's clock, in order, nothing from PocketSphinx on stderr; chunked at a pause with
 --chunk they still do; a missing model and a language other than English are usage errors
-(exit 2) naming the cause. espeak-ng, ffmpeg and the model come from scripts/deps.sh."""
+(exit 2) naming the cause; under valgrind memcheck (test_memcheck's harness) PocketSphinx's
+load, decode and free are clean. espeak-ng, ffmpeg and the model come from scripts/deps.sh."""
 import json
 import os
 import re
@@ -107,3 +108,15 @@ def test_builtin_english_only():
     path, _ = speech_video('asr_builtin_lang')
     r = run([vidx_bin(), 'transcribe', path, '--language', 'de'])
     check(r.rc == 2 and r.stdout == '' and "'de'" in r.stderr, r.describe())
+
+
+def test_builtin_memcheck():
+    from test_memcheck import _check_reports, _memcheck
+    out = new_out_dir('asr_builtin_memcheck')
+    out.mkdir(parents=True)
+    wav = out / 'a.wav'
+    subprocess.run(['espeak-ng', '-v', 'en-us+klatt2', '-s', '140', '-w', str(wav), 'The weather is very nice.'],
+                   check=True, timeout=60)
+    res, reports = _memcheck('memcheck-asr-builtin', ['transcribe', wav, '--format', 'srt'])
+    check(res.rc == 0 and 'weather' in res.stdout, 'vidx transcribe failed under valgrind\n' + res.describe())
+    _check_reports(res, reports, 1)
