@@ -10,6 +10,9 @@ pkgs=(build-essential meson ninja-build pkg-config ffmpeg
 # The tests' throwaway Slurm cluster (scripts/slurm_local.sh): slurmctld, slurmd,
 # the sbatch/squeue clients and munge.
 pkgs+=(slurm-wlm munge)
+# The built-in offline speech recogniser (speech/asr_sphinx.c) and its US English
+# model; espeak-ng speaks known text for its tests and bench/asr_wer.py.
+pkgs+=(libpocketsphinx-dev pocketsphinx-en-us espeak-ng)
 if [ "${VIDX_BENCH_DEPS:-0}" = 1 ]; then
   pkgs+=(hyperfine python3-av python3-opencv time)
 fi
