@@ -15,6 +15,7 @@
  *   vidx/run.h      a batch run over many videos; output directory ownership
  *   vidx/catalog.h  a run's catalog: status, export, verify, du, gc
  *   vidx/slurm.h    a library on a Slurm cluster: job-array scripts, sbatch
+ *   vidx/scenes.h   shot boundaries of one video
  *
  * Conventions
  *  - Objects are opaque and created by vidx_X_open(&obj, ...); vidx_X_close(&obj)
@@ -65,5 +66,6 @@
 #include "run.h"
 #include "catalog.h"
 #include "slurm.h"
+#include "scenes.h"
 
 #endif /* VIDX_VIDX_H */

@@ -16,11 +16,13 @@
  * start of motion and the steady steps of a fade from standing out. Decisions therefore lag LOOK
  * frames behind the frames pushed; only LOOK + 2 pictures are kept.
  *
- * Transitions through black: a frame whose mean luma is at most `black`
- * after one that is not starts a shot (the first frame of a fade to black,
- * or of a cut into a fade-in); the step out of a black run into content is
- * part of that shot, not a new one. Boundaries closer than min_shot frames to
- * the previous one are dropped (the earlier wins).
+ * Transitions through black (a frame is black when its mean luma is at most
+ * `black`): a hard cut into or out of black is a cut like any other. A fade
+ * to black followed by a fade in (or a cut) from black makes one boundary, at
+ * the fade-in's first frame (where the mean luma starts to rise steadily,
+ * often still under `black`): the black run ends the shot that faded out. A black run that a cut
+ * began (or the video's start) is part of the shot that follows it, fade-in included. Boundaries
+ * closer than min_shot frames to the previous one are dropped (the earlier wins).
  */
 #include "analyze/scenes.h"
 
@@ -36,6 +38,8 @@
 #define RING   (LOOK + 2)
 /* A frame after a candidate this close to the frame before it (x its score): a flash. */
 #define FLASH_MATCH 0.4
+/* Mean luma rise per frame that counts as a fade-in (0-255). */
+#define FADE_RISE 0.5
 /* The adaptive base never falls below this (static content, noise-free sources). */
 #define BASE_FLOOR 1.0
 
@@ -55,6 +59,7 @@ struct SceneDetector {
     int64_t n;           /* frames pushed */
     int64_t decided;     /* frames whose boundary decision is made */
     int64_t flash_until; /* the last frame of a flash seen: no cut up to it */
+    int64_t black_from;  /* the first frame of the last black run decided */
     size_t cap;
     SceneShot *shots;
     int64_t n_shots;
@@ -156,22 +161,41 @@ static int64_t flash_end(const SceneDetector *d, int64_t k)
     return end;
 }
 
+/* Is frame k the first of a fade-in out of a black run that a fade-out (no boundary) began? */
+static int fade_in_after_fade_out(const SceneDetector *d, int64_t k)
+{
+    return !is_black(d, k) && is_black(d, k - 1) && d->black_from > 0 &&
+           d->fr[d->black_from].cause < 0;
+}
+
+/*
+ * The fade-in that leaves the black run at frame k began where the mean luma
+ * started to rise steadily: frames still dark enough to count as black.
+ */
+static int64_t fade_in_start(const SceneDetector *d, int64_t k)
+{
+    int64_t j = k;
+    while (j - 2 >= d->black_from && d->fr[j - 2].mean + FADE_RISE < d->fr[j - 1].mean)
+        j--;
+    return j;
+}
+
 /* Decides whether a shot begins at frame k (1 <= k < n, its pictures still in the ring). */
 static void decide(SceneDetector *d, int64_t k)
 {
     FrameInfo *f = &d->fr[k];
     f->ratio = f->score / base_of(d, k);
-    if (is_black(d, k) && !is_black(d, k - 1)) {
-        f->cause = SCENE_FADE;
-        return;
+    if (k > d->flash_until && f->score >= d->p.min_score) {
+        int64_t end = flash_end(d, k);
+        if (end)
+            d->flash_until = end; /* the flash and the frames that return from it */
+        else if (f->ratio >= d->p.ratio)
+            f->cause = SCENE_CUT;
     }
-    if (k <= d->flash_until || is_black(d, k - 1) || f->score < d->p.min_score)
-        return;
-    int64_t end = flash_end(d, k);
-    if (end)
-        d->flash_until = end; /* the flash and the frames that return from it */
-    else if (f->ratio >= d->p.ratio)
-        f->cause = SCENE_CUT;
+    if (f->cause < 0 && k > d->flash_until && fade_in_after_fade_out(d, k))
+        d->fr[fade_in_start(d, k)].cause = SCENE_FADE;
+    if (is_black(d, k) && !is_black(d, k - 1))
+        d->black_from = k;
 }
 
 static int first_frame(SceneDetector *d, int w, int h)
@@ -217,7 +241,7 @@ static int add_shot(SceneDetector *d, int64_t first)
     *s = (SceneShot){.first = first, .start = f->time, .cause = f->cause};
     s->score = first ? f->score : 0;
     s->ratio = first ? f->ratio : 0;
-    s->fade_in = is_black(d, first);
+    s->fade_in = is_black(d, first) || f->cause == SCENE_FADE;
     return 0;
 }
 
@@ -228,7 +252,9 @@ static void close_shot(SceneDetector *d, int64_t last)
     const FrameInfo *l = &d->fr[last];
     s->last = last;
     s->end = last + 1 < d->n ? d->fr[last + 1].time : l->time + l->duration;
-    s->fade_out = last + 1 < d->n && d->fr[last + 1].cause == SCENE_FADE;
+    s->fade_out = 0;
+    for (int64_t i = last; i > s->first && is_black(d, i); i--)
+        s->fade_out = !is_black(d, i - 1); /* black at the end, after content */
 }
 
 int vidx__scene_finish(SceneDetector *d)

@@ -15,7 +15,7 @@
 typedef enum SceneCause {
     SCENE_START = 0, /* the first frame of the video */
     SCENE_CUT,       /* a hard cut (the content detector) */
-    SCENE_FADE,      /* the first frame of a run of black frames (fade or cut to black) */
+    SCENE_FADE,      /* the first frame of a fade-in, after a fade to black */
 } SceneCause;
 
 typedef struct SceneShot {

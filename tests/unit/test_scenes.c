@@ -144,7 +144,7 @@ static void flash_is_not_a_cut(void **state)
     vidx__scene_free(&d);
 }
 
-/* A fade out to black, black, a fade in: the new shot starts at the first black frame. */
+/* A fade out to black, black, a fade in: the new shot starts with the fade-in (psd's 394). */
 static void fade_through_black(void **state)
 {
     (void)state;
@@ -154,14 +154,14 @@ static void fade_through_black(void **state)
         if (i < 40)
             paint(p, 1, 0, 1);
         else if (i < 50)
-            paint(p, 1, 0, (55 - i) / 15.0); /* 1.0 .. 0.4 */
+            paint(p, 1, 0, (50 - i) / 10.0); /* 1.0 .. 0.1 */
         else if (i < 56)
             memset(p, 0, sizeof(p));
         else
             paint(p, 2, 0, VIDX_MIN(1.0, (i - 55) / 10.0));
         push(d, p, i);
     }
-    const int64_t starts[] = {0, 50};
+    const int64_t starts[] = {0, 56};
     const SceneShot *s = expect_starts(d, starts, 2);
     assert_int_equal(s[1].cause, SCENE_FADE);
     assert_true(s[0].fade_out);
@@ -186,6 +186,56 @@ static void cut_into_fade_in(void **state)
     const int64_t starts[] = {0, 50};
     const SceneShot *s = expect_starts(d, starts, 2);
     assert_true(s[1].fade_in);
+    vidx__scene_free(&d);
+}
+
+/*
+ * A hard cut to black, black, a fade-in (psd_testvideo's 180), after a video
+ * that opens black and cuts to content (its 30): the cuts only; the black and
+ * the fade-in belong to the shot they open.
+ */
+static void cut_to_black_then_fade_in(void **state)
+{
+    (void)state;
+    SceneDetector *d = detector(10);
+    uint8_t p[W * H];
+    for (int i = 0; i < 150; i++) {
+        if (i < 30 || (i >= 80 && i < 100))
+            memset(p, 0, sizeof(p));
+        else if (i < 80)
+            paint(p, 1, 0, 1);
+        else
+            paint(p, 2, 0, VIDX_MIN(1.0, (i - 99) / 20.0));
+        noise(p, i);
+        push(d, p, i);
+    }
+    const int64_t starts[] = {0, 30, 80};
+    const SceneShot *s = expect_starts(d, starts, 3);
+    assert_int_equal(s[1].cause, SCENE_CUT);
+    assert_int_equal(s[2].cause, SCENE_CUT);
+    assert_true(s[2].fade_in);
+    assert_false(s[1].fade_out);
+    vidx__scene_free(&d);
+}
+
+/* A video that fades in from black and out to black is one shot. */
+static void fade_in_and_out_one_shot(void **state)
+{
+    (void)state;
+    SceneDetector *d = detector(10);
+    uint8_t p[W * H];
+    for (int i = 0; i < 100; i++) {
+        double g = i < 10   ? 0
+                   : i < 30 ? (i - 10) / 20.0
+                   : i < 70 ? 1
+                   : i < 90 ? (90 - i) / 20.0
+                            : 0;
+        paint(p, 6, 0, g);
+        push(d, p, i);
+    }
+    const int64_t starts[] = {0};
+    const SceneShot *s = expect_starts(d, starts, 1);
+    assert_true(s[0].fade_in && s[0].fade_out);
     vidx__scene_free(&d);
 }
 
@@ -250,6 +300,8 @@ int main(void)
         cmocka_unit_test(flash_is_not_a_cut),
         cmocka_unit_test(fade_through_black),
         cmocka_unit_test(cut_into_fade_in),
+        cmocka_unit_test(cut_to_black_then_fade_in),
+        cmocka_unit_test(fade_in_and_out_one_shot),
         cmocka_unit_test(min_shot_length),
         cmocka_unit_test(shot_times),
         cmocka_unit_test(empty_and_size_change),

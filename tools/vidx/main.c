@@ -14,6 +14,7 @@ typedef struct Command {
 
 static const Command commands[] = {
     {"probe", cmd_probe, "describe a video file as JSON"},
+    {"scenes", cmd_scenes, "shot boundaries of one video as JSON"},
     {"frames", cmd_frames, "sample frames from one video into a directory"},
     {"run", cmd_run, "process a whole video library in parallel, resumable"},
     {"status", cmd_status, "counts and failures of a run's catalog"},
