@@ -25,7 +25,7 @@ typedef struct VidxScenesSettings {
     double min_score;
     /** Frames; a boundary closer than this to the previous one is dropped (10). */
     int min_shot;
-    /** Mean luma (0-255, full range) at or below which a frame is black (16). */
+    /** Luma (0-255, full range) that 90 % of a black frame's pixels do not exceed (16). */
     double black;
     /** Decoder threads; 0 = all cores. */
     int threads;

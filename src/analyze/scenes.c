@@ -16,13 +16,13 @@
  * start of motion and the steady steps of a fade from standing out. Decisions therefore lag LOOK
  * frames behind the frames pushed; only LOOK + 2 pictures are kept.
  *
- * Transitions through black (a frame is black when its mean luma is at most
- * `black`): a hard cut into or out of black is a cut like any other. A fade
- * to black followed by a fade in (or a cut) from black makes one boundary, at
- * the fade-in's first frame (where the mean luma starts to rise steadily,
- * often still under `black`): the black run ends the shot that faded out. A black run that a cut
- * began (or the video's start) is part of the shot that follows it, fade-in included. Boundaries
- * closer than min_shot frames to the previous one are dropped (the earlier wins).
+ * Transitions through black (a frame is black when 90 % of its pixels are
+ * at most `black`: captions on black count, a dark night scene does not): a hard cut into or out of
+ * black is a cut like any other. A fade to black followed by a fade in (or a cut) from black makes
+ * one boundary, at the fade-in's first frame (where the mean luma starts to rise steadily, often
+ * still under `black`): the black run ends the shot that faded out. A black run that a cut began
+ * (or the video's start) is part of the shot that follows it, fade-in included. Boundaries closer
+ * than min_shot frames to the previous one are dropped (the earlier wins).
  */
 #include "analyze/scenes.h"
 
@@ -38,6 +38,8 @@
 #define RING   (LOOK + 2)
 /* A frame after a candidate this close to the frame before it (x its score): a flash. */
 #define FLASH_MATCH 0.4
+/* Percent of a black frame's pixels at most SceneParams.black (the rest: captions, logos). */
+#define BLACK_SHARE 90
 /* Mean luma rise per frame that counts as a fade-in (0-255). */
 #define FADE_RISE 0.5
 /* The adaptive base never falls below this (static content, noise-free sources). */
@@ -47,6 +49,7 @@ typedef struct FrameInfo {
     double time, duration;
     double score; /* vs the previous frame; 0 for the first */
     double mean;  /* mean luma */
+    int level;    /* bright_level(): black when at most SceneParams.black */
     double ratio; /* score / base, once decided */
     int cause;    /* SceneCause of a boundary here, or -1 */
 } FrameInfo;
@@ -121,9 +124,21 @@ static double mean_of(const SceneDetector *d, const uint8_t *a)
     return n ? (double)sum / (double)n : 0;
 }
 
+/* The luma that BLACK_SHARE of the picture's pixels do not exceed. */
+static int bright_level(const SceneDetector *d, const uint8_t *a)
+{
+    size_t n = (size_t)d->w * (size_t)d->h, hist[256] = {0}, seen = 0;
+    for (size_t i = 0; i < n; i++)
+        hist[a[i]]++;
+    for (int v = 0; v < 256; v++)
+        if ((seen += hist[v]) * 100 >= n * BLACK_SHARE)
+            return v;
+    return 255;
+}
+
 static int is_black(const SceneDetector *d, int64_t i)
 {
-    return d->fr[i].mean <= d->p.black;
+    return d->fr[i].level <= d->p.black;
 }
 
 /* Mean score of frames [a, b) (only those pushed), or 0. */
@@ -222,7 +237,8 @@ int vidx__scene_push(SceneDetector *d, const uint8_t *y, int w, int h, int strid
     for (int r = 0; r < h; r++)
         memcpy(dst + (size_t)r * (size_t)w, y + (size_t)r * (size_t)stride, (size_t)w);
     FrameInfo *f = &d->fr[d->n];
-    *f = (FrameInfo){time, duration, 0, mean_of(d, dst), 0, d->n ? -1 : SCENE_START};
+    *f = (FrameInfo){
+        time, duration, 0, mean_of(d, dst), bright_level(d, dst), 0, d->n ? -1 : SCENE_START};
     if (d->n)
         f->score = mad(d, dst, pic(d, d->n - 1));
     d->n++;

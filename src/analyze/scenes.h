@@ -24,8 +24,8 @@ typedef struct SceneShot {
     SceneCause cause;
     double score; /* content score at the boundary (0-255), 0 for the first shot */
     double ratio; /* score / the adaptive threshold's base (0 for the first shot) */
-    int fade_in;  /* the shot opens from black */
-    int fade_out; /* the shot ends in (a fade to) black: the next opens with black */
+    int fade_in;  /* the shot opens black, or fading in from black */
+    int fade_out; /* the shot ends in black after content (a fade or cut to black) */
 } SceneShot;
 
 typedef struct SceneDetector SceneDetector;
@@ -33,8 +33,8 @@ typedef struct SceneDetector SceneDetector;
 /*
  * ratio: a frame is a cut when its score is at least ratio x the mean score of
  * the frames around it (and >= min_score); min_shot: frames, a boundary closer
- * than that to the previous one is dropped; black: mean luma (0-255, full
- * range) at or below which a frame is black.
+ * than that to the previous one is dropped; black: luma (0-255, full range)
+ * that 90 % of a black frame's pixels do not exceed.
  */
 typedef struct SceneParams {
     double ratio;

@@ -12,7 +12,7 @@ static const CliOption scenes_options[] = {
     {"threshold", OPT_THRESHOLD, "R", "cut: content score >= R x the mean around it (default 3)"},
     {"min-score", OPT_MIN_SCORE, "S", "cut: content score (0-255) at least S (default 10)"},
     {"min-shot", OPT_MIN_SHOT, "N", "shortest shot in frames (default 10)"},
-    {"black", OPT_BLACK, "L", "mean luma (0-255) at or below which a frame is black (default 16)"},
+    {"black", OPT_BLACK, "L", "black frame: 90% of pixels at most L (0-255, default 16)"},
     {"threads", OPT_THREADS, "N", "decoder threads (default: all cores)"},
     {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
     {NULL, 0, NULL, NULL},
