@@ -205,7 +205,7 @@ def accuracy():
             acc[1] += fp
             acc[2] += fn
             acc[3] += offs
-            print('| %s | %s | %d | %s | %d | %d | %d | %s | %.2f |' % (
+            print('| %s | %s | %d | %s | %d | %d | %d | %s | %s | %.2f |' % (
                 clip, p, len(t['cuts']), pred if len(pred) < 12 else '%d found' % len(pred), tp, fp, fn,
                 prf(tp, fp, fn), sorted(set(offs)), cpu))
     print('\n| detector | TP | FP | FN | precision | recall | F1 | max abs offset |')
