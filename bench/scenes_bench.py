@@ -9,6 +9,8 @@ PySceneDetect 0.7.1 (AdaptiveDetector, ContentDetector), same clips, same run.
 Clips (frame indices of the boundaries are known by construction; every part
 is cut to an exact number of frames at 25 fps, 1280x720):
   psd_testvideo.mp4   the corpus clip as is: cuts at 30, 180, 394 (394 into a fade-in)
+  moviepy_big_buck_bunny_0_30.webm  as is: cuts at 283, 376, 551 (checked by eye at
+                      every frame a detector reported; not by construction)
   corpus_cuts.mp4     8 single-shot stretches of corpus clips joined by hard cuts
   corpus_fades.mp4    the same stretches, alternately joined by a cut and by a fade
                       out to black and in again (the boundary: the first frame of
@@ -127,7 +129,11 @@ def join(files, out):
 def make():
     DATA.mkdir(parents=True, exist_ok=True)
     truth = {'psd_testvideo.mp4': {'path': str(CORPUS / 'psd_testvideo.mp4'), 'cuts': [30, 180, 394],
-                                   'frames': 720}}
+                                   'frames': 720},
+             # by eye, at every frame any detector here reported: 31 (a fade in from dark),
+             # 139 (a pan) and 498 (a bird flying off) are no cuts
+             'moviepy_big_buck_bunny_0_30.webm': {
+                 'path': str(CORPUS / 'moviepy_big_buck_bunny_0_30.webm'), 'cuts': [283, 376, 551], 'frames': 720}}
     for name, cuts, n in (make_corpus(False), make_corpus(True), make_generated()):
         truth[name] = {'path': str(DATA / name), 'cuts': cuts, 'frames': n}
         got = int(subprocess.run(['ffprobe', '-v', 'error', '-count_frames', '-select_streams', 'v:0',

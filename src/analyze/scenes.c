@@ -8,7 +8,9 @@
  * `ratio` times the mean score of the frames around it (WINDOW frames before,
  * LOOK frames after). Motion (pans, zooms, a shaking camera) raises the
  * scores of every frame of a stretch alike, so the ratio stays low; a cut is
- * one frame that differs far more than its neighbours do. A camera flash (or
+ * one frame that differs far more than its neighbours do, and over much of
+ * the picture (CUT_SHARE of its pixels: a large object crossing the frame
+ * fast changes a part of it only). A camera flash (or
  * any burst of at most LOOK frames that then returns to the previous
  * content) is recognised by a frame after it that matches the frame before
  * it again: neither the burst nor the return from it is a cut. Using the
@@ -38,6 +40,9 @@
 #define RING   (LOOK + 2)
 /* A frame after a candidate this close to the frame before it (x its score): a flash. */
 #define FLASH_MATCH 0.4
+/* A cut changes much of the picture: at least this share of its pixels by more than CUT_DELTA. */
+#define CUT_SHARE 0.35
+#define CUT_DELTA 20
 /* Percent of a black frame's pixels at most SceneParams.black (the rest: captions, logos). */
 #define BLACK_SHARE 90
 /* Mean luma rise per frame that counts as a fade-in (0-255). */
@@ -162,6 +167,16 @@ static double base_of(const SceneDetector *d, int64_t k)
     return VIDX_MAX(VIDX_MAX(before, after), BASE_FLOOR);
 }
 
+/* Share of frame k's pixels that differ from frame k-1's by more than CUT_DELTA. */
+static double changed_share(const SceneDetector *d, int64_t k)
+{
+    const uint8_t *a = pic(d, k), *b = pic(d, k - 1);
+    size_t n = (size_t)d->w * (size_t)d->h, changed = 0;
+    for (size_t i = 0; i < n; i++)
+        changed += abs((int)a[i] - (int)b[i]) > CUT_DELTA;
+    return n ? (double)changed / (double)n : 0;
+}
+
 /*
  * A burst that returns to the content before it: the last frame after k that
  * matches frame k-1 again (then k up to it are no cuts), or 0.
@@ -204,7 +219,7 @@ static void decide(SceneDetector *d, int64_t k)
         int64_t end = flash_end(d, k);
         if (end)
             d->flash_until = end; /* the flash and the frames that return from it */
-        else if (f->ratio >= d->p.ratio)
+        else if (f->ratio >= d->p.ratio && changed_share(d, k) >= CUT_SHARE)
             f->cause = SCENE_CUT;
     }
     if (f->cause < 0 && k > d->flash_until && fade_in_after_fade_out(d, k))

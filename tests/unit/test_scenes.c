@@ -126,6 +126,25 @@ static void drift_is_not_a_cut(void **state)
     vidx__scene_free(&d);
 }
 
+/* A large object jumping across a still picture changes a part of it only: no cut. */
+static void fast_object_is_not_a_cut(void **state)
+{
+    (void)state;
+    SceneDetector *d = detector(10);
+    uint8_t p[W * H];
+    for (int i = 0; i < 80; i++) {
+        memset(p, 60, sizeof(p));
+        int x0 = i < 40 ? 4 : 40; /* a 16x16 white block, moved 36 px at frame 40 */
+        for (int y = 10; y < 26; y++)
+            memset(p + y * W + x0, 230, 16);
+        noise(p, i);
+        push(d, p, i);
+    }
+    const int64_t starts[] = {0};
+    expect_starts(d, starts, 1);
+    vidx__scene_free(&d);
+}
+
 /* Camera flashes of one and of two frames that return to the same shot: no cut. */
 static void flash_is_not_a_cut(void **state)
 {
@@ -297,6 +316,7 @@ int main(void)
         cmocka_unit_test(hard_cuts),
         cmocka_unit_test(pan_is_not_a_cut),
         cmocka_unit_test(drift_is_not_a_cut),
+        cmocka_unit_test(fast_object_is_not_a_cut),
         cmocka_unit_test(flash_is_not_a_cut),
         cmocka_unit_test(fade_through_black),
         cmocka_unit_test(cut_into_fade_in),
