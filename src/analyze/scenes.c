@@ -3,28 +3,28 @@
  *
  * DESIGN
  * Each frame's content score is the mean absolute difference of its small
- * grey picture from the previous frame's (0-255). A frame k is a hard cut
- * when its score is both above an absolute floor (min_score) and at least
- * `ratio` times the mean score of the frames around it (WINDOW frames before,
- * LOOK frames after). Motion (pans, zooms, a shaking camera) raises the
- * scores of every frame of a stretch alike, so the ratio stays low; a cut is
- * one frame that differs far more than its neighbours do, and over much of
- * the picture (CUT_SHARE of its pixels: a large object crossing the frame
- * fast changes a part of it only). A camera flash (or
- * any burst of at most LOOK frames that then returns to the previous
- * content) is recognised by a frame after it that matches the frame before
- * it again: neither the burst nor the return from it is a cut. Using the
- * larger of the mean scores before and after a frame as the base keeps the
- * start of motion and the steady steps of a fade from standing out. Decisions therefore lag LOOK
- * frames behind the frames pushed; only LOOK + 2 pictures are kept.
+ * grey picture from the previous frame's (0-255). A frame k is a hard cut when
+ * its score is above an absolute floor (min_score), at least `ratio` times the
+ * base (the larger of the mean scores of the WINDOW frames before it and of
+ * the LOOK frames after it), and it changes much of the picture (CUT_SHARE of
+ * its pixels). Motion (pans, zooms, a shaking camera) and the steady steps of
+ * a fade raise the scores of every frame around them alike, so the ratio stays
+ * low; a large object crossing the frame fast changes a part of it only. A
+ * camera flash (any burst of at most LOOK frames that then returns to the
+ * previous content) is recognised by a frame after it that matches the frame
+ * before it again: neither the burst nor the return from it is a cut.
+ * Decisions therefore lag LOOK frames behind the frames pushed; only LOOK + 2
+ * pictures are kept.
  *
- * Transitions through black (a frame is black when 90 % of its pixels are
- * at most `black`: captions on black count, a dark night scene does not): a hard cut into or out of
- * black is a cut like any other. A fade to black followed by a fade in (or a cut) from black makes
- * one boundary, at the fade-in's first frame (where the mean luma starts to rise steadily, often
- * still under `black`): the black run ends the shot that faded out. A black run that a cut began
- * (or the video's start) is part of the shot that follows it, fade-in included. Boundaries closer
- * than min_shot frames to the previous one are dropped (the earlier wins).
+ * Transitions through black (a frame is black when 90 % of its pixels are at
+ * most `black`: captions on black count, a dark night scene does not): a hard
+ * cut into or out of black is a cut like any other. A fade to black followed
+ * by a fade-in (or a cut) from black makes one boundary, at the fade-in's
+ * first frame (where the mean luma starts to rise steadily, often still under
+ * `black`): the black run ends the shot that faded out. A black run that a
+ * cut began (or the video's start) belongs to the shot it opens, fade-in
+ * included. Boundaries closer than min_shot frames to the previous one are
+ * dropped (the earlier wins).
  */
 #include "analyze/scenes.h"
 
