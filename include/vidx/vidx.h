@@ -16,6 +16,7 @@
  *   vidx/catalog.h  a run's catalog: status, export, verify, du, gc
  *   vidx/slurm.h    a library on a Slurm cluster: job-array scripts, sbatch
  *   vidx/speech.h   a video's speech as timed text (transcripts, subtitles)
+ *   vidx/scenes.h   shot boundaries of one video
  *
  * Conventions
  *  - Objects are opaque and created by vidx_X_open(&obj, ...); vidx_X_close(&obj)
@@ -67,5 +68,6 @@
 #include "catalog.h"
 #include "slurm.h"
 #include "speech.h"
+#include "scenes.h"
 
 #endif /* VIDX_VIDX_H */

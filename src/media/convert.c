@@ -171,7 +171,7 @@ static int sws_colorspace(enum AVColorSpace cs)
     }
 }
 
-static int src_full_range(const AVFrame *f)
+int vidx__convert_full_range(const AVFrame *f)
 {
     if (f->color_range == AVCOL_RANGE_JPEG)
         return 1;
@@ -197,7 +197,7 @@ static int scale(VidxConvert *c, const AVFrame *f)
                             c->sh, f->width, f->height);
     const int *src_tab = sws_getCoefficients(sws_colorspace(f->colorspace));
     /* Same table both sides: swscale never converts the matrix between YUV formats anyway. */
-    sws_setColorspaceDetails(c->sws, src_tab, src_full_range(f),
+    sws_setColorspaceDetails(c->sws, src_tab, vidx__convert_full_range(f),
                              output_is_rgb(c) ? sws_getCoefficients(SWS_CS_ITU601) : src_tab, 1, 0,
                              1 << 16, 1 << 16);
     int h = sws_scale(c->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, c->scaled,
@@ -298,7 +298,7 @@ static void to_jfif(VidxConvert *c, const AVFrame *f)
 {
     uint8_t luty[256], lutc[256];
     double kr, kb;
-    int full = src_full_range(f);
+    int full = vidx__convert_full_range(f);
     range_luts(full, luty, lutc);
     if (matrix_constants(f->colorspace, &kr, &kb))
         fix_matrix(c, kr, kb, luty, lutc);

@@ -21,4 +21,7 @@ void vidx__convert_free(VidxConvert **c);
  */
 int vidx__convert_frame(VidxConvert *c, const AVFrame *f, VidxFrame *out);
 
+/* Is f's YCbCr full range (JPEG), by its colour range or its (deprecated J) format? */
+int vidx__convert_full_range(const AVFrame *f);
+
 #endif

@@ -21,6 +21,8 @@
  * exact. Raw H.264/HEVC streams carry no timestamps at all: there picture i
  * is shown at i frame durations of the stream's frame rate (as ffmpeg times
  * them), which also gives the end of the stream from a count of its pictures.
+ * A watch (watch.h) also takes the sequential path and reads to the end: it
+ * sees every picture, scaled down, before the targets are matched on it.
  */
 #include "media/sampler_internal.h"
 
@@ -140,7 +142,11 @@ static int receive_all(VidxSampler *s)
         vidx__source_progress(s->src);
         if (s->frame->decode_error_flags || (s->frame->flags & AV_FRAME_FLAG_CORRUPT))
             s->stats.decode_errors++;
-        ret = s->sequential ? match_sequential(s, s->frame) : match_planned(s, s->frame);
+        if (s->watch) /* sequential: seq_index is this picture's */
+            ret = vidx__watcher_picture(s->watch, s->frame, s->seq_index,
+                                        seq_pts(s, s->frame, s->seq_index));
+        if (ret >= 0)
+            ret = s->sequential ? match_sequential(s, s->frame) : match_planned(s, s->frame);
         av_frame_unref(s->frame);
         if (ret < 0)
             return ret;
@@ -408,7 +414,7 @@ static int all_delivered(const VidxSampler *s)
 /* Reads and dispatches one packet; finishes at end of file. */
 static int pump(VidxSampler *s)
 {
-    if (!s->audio && all_delivered(s))
+    if (!s->audio && !s->watch && all_delivered(s))
         return finish(s, 0);
     int ret = av_read_frame(s->src->fmt, s->pkt);
     s->src->used = 1;
@@ -462,7 +468,7 @@ static int needs_sequential(const AVFormatContext *fmt)
 
 void vidx__drive_choose_path(VidxSampler *s)
 {
-    s->sequential = needs_sequential(s->src->fmt);
+    s->sequential = s->watch || needs_sequential(s->src->fmt); /* a watch sees every picture */
     s->seq_tick = s->sequential ? untimed_tick(s->src->fmt, s->st) : 0;
 }
 

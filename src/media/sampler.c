@@ -70,8 +70,9 @@ int vidx_sampler_check_settings(const VidxSamplerSettings *caller)
     return VIDX_EUSAGE;
 }
 
-int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *caller,
-                       const VidxAudioSettings *audio)
+int vidx__sampler_open_watched(VidxSampler **out, VidxSource *src,
+                               const VidxSamplerSettings *caller, const VidxAudioSettings *audio,
+                               const VidxWatch *watch)
 {
     VidxSampler *s;
     VidxSamplerSettings imported;
@@ -91,6 +92,8 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
     s->src = src;
     s->set = *set;
     s->st = src->video;
+    if (watch && (ret = vidx__watcher_new(&s->watch, watch, s->st)) < 0)
+        goto fail;
     vidx__drive_choose_path(s);
     s->video_end = INT64_MIN;
     ret = AVERROR(ENOMEM);
@@ -123,6 +126,12 @@ int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSett
 fail:
     vidx_sampler_close(&s);
     return ret;
+}
+
+int vidx_sampler_open2(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *set,
+                       const VidxAudioSettings *audio)
+{
+    return vidx__sampler_open_watched(out, src, set, audio, NULL);
 }
 
 int vidx_sampler_open(VidxSampler **out, VidxSource *src, const VidxSamplerSettings *set)
@@ -215,6 +224,7 @@ void vidx_sampler_close(VidxSampler **ps)
     vidx__planner_free(&s->plan);
     vidx__convert_free(&s->conv);
     vidx__audio_close(&s->audio);
+    vidx__watcher_free(&s->watch);
     av_packet_free(&s->pkt);
     av_frame_free(&s->frame);
     av_frame_free(&s->prev);

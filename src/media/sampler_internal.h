@@ -20,6 +20,7 @@
 #include "media/planner.h"
 #include "media/sampler_cut.h"
 #include "media/source.h"
+#include "media/watch.h"
 
 /* A decoded picture queued for delivery, with what it answers. */
 typedef struct Emit {
@@ -39,6 +40,7 @@ struct VidxSampler {
     int sequential;
     VidxConvert *conv;
     VidxAudio *audio;
+    VidxWatcher *watch; /* sees every decoded picture (watch.h); NULL: none */
     AVPacket *pkt;
     AVFrame *frame;
     /* Undecided packets: pend[i] is packet number pend_base + i. */

@@ -110,6 +110,7 @@ const CliOption *cli_run_options(void);
 int cli_run_option(int key, const char *arg, CliRunArgs *a);
 
 int cmd_probe(int argc, char **argv);
+int cmd_scenes(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
 int cmd_audio(int argc, char **argv);
 int cmd_run(int argc, char **argv);
