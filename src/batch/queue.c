@@ -494,6 +494,12 @@ int vidx_enqueue(const char *const *inputs, size_t n, const VidxRunSettings *cal
         vidx__log(VIDX_LOG_ERROR, "vidx enqueue needs the queue's catalog: --catalog URL");
         return VIDX_EUSAGE;
     }
+    if (s.dedup_exact) { /* workers would share content-addressed names: one's undo is another's
+                            loss */
+        vidx__log(VIDX_LOG_ERROR, "--dedup-exact is not supported with the work queue (workers "
+                                  "would share content-addressed files); use vidx run");
+        return VIDX_EUSAGE;
+    }
     in.follow_symlinks = s.follow_symlinks;
     in.audio_files = s.audio_files;
     if ((ret = vidx__inputs_expand(&in, inputs, n, NULL)) == 0) {

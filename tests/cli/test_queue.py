@@ -380,6 +380,8 @@ def test_worker_needs_postgres():
     F.check(r.rc == 2 and '--catalog' in r.stderr, 'worker without --catalog: ' + r.describe())
     r = vrun(['enqueue', str(many()[0])])
     F.check(r.rc == 2 and '--catalog' in r.stderr, 'enqueue without --catalog: ' + r.describe())
+    r = vrun(['enqueue', str(many()[0]), '--catalog', 'postgresql://127.0.0.1:1/x', '--dedup-exact'])
+    F.check(r.rc == 2 and 'dedup-exact' in r.stderr, 'enqueue --dedup-exact: ' + r.describe())
     for cmd in (['worker', '--help'], ['enqueue', '--help']):
         r = vrun(cmd)
         F.check(r.rc == 0 and 'usage: vidx' in r.stdout, ' '.join(cmd) + ': ' + r.describe())
