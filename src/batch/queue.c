@@ -295,6 +295,13 @@ static int session_settings(QueueRun *q, const char *hash, const char *json, Vid
     int ret = vidx__options_from_json(json, set, arrays);
     if (ret == 0)
         vidx__options_hash(set, check);
+    if (ret == 0 && set->dedup_exact) {
+        vidx__log(VIDX_LOG_ERROR,
+                  "options set %s asks for --dedup-exact, which queue workers "
+                  "do not do (see vidx enqueue)",
+                  hash);
+        return VIDX_EUSAGE;
+    }
     if (ret < 0 || strcmp(check, hash)) {
         vidx__log(VIDX_LOG_ERROR,
                   "the queue holds videos enqueued with options this vidx (%s) does not read "
