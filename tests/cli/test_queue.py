@@ -311,8 +311,19 @@ def test_postgres_restart_mid_run():
         enqueue(url, clips, '--fps', '25', '--format', 'png')
         out = common.new_out_dir('q_restart')
         ps = [start_worker(url, out, '--lease', '30') for _ in range(2)]
-        time.sleep(1.5)
+        deadline = time.time() + 60
+        while time.time() < deadline:  # both joined and at work: the restart lands mid-run
+            q = status(out, url).get('queue', {}) if (Path(out) / '.vidx-output').exists() else {}
+            if sum(w['running'] > 0 for w in q.get('workers', [])) == 2:
+                break
+            time.sleep(0.05)
+        else:
+            fail('the two workers never both had videos running')
+        for p in ps:  # held still while the server restarts, so neither can finish first
+            os.killpg(p.pid, signal.SIGSTOP)
         r = common.run(['bash', services, 'pg-restart'], timeout=120, env=env)
+        for p in ps:
+            os.killpg(p.pid, signal.SIGCONT)
         check(r.rc == 0, 'restarting PostgreSQL failed:\n  ' + r.describe())
         errs = []
         for p in ps:
