@@ -14,11 +14,22 @@ else
   [ -f $builddir/build.ninja ] || meson setup $builddir >/dev/null || exit 1
 fi
 ninja -C $builddir >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
-# Services the tests use (tests needing one fail without it, unless VIDX_TEST_NO_SERVICES=1).
+# Services the tests use (tests needing one fail without it, unless
+# VIDX_TEST_NO_SERVICES=1: then none is started and those tests skip): a
+# throwaway PostgreSQL (scripts/services.sh) and a local Slurm
+# (scripts/slurm_local.sh), both stopped at exit by one trap.
+pg_started= slurm_started=
+stop_services() {
+  [ -n "$slurm_started" ] && scripts/slurm_local.sh stop "$slurm_started"
+  [ -n "$pg_started" ] && VIDX_PG_DIR=$pg_started scripts/services.sh pg-stop
+  return 0
+}
+trap stop_services EXIT
+trap 'exit 130' INT TERM
 if [ "${VIDX_TEST_NO_SERVICES:-0}" != 1 ]; then
   pg_env=$(scripts/services.sh pg-start) || { echo "cannot start PostgreSQL"; echo "0 passed, 1 failed"; exit 1; }
   eval "$pg_env"
-  trap 'scripts/services.sh pg-stop' EXIT
+  pg_started=$VIDX_PG_DIR
 fi
 passed=0 failed=0 skipped=0
 log=$(mktemp)
@@ -26,13 +37,6 @@ meson test -C $builddir --suite unit --print-errorlogs >"$log" 2>&1
 cat "$log" | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped):' || true
 ok=$(awk '/^Ok:/{print $2}' "$log"); bad=$(awk '/^Fail:/{print $2}' "$log")
 passed=$((passed + ${ok:-0})); failed=$((failed + ${bad:-0}))
-# Services the CLI tests need (a local Slurm: scripts/slurm_local.sh), stopped
-# at exit. A test that needs one fails when it is not there, unless
-# VIDX_TEST_NO_SERVICES=1: then none is started and those tests skip.
-slurm_started=
-stop_services() { [ -n "$slurm_started" ] && scripts/slurm_local.sh stop "$slurm_started"; }
-trap stop_services EXIT
-trap 'exit 130' INT TERM
 if [ "${VIDX_TEST_NO_SERVICES:-0}" != 1 ]; then
   if slurm_env=$(VIDX_SLURM_DIR= VIDX_SLURM_OWNER=$$ scripts/slurm_local.sh start); then
     eval "$slurm_env"; slurm_started=$VIDX_SLURM_DIR
