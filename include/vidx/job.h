@@ -76,6 +76,12 @@ typedef struct VidxJobSettings {
     int dedup;
     /** Fail the job with VIDX_ELIMIT once its written bytes pass this; 0 = no limit. */
     int64_t max_bytes;
+    /**
+     * Also find the shots (vidx/scenes.h, default settings) in the same decode
+     * (every picture is then decoded) and write scenes.json, the JSON of
+     * vidx_scenes_json(), in the job's directory. Default 0.
+     */
+    int scenes;
 } VidxJobSettings;
 
 /**

@@ -263,7 +263,7 @@ static int kind_of(const char *rel)
         return K_SHARDS;
     if (!strncmp(rel, "objects/", 8))
         return K_OBJECTS;
-    if (!strcmp(base, "manifest.jsonl"))
+    if (!strcmp(base, "manifest.jsonl") || !strcmp(base, "scenes.json")) /* a video's metadata */
         return K_MANIFESTS;
     if (!strncmp(base, "audio.", 6))
         return K_AUDIO;
@@ -419,7 +419,7 @@ static int gc_unless(Gc *g, int keep, const char *rel, const struct stat *st)
     return keep < 0 ? keep : keep ? 0 : gc_remove(g, rel, st);
 }
 
-/* A file of frames/<key>/: a frame, the manifest, the audio or a scratch name. */
+/* A file of frames/<key>/: a frame, the manifest, scenes.json, the audio or a scratch name. */
 static int gc_video_file(Gc *g, const char *rel, const char *name, const struct stat *st)
 {
     char key[256];
@@ -428,7 +428,7 @@ static int gc_video_file(Gc *g, const char *rel, const char *name, const struct 
         return left_alone(g, rel, st, "not a name vidx makes");
     if (vidx__is_scratch_name(name))
         keep = 0;
-    else if (!strcmp(name, "manifest.jsonl"))
+    else if (!strcmp(name, "manifest.jsonl") || !strcmp(name, "scenes.json")) /* the video's */
         keep =
             sscanf(rel, "frames/%255[^/]/", key) == 1 ? referenced(g, CATALOG_REF_VIDEO, key) : 0;
     else if (!strncmp(name, "audio.", 6))

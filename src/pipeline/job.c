@@ -9,7 +9,8 @@
  * Frames are written under scratch names and renamed into place; the manifest
  * is written last, so a manifest never names a missing file. Audio comes from
  * the same read of the input (the sampler's demux loop) into DIR/audio.wav,
- * .flac or .opus.
+ * .flac or .opus. With the scenes setting the same decode also feeds the shot
+ * detector (the watch hook, media/watch.h) and DIR/scenes.json is written.
  */
 #include "pipeline/job.h"
 
@@ -26,6 +27,7 @@
 #include "media/audio.h"
 #include "media/sampler_cut.h"
 #include "pipeline/job_settings.h"
+#include "pipeline/scenes.h"
 #include "store/audio_file.h"
 #include "store/fs.h"
 
@@ -136,6 +138,32 @@ static int finish_audio(Job *j, int ok)
     return r->audio_path ? 0 : AVERROR(ENOMEM);
 }
 
+/* The shot detector with default settings, when asked for. */
+static int open_scenes(Job *j)
+{
+    VidxScenesSettings ss;
+    SceneParams p;
+    if (!j->set->scenes)
+        return 0;
+    vidx_scenes_default_settings(&ss);
+    vidx__scenes_params(&ss, &p);
+    int ret = vidx__scene_new(&j->scenes, &p);
+    return ret < 0 ? vidx__job_fail(j, ret, "starting the shot detector") : 0;
+}
+
+/* After the decode: the shot list into the output and DIR/scenes.json. */
+static int finish_scenes(Job *j)
+{
+    char **text = &j->out->scenes_json;
+    int ret = vidx__scene_finish(j->scenes);
+    if (ret >= 0)
+        ret = vidx__scenes_text(j->scenes, j->res->partial, text);
+    if (ret < 0)
+        return vidx__job_fail(j, ret, "finding shots");
+    ret = vidx__write_atomic(j->dir, "scenes.json", *text, strlen(*text), 0);
+    return ret < 0 ? vidx__job_fail(j, ret, "writing scenes.json") : 0;
+}
+
 /* Each stage's open (which sets its failure on the result). */
 static int stages_open(Job *j)
 {
@@ -215,6 +243,8 @@ static int finish_outputs(Job *j, int ret, int stream)
 {
     if (j->res->partial && ret >= 0)
         partial_message(j->res, &j->cut);
+    if (ret >= 0 && j->scenes)
+        ret = finish_scenes(j);
     int aret = finish_audio(j, ret >= 0);
     if (ret >= 0)
         ret = aret;
@@ -233,6 +263,7 @@ static int run_source(Job *j, const char *url)
     VidxSampler *smp = NULL;
     VidxAudioSettings as;
     VidxSamplerSettings ss = j->set->sampler;
+    VidxWatch w;
     int ret = vidx_source_open(&src, url, &j->set->source);
     if (ret < 0)
         return vidx__job_fail(j, ret, "opening");
@@ -255,7 +286,10 @@ static int run_source(Job *j, const char *url)
         goto finish;
     }
     ss.pixel = vidx_image_pixel(j->set->format);
-    if ((ret = vidx_sampler_open2(&smp, src, &ss, &as)) < 0) {
+    if ((ret = open_scenes(j)) < 0)
+        goto done;
+    w = vidx__scenes_watch(j->scenes);
+    if ((ret = vidx__sampler_open_watched(&smp, src, &ss, &as, j->scenes ? &w : NULL)) < 0) {
         vidx__job_fail(j, ret, "planning");
         goto done;
     }
@@ -273,6 +307,7 @@ done:;
     finish_audio(j, 0);
     stages_close(j);
     vidx_sampler_close(&smp);
+    vidx__scene_free(&j->scenes);
     vidx_source_close(&src);
     return ret;
 }
@@ -331,6 +366,7 @@ int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, Vid
 void vidx__job_output_clear(JobOutput *out)
 {
     free(out->spans);
+    av_free(out->scenes_json);
     memset(out, 0, sizeof(*out));
 }
 

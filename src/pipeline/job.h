@@ -11,6 +11,7 @@
 #include "media/sampler_cut.h"
 
 typedef struct VidxAudioFile VidxAudioFile;
+typedef struct SceneDetector SceneDetector;
 
 struct Job {
     const char *dir;
@@ -20,6 +21,7 @@ struct Job {
     JobOutput *out;
     VidxAudioFile *audio;
     int audio_error;
+    SceneDetector *scenes; /* settings' scenes: the shot detector the decode feeds */
     size_t cap_frames;
     int64_t kept;      /* record position of the last kept frame, or -1 */
     int64_t written;   /* bytes of frames written so far */

@@ -29,6 +29,7 @@ typedef struct JobOutput {
     int64_t tar_end;     /* tar: where the samples end (the end blocks start) */
     int64_t tar_samples; /* tar: samples written (a repeated frame is one) */
     int truncated;       /* partial because the input was cut off (class truncated) */
+    char *scenes_json;   /* settings' scenes: what scenes.json holds (av_free'd), else NULL */
 } JobOutput;
 
 /* vidx_job_run into target; out receives the sink's report. */

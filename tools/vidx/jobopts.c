@@ -31,6 +31,7 @@ enum {
     OPT_MAX_PIXELS,
     OPT_MAX_STREAMS,
     OPT_MAX_FRAMES,
+    OPT_SCENES,
 };
 
 const CliOption cli_job_options[] = {
@@ -52,6 +53,8 @@ const CliOption cli_job_options[] = {
     {"audio-stream", OPT_AUDIO_STREAM, "N", "the N-th audio stream, 0-based (default: the best)"},
     {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
     {"dedup", OPT_DEDUP, "T", "drop frames within perceptual-hash distance T of the last kept"},
+    {"scenes", OPT_SCENES, NULL,
+     "also find the shots in the same decode: scenes.json (as vidx scenes)"},
     {"max-pixels", OPT_MAX_PIXELS, "N", "largest frame area accepted (default 67108864 = 8192^2)"},
     {"max-streams", OPT_MAX_STREAMS, "N", "most streams a file may have (default 64)"},
     {"max-frames", OPT_MAX_FRAMES, "N", "most frames one video may yield (default 1000000)"},
@@ -225,6 +228,9 @@ int cli_job_option(CliJob *j, int key, const char *arg)
         return cli_parse_int("stream", arg, 0, 1000, &v) < 0 ? -1 : (js->source.stream = (int)v, 1);
     case OPT_DEDUP:
         return cli_parse_int("dedup", arg, 0, 64, &v) < 0 ? -1 : (js->dedup = (int)v, 1);
+    case OPT_SCENES:
+        js->scenes = 1;
+        return 1;
     }
     return limit_option(j, key, arg);
 }
