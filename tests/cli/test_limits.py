@@ -167,6 +167,7 @@ CHANGES = {
     'dedup': ([], ['--dedup', '4']),
     'dedup_exact': ([], ['--dedup-exact']),
     'manifest': None,
+    'scenes': ([], ['--scenes']),
 }
 
 
