@@ -10,7 +10,8 @@
  *                   "decoded", "errors", "tar_end", "tar_samples"[, "probe"]
  *                   [, "audio": {"path", "rate", "channels", "duration"}]
  *                   [, "scenes": {"frames", "partial", "shots": [{"start", "end",
- *                   "first_frame", "last_frame", "cause", "score", ...}, ...]}]}
+ *                   "first_frame", "last_frame", "cause", "score", ...}, ...]}]
+ *                   [, "transcript": {"segments": [{"start", "end", "text"}, ...]}]}
  *                   ("class": the error's; for a partial result "truncated" when
  *                   the input was cut off, else "decode")
  *
@@ -191,6 +192,8 @@ static json_t *result_json(const VidxJobResult *r, const JobOutput *out)
                                       r->audio_duration));
     if (o && out->scenes_json)
         json_object_set_new(o, "scenes", json_loads(out->scenes_json, 0, NULL));
+    if (o && out->transcript_json)
+        json_object_set_new(o, "transcript", json_loads(out->transcript_json, 0, NULL));
     return o;
 }
 
@@ -286,6 +289,24 @@ static int shots_decode(json_t *scenes, WireResult *r)
     return 0;
 }
 
+/* The segments of a "transcript" object; none when there is no such object. */
+static int segments_decode(json_t *transcript, WireResult *r)
+{
+    json_t *arr = json_object_get(transcript, "segments");
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr))
+        return 0;
+    if (!(r->segments = calloc(n ? n : 1, sizeof(*r->segments))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        r->segments[i] =
+            (CatalogSegment){get_real(o, "start"), get_real(o, "end"), get_str(o, "text") ?: ""};
+    }
+    r->n_segments = n;
+    return 0;
+}
+
 int vidx__wire_result_decode(const char *line, WireResult *r)
 {
     memset(r, 0, sizeof(*r));
@@ -309,7 +330,8 @@ int vidx__wire_result_decode(const char *line, WireResult *r)
     r->tar_samples = get_int(o, "tar_samples");
     audio_decode(json_object_get(o, "audio"), r);
     if (frames_decode(json_object_get(o, "frames"), r) < 0 ||
-        shots_decode(json_object_get(o, "scenes"), r) < 0) {
+        shots_decode(json_object_get(o, "scenes"), r) < 0 ||
+        segments_decode(json_object_get(o, "transcript"), r) < 0) {
         vidx__wire_result_free(r);
         return -ENOMEM;
     }
@@ -321,6 +343,7 @@ void vidx__wire_result_free(WireResult *r)
     free(r->frames);
     free(r->spans);
     free(r->shots);
+    free(r->segments);
     json_decref(r->json);
     memset(r, 0, sizeof(*r));
 }

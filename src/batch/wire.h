@@ -42,6 +42,8 @@ typedef struct WireResult {
     int64_t tar_samples; /* and how many it appended */
     CatalogShot *shots;  /* owned (causes borrowed from json); NULL: no shot list */
     size_t n_shots;
+    CatalogSegment *segments; /* owned (texts borrowed from json); NULL: no transcript */
+    size_t n_segments;
 } WireResult;
 
 /* What a line from a worker is (by its tag). */

@@ -40,6 +40,12 @@ typedef struct CatalogShot {
     double score;
 } CatalogShot;
 
+/* One transcript segment of a video (schema 4, --transcribe): the segments table's row. */
+typedef struct CatalogSegment {
+    double start, end; /* seconds on the file's clock */
+    const char *text;
+} CatalogSegment;
+
 /* One finished video, as the worker reported it. */
 typedef struct CatalogVideo {
     const char *path, *key, *fingerprint, *options;
@@ -59,6 +65,8 @@ typedef struct CatalogVideo {
     int64_t audio_bytes;
     const CatalogShot *shots; /* --scenes: its shots (seq = position), else NULL */
     size_t n_shots;
+    const CatalogSegment *segments; /* --transcribe: its transcript (seq = position), else NULL */
+    size_t n_segments;
     const char *shard_name; /* shard state to commit with the video, or NULL */
     int64_t shard_size, shard_samples;
     /* vidx worker: the video's claim (catalog/queue.h), finished in the same

@@ -9,6 +9,7 @@
 #include "pipeline/job_internal.h"
 #include "pipeline/stage.h"
 #include "media/sampler_cut.h"
+#include "pipeline/transcribe.h"
 
 typedef struct VidxAudioFile VidxAudioFile;
 typedef struct SceneDetector SceneDetector;
@@ -21,6 +22,8 @@ struct Job {
     JobOutput *out;
     VidxAudioFile *audio;
     int audio_error;
+    int speech;            /* settings' transcribe and the input has audio: pcm gathers it */
+    VidxPcm pcm;           /* 16 kHz mono, for the transcript */
     SceneDetector *scenes; /* settings' scenes: the shot detector the decode feeds */
     size_t cap_frames;
     int64_t kept;      /* record position of the last kept frame, or -1 */

@@ -168,6 +168,7 @@ CHANGES = {
     'dedup_exact': ([], ['--dedup-exact']),
     'manifest': None,
     'scenes': ([], ['--scenes']),
+    'transcribe': None,  # needs a recogniser: tests/unit/test_options.c, test_run_transcribe.py
 }
 
 

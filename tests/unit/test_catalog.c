@@ -436,6 +436,33 @@ static void test_shots(void **state)
     vidx_catalog_close(&ro);
 }
 
+/* Schema 4: a video's transcript segments are recorded, replaced when it is redone. */
+static void test_segments(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    CatalogSegment segs[] = {{0.5, 2.25, " hello, \"world\""}, {2.25, 4, "again"}};
+    CatalogVideo v = {.path = "/in/t.mp4",
+                      .key = "t-1",
+                      .status = VIDX_VIDEO_OK,
+                      .segments = segs,
+                      .n_segments = 2};
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    char *rows = export_jsonl(ro, "segments");
+    assert_string_equal(rows, "{\"video\":\"/in/t.mp4\",\"seq\":0,\"start\":0.5,\"end\":2.25,"
+                              "\"text\":\" hello, \\\"world\\\"\"}\n"
+                              "{\"video\":\"/in/t.mp4\",\"seq\":1,\"start\":2.25,\"end\":4.0,"
+                              "\"text\":\"again\"}\n");
+    free(rows);
+    v.n_segments = 0; /* redone without a transcript: the rows go */
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    rows = export_jsonl(ro, "segments");
+    assert_string_equal(rows, "");
+    free(rows);
+    vidx_catalog_close(&ro);
+}
+
 static void test_meta_add(void **state)
 {
     Fixture *f = *state;
@@ -526,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_meta_add, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_audio_none, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_shots, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_segments, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),

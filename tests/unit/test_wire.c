@@ -261,7 +261,26 @@ static void result_shots(void **state)
     line = result_line(&in, &no_out, &len); /* without --scenes: no shot list */
     assert_int_equal(vidx__wire_result_decode(line, &out), 0);
     assert_null(out.shots);
+    assert_null(out.segments);
     assert_int_equal(out.n_shots, 0);
+    vidx__wire_result_free(&out);
+    free(line);
+}
+
+/* --transcribe: the segments travel as named fields, any text intact. */
+static void result_segments(void **state)
+{
+    (void)state;
+    VidxJobResult in = {0};
+    JobOutput o = {.transcript_json = "{\"segments\":[{\"start\":0.5,\"end\":2.25,\"text\":"
+                                      "\"a \\\"b\\\"\\n\u00e9\"}]}"};
+    WireResult out;
+    size_t len;
+    char *line = result_line(&in, &o, &len);
+    assert_int_equal(vidx__wire_result_decode(line, &out), 0);
+    assert_int_equal(out.n_segments, 1);
+    assert_true(out.segments[0].start == 0.5 && out.segments[0].end == 2.25);
+    assert_string_equal(out.segments[0].text, "a \"b\"\n\xc3\xa9");
     vidx__wire_result_free(&out);
     free(line);
 }
@@ -339,6 +358,7 @@ int main(void)
         cmocka_unit_test(result_round_trip), cmocka_unit_test(result_minimal),
         cmocka_unit_test(result_truncated),  cmocka_unit_test(result_hostile),
         cmocka_unit_test(result_not_utf8),   cmocka_unit_test(result_shots),
+        cmocka_unit_test(result_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
