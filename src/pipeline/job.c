@@ -178,7 +178,9 @@ static int write_transcript(Job *j, const VidxTranscript *t, int format, const c
 {
     char *text = NULL;
     int ret = vidx_transcript_format(t, format, &text);
-    if (ret >= 0 && (ret = vidx__write_atomic(j->dir, name, text, strlen(text), 0)) < 0)
+    if (ret >= 0)
+        ret = vidx__write_atomic(j->dir, name, text, strlen(text), 0);
+    if (ret < 0)
         vidx__job_fail(j, ret, "writing the transcript");
     if (ret >= 0 && keep)
         *keep = text;
