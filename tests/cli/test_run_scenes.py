@@ -7,7 +7,7 @@ psd_testvideo.mp4 (corpus) has cuts at frames 30, 180 and 394.
                       shots as `vidx scenes`; the frames sampled are the same as a run without
                       --scenes; a second run does nothing (the options hash is stable); gc
                       keeps scenes.json and leaves the user's files alone; verify is clean;
-                      the input is untouched
+                      vidx merge carries scenes.json; the input is untouched
   run_scenes_shards   shards layout: scenes.json beside the manifest in frames/<key>/, the
                       same shots in the catalog
 """
@@ -89,6 +89,11 @@ def test_run_scenes_files():
             'the user\'s files were touched')
     v = run_vidx(['verify', out])
     F.check(v.rc == 0, 'verify: %s' % v.describe())
+    merged = d / 'merged'
+    m = run_vidx(['merge', '-o', merged, out])
+    F.check(m.rc == 0 and [p.read_bytes() for p in merged.glob('frames/*/scenes.json')] ==
+            [p.read_bytes() for p in out.glob('frames/*/scenes.json')],
+            'merge did not carry scenes.json: %s' % m.describe())
     after = os.stat(src)
     F.check((after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns), 'the input changed')
     F.raise_if_any()
