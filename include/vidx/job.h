@@ -76,6 +76,20 @@ typedef struct VidxJobSettings {
     int dedup;
     /** Fail the job with VIDX_ELIMIT once its written bytes pass this; 0 = no limit. */
     int64_t max_bytes;
+    /**
+     * Also find the shots (vidx/scenes.h, default settings) in the same decode
+     * (every picture is then decoded) and write scenes.json, the JSON of
+     * vidx_scenes_json(), in the job's directory. Default 0.
+     */
+    int scenes;
+    /**
+     * Also transcribe the audio (vidx/speech.h) from the same decode and write
+     * transcript.json, .srt and .vtt in the job's directory (none for a video
+     * without audio). With audio also written, that must be 16000 Hz mono. Default 0.
+     */
+    int transcribe;
+    /** The recogniser's settings (must outlive the job); NULL: the defaults (built-in). */
+    const struct VidxTranscribeSettings *asr;
 } VidxJobSettings;
 
 /**

@@ -251,6 +251,13 @@ enum { K_FRAMES, K_SHARDS, K_OBJECTS, K_AUDIO, K_MANIFESTS, K_CATALOG, K_SCRATCH
 static const char *const kind_names[K_N] = {"frames",    "shards",  "objects", "audio",
                                             "manifests", "catalog", "scratch", "other"};
 
+/* A video's metadata vidx wrote beside its frames: manifest, shots, transcript. */
+static int is_metadata_name(const char *base)
+{
+    return !strcmp(base, "manifest.jsonl") || !strcmp(base, "scenes.json") ||
+           !strncmp(base, "transcript.", 11);
+}
+
 static int kind_of(const char *rel)
 {
     const char *base = strrchr(rel, '/');
@@ -263,7 +270,7 @@ static int kind_of(const char *rel)
         return K_SHARDS;
     if (!strncmp(rel, "objects/", 8))
         return K_OBJECTS;
-    if (!strcmp(base, "manifest.jsonl"))
+    if (is_metadata_name(base))
         return K_MANIFESTS;
     if (!strncmp(base, "audio.", 6))
         return K_AUDIO;
@@ -419,7 +426,7 @@ static int gc_unless(Gc *g, int keep, const char *rel, const struct stat *st)
     return keep < 0 ? keep : keep ? 0 : gc_remove(g, rel, st);
 }
 
-/* A file of frames/<key>/: a frame, the manifest, the audio or a scratch name. */
+/* A file of frames/<key>/: a frame, metadata, the audio or a scratch name. */
 static int gc_video_file(Gc *g, const char *rel, const char *name, const struct stat *st)
 {
     char key[256];
@@ -428,7 +435,7 @@ static int gc_video_file(Gc *g, const char *rel, const char *name, const struct 
         return left_alone(g, rel, st, "not a name vidx makes");
     if (vidx__is_scratch_name(name))
         keep = 0;
-    else if (!strcmp(name, "manifest.jsonl"))
+    else if (is_metadata_name(name)) /* kept with its video */
         keep =
             sscanf(rel, "frames/%255[^/]/", key) == 1 ? referenced(g, CATALOG_REF_VIDEO, key) : 0;
     else if (!strncmp(name, "audio.", 6))

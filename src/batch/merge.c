@@ -13,7 +13,8 @@
  * is on another filesystem: store/fs.h's copy, fsync'd), DEST's filesystem is
  * synced, and only then are its rows committed (crash-safe as a run: rows
  * never point at files that are not durable; files a crash left without rows
- * are what gc removes, and a new merge replaces). Frames, audio and manifests
+ * are what gc removes, and a new merge replaces). Frames, audio, manifests,
+ * scenes.json and transcripts (their rows are not carried yet)
  * keep their names (the key is the video's); content-addressed objects
  * (--dedup-exact) too. A part's shard gets a name of its own in DEST, claimed
  * in DEST's catalog before the file is linked (the rule of store/shards.c);
@@ -252,11 +253,26 @@ static const char *dest_location(Merge *m, const CatalogFrame *f, PartShard **sh
     return dest_shard(m, *shard) == 0 ? (*shard)->dest : NULL;
 }
 
+/* The metadata files vidx writes beside a video's frames, those the part has, into DEST. */
+static int place_metadata(Merge *m, const char *key)
+{
+    static const char *const names[] = {"manifest.jsonl", "scenes.json", "transcript.json",
+                                        "transcript.srt", "transcript.vtt"};
+    char path[2 * PATH_MAX], rel[PATH_MAX];
+    struct stat st;
+    int ret = 0;
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(names) && ret >= 0; i++) {
+        snprintf(rel, sizeof(rel), "frames/%s/%s", key, names[i]);
+        snprintf(path, sizeof(path), "%s/%s", m->part, rel);
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+            ret = place(m, rel, rel, -1, 0);
+    }
+    return ret;
+}
+
 /* Links (or copies) v's files into DEST and fills frames with their DEST locations. */
 static int place_video(Merge *m, const CatalogVideo *v, CatalogFrame *frames)
 {
-    char manifest[2 * PATH_MAX], rel[PATH_MAX];
-    struct stat st;
     if (!v->key[0] || strchr(v->key, '/') || !strcmp(v->key, "..") || !strcmp(v->key, ".")) {
         vidx__log(VIDX_LOG_ERROR,
                   "%s: %s: the catalog gives it the key '%s', not a name; not merged", m->part,
@@ -284,11 +300,7 @@ static int place_video(Merge *m, const CatalogVideo *v, CatalogFrame *frames)
     int ret = v->audio_path ? place(m, v->audio_path, v->audio_path, -1, 0) : 0;
     if (ret < 0)
         return ret;
-    snprintf(rel, sizeof(rel), "frames/%s/manifest.jsonl", v->key);
-    snprintf(manifest, sizeof(manifest), "%s/%s", m->part, rel);
-    if (lstat(manifest, &st) == 0 && S_ISREG(st.st_mode))
-        return place(m, rel, rel, -1, 0);
-    return 0;
+    return place_metadata(m, v->key);
 }
 
 /* Commits v (frames at their DEST locations) with the shards it made or grew. */

@@ -5,7 +5,8 @@
  * In the table: sampling (mode, count, fps, times, indices, approx), geometry
  * (size, width, height, fit), image format and quality, md5, audio (format,
  * rate, channels, audio_stream), stream, dedup (perceptual threshold), dedup_exact (frames
- * stored content-addressed in OUT/objects/ instead of per video) and manifest.
+ * stored content-addressed in OUT/objects/ instead of per video), manifest and
+ * scenes (shots and scenes.json), transcribe (the transcript; not its backend).
  * Not in it, because they never change what a finished video's output is:
  * threads, jobs, timeouts and the stall watchdog, memory/disk/scratch/frame/
  * pixel/stream limits (a video they stop fails; --retry redoes it), durable,
@@ -70,6 +71,8 @@ INT_FIELD(audio_stream, s->job.source.audio_stream)
 INT_FIELD(dedup, s->job.dedup)
 INT_FIELD(dedup_exact, s->dedup_exact)
 INT_FIELD(manifest, s->job.manifest)
+INT_FIELD(scenes, s->job.scenes)
+INT_FIELD(transcribe, s->job.transcribe)
 
 static int put_fps(const VidxRunSettings *s, char *buf, size_t size)
 {
@@ -127,6 +130,8 @@ static const OptionField fields[] = {
     NEW(dedup_exact),
     NEW(manifest),
     NEW(audio_stream),
+    NEW(scenes),
+    NEW(transcribe),
 };
 
 const OptionField *vidx__option_fields(size_t *n)

@@ -195,6 +195,10 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, cons
     v->audio_rate = res->audio_rate;
     v->audio_channels = res->audio_channels;
     v->audio_duration = res->audio_duration;
+    v->shots = res->shots;
+    v->n_shots = res->n_shots;
+    v->segments = res->segments;
+    v->n_segments = res->n_segments;
     if (r->set->job.audio) /* asked for: the format written, or none in the file */
         v->audio = res->audio_path ? vidx_audio_format_ext(r->set->job.audio) : "none";
     CommitInput in = {.recs = res->frames,

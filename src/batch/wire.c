@@ -8,7 +8,10 @@
  *   result (back)   "R <json>"       {"status", "class", "message", "partial",
  *                   "seconds", "frames": [{"index", "target", ...}, ...],
  *                   "decoded", "errors", "tar_end", "tar_samples"[, "probe"]
- *                   [, "audio": {"path", "rate", "channels", "duration"}]}
+ *                   [, "audio": {"path", "rate", "channels", "duration"}]
+ *                   [, "scenes": {"frames", "partial", "shots": [{"start", "end",
+ *                   "first_frame", "last_frame", "cause", "score", ...}, ...]}]
+ *                   [, "transcript": {"segments": [{"start", "end", "text"}, ...]}]}
  *                   ("class": the error's; for a partial result "truncated" when
  *                   the input was cut off, else "decode")
  *
@@ -187,6 +190,10 @@ static json_t *result_json(const VidxJobResult *r, const JobOutput *out)
                             json_pack("{s:s, s:i, s:i, s:f}", "path", r->audio_path, "rate",
                                       r->audio_rate, "channels", r->audio_channels, "duration",
                                       r->audio_duration));
+    if (o && out->scenes_json)
+        json_object_set_new(o, "scenes", json_loads(out->scenes_json, 0, NULL));
+    if (o && out->transcript_json)
+        json_object_set_new(o, "transcript", json_loads(out->transcript_json, 0, NULL));
     return o;
 }
 
@@ -263,6 +270,43 @@ static void audio_decode(json_t *a, WireResult *r)
     r->audio_duration = get_real(a, "duration");
 }
 
+/* The shot list of a "scenes" object; none when there is no such object. */
+static int shots_decode(json_t *scenes, WireResult *r)
+{
+    json_t *arr = json_object_get(scenes, "shots");
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr))
+        return 0;
+    if (!(r->shots = calloc(n ? n : 1, sizeof(*r->shots))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        r->shots[i] = (CatalogShot){get_real(o, "start"),      get_real(o, "end"),
+                                    get_int(o, "first_frame"), get_int(o, "last_frame"),
+                                    get_str(o, "cause") ?: "", get_real(o, "score")};
+    }
+    r->n_shots = n;
+    return 0;
+}
+
+/* The segments of a "transcript" object; none when there is no such object. */
+static int segments_decode(json_t *transcript, WireResult *r)
+{
+    json_t *arr = json_object_get(transcript, "segments");
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr))
+        return 0;
+    if (!(r->segments = calloc(n ? n : 1, sizeof(*r->segments))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        r->segments[i] =
+            (CatalogSegment){get_real(o, "start"), get_real(o, "end"), get_str(o, "text") ?: ""};
+    }
+    r->n_segments = n;
+    return 0;
+}
+
 int vidx__wire_result_decode(const char *line, WireResult *r)
 {
     memset(r, 0, sizeof(*r));
@@ -285,7 +329,9 @@ int vidx__wire_result_decode(const char *line, WireResult *r)
     r->tar_end = get_int(o, "tar_end");
     r->tar_samples = get_int(o, "tar_samples");
     audio_decode(json_object_get(o, "audio"), r);
-    if (frames_decode(json_object_get(o, "frames"), r) < 0) {
+    if (frames_decode(json_object_get(o, "frames"), r) < 0 ||
+        shots_decode(json_object_get(o, "scenes"), r) < 0 ||
+        segments_decode(json_object_get(o, "transcript"), r) < 0) {
         vidx__wire_result_free(r);
         return -ENOMEM;
     }
@@ -296,6 +342,8 @@ void vidx__wire_result_free(WireResult *r)
 {
     free(r->frames);
     free(r->spans);
+    free(r->shots);
+    free(r->segments);
     json_decref(r->json);
     memset(r, 0, sizeof(*r));
 }

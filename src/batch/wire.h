@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "catalog/catalog.h"
 #include "core/internal.h"
 #include "pipeline/job_internal.h"
 
@@ -39,6 +40,10 @@ typedef struct WireResult {
     double audio_duration;
     int64_t tar_end;     /* shards: where the video's samples end in its shard */
     int64_t tar_samples; /* and how many it appended */
+    CatalogShot *shots;  /* owned (causes borrowed from json); NULL: no shot list */
+    size_t n_shots;
+    CatalogSegment *segments; /* owned (texts borrowed from json); NULL: no transcript */
+    size_t n_segments;
 } WireResult;
 
 /* What a line from a worker is (by its tag). */

@@ -32,6 +32,20 @@ typedef struct CatalogFrame {
     int new_blob;         /* first copy of this content (--dedup-exact) */
 } CatalogFrame;
 
+/* One shot of a video (schema 4, --scenes): the shots table's row. */
+typedef struct CatalogShot {
+    double start, end;               /* seconds */
+    int64_t first_frame, last_frame; /* 0-based presentation indices */
+    const char *cause;               /* "start", "cut" or "fade" */
+    double score;
+} CatalogShot;
+
+/* One transcript segment of a video (schema 4, --transcribe): the segments table's row. */
+typedef struct CatalogSegment {
+    double start, end; /* seconds on the file's clock */
+    const char *text;
+} CatalogSegment;
+
 /* One finished video, as the worker reported it. */
 typedef struct CatalogVideo {
     const char *path, *key, *fingerprint, *options;
@@ -49,6 +63,10 @@ typedef struct CatalogVideo {
     int audio_rate, audio_channels;
     double audio_duration;
     int64_t audio_bytes;
+    const CatalogShot *shots; /* --scenes: its shots (seq = position), else NULL */
+    size_t n_shots;
+    const CatalogSegment *segments; /* --transcribe: its transcript (seq = position), else NULL */
+    size_t n_segments;
     const char *shard_name; /* shard state to commit with the video, or NULL */
     int64_t shard_size, shard_samples;
     /* vidx worker: the video's claim (catalog/queue.h), finished in the same

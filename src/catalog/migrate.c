@@ -22,6 +22,10 @@
  * has none, else the format written; NULL for rows before it). The column is
  * added by each implementation's open (idempotent DDL: sqlite.c checks for
  * it, postgres.c says IF NOT EXISTS); this file records the version.
+ *
+ * Schema 4 adds the shots table (vidx run --scenes), made by each
+ * implementation's open (CREATE TABLE IF NOT EXISTS); earlier videos simply
+ * have no rows in it. Again only the version is recorded here.
  */
 #include "catalog/migrate.h"
 
@@ -147,7 +151,7 @@ static int put_version(VidxCatalog *c)
     return vidx__catalog_meta_put(c, "schema", v);
 }
 
-/* Schema 2 to 3: the column is there (the ops' open added it); the version says so. */
+/* Schema 2 or 3 to now: the columns and tables are there (the ops' open added them). */
 static int record_version(VidxCatalog *c, const char *path)
 {
     if (vidx__catalog_begin(c) < 0)
@@ -155,7 +159,7 @@ static int record_version(VidxCatalog *c, const char *path)
     if (put_version(c) == 0 && vidx__catalog_commit(c) == 0)
         return 0;
     vidx__catalog_rollback(c);
-    return fail(path, "upgrading to schema 3");
+    return fail(path, "recording the schema version");
 }
 
 /* all: from schema 1 (every row, then the version); else only the leftovers. */

@@ -53,6 +53,15 @@ static const char schema[] =
     " rate BIGINT NOT NULL, channels BIGINT NOT NULL, duration DOUBLE PRECISION,"
     " bytes BIGINT);"
     "CREATE INDEX IF NOT EXISTS audio_path ON audio(path);"
+    "CREATE TABLE IF NOT EXISTS shots("
+    " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
+    " start DOUBLE PRECISION NOT NULL, \"end\" DOUBLE PRECISION NOT NULL,"
+    " first_frame BIGINT NOT NULL, last_frame BIGINT NOT NULL, cause TEXT NOT NULL,"
+    " score DOUBLE PRECISION NOT NULL, PRIMARY KEY(video_id, seq));"
+    "CREATE TABLE IF NOT EXISTS segments("
+    " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
+    " start DOUBLE PRECISION NOT NULL, \"end\" DOUBLE PRECISION NOT NULL, text TEXT NOT NULL,"
+    " PRIMARY KEY(video_id, seq));"
     "CREATE TABLE IF NOT EXISTS shards(name TEXT PRIMARY KEY, size BIGINT NOT NULL,"
     " samples BIGINT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blobs(checksum TEXT PRIMARY KEY, location TEXT NOT NULL,"
@@ -313,11 +322,49 @@ static int insert_audio(CatalogBackend *b, int64_t id, const CatalogVideo *v)
     return run(b, "audio", "INSERT INTO audio VALUES($1,$2,$3,$4,$5,$6)", &p);
 }
 
+static int insert_shots(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    int ret = 0;
+    for (size_t i = 0; i < v->n_shots && ret == 0; i++) {
+        const CatalogShot *s = &v->shots[i];
+        PgParams p = {.n = 0};
+        vidx__pg_i64(&p, id);
+        vidx__pg_i64(&p, (int64_t)i);
+        vidx__pg_f64(&p, s->start);
+        vidx__pg_f64(&p, s->end);
+        vidx__pg_i64(&p, s->first_frame);
+        vidx__pg_i64(&p, s->last_frame);
+        vidx__pg_text(&p, s->cause);
+        vidx__pg_f64(&p, s->score);
+        ret = run(b, "shots", "INSERT INTO shots VALUES($1,$2,$3,$4,$5,$6,$7,$8)", &p);
+    }
+    return ret;
+}
+
+static int insert_segments(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    int ret = 0;
+    for (size_t i = 0; i < v->n_segments && ret == 0; i++) {
+        PgParams p = {.n = 0};
+        vidx__pg_i64(&p, id);
+        vidx__pg_i64(&p, (int64_t)i);
+        vidx__pg_f64(&p, v->segments[i].start);
+        vidx__pg_f64(&p, v->segments[i].end);
+        vidx__pg_text(&p, v->segments[i].text);
+        ret = run(b, "segments", "INSERT INTO segments VALUES($1,$2,$3,$4,$5)", &p);
+    }
+    return ret;
+}
+
 static int delete_rows(CatalogBackend *b, int64_t id)
 {
     PgParams p = {.n = 0};
     vidx__pg_i64(&p, id);
     int ret = run(b, "frames", "DELETE FROM frames WHERE video_id=$1", &p);
+    if (ret == 0)
+        ret = run(b, "shots", "DELETE FROM shots WHERE video_id=$1", &p);
+    if (ret == 0)
+        ret = run(b, "segments", "DELETE FROM segments WHERE video_id=$1", &p);
     return ret < 0 ? ret : run(b, "audio", "DELETE FROM audio WHERE video_id=$1", &p);
 }
 
@@ -331,6 +378,10 @@ static int bk_put(CatalogBackend *b, const CatalogVideo *v)
         ret = insert_frames(b, id, v);
     if (ret == 0)
         ret = insert_audio(b, id, v);
+    if (ret == 0)
+        ret = insert_shots(b, id, v);
+    if (ret == 0)
+        ret = insert_segments(b, id, v);
     if (ret == 0)
         ret = update_shard(b, v);
     if (ret == -EEXIST) { /* a unique key taken by a row this video does not own */
@@ -516,6 +567,11 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
         {"audio",
          "SELECT v.path AS video, a.path, a.rate, a.channels, a.duration, a.bytes FROM audio a "
          "JOIN videos v ON v.id = a.video_id ORDER BY a.video_id"},
+        {"shots", "SELECT v.path AS video, s.seq, s.start, s.\"end\", s.first_frame, "
+                  "s.last_frame, s.cause, s.score FROM shots s JOIN videos v ON v.id = s.video_id "
+                  "ORDER BY s.video_id, s.seq"},
+        {"segments", "SELECT v.path AS video, s.seq, s.start, s.\"end\", s.text FROM segments s "
+                     "JOIN videos v ON v.id = s.video_id ORDER BY s.video_id, s.seq"},
     };
     const char *sql = NULL;
     PGresult *r;

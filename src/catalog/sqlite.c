@@ -49,6 +49,15 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS audio("
     " video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE, path TEXT NOT NULL,"
     " rate INTEGER NOT NULL, channels INTEGER NOT NULL, duration REAL, bytes INTEGER);"
+    "CREATE TABLE IF NOT EXISTS shots("
+    " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+    " start REAL NOT NULL, \"end\" REAL NOT NULL, first_frame INTEGER NOT NULL,"
+    " last_frame INTEGER NOT NULL, cause TEXT NOT NULL, score REAL NOT NULL,"
+    " PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS segments("
+    " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+    " start REAL NOT NULL, \"end\" REAL NOT NULL, text TEXT NOT NULL,"
+    " PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS shards(name TEXT PRIMARY KEY, size INTEGER NOT NULL,"
     " samples INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blobs(checksum TEXT PRIMARY KEY, location TEXT NOT NULL,"
@@ -65,8 +74,12 @@ enum {
     ST_UPSERT,
     ST_DEL_FRAMES,
     ST_DEL_AUDIO,
+    ST_DEL_SHOTS,
+    ST_DEL_SEGMENTS,
     ST_FRAME,
     ST_AUDIO,
+    ST_SHOT,
+    ST_SEGMENT,
     ST_SHARD,
     ST_BLOB_GET,
     ST_BLOB_PUT,
@@ -98,6 +111,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DEL_AUDIO] = "DELETE FROM audio WHERE video_id=?1",
     [ST_FRAME] = "INSERT INTO frames VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
     [ST_AUDIO] = "INSERT INTO audio VALUES(?1,?2,?3,?4,?5,?6)",
+    [ST_DEL_SHOTS] = "DELETE FROM shots WHERE video_id=?1",
+    [ST_SHOT] = "INSERT INTO shots VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+    [ST_DEL_SEGMENTS] = "DELETE FROM segments WHERE video_id=?1",
+    [ST_SEGMENT] = "INSERT INTO segments VALUES(?1,?2,?3,?4,?5)",
     [ST_SHARD] = "INSERT INTO shards VALUES(?1,?2,?3) ON CONFLICT(name) DO UPDATE SET size=?2, "
                  "samples=?3",
     [ST_BLOB_GET] = "SELECT location, offset FROM blobs WHERE checksum=?1",
@@ -435,13 +452,55 @@ static int insert_audio(CatalogBackend *b, int64_t id, const CatalogVideo *v)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int insert_shots(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    sqlite3_stmt *st = b->st[ST_SHOT];
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; i < v->n_shots && rc == SQLITE_DONE; i++) {
+        const CatalogShot *s = &v->shots[i];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (int64_t)i);
+        sqlite3_bind_double(st, 3, s->start);
+        sqlite3_bind_double(st, 4, s->end);
+        sqlite3_bind_int64(st, 5, s->first_frame);
+        sqlite3_bind_int64(st, 6, s->last_frame);
+        sqlite3_bind_text(st, 7, s->cause, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 8, s->score);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int insert_segments(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    sqlite3_stmt *st = b->st[ST_SEGMENT];
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; i < v->n_segments && rc == SQLITE_DONE; i++) {
+        const CatalogSegment *s = &v->segments[i];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (int64_t)i);
+        sqlite3_bind_double(st, 3, s->start);
+        sqlite3_bind_double(st, 4, s->end);
+        sqlite3_bind_text(st, 5, s->text, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int bk_put(CatalogBackend *b, const CatalogVideo *v)
 {
     if (!b->st[ST_UPSERT])
         return db_error(b, "opened read-only");
     int64_t id = upsert_video(b, v);
     int ok = id >= 0 && exec_id(b, ST_DEL_FRAMES, id) == 0 && exec_id(b, ST_DEL_AUDIO, id) == 0 &&
-             insert_frames(b, id, v) == 0 && insert_audio(b, id, v) == 0 && update_shard(b, v) == 0;
+             exec_id(b, ST_DEL_SHOTS, id) == 0 && exec_id(b, ST_DEL_SEGMENTS, id) == 0 &&
+             insert_frames(b, id, v) == 0 && insert_audio(b, id, v) == 0 &&
+             insert_shots(b, id, v) == 0 && insert_segments(b, id, v) == 0 &&
+             update_shard(b, v) == 0;
     return ok ? 0 : write_error(b, v->path);
 }
 
@@ -606,6 +665,11 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
         {"audio",
          "SELECT v.path AS video, a.path, a.rate, a.channels, a.duration, a.bytes FROM audio a "
          "JOIN videos v ON v.id = a.video_id ORDER BY a.video_id"},
+        {"shots", "SELECT v.path AS video, s.seq, s.start, s.\"end\", s.first_frame, "
+                  "s.last_frame, s.cause, s.score FROM shots s JOIN videos v ON v.id = s.video_id "
+                  "ORDER BY s.video_id, s.seq"},
+        {"segments", "SELECT v.path AS video, s.seq, s.start, s.\"end\", s.text FROM segments s "
+                     "JOIN videos v ON v.id = s.video_id ORDER BY s.video_id, s.seq"},
     };
     const char *sql = NULL;
     for (size_t i = 0; i < VIDX_ARRAY_SIZE(queries); i++)

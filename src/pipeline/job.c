@@ -9,7 +9,10 @@
  * Frames are written under scratch names and renamed into place; the manifest
  * is written last, so a manifest never names a missing file. Audio comes from
  * the same read of the input (the sampler's demux loop) into DIR/audio.wav,
- * .flac or .opus.
+ * .flac or .opus. With the scenes setting the same decode also feeds the shot
+ * detector (the watch hook, media/watch.h) and DIR/scenes.json is written;
+ * with transcribe the audio decoder's 16 kHz mono samples are also gathered
+ * and recognised after the decode (DIR/transcript.json, .srt, .vtt).
  */
 #include "pipeline/job.h"
 
@@ -26,6 +29,7 @@
 #include "media/audio.h"
 #include "media/sampler_cut.h"
 #include "pipeline/job_settings.h"
+#include "pipeline/scenes.h"
 #include "store/audio_file.h"
 #include "store/fs.h"
 
@@ -82,9 +86,12 @@ int vidx__job_add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *
 static int audio_sink(void *opaque, const int16_t *samples, int n)
 {
     Job *j = opaque;
-    if (j->audio_error)
+    int ret = j->audio_error || !j->speech ? 0 : vidx__pcm_push(&j->pcm, samples, n);
+    if (ret < 0)
+        j->audio_error = ret;
+    if (j->audio_error || !j->audio)
         return 0;
-    int ret = vidx__audio_file_write(j->audio, samples, n);
+    ret = vidx__audio_file_write(j->audio, samples, n);
     if (ret < 0)
         j->audio_error = ret;
     return 0;
@@ -100,15 +107,18 @@ static int open_audio(Job *j, const VidxSource *src, VidxAudioSettings *as)
     const VidxJobSettings *s = j->set;
     char path[PATH_MAX];
     memset(as, 0, sizeof(*as));
-    if (!s->audio || !vidx_source_video_info(src)->has_audio)
+    if ((!s->audio && !s->transcribe) || !vidx_source_video_info(src)->has_audio)
         return 0;
-    snprintf(path, sizeof(path), "%s/.audio.%s.tmp", j->dir, audio_ext(s));
-    int ret = vidx__audio_file_open(&j->audio, path, s->audio, s->audio_rate, s->audio_channels);
+    snprintf(path, sizeof(path), "%s/.audio.%s.tmp", j->dir, s->audio ? audio_ext(s) : "none");
+    int ret = s->audio ? vidx__audio_file_open(&j->audio, path, s->audio, s->audio_rate,
+                                               s->audio_channels)
+                       : 0;
     if (ret < 0)
         return vidx__job_fail(j, ret, "creating the audio file");
+    j->speech = s->transcribe; /* with audio: 16 kHz mono (vidx_job_check_settings) */
     as->enabled = 1;
-    as->sample_rate = s->audio_rate;
-    as->channels = s->audio_channels;
+    as->sample_rate = s->audio ? s->audio_rate : VIDX_ASR_RATE;
+    as->channels = s->audio ? s->audio_channels : 1;
     as->callback = audio_sink;
     as->opaque = j;
     return 0;
@@ -134,6 +144,68 @@ static int finish_audio(Job *j, int ok)
     r->audio_rate = j->set->audio_rate;
     r->audio_channels = j->set->audio_channels;
     return r->audio_path ? 0 : AVERROR(ENOMEM);
+}
+
+/* The shot detector with default settings, when asked for. */
+static int open_scenes(Job *j)
+{
+    VidxScenesSettings ss;
+    SceneParams p;
+    if (!j->set->scenes)
+        return 0;
+    vidx_scenes_default_settings(&ss);
+    vidx__scenes_params(&ss, &p);
+    int ret = vidx__scene_new(&j->scenes, &p);
+    return ret < 0 ? vidx__job_fail(j, ret, "starting the shot detector") : 0;
+}
+
+/* After the decode: the shot list into the output and DIR/scenes.json. */
+static int finish_scenes(Job *j)
+{
+    char **text = &j->out->scenes_json;
+    int ret = vidx__scene_finish(j->scenes);
+    if (ret >= 0)
+        ret = vidx__scenes_text(j->scenes, j->res->partial, text);
+    if (ret < 0)
+        return vidx__job_fail(j, ret, "finding shots");
+    ret = vidx__write_atomic(j->dir, "scenes.json", *text, strlen(*text), 0);
+    return ret < 0 ? vidx__job_fail(j, ret, "writing scenes.json") : 0;
+}
+
+/* Writes DIR/<name> (the text of t in format); text: kept in *keep, else freed. */
+static int write_transcript(Job *j, const VidxTranscript *t, int format, const char *name,
+                            char **keep)
+{
+    char *text = NULL;
+    int ret = vidx_transcript_format(t, format, &text);
+    if (ret >= 0)
+        ret = vidx__write_atomic(j->dir, name, text, strlen(text), 0);
+    if (ret < 0)
+        vidx__job_fail(j, ret, "writing the transcript");
+    if (ret >= 0 && keep)
+        *keep = text;
+    else
+        free(text);
+    return ret;
+}
+
+/* After the decode: the gathered audio recognised, into DIR/transcript.{json,srt,vtt}. */
+static int finish_transcript(Job *j)
+{
+    VidxTranscript *t = NULL;
+    int ret = j->audio_error ? j->audio_error : vidx__transcribe_pcm(&t, &j->pcm, j->set->asr);
+    if (ret < 0) {
+        vidx_transcript_close(&t);
+        return vidx__job_fail(j, ret, "transcribing");
+    }
+    ret = write_transcript(j, t, VIDX_TRANSCRIPT_SRT, "transcript.srt", NULL);
+    if (ret >= 0)
+        ret = write_transcript(j, t, VIDX_TRANSCRIPT_VTT, "transcript.vtt", NULL);
+    if (ret >= 0)
+        ret = write_transcript(j, t, VIDX_TRANSCRIPT_JSON, "transcript.json",
+                               &j->out->transcript_json);
+    vidx_transcript_close(&t);
+    return ret;
 }
 
 /* Each stage's open (which sets its failure on the result). */
@@ -203,7 +275,7 @@ static void partial_message(VidxJobResult *r, const VidxSamplerCut *cut)
 /* A source without video: its audio is the whole output (no frames). */
 static int audio_only(Job *j, VidxSource *src, const VidxAudioSettings *as)
 {
-    if (!j->audio) /* without audio there is nothing to take from it */
+    if (!as->enabled) /* without audio there is nothing to take from it */
         return vidx__job_fail(j, VIDX_ENOVIDEO, "opening");
     int ret = vidx__audio_decode_all(src, as, &j->res->stats.decode_errors);
     j->res->partial = j->res->stats.decode_errors > 0;
@@ -215,6 +287,10 @@ static int finish_outputs(Job *j, int ret, int stream)
 {
     if (j->res->partial && ret >= 0)
         partial_message(j->res, &j->cut);
+    if (ret >= 0 && j->scenes)
+        ret = finish_scenes(j);
+    if (ret >= 0 && j->speech)
+        ret = finish_transcript(j);
     int aret = finish_audio(j, ret >= 0);
     if (ret >= 0)
         ret = aret;
@@ -233,6 +309,7 @@ static int run_source(Job *j, const char *url)
     VidxSampler *smp = NULL;
     VidxAudioSettings as;
     VidxSamplerSettings ss = j->set->sampler;
+    VidxWatch w;
     int ret = vidx_source_open(&src, url, &j->set->source);
     if (ret < 0)
         return vidx__job_fail(j, ret, "opening");
@@ -255,7 +332,10 @@ static int run_source(Job *j, const char *url)
         goto finish;
     }
     ss.pixel = vidx_image_pixel(j->set->format);
-    if ((ret = vidx_sampler_open2(&smp, src, &ss, &as)) < 0) {
+    if ((ret = open_scenes(j)) < 0)
+        goto done;
+    w = vidx__scenes_watch(j->scenes);
+    if ((ret = vidx__sampler_open_watched(&smp, src, &ss, &as, j->scenes ? &w : NULL)) < 0) {
         vidx__job_fail(j, ret, "planning");
         goto done;
     }
@@ -273,8 +353,18 @@ done:;
     finish_audio(j, 0);
     stages_close(j);
     vidx_sampler_close(&smp);
+    vidx__scene_free(&j->scenes);
+    free(j->pcm.v);
     vidx_source_close(&src);
     return ret;
+}
+
+static int check_transcribe(const VidxJobSettings *s)
+{
+    if (s->audio && (s->audio_rate != VIDX_ASR_RATE || s->audio_channels != 1))
+        return vidx__detail(VIDX_EUSAGE, "transcribing while writing audio needs the audio at "
+                                         "16000 Hz mono (--audio-rate, --audio-channels)");
+    return vidx__transcribe_check(s->asr);
 }
 
 int vidx_job_check_settings(const VidxJobSettings *caller)
@@ -287,6 +377,8 @@ int vidx_job_check_settings(const VidxJobSettings *caller)
         ret = vidx_sampler_check_settings(ss);
     if (ret == 0)
         ret = vidx__audio_check_settings(s);
+    if (ret == 0 && s->transcribe)
+        ret = check_transcribe(s);
     if (ret == 0 && s->format == VIDX_IMAGE_WEBP &&
         VIDX_MAX(ss->max_side, VIDX_MAX(ss->width, ss->height)) > VIDX_WEBP_MAX_SIDE)
         ret = vidx__detail(VIDX_EUSAGE, "WebP images are at most %d pixels a side (--size)",
@@ -331,6 +423,8 @@ int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, Vid
 void vidx__job_output_clear(JobOutput *out)
 {
     free(out->spans);
+    av_free(out->scenes_json);
+    free(out->transcript_json);
     memset(out, 0, sizeof(*out));
 }
 

@@ -9,8 +9,10 @@
 #include "pipeline/job_internal.h"
 #include "pipeline/stage.h"
 #include "media/sampler_cut.h"
+#include "pipeline/transcribe.h"
 
 typedef struct VidxAudioFile VidxAudioFile;
+typedef struct SceneDetector SceneDetector;
 
 struct Job {
     const char *dir;
@@ -20,6 +22,9 @@ struct Job {
     JobOutput *out;
     VidxAudioFile *audio;
     int audio_error;
+    int speech;            /* settings' transcribe and the input has audio: pcm gathers it */
+    VidxPcm pcm;           /* 16 kHz mono, for the transcript */
+    SceneDetector *scenes; /* settings' scenes: the shot detector the decode feeds */
     size_t cap_frames;
     int64_t kept;      /* record position of the last kept frame, or -1 */
     int64_t written;   /* bytes of frames written so far */

@@ -25,10 +25,12 @@ typedef struct JobTarget {
 
 /* What the sink reports beyond the public result (free with vidx__job_output_clear). */
 typedef struct JobOutput {
-    TarSpan *spans;      /* per frame record: its sample (offset -1: none) */
-    int64_t tar_end;     /* tar: where the samples end (the end blocks start) */
-    int64_t tar_samples; /* tar: samples written (a repeated frame is one) */
-    int truncated;       /* partial because the input was cut off (class truncated) */
+    TarSpan *spans;        /* per frame record: its sample (offset -1: none) */
+    int64_t tar_end;       /* tar: where the samples end (the end blocks start) */
+    int64_t tar_samples;   /* tar: samples written (a repeated frame is one) */
+    int truncated;         /* partial because the input was cut off (class truncated) */
+    char *scenes_json;     /* settings' scenes: what scenes.json holds (av_free'd), else NULL */
+    char *transcript_json; /* settings' transcribe: transcript.json's text (free'd), else NULL */
 } JobOutput;
 
 /* vidx_job_run into target; out receives the sink's report. */

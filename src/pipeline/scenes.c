@@ -101,6 +101,19 @@ static int detect(VidxSource *src, const VidxScenesSettings *set, SceneDetector 
     return ret < 0 ? ret : vidx__scene_finish(d);
 }
 
+int vidx__scenes_text(const SceneDetector *d, int partial, char **text)
+{
+    json_t *root = vidx__scenes_json(d);
+    int ret =
+        root && !json_object_set_new(root, "partial", json_boolean(partial)) ? 0 : AVERROR(ENOMEM);
+    char *dump = ret >= 0 ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    if (ret >= 0 && (!dump || !(*text = av_strdup(dump)))) /* vidx_free() is av_free() */
+        ret = AVERROR(ENOMEM);
+    free(dump);
+    json_decref(root);
+    return ret;
+}
+
 int vidx_scenes_json(VidxSource *src, const VidxScenesSettings *set, char **json)
 {
     SceneParams p;
@@ -116,14 +129,8 @@ int vidx_scenes_json(VidxSource *src, const VidxScenesSettings *set, char **json
     if ((ret = vidx__scene_new(&d, &p)) < 0)
         return ret;
     ret = detect(src, set, d, &partial);
-    json_t *root = ret >= 0 ? vidx__scenes_json(d) : NULL;
-    if (ret >= 0 && (!root || json_object_set_new(root, "partial", json_boolean(partial)) < 0))
-        ret = AVERROR(ENOMEM);
-    char *text = ret >= 0 ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-    if (ret >= 0 && (!text || !(*json = av_strdup(text)))) /* vidx_free() is av_free() */
-        ret = AVERROR(ENOMEM);
-    free(text);
-    json_decref(root);
+    if (ret >= 0)
+        ret = vidx__scenes_text(d, partial, json);
     vidx__scene_free(&d);
     return ret;
 }

@@ -17,5 +17,7 @@ void vidx__scenes_params(const VidxScenesSettings *s, SceneParams *p);
 VidxWatch vidx__scenes_watch(SceneDetector *d);
 /* After vidx__scene_finish: {"frames", "shots": [...]} (see vidx_scenes_json), or NULL. */
 json_t *vidx__scenes_json(const SceneDetector *d);
+/* The same with "partial" added, as compact text into *text (av_free); 0 or AVERROR(ENOMEM). */
+int vidx__scenes_text(const SceneDetector *d, int partial, char **text);
 
 #endif /* VIDX_PIPELINE_SCENES_H */

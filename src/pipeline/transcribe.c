@@ -2,7 +2,9 @@
  * transcribe.c - vidx_transcribe(), the public face of speech/: the source's
  * audio is decoded once at 16 kHz mono (media/audio.c, the same decoder and
  * resampler as --audio), held as float samples, and handed to the chosen
- * backend through vidx__asr_run(), which chunks and stitches. Also the
+ * backend through vidx__asr_run(), which chunks and stitches; a batch job
+ * gathers the samples from its own decode and calls vidx__transcribe_pcm
+ * (pipeline/transcribe.h). Also the
  * transcript object, its accessors and its text formats (speech/subtitles.c),
  * and VidxTranscribeSettings' defaults and ABI layout (core/abi.h).
  */
@@ -16,6 +18,7 @@
 #include "media/audio.h"
 #include "media/source.h"
 #include "speech/asr.h"
+#include "pipeline/transcribe.h"
 #include "speech/subtitles.h"
 
 struct VidxTranscript {
@@ -48,14 +51,9 @@ int vidx_transcribe_settings_init(VidxTranscribeSettings *s, size_t size)
 
 /* ---- the audio, as float samples ---- */
 
-typedef struct Pcm {
-    float *v;
-    size_t n, cap;
-} Pcm;
-
-static int on_samples(void *opaque, const int16_t *samples, int nb)
+int vidx__pcm_push(void *opaque, const int16_t *samples, int nb)
 {
-    Pcm *p = opaque;
+    VidxPcm *p = opaque;
     if (vidx__grow(&p->v, &p->cap, p->n + (size_t)nb, sizeof(*p->v), 1 << 16) < 0)
         return AVERROR(ENOMEM);
     for (int i = 0; i < nb; i++)
@@ -64,9 +62,9 @@ static int on_samples(void *opaque, const int16_t *samples, int nb)
     return 0;
 }
 
-static int decode_pcm(VidxSource *src, Pcm *pcm)
+static int decode_pcm(VidxSource *src, VidxPcm *pcm)
 {
-    VidxAudioSettings as = {1, VIDX_ASR_RATE, 1, on_samples, pcm};
+    VidxAudioSettings as = {1, VIDX_ASR_RATE, 1, vidx__pcm_push, pcm};
     int64_t errors = 0;
     int ret = src->used ? vidx__source_rewind(src) : 0;
     if (ret >= 0 && src->audio_index >= 0)
@@ -94,38 +92,75 @@ static int pick_backend(const VidxTranscribeSettings *s, const AsrOps **ops)
 #endif
 }
 
-static int run(VidxTranscript *t, VidxSource *src, const VidxTranscribeSettings *s)
+/* s (at this library's size): a backend to run, and values in range. */
+static int check(const VidxTranscribeSettings *s, const AsrOps **ops)
+{
+    int ret = pick_backend(s, ops);
+    if (ret == 0 && (!(s->timeout > 0) || s->retries < 0 || !(s->chunk_seconds >= 1)))
+        ret = vidx__detail(VIDX_EUSAGE, "timeout must be > 0, retries >= 0, chunk >= 1 s");
+    return ret;
+}
+
+static int recognise(VidxTranscript *t, const VidxPcm *pcm, const VidxTranscribeSettings *s)
 {
     const AsrOps *ops = NULL;
     AsrConfig cfg = {s->asr_url, s->model,   s->language,     s->key_env,
                      s->timeout, s->retries, s->chunk_seconds};
-    Pcm pcm = {0};
-    int ret = pick_backend(s, &ops);
-    if (ret == 0 && (!(s->timeout > 0) || s->retries < 0 || !(s->chunk_seconds >= 1)))
-        ret = vidx__detail(VIDX_EUSAGE, "timeout must be > 0, retries >= 0, chunk >= 1 s");
-    if (ret == 0)
-        ret = decode_pcm(src, &pcm);
-    if (ret == 0 && pcm.n)
-        ret = vidx__asr_run(ops, &cfg, pcm.v, pcm.n, &t->segs);
-    free(pcm.v);
+    int ret = check(s, &ops);
+    if (ret == 0 && pcm->n)
+        ret = vidx__asr_run(ops, &cfg, pcm->v, pcm->n, &t->segs);
     return ret;
 }
 
-int vidx_transcribe(VidxTranscript **out, VidxSource *src, const VidxTranscribeSettings *caller)
+/* The caller's settings at this library's size (NULL: the defaults). */
+static int import(VidxTranscribeSettings *s, const VidxTranscribeSettings *caller)
+{
+    if (caller)
+        return vidx__abi_import(&transcribe_layout, s, caller);
+    transcribe_defaults(s);
+    return 0;
+}
+
+int vidx__transcribe_check(const VidxTranscribeSettings *caller)
 {
     VidxTranscribeSettings s;
-    vidx__detail_clear();
+    const AsrOps *ops;
+    int ret = import(&s, caller);
+    return ret < 0 ? ret : check(&s, &ops);
+}
+
+/* A transcript of pcm (decode: of src's audio first) into *out. */
+static int transcribe(VidxTranscript **out, VidxSource *src, const VidxPcm *given,
+                      const VidxTranscribeSettings *caller)
+{
+    VidxTranscribeSettings s;
+    VidxPcm pcm = {0};
     *out = NULL;
-    int ret = vidx__abi_import(&transcribe_layout, &s, caller);
+    int ret = import(&s, caller);
     VidxTranscript *t = ret == 0 ? calloc(1, sizeof(*t)) : NULL;
     if (ret == 0 && !t)
         ret = -ENOMEM;
+    if (ret == 0 && src && (ret = check(&s, &(const AsrOps *){NULL})) == 0)
+        ret = decode_pcm(src, &pcm);
     if (ret == 0)
-        ret = run(t, src, &s);
+        ret = recognise(t, src ? &pcm : given, &s);
+    free(pcm.v);
     if (ret < 0)
         vidx_transcript_close(&t);
     *out = t;
     return ret;
+}
+
+int vidx__transcribe_pcm(VidxTranscript **out, const VidxPcm *pcm, const VidxTranscribeSettings *s)
+{
+    return transcribe(out, NULL, pcm, s);
+}
+
+int vidx_transcribe(VidxTranscript **out, VidxSource *src, const VidxTranscribeSettings *caller)
+{
+    vidx__detail_clear();
+    *out = NULL;
+    return caller ? transcribe(out, src, NULL, caller) : VIDX_EUSAGE;
 }
 
 /* ---- the transcript ---- */

@@ -1,6 +1,6 @@
 /*
  * owned.c - see owned.h. The patterns follow the writers: vidx__input_key
- * (keys), the job's frame, manifest and audio names (job.c), the store's
+ * (keys), the job's frame, manifest, audio, scenes.json and transcript names (job.c), the store's
  * shard and blob names (shards.c, files.c), the scratch convention (fs.c).
  */
 #include "store/owned.h"
@@ -70,7 +70,8 @@ int vidx__is_video_file_name(const char *name)
         name = base;
     }
     return is_frame_name(name) || !strcmp(name, "manifest.jsonl") || !strcmp(name, "audio.wav") ||
-           !strcmp(name, "audio.flac") || !strcmp(name, "frames.tar");
+           !strcmp(name, "audio.flac") || !strcmp(name, "frames.tar") ||
+           !strcmp(name, "scenes.json") || !strncmp(name, "transcript.", 11);
 }
 
 int vidx__is_shard_name(const char *name)

@@ -167,6 +167,8 @@ CHANGES = {
     'dedup': ([], ['--dedup', '4']),
     'dedup_exact': ([], ['--dedup-exact']),
     'manifest': None,
+    'scenes': ([], ['--scenes']),
+    'transcribe': None,  # needs a recogniser: tests/unit/test_options.c, test_run_transcribe.py
 }
 
 

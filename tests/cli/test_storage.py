@@ -1197,7 +1197,7 @@ def du_kind(rel):
         return 'catalog'
     if parts[0] in ('shards', 'objects'):
         return parts[0]
-    if parts[0] == 'frames' and base == 'manifest.jsonl':
+    if parts[0] == 'frames' and (base in ('manifest.jsonl', 'scenes.json') or base.startswith('transcript.')):
         return 'manifests'
     if parts[0] == 'frames' and base.startswith('audio.'):
         return 'audio'

@@ -177,7 +177,7 @@ static void test_meta_layout_schema(void **state)
     Fixture *f = *state;
     char v[16];
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "3"); /* a new catalog is current */
+    assert_string_equal(v, "4"); /* a new catalog is current */
     assert_int_equal(vidx__catalog_meta_get(f->cat, "layout", v, sizeof(v)), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
@@ -391,6 +391,78 @@ static void test_audio_none(void **state)
     vidx_catalog_close(&ro);
 }
 
+/* A table exported as JSON lines. */
+static char *export_jsonl(VidxCatalog *ro, const char *table)
+{
+    FILE *tmp = tmpfile();
+    assert_int_equal(vidx_catalog_export(ro, table, "jsonl", fileno(tmp)), 0);
+    fseek(tmp, 0, SEEK_END);
+    char *text = slurp(tmp);
+    fclose(tmp);
+    return text;
+}
+
+/* Schema 4: a video's shots are recorded, replaced when it is redone, and go with it. */
+static void test_shots(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    char key[16];
+    CatalogShot shots[] = {{0, 1.2, 0, 29, "start", 0}, {1.2, 7.5, 30, 179, "cut", 41.5}};
+    CatalogVideo v = {
+        .path = "/in/s.mp4", .key = "s-1", .status = VIDX_VIDEO_OK, .shots = shots, .n_shots = 2};
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    char *rows = export_jsonl(ro, "shots");
+    assert_string_equal(rows,
+                        "{\"video\":\"/in/s.mp4\",\"seq\":0,\"start\":0.0,\"end\":1.2,"
+                        "\"first_frame\":0,\"last_frame\":29,\"cause\":\"start\",\"score\":0.0}\n"
+                        "{\"video\":\"/in/s.mp4\",\"seq\":1,\"start\":1.2,\"end\":7.5,"
+                        "\"first_frame\":30,\"last_frame\":179,\"cause\":\"cut\","
+                        "\"score\":41.5}\n");
+    free(rows);
+    v.n_shots = 1; /* redone: the rows are replaced */
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    rows = export_jsonl(ro, "shots");
+    assert_null(strstr(rows, "\"seq\":1"));
+    assert_non_null(strstr(rows, "\"seq\":0"));
+    free(rows);
+    assert_int_equal(vidx__catalog_begin(f->cat), 0); /* forgotten: its shots go with it */
+    assert_int_equal(vidx__catalog_forget_video(f->cat, 1, key, sizeof(key)), 0);
+    assert_int_equal(vidx__catalog_commit(f->cat), 0);
+    rows = export_jsonl(ro, "shots");
+    assert_string_equal(rows, "");
+    free(rows);
+    vidx_catalog_close(&ro);
+}
+
+/* Schema 4: a video's transcript segments are recorded, replaced when it is redone. */
+static void test_segments(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    CatalogSegment segs[] = {{0.5, 2.25, " hello, \"world\""}, {2.25, 4, "again"}};
+    CatalogVideo v = {.path = "/in/t.mp4",
+                      .key = "t-1",
+                      .status = VIDX_VIDEO_OK,
+                      .segments = segs,
+                      .n_segments = 2};
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    char *rows = export_jsonl(ro, "segments");
+    assert_string_equal(rows, "{\"video\":\"/in/t.mp4\",\"seq\":0,\"start\":0.5,\"end\":2.25,"
+                              "\"text\":\" hello, \\\"world\\\"\"}\n"
+                              "{\"video\":\"/in/t.mp4\",\"seq\":1,\"start\":2.25,\"end\":4.0,"
+                              "\"text\":\"again\"}\n");
+    free(rows);
+    v.n_segments = 0; /* redone without a transcript: the rows go */
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    rows = export_jsonl(ro, "segments");
+    assert_string_equal(rows, "");
+    free(rows);
+    vidx_catalog_close(&ro);
+}
+
 static void test_meta_add(void **state)
 {
     Fixture *f = *state;
@@ -480,6 +552,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_video_rows_and_shard_set, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_meta_add, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_audio_none, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_shots, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_segments, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),

@@ -93,6 +93,8 @@ CHANGE(dedup, s->job.dedup = 4)
 CHANGE(dedup_exact, s->dedup_exact = 1)
 CHANGE(manifest, s->job.manifest = 0)
 CHANGE(audio_stream, s->job.source.audio_stream = 1)
+CHANGE(scenes, s->job.scenes = 1)
+CHANGE(transcribe, s->job.transcribe = 1)
 
 static const Change changes[] = {
     {"mode", NULL, change_mode},
@@ -116,6 +118,8 @@ static const Change changes[] = {
     {"dedup_exact", NULL, change_dedup_exact},
     {"manifest", NULL, change_manifest},
     {"audio_stream", base_audio, change_audio_stream},
+    {"scenes", NULL, change_scenes},
+    {"transcribe", NULL, change_transcribe},
 };
 
 static const Change *find_change(const char *name)
@@ -165,7 +169,8 @@ static void test_v1_hash_kept(void **state)
         v1_hash(&s.job, v1);
         int later = !strcmp(changes[i].name, "dedup") || !strcmp(changes[i].name, "dedup_exact") ||
                     !strcmp(changes[i].name, "manifest") ||
-                    !strcmp(changes[i].name, "audio_stream");
+                    !strcmp(changes[i].name, "audio_stream") ||
+                    !strcmp(changes[i].name, "scenes") || !strcmp(changes[i].name, "transcribe");
         if (later ? !strcmp(now, v1) : strcmp(now, v1))
             fail_msg("'%s': hash %s, v1 hash %s", changes[i].name, now, v1);
     }

@@ -235,6 +235,56 @@ static void result_minimal(void **state)
     free(line);
 }
 
+/* --scenes: the job's shot list travels as named fields and decodes to catalog rows. */
+static void result_shots(void **state)
+{
+    (void)state;
+    VidxJobResult in = {0};
+    JobOutput o = {.scenes_json = "{\"frames\":720,\"shots\":[{\"start\":0.0,\"end\":1.001,"
+                                  "\"first_frame\":0,\"last_frame\":29,\"cause\":\"start\","
+                                  "\"score\":0.0},{\"start\":1.001,\"end\":6.006,\"first_frame\":"
+                                  "30,\"last_frame\":179,\"cause\":\"cut\",\"score\":89.9}],"
+                                  "\"partial\":false}"};
+    WireResult out;
+    size_t len;
+    char *line = result_line(&in, &o, &len);
+    assert_int_equal(vidx__wire_result_decode(line, &out), 0);
+    assert_int_equal(out.n_shots, 2);
+    assert_true(out.shots[1].start == 1.001 && out.shots[1].end == 6.006);
+    assert_int_equal(out.shots[1].first_frame, 30);
+    assert_int_equal(out.shots[1].last_frame, 179);
+    assert_string_equal(out.shots[1].cause, "cut");
+    assert_true(out.shots[1].score == 89.9);
+    assert_string_equal(out.shots[0].cause, "start");
+    vidx__wire_result_free(&out);
+    free(line);
+    line = result_line(&in, &no_out, &len); /* without --scenes: no shot list */
+    assert_int_equal(vidx__wire_result_decode(line, &out), 0);
+    assert_null(out.shots);
+    assert_null(out.segments);
+    assert_int_equal(out.n_shots, 0);
+    vidx__wire_result_free(&out);
+    free(line);
+}
+
+/* --transcribe: the segments travel as named fields, any text intact. */
+static void result_segments(void **state)
+{
+    (void)state;
+    VidxJobResult in = {0};
+    JobOutput o = {.transcript_json = "{\"segments\":[{\"start\":0.5,\"end\":2.25,\"text\":"
+                                      "\"a \\\"b\\\"\\n\u00e9\"}]}"};
+    WireResult out;
+    size_t len;
+    char *line = result_line(&in, &o, &len);
+    assert_int_equal(vidx__wire_result_decode(line, &out), 0);
+    assert_int_equal(out.n_segments, 1);
+    assert_true(out.segments[0].start == 0.5 && out.segments[0].end == 2.25);
+    assert_string_equal(out.segments[0].text, "a \"b\"\n\xc3\xa9");
+    vidx__wire_result_free(&out);
+    free(line);
+}
+
 /* Every cut of a result line is refused: a line that ends early is never half read. */
 static void result_truncated(void **state)
 {
@@ -307,7 +357,8 @@ int main(void)
         cmocka_unit_test(task_hostile),      cmocka_unit_test(start_and_kinds),
         cmocka_unit_test(result_round_trip), cmocka_unit_test(result_minimal),
         cmocka_unit_test(result_truncated),  cmocka_unit_test(result_hostile),
-        cmocka_unit_test(result_not_utf8),
+        cmocka_unit_test(result_not_utf8),   cmocka_unit_test(result_shots),
+        cmocka_unit_test(result_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,7 @@ typedef struct CliJob {
     int mode_set;
     double *times;
     int64_t *indices;
+    VidxTranscribeSettings asr; /* --transcribe's recogniser: job.asr points here */
 } CliJob;
 
 extern const CliOption cli_job_options[];

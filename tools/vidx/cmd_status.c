@@ -24,7 +24,7 @@ static const CliOption status_options[] = {
 };
 
 static const CliOption export_options[] = {
-    {"table", OPT_TABLE, "T", "videos (default), frames or audio"},
+    {"table", OPT_TABLE, "T", "videos (default), frames, audio, shots or segments"},
     {"format", OPT_FORMAT, "F", "jsonl (default) or csv"},
     CATALOG_OPTION,
     {NULL, 0, NULL, NULL},
@@ -150,7 +150,7 @@ int cmd_status(int argc, char **argv)
 int cmd_export(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: vidx export OUT [--table videos|frames|audio] "
+        "usage: vidx export OUT [--table videos|frames|audio|shots|segments] "
         "[--format jsonl|csv] [--catalog URL]\n\nWrites a catalog table to stdout.";
     ViewArgs a = {0, "videos", "jsonl", NULL};
     VidxCatalog *cat;
@@ -162,7 +162,9 @@ int cmd_export(int argc, char **argv)
     fflush(stdout);
     ret = vidx_catalog_export(cat, a.table, a.format, STDOUT_FILENO);
     if (ret == VIDX_EUSAGE)
-        cli_error(NULL, "--table must be videos, frames or audio; --format jsonl or csv");
+        cli_error(
+            NULL,
+            "--table must be videos, frames, audio, shots or segments; --format jsonl or csv");
     else if (ret < 0)
         cli_error(argv[first], "%s", vidx_strerror(ret));
     vidx_catalog_close(&cat);

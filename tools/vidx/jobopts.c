@@ -31,6 +31,10 @@ enum {
     OPT_MAX_PIXELS,
     OPT_MAX_STREAMS,
     OPT_MAX_FRAMES,
+    OPT_SCENES,
+    OPT_TRANSCRIBE,
+    OPT_ASR_URL,
+    OPT_ASR_KEY_ENV,
 };
 
 const CliOption cli_job_options[] = {
@@ -52,6 +56,14 @@ const CliOption cli_job_options[] = {
     {"audio-stream", OPT_AUDIO_STREAM, "N", "the N-th audio stream, 0-based (default: the best)"},
     {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
     {"dedup", OPT_DEDUP, "T", "drop frames within perceptual-hash distance T of the last kept"},
+    {"transcribe", OPT_TRANSCRIBE, NULL,
+     "also transcribe the speech from the same read: transcript.json, .srt, .vtt"},
+    {"asr-url", OPT_ASR_URL, "URL",
+     "--transcribe with an OpenAI-compatible endpoint (default: the built-in recogniser)"},
+    {"asr-key-env", OPT_ASR_KEY_ENV, "NAME",
+     "environment variable holding the endpoint's key (default VIDX_ASR_KEY)"},
+    {"scenes", OPT_SCENES, NULL,
+     "also find the shots in the same decode: scenes.json (as vidx scenes)"},
     {"max-pixels", OPT_MAX_PIXELS, "N", "largest frame area accepted (default 67108864 = 8192^2)"},
     {"max-streams", OPT_MAX_STREAMS, "N", "most streams a file may have (default 64)"},
     {"max-frames", OPT_MAX_FRAMES, "N", "most frames one video may yield (default 1000000)"},
@@ -62,6 +74,8 @@ void cli_job_init(CliJob *j)
 {
     memset(j, 0, sizeof(*j));
     vidx_job_default_settings(&j->job);
+    vidx_transcribe_default_settings(&j->asr);
+    j->job.asr = &j->asr;
 }
 
 void cli_job_free(CliJob *j)
@@ -225,6 +239,18 @@ int cli_job_option(CliJob *j, int key, const char *arg)
         return cli_parse_int("stream", arg, 0, 1000, &v) < 0 ? -1 : (js->source.stream = (int)v, 1);
     case OPT_DEDUP:
         return cli_parse_int("dedup", arg, 0, 64, &v) < 0 ? -1 : (js->dedup = (int)v, 1);
+    case OPT_SCENES:
+        js->scenes = 1;
+        return 1;
+    case OPT_TRANSCRIBE:
+        js->transcribe = 1;
+        return 1;
+    case OPT_ASR_URL:
+        j->asr.asr_url = arg;
+        return 1;
+    case OPT_ASR_KEY_ENV:
+        j->asr.key_env = arg;
+        return 1;
     }
     return limit_option(j, key, arg);
 }
@@ -234,6 +260,10 @@ int cli_job_finish(CliJob *j)
     const VidxSamplerSettings *s = &j->job.sampler;
     if (s->fit != VIDX_FIT_STRETCH && !(s->width > 0)) {
         cli_error(NULL, "--fit needs --size WxH");
+        return -1;
+    }
+    if ((j->asr.asr_url || j->asr.key_env) && !j->job.transcribe) {
+        cli_error(NULL, "--asr-url and --asr-key-env need --transcribe");
         return -1;
     }
     if (j->job.source.audio_stream >= 0 && !j->job.audio) {

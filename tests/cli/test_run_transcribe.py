@@ -1,0 +1,77 @@
+"""`vidx run --transcribe --asr-url URL`: the transcript from the same read as the frames
+(issue 11, item 3), against the loopback OpenAI-compatible server of test_transcribe.py.
+
+  run_transcribe        a 5 s video with audio, run with --audio wav --transcribe: one
+                        request of the whole 5 s (16 kHz mono WAV); frames/<key>/ holds
+                        transcript.json (the same as `vidx transcribe`), .srt and .vtt,
+                        and audio.wav; the catalog's segments table (vidx export --table
+                        segments) has the two segments; gc keeps the transcript; the key
+                        never appears in the output
+  run_transcribe_usage  --asr-url without --transcribe, and --transcribe with --audio at
+                        44.1 kHz, are usage errors (exit 2), nothing written
+"""
+import json
+import os
+
+from common import Failures, run, vidx_bin
+from test_transcribe import KEY, SPEECH, Asr, make_audio
+
+
+def _env():
+    env = {k: v for k, v in os.environ.items() if k not in ('VIDX_ASR_KEY', 'OPENAI_API_KEY')}
+    env['VIDX_ASR_KEY'] = KEY
+    return env
+
+
+def _vidx(args):
+    r = run([vidx_bin()] + [str(a) for a in args], env=_env())
+    if KEY in r.stdout or KEY in r.stderr:
+        raise AssertionError('the API key leaked: %s' % r.describe())
+    return r
+
+
+def test_run_transcribe():
+    src = make_audio('run_asr', SPEECH, 5, ext='mp4', video=True)
+    out = src.parent / 'out'
+    F = Failures('run --transcribe')
+    with Asr() as asr:
+        r = _vidx(['run', src, '-o', out, '--count', 3, '--audio', 'wav', '--transcribe',
+                   '--asr-url', asr.url])
+        one = _vidx(['transcribe', src, '--asr-url', asr.url])
+    F.check(r.rc == 0 and one.rc == 0, 'run: %s\ntranscribe: %s' % (r.describe(), one.describe()))
+    F.check(not asr.problems, '; '.join(asr.problems))
+    F.check(len(asr.requests) == 2 and abs(asr.requests[0][1] - 5.0) < 0.05,
+            'requests (run, then transcribe): %r' % [q[1] for q in asr.requests])
+    dirs = list(out.glob('frames/*/'))
+    F.check(len(dirs) == 1, 'video folders: %s' % dirs)
+    if dirs:
+        d = dirs[0]
+        names = sorted(p.name for p in d.iterdir())
+        for n in ('transcript.json', 'transcript.srt', 'transcript.vtt', 'audio.wav'):
+            F.check(n in names, '%s missing from %s' % (n, names))
+        if 'transcript.json' in names and one.rc == 0:
+            F.check(json.loads((d / 'transcript.json').read_text()) == json.loads(one.stdout),
+                    'transcript.json differs from vidx transcribe:\n  %s\n  %s'
+                    % ((d / 'transcript.json').read_text(), one.stdout))
+        if 'transcript.vtt' in names:
+            F.check((d / 'transcript.vtt').read_text().startswith('WEBVTT'), 'not a WebVTT file')
+    e = _vidx(['export', out, '--table', 'segments'])
+    rows = [json.loads(l) for l in e.stdout.splitlines()]
+    F.check(e.rc == 0 and [(x['seq'], x['text'].strip()) for x in rows] ==
+            [(0, 'first half 5.000'), (1, 'second half')], 'segments: %s' % e.describe())
+    F.check(rows and abs(rows[-1]['end'] - 5.0) < 0.05, 'segment times: %r' % rows)
+    g = _vidx(['gc', out])
+    F.check(g.rc == 0 and len(list(out.glob('frames/*/transcript.*'))) == 3,
+            'gc: %s; %s' % (g.describe(), list(out.glob('frames/*/transcript.*'))))
+    F.raise_if_any()
+
+
+def test_run_transcribe_usage():
+    src = make_audio('run_asr_usage', SPEECH, 1, ext='mp4', video=True)
+    F = Failures('run --transcribe usage')
+    for i, extra in enumerate((['--asr-url', 'http://127.0.0.1:9'],
+                               ['--transcribe', '--audio', 'wav', '--audio-rate', 44100])):
+        out = src.parent / ('out%d' % i)
+        r = _vidx(['run', src, '-o', out, '--count', 1] + extra)
+        F.check(r.rc == 2 and not out.exists(), '%s: %s' % (extra, r.describe()))
+    F.raise_if_any()
