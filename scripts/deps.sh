@@ -6,7 +6,7 @@ pkgs=(build-essential meson ninja-build pkg-config ffmpeg
       libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
       libturbojpeg0-dev libwebp-dev libsqlite3-dev libjansson-dev libcmocka-dev
       libpq-dev postgresql libcurl4-openssl-dev
-      python3 python3-numpy sqlite3 clang-format valgrind)
+      python3 python3-numpy sqlite3 clang-format valgrind strace)
 # The tests' throwaway Slurm cluster (scripts/slurm_local.sh): slurmctld, slurmd,
 # the sbatch/squeue clients and munge.
 pkgs+=(slurm-wlm munge)
