@@ -72,18 +72,25 @@ static void claim_key(const char *path, int64_t fence, char key[96])
     vidx__input_key_salted(path, salt, key);
 }
 
+/* The names worker id owns in a shared OUT: its scratch folder and its shards' prefix. */
+static void worker_names(int64_t id, char scratch[32], char prefix[32])
+{
+    snprintf(scratch, 32, "w%lld", (long long)id);
+    snprintf(prefix, 32, "w%lld-", (long long)id);
+}
+
 /* A dead worker's scratch folder and the unfinished tails of its shards. */
 static void reap_worker(QueueRun *q, const QueueExpired *e)
 {
-    char dir[PATH_MAX], prefix[32];
+    char dir[PATH_MAX], scratch[32], prefix[32];
     Committer c = {0};
     vidx__log(VIDX_LOG_ERROR,
               "worker %lld on %s stopped heartbeating: declared dead; its scratch and "
               "unfinished shards are reclaimed",
               (long long)e->worker, e->host ? e->host : "?");
-    snprintf(dir, sizeof(dir), "%s/.scratch/w%lld", q->out, (long long)e->worker);
+    worker_names(e->worker, scratch, prefix);
+    snprintf(dir, sizeof(dir), "%s/.scratch/%s", q->out, scratch);
     vidx__remove_tree(dir);
-    snprintf(prefix, sizeof(prefix), "w%lld-", (long long)e->worker);
     if (q->set->layout == VIDX_LAYOUT_SHARDS && /* opening cuts that prefix's shards back */
         vidx__committer_open(&c, q->out, q->set, q->cat, prefix, NULL, NULL) == 0)
         vidx__committer_finish(&c);
@@ -261,8 +268,7 @@ int vidx__queue_lost(Run *r, const Task *t)
 static int join(QueueRun *q)
 {
     int ret = vidx__queue_join(q->cat, q->host, (int)getpid(), &q->worker);
-    snprintf(q->scratch_name, sizeof(q->scratch_name), "w%lld", (long long)q->worker);
-    snprintf(q->prefix, sizeof(q->prefix), "w%lld-", (long long)q->worker);
+    worker_names(q->worker, q->scratch_name, q->prefix);
     q->next_beat = vidx__now() + q->set->lease / 3;
     q->next_expire = 0;
     if (ret == 0)
