@@ -44,6 +44,13 @@ VIDX_API const char *vidx_audio_format_ext(int format);
 /** Parses "wav", "flac" or "opus" into *format: 0, or VIDX_EUSAGE. */
 VIDX_API int vidx_audio_format_parse(const char *name, int *format);
 
+/** Which frames of each shot VidxJobSettings.per_scene takes. */
+typedef enum VidxScenePick {
+    VIDX_PICK_SPREAD = 0, /**< the centres of K equal slices of the shot (K = 1: its middle) */
+    VIDX_PICK_FIRST = 1,  /**< its first K frames */
+    VIDX_PICK_MIDDLE = 2, /**< K consecutive frames around its middle */
+} VidxScenePick;
+
 typedef struct VidxJobSettings {
     /** The size of the caller's struct, set by vidx_job_default_settings() ("ABI", vidx.h). */
     size_t struct_size;
@@ -90,6 +97,19 @@ typedef struct VidxJobSettings {
     int transcribe;
     /** The recogniser's settings (must outlive the job); NULL: the defaults (built-in). */
     const struct VidxTranscribeSettings *asr;
+    /**
+     * Sampling by shot: K > 0 replaces the sampler's mode (sampler.mode and its
+     * lists are ignored; approx is refused) with K exact frames of each shot
+     * (a shot shorter than K gives each of its frames once), chosen as
+     * per_scene_pick says. The shots are those of vidx_scenes_json() with
+     * default settings, and scenes.json is written as with scenes. The file
+     * is read twice: once decoding every picture to find the shots, then once
+     * more decoding only the GOPs that hold the chosen frames (audio and the
+     * transcript come from that second read). Default 0 (off).
+     */
+    int per_scene;
+    /** A VidxScenePick (default VIDX_PICK_SPREAD). */
+    int per_scene_pick;
 } VidxJobSettings;
 
 /**

@@ -321,3 +321,53 @@ int64_t vidx__scene_frames(const SceneDetector *d)
 {
     return d->n;
 }
+
+/* The i-th of the m frames pick takes from a shot of len frames starting at a. */
+static int64_t picked(int64_t a, int64_t len, int64_t m, int64_t i, ScenePick pick)
+{
+    if (pick == SCENE_PICK_FIRST)
+        return a + i;
+    if (pick == SCENE_PICK_MIDDLE) /* m = 1: frame len / 2, as spread's one slice */
+        return a + (len - m + 1) / 2 + i;
+    /* floor((i + 0.5) * len / m): distinct and increasing, since len / m >= 1 */
+    return a + (2 * i + 1) * len / (2 * m);
+}
+
+int vidx__scene_pick(const SceneShot *shots, int64_t n, int k, ScenePick pick, int64_t max,
+                     int64_t **out, int64_t *n_out)
+{
+    int64_t total = 0, at = 0;
+    *out = NULL;
+    *n_out = 0;
+    for (int64_t s = 0; s < n; s++) {
+        total += VIDX_MIN((int64_t)k, shots[s].last - shots[s].first + 1);
+        if (total > max)
+            return -ERANGE;
+    }
+    int64_t *idx = malloc((size_t)VIDX_MAX(total, 1) * sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
+    for (int64_t s = 0; s < n; s++) {
+        int64_t len = shots[s].last - shots[s].first + 1, m = VIDX_MIN((int64_t)k, len);
+        for (int64_t i = 0; i < m; i++)
+            idx[at++] = picked(shots[s].first, len, m, i, pick);
+    }
+    *out = idx;
+    *n_out = total;
+    return 0;
+}
+
+int64_t vidx__scene_shot_of(const SceneShot *shots, int64_t n, int64_t index)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (index < shots[mid].first)
+            hi = mid - 1;
+        else if (index > shots[mid].last)
+            lo = mid + 1;
+        else
+            return mid;
+    }
+    return -1;
+}

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +311,42 @@ static void empty_and_size_change(void **state)
     vidx__scene_free(&d);
 }
 
+/* K frames per shot: worked by hand for shots of 10, 3 and 1 frames. */
+static void pick_frames(void **state)
+{
+    (void)state;
+    const SceneShot shots[] = {
+        {.first = 0, .last = 9}, {.first = 10, .last = 12}, {.first = 13, .last = 13}};
+    static const int64_t first2[] = {0, 1, 10, 11, 13}, middle2[] = {4, 5, 11, 12, 13},
+                         spread2[] = {2, 7, 10, 12, 13}, middle1[] = {5, 11, 13},
+                         all5[] = {1, 3, 5, 7, 9, 10, 11, 12, 13};
+    const struct {
+        int k;
+        ScenePick pick;
+        const int64_t *want;
+        int64_t n;
+    } cases[] = {{2, SCENE_PICK_FIRST, first2, 5},   {2, SCENE_PICK_MIDDLE, middle2, 5},
+                 {2, SCENE_PICK_SPREAD, spread2, 5}, {1, SCENE_PICK_MIDDLE, middle1, 3},
+                 {1, SCENE_PICK_SPREAD, middle1, 3}, {5, SCENE_PICK_SPREAD, all5, 9}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        int64_t *idx, n;
+        assert_int_equal(vidx__scene_pick(shots, 3, cases[c].k, cases[c].pick, 100, &idx, &n), 0);
+        assert_int_equal(n, cases[c].n);
+        assert_memory_equal(idx, cases[c].want, (size_t)n * sizeof(*idx));
+        for (int64_t i = 0; i < n; i++)
+            assert_int_equal(vidx__scene_shot_of(shots, 3, idx[i]), idx[i] < 10   ? 0
+                                                                    : idx[i] < 13 ? 1
+                                                                                  : 2);
+        free(idx);
+    }
+    int64_t *idx = (int64_t *)&shots, n = 7;
+    assert_int_equal(vidx__scene_pick(shots, 3, 4, SCENE_PICK_FIRST, 7, &idx, &n), -ERANGE);
+    assert_null(idx);
+    assert_int_equal(n, 0);
+    assert_int_equal(vidx__scene_shot_of(shots, 3, 14), -1);
+    assert_int_equal(vidx__scene_shot_of(shots, 0, 0), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +362,7 @@ int main(void)
         cmocka_unit_test(min_shot_length),
         cmocka_unit_test(shot_times),
         cmocka_unit_test(empty_and_size_change),
+        cmocka_unit_test(pick_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,6 +62,7 @@ void cli_install_signals(void);
 typedef struct CliJob {
     VidxJobSettings job;
     int mode_set;
+    int pick_set; /* --per-scene-pick given */
     double *times;
     int64_t *indices;
     VidxTranscribeSettings asr; /* --transcribe's recogniser: job.asr points here */

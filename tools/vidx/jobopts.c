@@ -35,6 +35,8 @@ enum {
     OPT_TRANSCRIBE,
     OPT_ASR_URL,
     OPT_ASR_KEY_ENV,
+    OPT_PER_SCENE,
+    OPT_PER_SCENE_PICK,
 };
 
 const CliOption cli_job_options[] = {
@@ -43,6 +45,10 @@ const CliOption cli_job_options[] = {
     {"keyframes", OPT_KEYFRAMES, NULL, "every keyframe (decodes keyframes only)"},
     {"at", OPT_AT, "T1,T2..", "the frames shown at these times (seconds from the start)"},
     {"index", OPT_INDEX, "I1,I2..", "frames by presentation index (negative: from the end)"},
+    {"per-scene", OPT_PER_SCENE, "K",
+     "K exact frames of each shot (shots as vidx scenes finds them; reads the file twice)"},
+    {"per-scene-pick", OPT_PER_SCENE_PICK, "HOW",
+     "for --per-scene: spread (default: centres of K equal slices), first or middle"},
     {"approx", OPT_APPROX, NULL, "nearest keyframe instead of the exact frame (faster)"},
     {"format", OPT_FORMAT, "FMT", "jpg (default), webp or png"},
     {"quality", OPT_QUALITY, "Q", "JPEG/WebP quality 1-100 (default 90)"},
@@ -89,7 +95,7 @@ void cli_job_free(CliJob *j)
 static int set_mode(CliJob *j, VidxMode mode)
 {
     if (j->mode_set) {
-        cli_error(NULL, "choose one of --count, --fps, --keyframes, --at, --index");
+        cli_error(NULL, "choose one of --count, --fps, --keyframes, --at, --index, --per-scene");
         return -1;
     }
     j->mode_set = 1;
@@ -142,6 +148,20 @@ static int parse_audio(CliJob *j, const char *arg)
     return 0;
 }
 
+static int parse_pick(CliJob *j, const char *arg)
+{
+    static const char *const names[] = {"spread", "first", "middle"}; /* VidxScenePick order */
+    for (int i = 0; i < 3; i++) {
+        if (!strcmp(arg, names[i])) {
+            j->job.per_scene_pick = i;
+            j->pick_set = 1;
+            return 0;
+        }
+    }
+    cli_error(NULL, "--per-scene-pick: '%s' is not spread, first or middle", arg);
+    return -1;
+}
+
 static int mode_option(CliJob *j, int key, const char *arg)
 {
     VidxSamplerSettings *s = &j->job.sampler;
@@ -170,6 +190,13 @@ static int mode_option(CliJob *j, int key, const char *arg)
             return -1;
         s->indices = j->indices;
         return 1;
+    case OPT_PER_SCENE:
+        if (set_mode(j, s->mode) < 0 || cli_parse_int("per-scene", arg, 1, 1000000, &v) < 0)
+            return -1;
+        j->job.per_scene = (int)v;
+        return 1;
+    case OPT_PER_SCENE_PICK:
+        return parse_pick(j, arg) < 0 ? -1 : 1;
     }
     return 0;
 }
@@ -268,6 +295,14 @@ int cli_job_finish(CliJob *j)
     }
     if (j->job.source.audio_stream >= 0 && !j->job.audio) {
         cli_error(NULL, "--audio-stream needs --audio");
+        return -1;
+    }
+    if (j->pick_set && !j->job.per_scene) {
+        cli_error(NULL, "--per-scene-pick needs --per-scene");
+        return -1;
+    }
+    if (s->approx && j->job.per_scene) {
+        cli_error(NULL, "--approx applies to --count, --fps and --at, not --per-scene");
         return -1;
     }
     if (s->approx && (s->mode == VIDX_MODE_KEYFRAMES || s->mode == VIDX_MODE_INDICES)) {
