@@ -256,7 +256,8 @@ typedef struct VidxCatalogOps {
      * (NULL for NULL) and offset (-1 for NULL); new_blob 1 exactly when a
      * blobs row has the frame's checksum at the same location and offset;
      * audio_path NULL when the video has no audio row, else the audio fields;
-     * shard_name NULL. What v points at lives only during the call. fn
+     * its shots and segments rows in seq order (shots / segments NULL when
+     * it has none); shard_name NULL. What v points at lives only during the call. fn
      * returning non-zero stops the walk, and is returned. Works read-only.
      */
     int (*video_rows)(CatalogBackend *b, int (*fn)(void *, const CatalogVideo *v), void *opaque);
@@ -310,7 +311,8 @@ int vidx__catalog_videos(VidxCatalog *c, int relative_only,
                          int (*fn)(void *, const CatalogVideoId *), void *opaque);
 int vidx__catalog_rename_video(VidxCatalog *c, int64_t id, const char *path);
 
-/* Every video with its frames and audio, as put() takes it (VidxCatalogOps.video_rows). */
+/* Every video with its frames, audio, shots and segments, as put() takes it
+ * (VidxCatalogOps.video_rows). */
 int vidx__catalog_video_rows(VidxCatalog *c, int (*fn)(void *, const CatalogVideo *), void *opaque);
 
 /* Inside a transaction: shard name's committed size and samples (VidxCatalogOps.shard_set). */

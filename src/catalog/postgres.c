@@ -766,6 +766,44 @@ static int read_audio(CatalogBackend *b, int64_t id, PGresult **r, CatalogVideo 
     return ret;
 }
 
+/*
+ * The shots and transcript segments of video id into v, in seq order: *sh and
+ * *sg hold the rows (PQclear), *shots and *segs the arrays v points at (free).
+ */
+static int read_extras(CatalogBackend *b, int64_t id, PGresult **sh, PGresult **sg,
+                       CatalogShot **shots, CatalogSegment **segs, CatalogVideo *v)
+{
+    PgParams p = {.n = 0};
+    vidx__pg_i64(&p, id);
+    int ret = query(b, "reading shots",
+                    "SELECT start, \"end\", first_frame, last_frame, cause, score FROM shots"
+                    " WHERE video_id = $1 ORDER BY seq",
+                    &p, sh);
+    int n = ret == 0 ? PQntuples(*sh) : 0;
+    if (n > 0 && !(*shots = calloc((size_t)n, sizeof(**shots))))
+        return -ENOMEM;
+    for (int i = 0; i < n; i++)
+        (*shots)[i] = (CatalogShot){strtod(PQgetvalue(*sh, i, 0), NULL),
+                                    strtod(PQgetvalue(*sh, i, 1), NULL),
+                                    vidx__pg_get_i64(*sh, i, 2),
+                                    vidx__pg_get_i64(*sh, i, 3),
+                                    PQgetvalue(*sh, i, 4),
+                                    strtod(PQgetvalue(*sh, i, 5), NULL)};
+    v->shots = *shots, v->n_shots = (size_t)n;
+    if (ret == 0)
+        ret = query(b, "reading segments",
+                    "SELECT start, \"end\", text FROM segments WHERE video_id = $1 ORDER BY seq",
+                    &p, sg);
+    n = ret == 0 ? PQntuples(*sg) : 0;
+    if (n > 0 && !(*segs = calloc((size_t)n, sizeof(**segs))))
+        return -ENOMEM;
+    for (int i = 0; i < n; i++)
+        (*segs)[i] = (CatalogSegment){strtod(PQgetvalue(*sg, i, 0), NULL),
+                                      strtod(PQgetvalue(*sg, i, 1), NULL), PQgetvalue(*sg, i, 2)};
+    v->segments = *segs, v->n_segments = (size_t)n;
+    return ret;
+}
+
 static void video_from_row(const PGresult *r, int i, CatalogVideo *v)
 {
     *v = (CatalogVideo){
@@ -794,7 +832,9 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
                     " ORDER BY path",
                     NULL, &videos);
     for (int i = 0; ret == 0 && i < PQntuples(videos); i++) {
-        PGresult *fr = NULL, *au = NULL;
+        PGresult *fr = NULL, *au = NULL, *sh = NULL, *sg = NULL;
+        CatalogShot *shots = NULL;
+        CatalogSegment *segs = NULL;
         CatalogFrame *cf = NULL;
         VidxFrameRecord *rec = NULL;
         CatalogVideo v;
@@ -802,12 +842,13 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         int64_t id = vidx__pg_get_i64(videos, i, 0);
         video_from_row(videos, i, &v);
         ret = read_frames(b, id, &fr, &cf, &rec, &n);
-        if (ret == 0 && (ret = read_audio(b, id, &au, &v)) == 0) {
+        if (ret == 0 && (ret = read_audio(b, id, &au, &v)) == 0 &&
+            (ret = read_extras(b, id, &sh, &sg, &shots, &segs, &v)) == 0) {
             v.frames = cf, v.n_frames = n;
             ret = fn(opaque, &v);
         }
-        free(cf), free(rec);
-        PQclear(fr), PQclear(au);
+        free(cf), free(rec), free(shots), free(segs);
+        PQclear(fr), PQclear(au), PQclear(sh), PQclear(sg);
     }
     PQclear(videos);
     return ret;

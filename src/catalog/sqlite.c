@@ -870,6 +870,65 @@ static int read_audio(sqlite3_stmt *st, int64_t id, CatalogVideo *v)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : VIDX_ECATALOG;
 }
 
+/* A video's shots and transcript segments as video_rows reads them (texts copied). */
+typedef struct VideoExtras {
+    CatalogShot *shots;
+    CatalogSegment *segs;
+    size_t n_shots, n_segs, cap_shots, cap_segs;
+} VideoExtras;
+
+static void extras_free(VideoExtras *x)
+{
+    for (size_t i = 0; i < x->n_shots; i++)
+        free((char *)x->shots[i].cause);
+    for (size_t i = 0; i < x->n_segs; i++)
+        free((char *)x->segs[i].text);
+    free(x->shots);
+    free(x->segs);
+    memset(x, 0, sizeof(*x));
+}
+
+/* The shots (st: sql[3]) and segments (sg: sql[4]) of video id into x, in seq order. */
+static int read_extras(sqlite3_stmt *st, sqlite3_stmt *sg, int64_t id, VideoExtras *x)
+{
+    int rc = SQLITE_DONE, ret = 0;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cause = col_text(st, 4);
+        if (vidx__grow(&x->shots, &x->cap_shots, x->n_shots + 1, sizeof(*x->shots), 16) < 0 ||
+            !(cause = strdup(cause ? cause : ""))) {
+            ret = -ENOMEM;
+            break;
+        }
+        x->shots[x->n_shots++] = (CatalogShot){sqlite3_column_double(st, 0),
+                                               sqlite3_column_double(st, 1),
+                                               sqlite3_column_int64(st, 2),
+                                               sqlite3_column_int64(st, 3),
+                                               cause,
+                                               sqlite3_column_double(st, 5)};
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = VIDX_ECATALOG;
+    sqlite3_reset(st);
+    sqlite3_reset(sg);
+    sqlite3_bind_int64(sg, 1, id);
+    while (ret == 0 && (rc = sqlite3_step(sg)) == SQLITE_ROW) {
+        const char *text = col_text(sg, 2);
+        if (vidx__grow(&x->segs, &x->cap_segs, x->n_segs + 1, sizeof(*x->segs), 16) < 0 ||
+            !(text = strdup(text ? text : ""))) {
+            ret = -ENOMEM;
+            break;
+        }
+        x->segs[x->n_segs++] =
+            (CatalogSegment){sqlite3_column_double(sg, 0), sqlite3_column_double(sg, 1), text};
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = VIDX_ECATALOG;
+    sqlite3_reset(sg);
+    return ret;
+}
+
 static void video_from_row(sqlite3_stmt *st, CatalogVideo *v)
 {
     *v = (CatalogVideo){
@@ -904,13 +963,17 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         " checksum, phash, dup_of, EXISTS(SELECT 1 FROM blobs b WHERE b.checksum = f.checksum"
         " AND b.location = f.location AND b.offset IS f.offset) FROM frames f"
         " WHERE video_id = ?1 ORDER BY seq",
-        "SELECT path, rate, channels, duration, bytes FROM audio WHERE video_id = ?1"};
-    sqlite3_stmt *st[3] = {NULL, NULL, NULL};
+        "SELECT path, rate, channels, duration, bytes FROM audio WHERE video_id = ?1",
+        "SELECT start, \"end\", first_frame, last_frame, cause, score FROM shots"
+        " WHERE video_id = ?1 ORDER BY seq",
+        "SELECT start, \"end\", text FROM segments WHERE video_id = ?1 ORDER BY seq"};
+    sqlite3_stmt *st[5] = {NULL, NULL, NULL, NULL, NULL};
+    VideoExtras x = {0};
     CatalogFrame *cf = NULL;
     VidxFrameRecord *rec = NULL;
     size_t n = 0;
     int ret = 0, rc = SQLITE_DONE;
-    for (int i = 0; i < 3 && ret == 0; i++)
+    for (int i = 0; i < 5 && ret == 0; i++)
         if (sqlite3_prepare_v2(b->db, sql[i], -1, &st[i], NULL) != SQLITE_OK)
             ret = db_error(b, "reading videos");
     while (ret == 0 && (rc = sqlite3_step(st[0])) == SQLITE_ROW) {
@@ -918,10 +981,14 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         video_from_row(st[0], &v);
         int64_t id = sqlite3_column_int64(st[0], 0);
         ret = read_frames(st[1], id, &cf, &rec, &n);
-        if (ret == 0 && (ret = read_audio(st[2], id, &v)) == 0) {
+        if (ret == 0 && (ret = read_audio(st[2], id, &v)) == 0 &&
+            (ret = read_extras(st[3], st[4], id, &x)) == 0) {
             v.frames = cf, v.n_frames = n;
+            v.shots = x.shots, v.n_shots = x.n_shots;
+            v.segments = x.segs, v.n_segments = x.n_segs;
             ret = fn(opaque, &v);
         }
+        extras_free(&x);
         free_frames(cf, n);
         free(cf);
         free(rec);
@@ -932,7 +999,7 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         ret = db_error(b, "reading videos");
     else if (ret == VIDX_ECATALOG || ret == -ENOMEM)
         vidx__log(VIDX_LOG_ERROR, "%s: cannot read the videos' rows", b->path);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         sqlite3_finalize(st[i]);
     return ret;
 }

@@ -7,13 +7,17 @@
                         and audio.wav; the catalog's segments table (vidx export --table
                         segments) has the two segments; gc keeps the transcript; the key
                         never appears in the output
+  merge_shots_segments  two outputs run with --scenes --transcribe (one of them with
+                        psd_testvideo.mp4: 4 shots, no audio) merged by vidx merge: the
+                        merged catalog's shots and segments tables hold exactly the parts'
+                        rows
   run_transcribe_usage  --asr-url without --transcribe, and --transcribe with --audio at
                         44.1 kHz, are usage errors (exit 2), nothing written
 """
 import json
 import os
 
-from common import Failures, run, vidx_bin
+from common import Failures, corpus_clip, fail, run, vidx_bin
 from test_transcribe import KEY, SPEECH, Asr, make_audio
 
 
@@ -74,4 +78,39 @@ def test_run_transcribe_usage():
         out = src.parent / ('out%d' % i)
         r = _vidx(['run', src, '-o', out, '--count', 1] + extra)
         F.check(r.rc == 2 and not out.exists(), '%s: %s' % (extra, r.describe()))
+    F.raise_if_any()
+
+
+def _rows(out, table):
+    e = _vidx(['export', out, '--table', table])
+    if e.rc != 0:
+        fail('export %s %s: %s' % (out, table, e.describe()))
+    return sorted((json.dumps(json.loads(l), sort_keys=True) for l in e.stdout.splitlines()))
+
+
+def test_merge_shots_segments():
+    psd = corpus_clip('psd_testvideo.mp4')
+    a_src = make_audio('merge_asr_a', SPEECH, 4, ext='mp4', video=True)
+    b_src = make_audio('merge_asr_b', SPEECH, 3, ext='mp4', video=True)
+    a, b, m = a_src.parent / 'a', b_src.parent / 'b', a_src.parent / 'merged'
+    F = Failures('merge: shots and segments')
+    with Asr() as asr:
+        for src, out in (([a_src], a), ([b_src, psd], b)):
+            r = _vidx(['run'] + src + ['-o', out, '--count', 2, '--scenes', '--transcribe',
+                                       '--asr-url', asr.url])
+            if r.rc != 0:
+                fail('run: %s' % r.describe())
+    r = _vidx(['merge', '-o', m, a, b])
+    F.check(r.rc == 0, 'merge: %s' % r.describe())
+    for table in ('shots', 'segments'):
+        parts = sorted(_rows(a, table) + _rows(b, table))
+        merged = _rows(m, table)
+        F.check(merged == parts, '%s: merged %d rows, the parts %d:\n  %s\n  %s'
+                % (table, len(merged), len(parts), merged, parts))
+    shots = [json.loads(x) for x in _rows(m, 'shots')]
+    F.check(sorted(s['first_frame'] for s in shots if s['video'] == str(psd)) == [0, 30, 180, 394],
+            'psd_testvideo\'s shots in the merged catalog: %r' % shots)
+    segs = [json.loads(x) for x in _rows(m, 'segments')]
+    F.check(len(segs) == 4 and not any(s['video'] == str(psd) for s in segs),
+            'segments in the merged catalog (2 per video with audio): %r' % segs)
     F.raise_if_any()

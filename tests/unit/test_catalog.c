@@ -463,6 +463,64 @@ static void test_segments(void **state)
     vidx_catalog_close(&ro);
 }
 
+/* video_rows reads a video's shots and segments back as put() took them (vidx merge). */
+static int check_extras(void *opaque, const CatalogVideo *v)
+{
+    (*(int *)opaque)++;
+    assert_string_equal(v->path, "/in/st.mp4");
+    assert_int_equal(v->n_shots, 2);
+    assert_true(v->shots[0].start == 0 && v->shots[0].end == 1.2);
+    assert_int_equal(v->shots[0].first_frame, 0);
+    assert_int_equal(v->shots[0].last_frame, 29);
+    assert_string_equal(v->shots[0].cause, "start");
+    assert_true(v->shots[1].start == 1.2 && v->shots[1].end == 7.5 && v->shots[1].score == 41.5);
+    assert_int_equal(v->shots[1].first_frame, 30);
+    assert_int_equal(v->shots[1].last_frame, 179);
+    assert_string_equal(v->shots[1].cause, "fade");
+    assert_int_equal(v->n_segments, 2);
+    assert_true(v->segments[0].start == 0.5 && v->segments[0].end == 2.25);
+    assert_string_equal(v->segments[0].text, " hello, \"world\"");
+    assert_true(v->segments[1].start == 2.25 && v->segments[1].end == 4);
+    assert_string_equal(v->segments[1].text, "again");
+    return 0;
+}
+
+static int check_no_extras(void *opaque, const CatalogVideo *v)
+{
+    (*(int *)opaque)++;
+    assert_int_equal(v->n_shots, 0);
+    assert_int_equal(v->n_segments, 0);
+    return 0;
+}
+
+static void test_video_rows_shots_segments(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    int seen = 0;
+    CatalogShot shots[] = {{0, 1.2, 0, 29, "start", 0}, {1.2, 7.5, 30, 179, "fade", 41.5}};
+    CatalogSegment segs[] = {{0.5, 2.25, " hello, \"world\""}, {2.25, 4, "again"}};
+    CatalogVideo v = {.path = "/in/st.mp4",
+                      .key = "st-1",
+                      .status = VIDX_VIDEO_OK,
+                      .shots = shots,
+                      .n_shots = 2,
+                      .segments = segs,
+                      .n_segments = 2};
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    assert_int_equal(vidx__catalog_video_rows(ro, check_extras, &seen), 0);
+    assert_int_equal(seen, 1);
+    vidx_catalog_close(&ro);
+    v.n_shots = 0, v.n_segments = 0; /* redone without them: none come back */
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    seen = 0;
+    assert_int_equal(vidx__catalog_video_rows(ro, check_no_extras, &seen), 0);
+    assert_int_equal(seen, 1);
+    vidx_catalog_close(&ro);
+}
+
 static void test_meta_add(void **state)
 {
     Fixture *f = *state;
@@ -550,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_locations_and_forget, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_readers, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_video_rows_and_shard_set, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_video_rows_shots_segments, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_meta_add, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_audio_none, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_shots, setup_each, teardown),
