@@ -98,6 +98,18 @@ void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char
 const CliOption *cli_with_job_options(const CliOption *own);
 /* Two option tables as one (a static table: valid until the next call). */
 const CliOption *cli_options_join(const CliOption *a, const CliOption *b);
+/* a, then b, then c (a static table, like cli_options_join's). */
+const CliOption *cli_options_join3(const CliOption *a, const CliOption *b, const CliOption *c);
+
+/* The recogniser's options (asropts.c): --asr-url, --asr-key-env, --asr-model,
+ * --asr-language, --asr-timeout, --asr-retries, --asr-chunk; and vidx transcribe's
+ * older spellings of some (--language, --timeout, --retries, --chunk). */
+extern const CliOption cli_asr_options[];
+extern const CliOption cli_asr_aliases[];
+/* 1: key was one of them (set in s), 0: not one of them, -1: bad value (said). */
+int cli_asr_option(VidxTranscribeSettings *s, int key, const char *arg);
+/* Any of them differs from the defaults. */
+int cli_asr_given(const VidxTranscribeSettings *s);
 
 /* vidx run's own options (cmd_run.c), which vidx worker takes too. */
 typedef struct CliRunArgs {

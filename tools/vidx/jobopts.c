@@ -33,8 +33,6 @@ enum {
     OPT_MAX_FRAMES,
     OPT_SCENES,
     OPT_TRANSCRIBE,
-    OPT_ASR_URL,
-    OPT_ASR_KEY_ENV,
     OPT_PER_SCENE,
     OPT_PER_SCENE_PICK,
 };
@@ -63,11 +61,8 @@ const CliOption cli_job_options[] = {
     {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
     {"dedup", OPT_DEDUP, "T", "drop frames within perceptual-hash distance T of the last kept"},
     {"transcribe", OPT_TRANSCRIBE, NULL,
-     "also transcribe the speech from the same read: transcript.json, .srt, .vtt"},
-    {"asr-url", OPT_ASR_URL, "URL",
-     "--transcribe with an OpenAI-compatible endpoint (default: the built-in recogniser)"},
-    {"asr-key-env", OPT_ASR_KEY_ENV, "NAME",
-     "environment variable holding the endpoint's key (default VIDX_ASR_KEY)"},
+     "also transcribe the speech from the same read: transcript.json, .srt, .vtt (the "
+     "recogniser: the --asr-* options)"},
     {"scenes", OPT_SCENES, NULL,
      "also find the shots in the same decode: scenes.json (as vidx scenes)"},
     {"max-pixels", OPT_MAX_PIXELS, "N", "largest frame area accepted (default 67108864 = 8192^2)"},
@@ -272,14 +267,9 @@ int cli_job_option(CliJob *j, int key, const char *arg)
     case OPT_TRANSCRIBE:
         js->transcribe = 1;
         return 1;
-    case OPT_ASR_URL:
-        j->asr.asr_url = arg;
-        return 1;
-    case OPT_ASR_KEY_ENV:
-        j->asr.key_env = arg;
-        return 1;
     }
-    return limit_option(j, key, arg);
+    ret = cli_asr_option(&j->asr, key, arg);
+    return ret != 0 ? ret : limit_option(j, key, arg);
 }
 
 int cli_job_finish(CliJob *j)
@@ -289,8 +279,8 @@ int cli_job_finish(CliJob *j)
         cli_error(NULL, "--fit needs --size WxH");
         return -1;
     }
-    if ((j->asr.asr_url || j->asr.key_env) && !j->job.transcribe) {
-        cli_error(NULL, "--asr-url and --asr-key-env need --transcribe");
+    if (cli_asr_given(&j->asr) && !j->job.transcribe) {
+        cli_error(NULL, "the --asr-* options need --transcribe");
         return -1;
     }
     if (j->job.source.audio_stream >= 0 && !j->job.audio) {
@@ -318,19 +308,24 @@ int cli_job_finish(CliJob *j)
     return 0;
 }
 
-const CliOption *cli_options_join(const CliOption *a, const CliOption *b)
+const CliOption *cli_options_join3(const CliOption *a, const CliOption *b, const CliOption *c)
 {
-    static CliOption all[96];
+    static CliOption all[128];
+    const CliOption *parts[] = {a, b, c};
     size_t n = 0;
-    for (const CliOption *o = a; o->name && n < 48; o++)
-        all[n++] = *o;
-    for (const CliOption *o = b; o->name && n < 95; o++)
-        all[n++] = *o;
+    for (size_t i = 0; i < 3; i++)
+        for (const CliOption *o = parts[i]; o && o->name && n < 127; o++)
+            all[n++] = *o;
     all[n] = (CliOption){0};
     return all;
 }
 
+const CliOption *cli_options_join(const CliOption *a, const CliOption *b)
+{
+    return cli_options_join3(a, b, NULL);
+}
+
 const CliOption *cli_with_job_options(const CliOption *own)
 {
-    return cli_options_join(own, cli_job_options);
+    return cli_options_join3(own, cli_job_options, cli_asr_options);
 }
