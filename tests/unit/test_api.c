@@ -162,6 +162,42 @@ static void test_encode_and_hash(void **state)
     }
 }
 
+/* per_scene through the public API: the clip is one shot of 50 frames. */
+static void test_per_scene(void **state)
+{
+    VidxJobSettings s;
+    VidxJobResult r;
+    char out[512];
+    static const struct {
+        int k, pick;
+        int64_t want[3];
+    } cases[] = {{2, VIDX_PICK_FIRST, {0, 1}},
+                 {3, VIDX_PICK_MIDDLE, {24, 25, 26}},
+                 {2, VIDX_PICK_SPREAD, {12, 37}}};
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        vidx_job_default_settings(&s);
+        s.per_scene = cases[c].k;
+        s.per_scene_pick = cases[c].pick;
+        snprintf(out, sizeof(out), "%s/per_scene%zu", dir, c);
+        assert_int_equal(vidx_job_run(clip, out, &s, &r), 0);
+        assert_int_equal(r.n_frames, (size_t)cases[c].k);
+        for (int i = 0; i < cases[c].k; i++)
+            assert_int_equal(r.frames[i].index, cases[c].want[i]);
+        vidx_job_result_clear(&r);
+    }
+    vidx_job_default_settings(&s);
+    s.per_scene = 1;
+    s.per_scene_pick = 3;
+    assert_int_equal(vidx_job_check_settings(&s), VIDX_EUSAGE);
+    s.per_scene_pick = VIDX_PICK_FIRST;
+    s.sampler.approx = 1;
+    assert_int_equal(vidx_job_check_settings(&s), VIDX_EUSAGE);
+    s.sampler.approx = 0;
+    s.per_scene = -1;
+    assert_int_equal(vidx_job_check_settings(&s), VIDX_EUSAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_shards_and_merge_args),
         cmocka_unit_test(test_sample_in_memory),
         cmocka_unit_test(test_encode_and_hash),
+        cmocka_unit_test(test_per_scene),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
