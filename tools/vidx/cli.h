@@ -26,6 +26,7 @@ enum {
     CLI_EXIT_NOTOURS = 12,
     /* another vidx is writing to the output directory */
     CLI_EXIT_LOCKED = 13,
+    CLI_EXIT_NOGPU = 14,
     CLI_EXIT_INTERRUPTED = 130,
 };
 
@@ -88,6 +89,10 @@ typedef struct CliProgress {
     int shard_index, shard_count; /* --shard, for the summary */
     int64_t other_shards;         /* videos left to other shards, as the run said */
     int64_t audio_none;           /* videos without audio while audio was asked for */
+    /* videos of this run by where they decoded ("cuda", "cpu (REASON)"), for the summary */
+    char devices[CLI_MAX_CLASSES][128];
+    int64_t device_counts[CLI_MAX_CLASSES];
+    int n_devices;
 } CliProgress;
 void cli_progress_event(void *opaque, const VidxRunEvent *ev);
 int cli_progress_default(void);

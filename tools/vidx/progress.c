@@ -66,6 +66,8 @@ static void jsonl_event(const VidxRunEvent *ev)
     json_object_set_new(o, "key", ev->key ? json_string(ev->key) : json_null());
     if (ev->audio)
         json_object_set_new(o, "audio", json_string(ev->audio));
+    if (ev->device)
+        json_object_set_new(o, "device", json_path(ev->device));
     print_json_line(o);
 }
 
@@ -92,6 +94,10 @@ static void json_event(const VidxRunEvent *ev, const CliProgress *p)
         json_object_set_new(o, "duplicates", json_integer(s->duplicates));
         json_object_set_new(o, "symlinks_skipped", json_integer(s->symlinks));
         json_object_set_new(o, "audio_none", json_integer(p->audio_none));
+        json_t *dev = json_object();
+        for (int i = 0; i < p->n_devices; i++)
+            json_object_set_new(dev, p->devices[i], json_integer(p->device_counts[i]));
+        json_object_set_new(o, "devices", dev);
         if (p->shard_count > 0) {
             json_object_set_new(
                 o, "shard",
@@ -106,6 +112,8 @@ static void json_event(const VidxRunEvent *ev, const CliProgress *p)
         json_object_set_new(o, "video_frames", json_integer(ev->frames));
         if (ev->audio)
             json_object_set_new(o, "audio", json_string(ev->audio));
+        if (ev->device)
+            json_object_set_new(o, "device", json_path(ev->device));
     }
     print_json_line(o);
 }
@@ -128,12 +136,29 @@ static void count_class(CliProgress *p, const VidxRunEvent *ev)
     p->class_counts[i]++;
 }
 
+/* Where the video decoded, counted for the summary (copied: the event's string is short-lived). */
+static void count_device(CliProgress *p, const VidxRunEvent *ev)
+{
+    int i = 0;
+    if (!ev->device || !*ev->device)
+        return;
+    while (i < p->n_devices && strcmp(p->devices[i], ev->device))
+        i++;
+    if (i == CLI_MAX_CLASSES)
+        i = CLI_MAX_CLASSES - 1; /* more reasons than slots: the last one collects the rest */
+    else if (i == p->n_devices)
+        snprintf(p->devices[p->n_devices++], sizeof(p->devices[0]), "%s", ev->device);
+    p->device_counts[i]++;
+}
+
 void cli_progress_event(void *opaque, const VidxRunEvent *ev)
 {
     CliProgress *p = opaque;
     p->other_shards = ev->other_shards;
-    if (ev->type == VIDX_EVENT_VIDEO)
+    if (ev->type == VIDX_EVENT_VIDEO) {
         count_class(p, ev);
+        count_device(p, ev);
+    }
     if (ev->type == VIDX_EVENT_VIDEO && ev->audio && !strcmp(ev->audio, "none"))
         p->audio_none++;
     if (p->mode == CLI_PROGRESS_JSON) {
@@ -208,6 +233,13 @@ void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char
     if (s->seconds > 0)
         fprintf(stderr, "vidx run: store + catalog %.2f s (%.1f%% of the wall time)\n",
                 s->commit_seconds, 100.0 * s->commit_seconds / s->seconds);
+    if (p && p->n_devices > 0) {
+        fputs("vidx run: decoded on:", stderr);
+        for (int i = 0; i < p->n_devices; i++)
+            fprintf(stderr, "%s %s: %lld", i ? "," : "", p->devices[i],
+                    (long long)p->device_counts[i]);
+        fputc('\n', stderr);
+    }
     if (p && p->n_classes > 0) {
         fputs("vidx run: not ok by class:", stderr);
         for (int i = 0; i < p->n_classes; i++)
