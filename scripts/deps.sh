@@ -13,6 +13,9 @@ pkgs+=(slurm-wlm munge)
 # The built-in offline speech recogniser (speech/asr_sphinx.c) and its US English
 # model; espeak-ng speaks known text for its tests and bench/asr_wer.py.
 pkgs+=(libpocketsphinx-dev pocketsphinx-en-us espeak-ng)
+# NVIDIA GPU support (meson -Dcuda, src/gpu/): ffnvcodec's loader headers; the
+# driver (libcuda, libnvcuvid) is loaded at run time only where there is a GPU.
+pkgs+=(libffmpeg-nvenc-dev)
 if [ "${VIDX_BENCH_DEPS:-0}" = 1 ]; then
   pkgs+=(hyperfine python3-av python3-opencv time)
 fi

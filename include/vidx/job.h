@@ -157,6 +157,14 @@ VIDX_API int vidx_job_run(const char *url, const char *dir, const VidxJobSetting
                           VidxJobResult *result);
 VIDX_API void vidx_job_result_clear(VidxJobResult *result);
 
+/**
+ * vidx_job_run(), also saying where the video was decoded: device receives
+ * vidx_sampler_device()'s "cuda" or "cpu (REASON)", or "" when no picture was
+ * to be decoded (it failed before, or an audio-only file). device may be NULL.
+ */
+VIDX_API int vidx_job_run_on(const char *url, const char *dir, const VidxJobSettings *s,
+                             VidxJobResult *result, char *device, size_t device_size);
+
 /** vidx_audio_extract(): replace an existing output file that vidx did not write. */
 #define VIDX_AUDIO_FORCE 1u
 

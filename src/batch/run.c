@@ -43,6 +43,7 @@
 #include "batch/queue.h"
 #include "batch/record.h"
 #include "batch/state.h"
+#include "gpu/gpu.h"
 #include "batch/wire.h"
 #include "batch/run_settings.h"
 #include "batch/shard.h"
@@ -149,9 +150,10 @@ static int spawn(Run *r, Worker *w)
     if (pid == 0) {
         /* Each worker may hold two videos in scratch: the one it works on and
          * the finished one the supervisor is committing (see prefetch). */
-        WorkerConfig cfg = {r->set, r->out, r->threads,
-                            r->set->max_scratch > 0 ? r->set->max_scratch / (2 * r->n_workers) : 0,
-                            getppid()};
+        WorkerConfig cfg = {
+            r->set,     r->out,
+            r->threads, r->set->max_scratch > 0 ? r->set->max_scratch / (2 * r->n_workers) : 0,
+            getppid(),  (int)(w - r->workers)};
         close(down[1]);
         close(up[0]);
         close(r->lock_fd); /* the lock is the supervisor's alone: it must end with it */
@@ -682,6 +684,22 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
                   "audio-only files are taken for their audio: ask for it (--audio)");
         ret = VIDX_EUSAGE;
         goto done;
+    }
+    if (s->gpu_sessions < 0) {
+        vidx__log(VIDX_LOG_ERROR, "gpu sessions %d: expected 0 (every worker) or more",
+                  s->gpu_sessions);
+        ret = VIDX_EUSAGE;
+        goto done;
+    }
+    if (s->job.sampler.hwaccel == VIDX_HWACCEL_CUDA) {
+        /* Refused before anything is touched when no GPU can be had at all. Only
+         * dlopen here: CUDA initialised before fork is unusable in the workers. */
+        char why[192];
+        if (!vidx__gpu_loadable(why, sizeof(why))) {
+            vidx__log(VIDX_LOG_ERROR, "--hwaccel cuda: %s", why);
+            ret = VIDX_ENOGPU;
+            goto done;
+        }
     }
     if ((ret = prepare(&r, inputs, n_inputs, &in)) == 0)
         ret = vidx__supervise(&r);

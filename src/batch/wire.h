@@ -44,6 +44,7 @@ typedef struct WireResult {
     size_t n_shots;
     CatalogSegment *segments; /* owned (texts borrowed from json); NULL: no transcript */
     size_t n_segments;
+    const char *device; /* where it decoded: "cuda" or "cpu (REASON)"; NULL: no decode */
 } WireResult;
 
 /* What a line from a worker is (by its tag). */

@@ -57,6 +57,8 @@ typedef struct CatalogVideo {
     /* videos.audio (schema 3): "none" (asked for, the file has none), the format
      * written ("wav", "flac", "opus"), or NULL (not asked for) */
     const char *audio;
+    /* videos.device (schema 5): where it decoded, "cuda" or "cpu (REASON)"; NULL: no decode */
+    const char *device;
     const CatalogFrame *frames;
     size_t n_frames;
     const char *audio_path; /* relative to OUT, or NULL */

@@ -26,6 +26,10 @@
  * Schema 4 adds the shots table (vidx run --scenes), made by each
  * implementation's open (CREATE TABLE IF NOT EXISTS); earlier videos simply
  * have no rows in it. Again only the version is recorded here.
+ *
+ * Schema 5 adds videos.device (where the video decoded: "cuda" or "cpu
+ * (REASON)", docs/GPU.md; NULL for rows before it and for videos never
+ * decoded), added by each implementation's open like audio.
  */
 #include "catalog/migrate.h"
 
@@ -151,7 +155,7 @@ static int put_version(VidxCatalog *c)
     return vidx__catalog_meta_put(c, "schema", v);
 }
 
-/* Schema 2 or 3 to now: the columns and tables are there (the ops' open added them). */
+/* Schema 2, 3 or 4 to now: the columns and tables are there (the ops' open added them). */
 static int record_version(VidxCatalog *c, const char *path)
 {
     if (vidx__catalog_begin(c) < 0)

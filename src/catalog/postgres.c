@@ -69,7 +69,9 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS blobs_location ON blobs(location);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
     /* schema 3 (catalog/migrate.h): added to a catalog made before it */
-    "ALTER TABLE videos ADD COLUMN IF NOT EXISTS audio TEXT;";
+    "ALTER TABLE videos ADD COLUMN IF NOT EXISTS audio TEXT;"
+    /* schema 5: where each video decoded */
+    "ALTER TABLE videos ADD COLUMN IF NOT EXISTS device TEXT;";
 
 /* Rows schema 2 never writes: relative paths (catalog/migrate.c). */
 #define LEFTOVER                                                                                   \
@@ -219,14 +221,15 @@ static int upsert_video(CatalogBackend *b, const CatalogVideo *v, int64_t *id)
     vidx__pg_text(&p, v->probe_json);
     vidx__pg_f64(&p, now.tv_sec + now.tv_nsec / 1e9);
     vidx__pg_text(&p, v->audio);
+    vidx__pg_text(&p, v->device);
     int ret = query(b, v->path,
                     "INSERT INTO videos(path,key,size,mtime,fingerprint,options_hash,status,"
-                    "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio) "
-                    "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$11,$12,$13,$14,$15) "
+                    "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio,"
+                    "device) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$11,$12,$13,$14,$15,$16) "
                     "ON CONFLICT(path) DO UPDATE SET key=$2,size=$3,mtime=$4,fingerprint=$5,"
                     "options_hash=$6,status=$7,error_class=$8,error=$9,"
                     "attempts=videos.attempts+1,started_at=$10,seconds=$11,frames=$12,probe=$13,"
-                    "updated_at=$14,audio=$15 RETURNING id",
+                    "updated_at=$14,audio=$15,device=$16 RETURNING id",
                     &p, &r);
     if (ret < 0)
         return ret;
@@ -557,9 +560,9 @@ static int export_each(const PGresult *r, CatalogRowFn fn, void *opaque)
 static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn, void *opaque)
 {
     static const char *const queries[][2] = {
-        {"videos",
-         "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
-         "error_class, error, attempts, started_at, seconds, frames FROM videos ORDER BY id"},
+        {"videos", "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
+                   "error_class, error, attempts, started_at, seconds, frames, device FROM videos "
+                   "ORDER BY id"},
         {"frames", "SELECT v.path AS video, f.seq, f.idx AS \"index\", f.target, f.time, f.pts, "
                    "f.keyframe, f.width, f.height, f.bytes, f.location, f.\"offset\", "
                    "f.checksum, f.phash, f.dup_of FROM frames f JOIN videos v ON v.id = "
@@ -820,6 +823,7 @@ static void video_from_row(const PGresult *r, int i, CatalogVideo *v)
         .seconds = strtod(PQgetvalue(r, i, 11), NULL),
         .probe_json = vidx__pg_get(r, i, 12),
         .audio = vidx__pg_get(r, i, 13),
+        .device = vidx__pg_get(r, i, 14),
     };
 }
 
@@ -828,7 +832,7 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
     PGresult *videos = NULL;
     int ret = query(b, "reading videos",
                     "SELECT id, path, key, size, mtime, fingerprint, options_hash, status,"
-                    " error_class, error, started_at, seconds, probe, audio FROM videos"
+                    " error_class, error, started_at, seconds, probe, audio, device FROM videos"
                     " ORDER BY path",
                     NULL, &videos);
     for (int i = 0; ret == 0 && i < PQntuples(videos); i++) {

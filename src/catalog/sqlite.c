@@ -37,7 +37,7 @@ static const char schema[] =
     " size INTEGER, mtime INTEGER, fingerprint TEXT, options_hash TEXT,"
     " status TEXT NOT NULL, error_class TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
     " started_at REAL, seconds REAL, frames INTEGER NOT NULL DEFAULT 0, probe TEXT,"
-    " updated_at REAL NOT NULL, audio TEXT);"
+    " updated_at REAL NOT NULL, audio TEXT, device TEXT);"
     "CREATE INDEX IF NOT EXISTS videos_status ON videos(status);"
     "CREATE TABLE IF NOT EXISTS frames("
     " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
@@ -101,11 +101,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRIOR] =
         "SELECT status, fingerprint, options_hash, attempts, key FROM videos WHERE path=?1",
     [ST_UPSERT] = "INSERT INTO videos(path,key,size,mtime,fingerprint,options_hash,status,"
-                  "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio) "
-                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10,?11,?12,?13,?14,?15) "
+                  "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio,"
+                  "device) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10,?11,?12,?13,?14,?15,?16) "
                   "ON CONFLICT(path) DO UPDATE SET key=?2,size=?3,mtime=?4,fingerprint=?5,"
                   "options_hash=?6,status=?7,error_class=?8,error=?9,attempts=attempts+1,"
-                  "started_at=?10,seconds=?11,frames=?12,probe=?13,updated_at=?14,audio=?15 "
+                  "started_at=?10,seconds=?11,frames=?12,probe=?13,updated_at=?14,audio=?15,"
+                  "device=?16 "
                   "RETURNING id",
     [ST_DEL_FRAMES] = "DELETE FROM frames WHERE video_id=?1",
     [ST_DEL_AUDIO] = "DELETE FROM audio WHERE video_id=?1",
@@ -193,19 +194,21 @@ static void bk_close(CatalogBackend *b)
     free(b);
 }
 
-/* Schema 3 (catalog/migrate.h): videos.audio, added to a catalog made before it. */
-static int add_audio_column(sqlite3 *db)
+/*
+ * A TEXT column of videos added after the table was first made, added to a
+ * catalog made before it (catalog/migrate.h): audio (schema 3), device (5).
+ */
+static int add_column(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *st = NULL;
-    int have =
-        sqlite3_prepare_v2(db, "SELECT audio FROM videos LIMIT 0", -1, &st, NULL) == SQLITE_OK;
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM videos LIMIT 0", name);
+    int have = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
     sqlite3_finalize(st);
     if (have)
         return 0;
-    return sqlite3_exec(db, "ALTER TABLE videos ADD COLUMN audio TEXT", NULL, NULL, NULL) ==
-                   SQLITE_OK
-               ? 0
-               : -1;
+    snprintf(sql, sizeof(sql), "ALTER TABLE videos ADD COLUMN %s TEXT", name);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
 static int bk_open(CatalogBackend **out, const char *path, int readonly)
@@ -224,8 +227,8 @@ static int bk_open(CatalogBackend **out, const char *path, int readonly)
     if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(b->db, 10000);
-    if (!readonly &&
-        (sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK || add_audio_column(b->db) < 0))
+    if (!readonly && (sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+                      add_column(b->db, "audio") < 0 || add_column(b->db, "device") < 0))
         goto fail;
     for (int i = 0; i < ST_COUNT && !readonly; i++)
         if (sqlite3_prepare_v3(b->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &b->st[i],
@@ -344,6 +347,7 @@ static int64_t upsert_video(CatalogBackend *b, const CatalogVideo *v)
     bind_text_or_null(st, 13, v->probe_json);
     sqlite3_bind_double(st, 14, now.tv_sec + now.tv_nsec / 1e9);
     bind_text_or_null(st, 15, v->audio);
+    bind_text_or_null(st, 16, v->device);
     int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
     return id;
@@ -655,9 +659,9 @@ static int export_each(sqlite3_stmt *st, CatalogRowFn fn, void *opaque)
 static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn, void *opaque)
 {
     static const char *const queries[][2] = {
-        {"videos",
-         "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
-         "error_class, error, attempts, started_at, seconds, frames FROM videos ORDER BY id"},
+        {"videos", "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
+                   "error_class, error, attempts, started_at, seconds, frames, device FROM videos "
+                   "ORDER BY id"},
         {"frames", "SELECT v.path AS video, f.seq, f.idx AS 'index', f.target, f.time, f.pts, "
                    "f.keyframe, f.width, f.height, f.bytes, f.location, f.offset, f.checksum, "
                    "f.phash, f.dup_of FROM frames f JOIN videos v ON v.id = f.video_id "
@@ -945,6 +949,7 @@ static void video_from_row(sqlite3_stmt *st, CatalogVideo *v)
         .seconds = sqlite3_column_double(st, 11),
         .probe_json = col_text(st, 12),
         .audio = col_text(st, 13),
+        .device = col_text(st, 14),
     };
 }
 
@@ -958,7 +963,7 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
 {
     static const char *const sql[] = {
         "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, error_class,"
-        " error, started_at, seconds, probe, audio FROM videos ORDER BY path",
+        " error, started_at, seconds, probe, audio, device FROM videos ORDER BY path",
         "SELECT idx, target, time, pts, keyframe, width, height, bytes, location, offset,"
         " checksum, phash, dup_of, EXISTS(SELECT 1 FROM blobs b WHERE b.checksum = f.checksum"
         " AND b.location = f.location AND b.offset IS f.offset) FROM frames f"

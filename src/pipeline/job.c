@@ -394,6 +394,7 @@ static int run_source(Job *j, const char *url)
         goto done;
     }
     ret = sample_all(j, smp);
+    snprintf(j->out->device, sizeof(j->out->device), "%s", vidx_sampler_device(smp));
     vidx_sampler_stats(smp, &j->res->stats);
     vidx__sampler_cut(smp, &j->cut);
     j->res->partial |= j->res->stats.partial;
@@ -472,13 +473,21 @@ int vidx__job_run_into(const char *url, const char *dir, const VidxJobSettings *
     return res->status;
 }
 
-int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
+int vidx_job_run_on(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res,
+                    char *device, size_t device_size)
 {
     JobTarget files = {.sink = &vidx__sink_files};
     JobOutput out;
     int ret = vidx__job_run_into(url, dir, s, &files, res, &out);
+    if (device && device_size)
+        snprintf(device, device_size, "%s", out.device);
     vidx__job_output_clear(&out);
     return ret;
+}
+
+int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
+{
+    return vidx_job_run_on(url, dir, s, res, NULL, 0);
 }
 
 void vidx__job_output_clear(JobOutput *out)

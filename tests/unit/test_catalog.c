@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "pg_fixture.h"
 
@@ -177,7 +178,7 @@ static void test_meta_layout_schema(void **state)
     Fixture *f = *state;
     char v[16];
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "4"); /* a new catalog is current */
+    assert_string_equal(v, "5"); /* a new catalog is current */
     assert_int_equal(vidx__catalog_meta_get(f->cat, "layout", v, sizeof(v)), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
@@ -592,6 +593,82 @@ static void test_pg_mask_url(void **state)
     assert_string_equal(out, "postgresql://u@h/db");
 }
 
+/* videos.device (schema 5): "cuda", "cpu (REASON)" or NULL, as put() took it. */
+typedef struct Devices {
+    int n;
+    const char *want[3];
+} Devices;
+
+static int check_device(void *opaque, const CatalogVideo *v)
+{
+    Devices *d = opaque;
+    int i = v->path[4] - 'a'; /* /in/a.mp4, /in/b.mp4, /in/c.mp4 */
+    assert_true(i >= 0 && i < 3);
+    d->n++;
+    if (d->want[i])
+        assert_string_equal(v->device, d->want[i]);
+    else
+        assert_null(v->device);
+    return 0;
+}
+
+static void put_device(VidxCatalog *cat, const char *path, const char *device)
+{
+    CatalogVideo v = {.path = path, .key = path + 4, .status = VIDX_VIDEO_OK, .device = device};
+    assert_int_equal(vidx__catalog_record(cat, &v), 0);
+}
+
+static void test_device(void **state)
+{
+    Fixture *f = *state;
+    Devices d = {0, {"cuda", "cpu (no CUDA driver: Cannot load libcuda.so.1)", NULL}};
+    put_device(f->cat, "/in/a.mp4", d.want[0]);
+    put_device(f->cat, "/in/b.mp4", d.want[1]);
+    put_device(f->cat, "/in/c.mp4", NULL);
+    assert_int_equal(vidx__catalog_video_rows(f->cat, check_device, &d), 0);
+    assert_int_equal(d.n, 3);
+}
+
+/* Runs sql on f's database directly (not through the ops): 0 or -1. */
+static int raw_sql(const Fixture *f, const char *sql)
+{
+    if (f->ops == &vidx__catalog_postgres) {
+        PGconn *c = PQconnectdb(f->url);
+        PGresult *r = PQexec(c, sql);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+        PQfinish(c);
+        return ok ? 0 : -1;
+    }
+    char path[128];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof(path), "%s/catalog.db", f->dir);
+    int ok = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(db);
+    return ok ? 0 : -1;
+}
+
+/* A schema-4 catalog (no videos.device) is upgraded when opened: old rows NULL, new ones kept. */
+static void test_device_migration(void **state)
+{
+    Fixture *f = *state;
+    char v[16];
+    put_device(f->cat, "/in/a.mp4", "cuda");
+    vidx_catalog_close(&f->cat);
+    assert_int_equal(raw_sql(f, "ALTER TABLE videos DROP COLUMN device"), 0);
+    assert_int_equal(raw_sql(f, "UPDATE meta SET value='4' WHERE key='schema'"), 0);
+    assert_int_not_equal(raw_sql(f, "SELECT device FROM videos"), 0); /* schema 4 indeed */
+    assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
+                     0);
+    assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
+    assert_string_equal(v, "5");
+    put_device(f->cat, "/in/b.mp4", "cpu (--hwaccel none)");
+    Devices d = {0, {NULL, "cpu (--hwaccel none)", NULL}}; /* a's device went with the column */
+    assert_int_equal(vidx__catalog_video_rows(f->cat, check_device, &d), 0);
+    assert_int_equal(d.n, 2);
+}
+
 static int setup_pg(void **state)
 {
     return setup(state, &vidx__catalog_postgres);
@@ -613,6 +690,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audio_none, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_shots, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_segments, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_device, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_device_migration, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),

@@ -97,6 +97,7 @@ CHANGE(scenes, s->job.scenes = 1)
 CHANGE(transcribe, s->job.transcribe = 1)
 CHANGE(per_scene, s->job.per_scene = 3)
 CHANGE(per_scene_pick, s->job.per_scene_pick = VIDX_PICK_FIRST)
+CHANGE(hwaccel, s->job.sampler.hwaccel = VIDX_HWACCEL_NONE)
 
 static const Change changes[] = {
     {"mode", NULL, change_mode},
@@ -124,6 +125,7 @@ static const Change changes[] = {
     {"transcribe", NULL, change_transcribe},
     {"per_scene", NULL, change_per_scene},
     {"per_scene_pick", NULL, change_per_scene_pick},
+    {"hwaccel", NULL, change_hwaccel},
 };
 
 static const Change *find_change(const char *name)
@@ -175,7 +177,8 @@ static void test_v1_hash_kept(void **state)
             !strcmp(changes[i].name, "dedup") || !strcmp(changes[i].name, "dedup_exact") ||
             !strcmp(changes[i].name, "manifest") || !strcmp(changes[i].name, "audio_stream") ||
             !strcmp(changes[i].name, "scenes") || !strcmp(changes[i].name, "transcribe") ||
-            !strcmp(changes[i].name, "per_scene") || !strcmp(changes[i].name, "per_scene_pick");
+            !strcmp(changes[i].name, "per_scene") || !strcmp(changes[i].name, "per_scene_pick") ||
+            !strcmp(changes[i].name, "hwaccel");
         if (later ? !strcmp(now, v1) : strcmp(now, v1))
             fail_msg("'%s': hash %s, v1 hash %s", changes[i].name, now, v1);
     }

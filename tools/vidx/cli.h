@@ -26,6 +26,7 @@ enum {
     CLI_EXIT_NOTOURS = 12,
     /* another vidx is writing to the output directory */
     CLI_EXIT_LOCKED = 13,
+    CLI_EXIT_NOGPU = 14,
     CLI_EXIT_INTERRUPTED = 130,
 };
 
@@ -80,12 +81,16 @@ void cli_job_free(CliJob *j);
 /* JSONL: one result line per video on stdout, nothing else there (--jsonl, docs/CLUSTER.md). */
 enum { CLI_PROGRESS_NONE = 0, CLI_PROGRESS_BAR, CLI_PROGRESS_JSON, CLI_PROGRESS_JSONL };
 enum { CLI_MAX_CLASSES = 16 };
+/* Videos counted by a name (the summary's "by class" and "decoded on" lines). */
+typedef struct CliTally {
+    char names[CLI_MAX_CLASSES][128];
+    int64_t counts[CLI_MAX_CLASSES];
+    int n;
+} CliTally;
 typedef struct CliProgress {
     int mode;
-    /* videos that were not ok in this run, by error class, for the summary */
-    char classes[CLI_MAX_CLASSES][32];
-    int64_t class_counts[CLI_MAX_CLASSES];
-    int n_classes;
+    CliTally classes; /* videos that were not ok in this run, by error class */
+    CliTally devices; /* videos of this run by where they decoded ("cuda", "cpu (REASON)") */
     int shard_index, shard_count; /* --shard, for the summary */
     int64_t other_shards;         /* videos left to other shards, as the run said */
     int64_t audio_none;           /* videos without audio while audio was asked for */

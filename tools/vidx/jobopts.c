@@ -35,6 +35,7 @@ enum {
     OPT_TRANSCRIBE,
     OPT_PER_SCENE,
     OPT_PER_SCENE_PICK,
+    OPT_HWACCEL,
 };
 
 const CliOption cli_job_options[] = {
@@ -65,6 +66,8 @@ const CliOption cli_job_options[] = {
      "recogniser: the --asr-* options)"},
     {"scenes", OPT_SCENES, NULL,
      "also find the shots in the same decode: scenes.json (as vidx scenes)"},
+    {"hwaccel", OPT_HWACCEL, "MODE",
+     "auto (default): an NVIDIA GPU where it can, else the CPU (reported); cuda; none"},
     {"max-pixels", OPT_MAX_PIXELS, "N", "largest frame area accepted (default 67108864 = 8192^2)"},
     {"max-streams", OPT_MAX_STREAMS, "N", "most streams a file may have (default 64)"},
     {"max-frames", OPT_MAX_FRAMES, "N", "most frames one video may yield (default 1000000)"},
@@ -224,6 +227,13 @@ int cli_job_option(CliJob *j, int key, const char *arg)
     switch (key) {
     case OPT_APPROX:
         js->sampler.approx = 1;
+        return 1;
+    case OPT_HWACCEL:
+        if ((ret = vidx_hwaccel_parse(arg)) < 0) {
+            cli_error(NULL, "--hwaccel: '%s' is not auto, cuda or none", arg);
+            return -1;
+        }
+        js->sampler.hwaccel = ret;
         return 1;
     case OPT_FORMAT:
         if (vidx_image_format_parse(arg, &js->format) < 0) {
