@@ -37,30 +37,31 @@ class Catalog:
         rows = self._export('videos')
         return [r for r in rows if status is None or r.get('status') == status]
 
-    def _video_ids(self, video):
+    def _video_paths(self, video):
+        """The catalog paths (the "video" column of the other tables) video names."""
         if video is None:
             return None
         if isinstance(video, dict):
-            return {video['id']}
+            return {video['path']}
+        rows = self._export('videos')
         if isinstance(video, int):
-            return {video}
+            return {r['path'] for r in rows if r['id'] == video}
         name = os.fspath(video)
-        ids = {r['id'] for r in self._export('videos') if name in (r.get('path'), r.get('key'))}
-        if not ids:
-            real = os.path.realpath(name)
-            ids = {r['id'] for r in self._export('videos') if r.get('path') == real}
-        return ids
+        paths = {r['path'] for r in rows if name in (r.get('path'), r.get('key'))}
+        return paths or {r['path'] for r in rows if r['path'] == os.path.realpath(name)}
 
     def _rows(self, table, video):
-        ids = self._video_ids(video)
+        paths = self._video_paths(video)
         rows = self._export(table)
-        return rows if ids is None else [r for r in rows if r.get('video_id') in ids]
+        return rows if paths is None else [r for r in rows if r.get('video') in paths]
 
     def frames(self, video=None):
-        """Frame rows (video_id, seq, index, time, target, location, offset, bytes,
-        ...), in delivery order; video: a row of videos(), an id, a path or a key."""
+        """Frame rows (video: the video's path, seq, index, time, target, pts,
+        keyframe, width, height, bytes, location, offset, checksum: SHA-256 of
+        the image, phash), in delivery order; video: a row of videos(), an id,
+        a path or a key."""
         rows = self._rows('frames', video)
-        rows.sort(key=lambda r: (r['video_id'], r['seq']))
+        rows.sort(key=lambda r: (r['video'], r['seq']))
         return rows
 
     def shots(self, video=None):
@@ -76,8 +77,8 @@ class Catalog:
         """(absolute path of the file or shard, byte offset, size) of a frame row."""
         loc = frame.get('location')
         if not loc:
-            raise ValueError('frame %s of video %s has no image (dropped by dedup)'
-                             % (frame.get('seq'), frame.get('video_id')))
+            raise ValueError('frame %s of %s has no image (dropped by dedup)'
+                             % (frame.get('seq'), frame.get('video')))
         if os.path.isabs(loc) or '..' in loc.split('/'):
             raise ValueError('refusing a frame location outside the output: %r' % loc)
         return os.path.join(self.out, loc), int(frame.get('offset') or 0), int(frame['bytes'])
