@@ -142,16 +142,18 @@ class ShardStream(IterableDataset):
 
     def __iter__(self):
         for shard in self._mine():
-            sample, key = None, None
+            sample, key = {}, None
             with tarfile.open(shard, 'r|') as t:
                 for m in t:
                     if not m.isfile():
                         continue
                     base, _, ext = m.name.rpartition('.')
-                    if base != key:
-                        if sample is not None:
+                    ext = ext.lower()
+                    # a frame delivered twice (two targets) is two samples of one name
+                    if base != key or ext in sample:
+                        if sample:
                             yield sample
                         key, sample = base, {'__key__': base, '__shard__': shard}
-                    sample[ext.lower()] = self._value(ext.lower(), t.extractfile(m).read())
-            if sample is not None:
+                    sample[ext] = self._value(ext, t.extractfile(m).read())
+            if sample:
                 yield sample

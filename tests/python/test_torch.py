@@ -66,8 +66,11 @@ def test_shard_stream(runs):
     assert len(shards) >= 2  # 16 frames, shards closed past 5 samples: one for each worker
     stream = vt.ShardStream(root / 'shards')
     got = list(DataLoader(stream, batch_size=None, num_workers=2))
-    assert len(got) == 4 * len(inputs)
-    assert len({s['__key__'] for s in got}) == len(got)  # every sample once
+    # every stored image once (a frame that answers two targets is stored once, two rows)
+    stored = {(r['location'], r['offset']): r['checksum']
+              for r in vidx.Catalog(root / 'shards').frames()}
+    assert len(got) == len(stored) >= 3 * len(inputs)
+    assert sorted(s['json']['sha256'] for s in got) == sorted(stored.values())
     cat = vidx.Catalog(root / 'shards')
     by_sha = {r['checksum']: r for r in cat.frames()}
     for s in got:
