@@ -133,6 +133,8 @@ def child(tool, workload, paths):
     fn = {('vidx', 'sparse'): vidx_sparse, ('pyav', 'sparse'): pyav_sparse,
           ('opencv', 'sparse'): opencv_sparse, ('vidx', 'full'): vidx_full,
           ('pyav', 'full'): pyav_full}[(tool, workload)]
+    __import__({'vidx': 'vidx', 'pyav': 'av', 'opencv': 'cv2'}[tool])  # imports not timed
+    import numpy  # noqa: F401
     t0 = time.perf_counter()
     pts = fn(paths) if workload == 'sparse' else fn(paths[0])
     dt = time.perf_counter() - t0
