@@ -38,6 +38,15 @@ def targets(duration, start, n=30):
     return [start + (i + 0.5) * duration / n for i in range(n)]
 
 
+def stream_span(container):
+    """(video stream, time base, start, duration) as the header gives them (PyAV)."""
+    vs = container.streams.video[0]
+    tb = vs.time_base
+    start = float(vs.start_time * tb) if vs.start_time is not None else 0.0
+    dur = float(vs.duration * tb) if vs.duration else float(container.duration) / 1e6
+    return vs, tb, start, dur
+
+
 # ---------------------------------------------------------------- children
 
 def vidx_sparse(paths):
@@ -65,11 +74,8 @@ def pyav_sparse(paths):
     out = []
     for p in paths:
         with av.open(p) as c:
-            vs = c.streams.video[0]
+            vs, tb, start, dur = stream_span(c)
             vs.thread_type = 'AUTO'
-            tb = vs.time_base
-            start = float(vs.start_time * tb) if vs.start_time is not None else 0.0
-            dur = float(vs.duration * tb) if vs.duration else float(c.duration) / 1e6
             got = []
             for t in targets(dur, start):
                 want = int(t / tb)
@@ -109,10 +115,7 @@ def opencv_sparse(paths):
     out = []
     for p in paths:
         with av.open(p) as c:
-            vs = c.streams.video[0]
-            tb = vs.time_base
-            start = float(vs.start_time * tb) if vs.start_time is not None else 0.0
-            dur = float(vs.duration * tb) if vs.duration else float(c.duration) / 1e6
+            _, tb, start, dur = stream_span(c)
         cap = cv2.VideoCapture(p)
         fps = cap.get(cv2.CAP_PROP_FPS)
         got = []

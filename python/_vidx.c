@@ -116,57 +116,47 @@ static PyObject *py_strerror(PyObject *self, PyObject *args)
 /* Settings                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* A sequence of floats or ints as a malloc'ed C array (*n elements). */
-static int read_doubles(PyObject *seq, double **out, size_t *n)
+/*
+ * A sequence of numbers as a PyMem_Malloc'ed C array of *n elements of size
+ * elem, each converted by put (which returns -1 with an exception set).
+ */
+static int read_numbers(PyObject *seq, size_t elem, int (*put)(PyObject *, void *), void **out,
+                        size_t *n)
 {
     PyObject *fast = PySequence_Fast(seq, "expected a sequence of numbers");
     if (!fast)
         return -1;
     Py_ssize_t len = PySequence_Fast_GET_SIZE(fast);
-    double *v = PyMem_Malloc((size_t)(len ? len : 1) * sizeof(*v));
+    char *v = PyMem_Malloc((size_t)(len ? len : 1) * elem);
     if (!v) {
         Py_DECREF(fast);
         PyErr_NoMemory();
         return -1;
     }
-    for (Py_ssize_t i = 0; i < len; i++) {
-        v[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(fast, i));
-        if (v[i] == -1.0 && PyErr_Occurred()) {
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (put(PySequence_Fast_GET_ITEM(fast, i), v + (size_t)i * elem) < 0) {
             PyMem_Free(v);
             Py_DECREF(fast);
             return -1;
         }
-    }
     Py_DECREF(fast);
     *out = v;
     *n = (size_t)len;
     return 0;
 }
 
-static int read_int64s(PyObject *seq, int64_t **out, size_t *n)
+static int put_double(PyObject *o, void *dst)
 {
-    PyObject *fast = PySequence_Fast(seq, "expected a sequence of integers");
-    if (!fast)
-        return -1;
-    Py_ssize_t len = PySequence_Fast_GET_SIZE(fast);
-    int64_t *v = PyMem_Malloc((size_t)(len ? len : 1) * sizeof(*v));
-    if (!v) {
-        Py_DECREF(fast);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < len; i++) {
-        v[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(fast, i));
-        if (v[i] == -1 && PyErr_Occurred()) {
-            PyMem_Free(v);
-            Py_DECREF(fast);
-            return -1;
-        }
-    }
-    Py_DECREF(fast);
-    *out = v;
-    *n = (size_t)len;
-    return 0;
+    double d = PyFloat_AsDouble(o);
+    *(double *)dst = d;
+    return (d == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int put_int64(PyObject *o, void *dst)
+{
+    long long l = PyLong_AsLongLong(o);
+    *(int64_t *)dst = l;
+    return (l == -1 && PyErr_Occurred()) ? -1 : 0;
 }
 
 /*
@@ -198,12 +188,13 @@ static int fill_sampler(const SampleArgs *a, VidxSamplerSettings *ss, double **t
     if (a->max_frames > 0)
         ss->max_frames = a->max_frames;
     if (a->times && a->times != Py_None) {
-        if (read_doubles(a->times, times, &ss->n_times) < 0)
+        if (read_numbers(a->times, sizeof(double), put_double, (void **)times, &ss->n_times) < 0)
             return -1;
         ss->times = *times;
     }
     if (a->indices && a->indices != Py_None) {
-        if (read_int64s(a->indices, indices, &ss->n_indices) < 0)
+        if (read_numbers(a->indices, sizeof(int64_t), put_int64, (void **)indices, &ss->n_indices) <
+            0)
             return -1;
         ss->indices = *indices;
     }
