@@ -698,13 +698,40 @@ static const char *event_name(VidxRunEventType t)
     return "?";
 }
 
-/* The run's event callback: runs in the calling thread, which gives the GIL back for it. */
+/* Keeps the pending exception in ctx (the run is then cancelled); called with the GIL. */
+static void run_keep_error(RunCtx *ctx)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb && value)
+        PyException_SetTraceback(value, tb);
+    ctx->error = value;
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    ctx->cancel = 1;
+}
+
+/*
+ * The run's event callback: runs in the calling thread, which gives the GIL
+ * back for it. A signal Python has a handler for (Ctrl-C: KeyboardInterrupt)
+ * stops the run cleanly, like an exception of the progress callable.
+ */
 static void run_event(void *opaque, const VidxRunEvent *ev)
 {
     RunCtx *ctx = opaque;
-    if (ctx->progress == Py_None || ctx->error)
+    if (ctx->error)
         return;
     PyGILState_STATE g = PyGILState_Ensure();
+    if (PyErr_CheckSignals() < 0) {
+        run_keep_error(ctx);
+        PyGILState_Release(g);
+        return;
+    }
+    if (ctx->progress == Py_None) {
+        PyGILState_Release(g);
+        return;
+    }
     PyObject *d = Py_BuildValue("{s:s,s:N}", "type", event_name(ev->type), "summary",
                                 ev->summary ? summary_dict(ev->summary) : Py_NewRef(Py_None));
     if (d && (ev->type == VIDX_EVENT_VIDEO || ev->type == VIDX_EVENT_SKIPPED)) {
@@ -719,17 +746,8 @@ static void run_event(void *opaque, const VidxRunEvent *ev)
     }
     PyObject *r = d ? PyObject_CallOneArg(ctx->progress, d) : NULL;
     Py_XDECREF(d);
-    if (!r) {
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyErr_NormalizeException(&type, &value, &tb);
-        if (tb)
-            PyException_SetTraceback(value, tb);
-        ctx->error = value;
-        Py_XDECREF(type);
-        Py_XDECREF(tb);
-        ctx->cancel = 1;
-    }
+    if (!r)
+        run_keep_error(ctx);
     Py_XDECREF(r);
     PyGILState_Release(g);
 }

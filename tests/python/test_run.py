@@ -88,3 +88,25 @@ def test_run_usage_errors(tmp):
     with pytest.raises(vidx.UsageError):
         vidx.run([clip('decord_video_90.mov')], tmp / 'out', count=2, fps=1)
     assert not (tmp / 'out').exists()
+
+
+def test_ctrl_c_stops_the_run_cleanly(tmp):
+    """SIGINT while vidx.run works (no progress callable): KeyboardInterrupt
+    once the run has stopped; what was recorded is whole and a rerun finishes."""
+    import signal
+    import threading
+    inputs = [clip(n) for n in NAMES + ['moviepy_big_buck_bunny_0_30.webm',
+                                        'torchcodec_nasa_13013.mp4']]
+    started = threading.Event()
+    timer = threading.Thread(target=lambda: (started.wait(60), os.kill(os.getpid(),
+                                                                       signal.SIGINT)))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        started.set()
+        vidx.run(inputs, tmp / 'out', fps=10, format='png', jobs=1, threads=1)
+    timer.join()
+    s = vidx.run(inputs, tmp / 'out', fps=10, format='png', jobs=1, threads=1)
+    assert s['skipped'] + s['counts']['ok'] == len(inputs)
+    assert s['counts']['ok'] >= 1  # the interrupt came before the end
+    n, report = vidx.verify(tmp / 'out')
+    assert n == 0, report
