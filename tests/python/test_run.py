@@ -98,8 +98,13 @@ def test_ctrl_c_stops_the_run_cleanly(tmp):
     inputs = [clip(n) for n in NAMES + ['moviepy_big_buck_bunny_0_30.webm',
                                         'torchcodec_nasa_13013.mp4']]
     started = threading.Event()
-    timer = threading.Thread(target=lambda: (started.wait(60), os.kill(os.getpid(),
-                                                                       signal.SIGINT)))
+    import time
+
+    def interrupt():
+        started.wait(60)
+        time.sleep(1.0)  # into the run (it takes longer: 5 videos at 10 fps as PNG, 1 job)
+        os.kill(os.getpid(), signal.SIGINT)
+    timer = threading.Thread(target=interrupt)
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         started.set()
