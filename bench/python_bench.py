@@ -7,7 +7,8 @@ Workloads (docs/BENCHMARKS.md, "Python"):
   sparse-long1080  30 uniform frames (the centres of 30 equal segments) of
                    long1080.mp4 as H x W x 3 uint8 RGB arrays
   sparse-lib100    the same for each of the 100 clips of lib100, one after another
-  full-720p        every frame of clip720.mp4 (10 s, 1280x720, 30 fps) as arrays
+  full-720p        every frame of clip720.mp4 (bench/make_clip720.sh: 10 s,
+                   1280x720, 30 fps, 300 frames) as arrays
 Tools:
   vidx     vidx.batch(path, count=30) / vidx.frames(path, fps=30)
   pyav     PyAV seek-and-decode: for each target, seek to the keyframe before
