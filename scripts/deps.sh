@@ -7,6 +7,11 @@ pkgs=(build-essential meson ninja-build pkg-config ffmpeg
       libturbojpeg0-dev libwebp-dev libsqlite3-dev libjansson-dev libcmocka-dev
       libpq-dev postgresql libcurl4-openssl-dev
       python3 python3-numpy sqlite3 clang-format valgrind strace)
+# The Python package (python/) and its tests: the extension's headers, NumPy,
+# pytest, the PEP 517 backend for pip install ., PyTorch (vidx.torch, whose
+# datasets decode stored images with PIL) and Dask.
+pkgs+=(python3-dev python3-pytest python3-mesonpy python3-pip python3-venv
+       python3-torch python3-pil python3-distributed)
 # The tests' throwaway Slurm cluster (scripts/slurm_local.sh): slurmctld, slurmd,
 # the sbatch/squeue clients and munge.
 pkgs+=(slurm-wlm munge)

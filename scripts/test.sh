@@ -49,6 +49,18 @@ if [ -f tests/cli/run.py ]; then
   s=$(echo "$line" | grep -oE '[0-9]+ skipped' | cut -d' ' -f1)
   if [ -z "$line" ]; then failed=$((failed + 1)); else passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0})); fi
 fi
+# The Python package (python/, tests/python/, pytest from Debian): its summary
+# line, e.g. "3 failed, 40 passed, 2 skipped in 61.2s", is added to the totals.
+if [ -d tests/python ]; then
+  VIDX_BUILD=$PWD/$builddir VIDX_BIN=$PWD/$builddir/tools/vidx/vidx \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python 2>&1 | tee "$log"
+  line=$(grep -E '^=* ?[0-9]+ (passed|failed|skipped|error)' "$log" | tail -1)
+  num() { echo "$line" | grep -oE "[0-9]+ $1" | head -1 | cut -d' ' -f1; }
+  if [ -z "$line" ]; then failed=$((failed + 1)); else
+    p=$(num passed); f=$(num failed); e=$(num error); s=$(num skipped)
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0})); skipped=$((skipped + ${s:-0}))
+  fi
+fi
 rm -f "$log"
 if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
 [ "$failed" -eq 0 ]

@@ -168,6 +168,21 @@ typedef struct VidxAudioSettings {
 VIDX_API const char *vidx_sampler_device(const VidxSampler *s);
 
 /**
+ * Decodes all of src's audio (the stream VidxSourceSettings.audio_stream
+ * picked) in one read of the file, on the timeline of `vidx audio`
+ * (docs/CLI.md): interleaved signed 16-bit samples at audio->sample_rate and
+ * audio->channels go to audio->callback (audio->enabled is ignored). No
+ * picture is decoded. Open src with VidxSourceSettings.audio_only to take
+ * audio-only files too. src may have been used before (it is read again from
+ * its start) and is not used by anything else meanwhile. Returns 0;
+ * VIDX_EFORMAT when src has no audio stream; VIDX_EUSAGE without a callback;
+ * the first error of the demuxer or of the callback. *decode_errors (may be
+ * NULL): damaged packets skipped.
+ */
+VIDX_API int vidx_audio_decode(VidxSource *src, const VidxAudioSettings *audio,
+                               int64_t *decode_errors);
+
+/**
  * Plans the request against the source and prepares decoding. The source must
  * outlive the sampler and must not be used by anything else meanwhile.
  * Returns 0, VIDX_EUSAGE for bad settings, VIDX_ERANGE for targets outside the

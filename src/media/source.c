@@ -477,11 +477,12 @@ int vidx__source_rewind(VidxSource *src)
     int ret = open_demuxer(src);
     if (ret >= 0)
         ret = find_stream_info(src);
-    if (ret >= 0 && (unsigned)src->info.stream >= src->fmt->nb_streams)
+    /* an audio-only source (settings.audio_only) has no video stream: info.stream -1 */
+    if (ret >= 0 && src->info.stream >= 0 && (unsigned)src->info.stream >= src->fmt->nb_streams)
         ret = VIDX_EDECODE;
     if (ret < 0)
         return ret;
-    src->video = src->fmt->streams[src->info.stream];
+    src->video = src->info.stream >= 0 ? src->fmt->streams[src->info.stream] : NULL;
     src->used = 0;
     return 0;
 }
