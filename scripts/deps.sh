@@ -13,6 +13,9 @@ pkgs+=(slurm-wlm munge)
 # The built-in offline speech recogniser (speech/asr_sphinx.c) and its US English
 # model; espeak-ng speaks known text for its tests and bench/asr_wer.py.
 pkgs+=(libpocketsphinx-dev pocketsphinx-en-us espeak-ng)
+# The tests' S3 server (scripts/services.sh s3-start): Ceph's radosgw on one monitor and
+# one in-memory OSD.
+pkgs+=(radosgw ceph-mon ceph-osd ceph-common)
 if [ "${VIDX_BENCH_DEPS:-0}" = 1 ]; then
   pkgs+=(hyperfine python3-av python3-opencv time)
 fi
