@@ -59,7 +59,7 @@ int vidx__s3_mpu_list(S3 *s3, const char *bucket, const char *prefix, S3UploadFn
  * A sequential reader of one object for the demuxer: ranged GETs of a chunk
  * (VIDX_S3_CHUNK bytes, default 8 MiB) with the next chunk fetched ahead by a
  * thread while the current one is consumed. A seek outside the chunks at hand
- * costs one new range request. Memory: two chunks.
+ * costs one new range request. Memory: three chunks.
  */
 typedef struct S3Reader S3Reader;
 int vidx__s3_reader_open(S3Reader **out, const char *url);

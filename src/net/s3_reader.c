@@ -5,9 +5,10 @@
  * The object is read in chunks by ranged GETs. Once a chunk is at hand, a
  * thread fetches the one after it on its own connection, so the network and
  * the decoder overlap; a sequential read of the object thus costs one request
- * per chunk and reads every byte once. A read outside the two chunks (a
- * demuxer's seek to the index at the end, and back) costs one new range
- * request; the read-ahead, if any, is waited for and dropped. Each GET is
+ * per chunk and reads every byte once. Three chunks are kept (the current one,
+ * the one read ahead, the last one used before), so a demuxer's look at the
+ * end of the file and its return (mov walks its top-level atoms so) costs one
+ * range request and nothing is fetched twice but that tail. Each GET is
  * retried by s3.c on 5xx answers and cut connections.
  */
 #include <errno.h>
@@ -18,19 +19,28 @@
 #include "core/internal.h"
 #include "net/s3.h"
 
+#define SLOTS 3 /* the chunk being read, the one read ahead, one kept for a seek back */
+
+typedef struct Slot {
+    char *buf;
+    int64_t off; /* [off, off + len) of the object; len 0: empty */
+    size_t len;
+    uint64_t used; /* when it was last made current (for the eviction) */
+} Slot;
+
 struct S3Reader {
     S3 *s3, *s3_ahead; /* the reader's connection and the read-ahead thread's */
     char *bucket, *key;
     int64_t size;
     size_t chunk;
-    char *cur; /* [cur_off, cur_off + cur_len) of the object */
-    int64_t cur_off;
-    size_t cur_len;
-    char *next; /* the read-ahead's chunk: valid once joined with next_ret 0 */
-    int64_t next_off;
-    size_t next_len, next_got;
-    int next_ret, ahead; /* ahead: a thread was started and not joined */
+    Slot slot[SLOTS];
+    int cur;   /* the slot holding pos, or -1 */
+    int ahead; /* the slot being filled by the thread, or -1 */
+    int ahead_ret;
+    int64_t ahead_off;
+    size_t ahead_len, ahead_got;
     pthread_t thread;
+    uint64_t tick;
     int64_t pos;
     int64_t requests, bytes; /* what was fetched (logged at close) */
 };
@@ -38,62 +48,88 @@ struct S3Reader {
 static void *fetch_ahead(void *opaque)
 {
     S3Reader *r = opaque;
-    r->next_ret = r->s3_ahead ? 0 : vidx__s3_open(&r->s3_ahead);
-    if (r->next_ret == 0)
-        r->next_ret = vidx__s3_get_range(r->s3_ahead, r->bucket, r->key, r->next_off, r->next_len,
-                                         r->next, &r->next_got);
+    r->ahead_ret = r->s3_ahead ? 0 : vidx__s3_open(&r->s3_ahead);
+    if (r->ahead_ret == 0)
+        r->ahead_ret = vidx__s3_get_range(r->s3_ahead, r->bucket, r->key, r->ahead_off,
+                                          r->ahead_len, r->slot[r->ahead].buf, &r->ahead_got);
     return NULL;
 }
 
-static int join_ahead(S3Reader *r)
+/* Waits for the read-ahead; its chunk is kept when it came whole (else fetched again later). */
+static void join_ahead(S3Reader *r)
 {
-    if (!r->ahead)
-        return 0;
+    if (r->ahead < 0)
+        return;
     pthread_join(r->thread, NULL);
-    r->ahead = 0;
+    Slot *s = &r->slot[r->ahead];
     r->requests++;
-    if (r->next_ret == 0)
-        r->bytes += (int64_t)r->next_got;
-    return r->next_ret;
+    if (r->ahead_ret == 0) {
+        r->bytes += (int64_t)r->ahead_got;
+        s->off = r->ahead_off;
+        s->len = r->ahead_got;
+        s->used = ++r->tick;
+    }
+    r->ahead = -1;
+}
+
+static int find(const S3Reader *r, int64_t pos)
+{
+    for (int i = 0; i < SLOTS; i++)
+        if (r->slot[i].len && pos >= r->slot[i].off &&
+            pos < r->slot[i].off + (int64_t)r->slot[i].len)
+            return i;
+    return -1;
+}
+
+/* An empty slot, else the least recently used one that is neither current nor being filled. */
+static int victim(const S3Reader *r)
+{
+    int v = -1;
+    for (int i = 0; i < SLOTS; i++)
+        if (i != r->cur && i != r->ahead &&
+            (v < 0 || !r->slot[i].len || (r->slot[v].len && r->slot[i].used < r->slot[v].used)))
+            v = i;
+    return v;
 }
 
 static void start_ahead(S3Reader *r)
 {
-    int64_t off = r->cur_off + (int64_t)r->cur_len;
-    if (r->ahead || off >= r->size)
+    const Slot *c = &r->slot[r->cur];
+    int64_t off = c->off + (int64_t)c->len;
+    if (r->ahead >= 0 || off >= r->size || find(r, off) >= 0)
         return;
-    r->next_off = off;
-    r->next_len = (size_t)VIDX_MIN((int64_t)r->chunk, r->size - off);
-    r->next_got = 0;
-    r->ahead = pthread_create(&r->thread, NULL, fetch_ahead, r) == 0;
+    int v = victim(r);
+    r->slot[v].len = 0;
+    r->ahead_off = off;
+    r->ahead_len = (size_t)VIDX_MIN((int64_t)r->chunk, r->size - off);
+    r->ahead_got = 0;
+    r->ahead = v;
+    if (pthread_create(&r->thread, NULL, fetch_ahead, r) != 0)
+        r->ahead = -1;
 }
 
-/* Makes the chunk holding r->pos current: the read-ahead's, or one new range request. */
+/* Makes the chunk holding r->pos current: one at hand, or one new range request. */
 static int fill(S3Reader *r)
 {
-    int ret = 0;
     join_ahead(r); /* a failed read-ahead is fetched again below */
-    if (r->next_ret == 0 && r->next_got && r->pos >= r->next_off &&
-        r->pos < r->next_off + (int64_t)r->next_got) {
-        char *t = r->cur;
-        r->cur = r->next;
-        r->next = t;
-        r->cur_off = r->next_off;
-        r->cur_len = r->next_got;
-    } else {
+    int i = find(r, r->pos);
+    if (i < 0) {
+        i = victim(r);
+        Slot *s = &r->slot[i];
         size_t len = (size_t)VIDX_MIN((int64_t)r->chunk, r->size - r->pos);
-        r->cur_len = 0;
-        r->cur_off = r->pos;
-        ret = vidx__s3_get_range(r->s3, r->bucket, r->key, r->pos, len, r->cur, &r->cur_len);
+        s->len = 0;
+        s->off = r->pos;
+        int ret = vidx__s3_get_range(r->s3, r->bucket, r->key, r->pos, len, s->buf, &s->len);
         r->requests++;
         if (ret < 0)
             return ret;
-        r->bytes += (int64_t)r->cur_len;
-        if (r->cur_len == 0)
+        r->bytes += (int64_t)s->len;
+        if (s->len == 0)
             return vidx__detail(VIDX_ETRUNCATED, "s3://%s/%s: shorter than its %lld bytes",
                                 r->bucket, r->key, (long long)r->size);
     }
-    r->next_got = 0;
+    r->cur = i;
+    r->slot[i].used = ++r->tick;
     start_ahead(r);
     return 0;
 }
@@ -102,14 +138,16 @@ int vidx__s3_reader_read(S3Reader *r, uint8_t *buf, int n)
 {
     if (r->pos >= r->size || n <= 0)
         return 0;
-    if (r->pos < r->cur_off || r->pos >= r->cur_off + (int64_t)r->cur_len) {
+    const Slot *c = r->cur >= 0 ? &r->slot[r->cur] : NULL;
+    if (!c || r->pos < c->off || r->pos >= c->off + (int64_t)c->len) {
         int ret = fill(r);
         if (ret < 0)
             return ret;
+        c = &r->slot[r->cur];
     }
-    size_t at = (size_t)(r->pos - r->cur_off);
-    size_t k = VIDX_MIN((size_t)n, r->cur_len - at);
-    memcpy(buf, r->cur + at, k);
+    size_t at = (size_t)(r->pos - c->off);
+    size_t k = VIDX_MIN((size_t)n, c->len - at);
+    memcpy(buf, c->buf + at, k);
     r->pos += (int64_t)k;
     return (int)k;
 }
@@ -135,6 +173,7 @@ int vidx__s3_reader_open(S3Reader **out, const char *url)
     S3Reader *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
+    r->cur = r->ahead = -1;
     r->chunk = chunk ? (size_t)strtoull(chunk, NULL, 10) : (size_t)8 << 20;
     r->chunk = VIDX_MAX(r->chunk, (size_t)65536);
     int ret = vidx__s3_parse(url, &r->bucket, &r->key);
@@ -144,13 +183,10 @@ int vidx__s3_reader_open(S3Reader **out, const char *url)
         ret = vidx__s3_open(&r->s3);
     if (ret == 0)
         ret = vidx__s3_head(r->s3, r->bucket, r->key, &r->size, etag);
-    if (ret == 0) {
-        r->requests = 1;
-        r->cur = malloc(r->chunk);
-        r->next = malloc(r->chunk);
-        if (!r->cur || !r->next)
+    for (int i = 0; i < SLOTS && ret == 0; i++)
+        if (!(r->slot[i].buf = malloc(r->chunk)))
             ret = -ENOMEM;
-    }
+    r->requests = 1;
     if (ret < 0) {
         vidx__s3_reader_close(&r);
         return ret;
@@ -170,8 +206,8 @@ void vidx__s3_reader_close(S3Reader **pr)
                   r->key, (long long)r->requests, (long long)r->bytes, (long long)r->size);
     vidx__s3_close(&r->s3);
     vidx__s3_close(&r->s3_ahead);
-    free(r->cur);
-    free(r->next);
+    for (int i = 0; i < SLOTS; i++)
+        free(r->slot[i].buf);
     free(r->bucket);
     free(r->key);
     free(r);
