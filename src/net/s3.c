@@ -727,6 +727,16 @@ static int upload_item(const xmlNode *n, void *opaque)
     return ret;
 }
 
+int vidx__s3_listing_parse(const char *xml, size_t n, S3ListFn fn, S3UploadFn ufn, void *opaque,
+                           char **next)
+{
+    ListCtx lc = {.fn = fn, .ufn = ufn, .opaque = opaque};
+    Resp rs = {.body = (char *)xml, .len = n};
+    Req rq = {.method = "GET", .bucket = "(parsed)"};
+    return fn ? xml_page(&rs, "Contents", "NextContinuationToken", list_item, &lc, next, &rq)
+              : xml_page(&rs, "Upload", "NextKeyMarker", upload_item, &lc, next, &rq);
+}
+
 int vidx__s3_list(S3 *s3, const char *bucket, const char *prefix, S3ListFn fn, void *opaque)
 {
     ListCtx lc = {.fn = fn, .opaque = opaque};

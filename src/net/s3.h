@@ -77,6 +77,14 @@ void vidx__s3_reader_close(S3Reader **r);
 int vidx__s3_credentials_parse(const char *text, size_t n, const char *profile, char **access,
                                char **secret, char **token);
 
+/*
+ * One page of a listing's XML: fn for each object (ListObjectsV2), or ufn for each
+ * upload (ListMultipartUploads) when fn is NULL; *next: the continuation or NULL.
+ * What vidx__s3_list and vidx__s3_mpu_list do with the server's answers; for the fuzzer.
+ */
+int vidx__s3_listing_parse(const char *xml, size_t n, S3ListFn fn, S3UploadFn ufn, void *opaque,
+                           char **next);
+
 /* "s3:<size>:<etag>" for the run's fingerprint (size returned too); -ENOENT etc. */
 int vidx__s3_fingerprint(const char *url, char out[64], int64_t *size);
 

@@ -23,6 +23,8 @@ s3util.FaultProxy, a proxy on loopback in front of the real server.
                       second run skips everything (size + ETag fingerprint); an
                       object replaced by other content is processed again
   profile             credentials from a ~/.aws/credentials profile (AWS_PROFILE)
+  out_bucket_refused  -o s3://... (not supported yet) is refused with a clear error: no
+                      local "s3:" folder made, nothing written to the bucket
 """
 import json
 import os
@@ -238,3 +240,20 @@ def test_profile():
                         AWS_ACCESS_KEY_ID='', AWS_SECRET_ACCESS_KEY='')
         check(r.rc != 0 and 'no S3 credentials' in r.stderr,
               'without any credentials: %s' % r.describe())
+
+
+def test_out_bucket_refused():
+    s3util.server()
+    b = s3util.bucket('out')
+    s3util.put(b, 'in/v.mp4', common.corpus_clip(CLIP))
+    s3util.put(b, 'out/users-file.txt', b'mine')
+    with tempfile.TemporaryDirectory() as cwd:
+        for args, code in ((['run', 's3://%s/in/' % b], 2), (['frames', 's3://%s/in/v.mp4' % b], 5)):
+            common.require_vidx()
+            r = common.run([common.vidx_bin()] + args + ['-o', 's3://%s/out' % b], cwd=cwd,
+                           env=s3util.env())
+            check(r.rc == code and 'not supported yet' in r.stderr,
+                  '%s -o s3://: expected exit %d and a clear error: %s' % (args[0], code, r.describe()))
+            check(os.listdir(cwd) == [], '%s -o s3:// made %s locally' % (args[0], os.listdir(cwd)))
+    check(sorted(s3util.keys(b)) == ['in/v.mp4', 'out/users-file.txt'],
+          'the bucket changed: %s' % s3util.keys(b))
