@@ -11,7 +11,9 @@
  * names and values encoded the same way ('/' too). Then what curl signs is
  * what the server recomputes, for keys with spaces, unicode, '+' and '='
  * (tests/cli/test_s3.py). The payload is sent as UNSIGNED-PAYLOAD (the
- * x-amz-content-sha256 header curl 7.88 takes as the payload's hash).
+ * x-amz-content-sha256 header curl 7.88 takes as the payload's hash). Another
+ * 7.88 bug: a header removed by the caller ("Expect:") is still listed in
+ * SignedHeaders, so every such request is refused; vidx removes none.
  *
  * Retries. A request is repeated (up to VIDX_S3_ATTEMPTS times, default 6,
  * after 0.1, 0.2, 0.4 ... s, at most 5 s, with jitter) after a 5xx answer
@@ -146,7 +148,7 @@ static char *request_url(const S3 *s3, const char *bucket, const char *key, Para
             len = (size_t)sprintf(u, "%.*s%s.%s", (int)(host - s3->endpoint), s3->endpoint, bucket,
                                   host);
     }
-    if (ret == 0)
+    if (ret == 0 && (key || !bucket || !s3->path_style)) /* "/bucket" for a bucket itself */
         ret = append(&u, &len, &cap, "/");
     if (ret == 0 && key)
         ret = encode(&u, &len, &cap, key, 1);
@@ -491,8 +493,6 @@ static int setup(S3 *s3, const Req *rq, Resp *rs, const char *url, struct curl_s
                  (long long)(rq->range_off + (int64_t)rq->range_len - 1));
         *hdrs = curl_slist_append(*hdrs, h);
     }
-    if (*hdrs && (rq->body || !strcmp(rq->method, "PUT") || !strcmp(rq->method, "POST")))
-        *hdrs = curl_slist_append(*hdrs, "Expect:");
     if (!*hdrs)
         return -ENOMEM;
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
