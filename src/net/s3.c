@@ -370,12 +370,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *opaque)
         rs->got += n;
         return n;
     }
-    if (rs->len + n > S3_MAX_XML || vidx__grow(&rs->body, &rs->cap, rs->len + n + 1, 1, 4096) < 0)
-        return 0;
-    memcpy(rs->body + rs->len, p, n);
-    rs->len += n;
-    rs->body[rs->len] = 0;
-    return n;
+    return vidx__append_bounded(&rs->body, &rs->len, &rs->cap, p, n, S3_MAX_XML) < 0 ? 0 : n;
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *opaque)
