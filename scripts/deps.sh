@@ -21,6 +21,11 @@ pkgs+=(libpocketsphinx-dev pocketsphinx-en-us espeak-ng)
 # NVIDIA GPU support (meson -Dcuda, src/gpu/): ffnvcodec's loader headers; the
 # driver (libcuda, libnvcuvid) is loaded at run time only where there is a GPU.
 pkgs+=(libffmpeg-nvenc-dev)
+# The tests' S3 server (scripts/services.sh s3-start): Ceph's radosgw on one monitor and
+# one in-memory OSD.
+pkgs+=(radosgw ceph-mon ceph-osd ceph-common)
+# net/s3.c: S3 listings and multipart answers are XML.
+pkgs+=(libxml2-dev)
 if [ "${VIDX_BENCH_DEPS:-0}" = 1 ]; then
   pkgs+=(hyperfine python3-av python3-opencv time)
 fi

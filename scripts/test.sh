@@ -16,11 +16,12 @@ fi
 ninja -C $builddir >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 # Services the tests use (tests needing one fail without it, unless
 # VIDX_TEST_NO_SERVICES=1: then none is started and those tests skip): a
-# throwaway PostgreSQL (scripts/services.sh) and a local Slurm
-# (scripts/slurm_local.sh), both stopped at exit by one trap.
-pg_started= slurm_started=
+# throwaway PostgreSQL and S3 server (Ceph's radosgw; scripts/services.sh) and a local
+# Slurm (scripts/slurm_local.sh), all stopped at exit by one trap.
+pg_started= slurm_started= s3_started=
 stop_services() {
   [ -n "$slurm_started" ] && scripts/slurm_local.sh stop "$slurm_started"
+  [ -n "$s3_started" ] && VIDX_S3_DIR=$s3_started scripts/services.sh s3-stop
   [ -n "$pg_started" ] && VIDX_PG_DIR=$pg_started scripts/services.sh pg-stop
   return 0
 }
@@ -30,6 +31,9 @@ if [ "${VIDX_TEST_NO_SERVICES:-0}" != 1 ]; then
   pg_env=$(scripts/services.sh pg-start) || { echo "cannot start PostgreSQL"; echo "0 passed, 1 failed"; exit 1; }
   eval "$pg_env"
   pg_started=$VIDX_PG_DIR
+  s3_env=$(scripts/services.sh s3-start) || { echo "cannot start the S3 server (radosgw)"; echo "0 passed, 1 failed"; exit 1; }
+  eval "$s3_env"
+  s3_started=$VIDX_S3_DIR
 fi
 passed=0 failed=0 skipped=0
 log=$(mktemp)

@@ -99,7 +99,7 @@ static int plan_tasks(Run *r, const InputList *in)
         if (!t)
             return -ENOMEM;
         t->path = in->items[i].path;
-        vidx__input_fingerprint(t->path, t->fingerprint, &t->size, &t->mtime);
+        vidx__input_identify(t->path, t->fingerprint, &t->size, &t->mtime);
         if (vidx__catalog_prior(r->cat, t->path, &prior) < 0)
             return VIDX_ECATALOG;
         if (prior.found && prior.key[0]) /* a video keeps its key (a migrated one too) */

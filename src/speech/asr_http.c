@@ -113,11 +113,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *opaque)
 {
     Body *b = opaque;
     size_t len = size * nmemb;
-    if (b->len + len + 1 > MAX_BODY || vidx__grow(&b->data, &b->cap, b->len + len + 1, 1, 4096) < 0)
+    if (vidx__append_bounded(&b->data, &b->len, &b->cap, ptr, len, MAX_BODY) < 0)
         return 0; /* curl fails the transfer (CURLE_WRITE_ERROR) */
-    memcpy(b->data + b->len, ptr, len);
-    b->len += len;
-    b->data[b->len] = 0;
     return len;
 }
 
