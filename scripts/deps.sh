@@ -13,7 +13,12 @@ pkgs+=(slurm-wlm munge)
 # The built-in offline speech recogniser (speech/asr_sphinx.c) and its US English
 # model; espeak-ng speaks known text for its tests and bench/asr_wer.py.
 pkgs+=(libpocketsphinx-dev pocketsphinx-en-us espeak-ng)
+# vidx serve's HTTP server; the browser tests drive Debian's chromium with
+# playwright-core (npm, pinned in package-lock.json: scripts/test.sh installs it).
+pkgs+=(libmicrohttpd-dev chromium chromium-driver)
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ "${VIDX_BENCH_DEPS:-0}" = 1 ]; then
+  pkgs+=(wrk)
   pkgs+=(hyperfine python3-av python3-opencv time)
 fi
 # The libFuzzer build of tests/fuzz/ (CC=clang, -Dfuzz=true); the ordinary

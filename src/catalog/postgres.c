@@ -503,7 +503,7 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
     return 0;
 }
 
-#define EXPORT_COLUMNS 16
+#define EXPORT_COLUMNS 20
 #define OID_INT8       20
 #define OID_INT2       21
 #define OID_INT4       23
@@ -581,6 +581,73 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
     if (!sql)
         return VIDX_EUSAGE;
     int ret = query(b, table, sql, NULL, &r);
+    if (ret < 0)
+        return ret;
+    ret = export_each(r, fn, opaque);
+    PQclear(r);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The dashboard's views (vidx serve, vidx report)                         */
+/* ---------------------------------------------------------------------- */
+
+/* The filters of VIDEOS and MATCHING: $1 status ("failing": not ok), $2 class, $3 search. */
+#define VIEW_FILTER                                                                                \
+    " ($1::text IS NULL OR status = $1::text OR ($1::text = 'failing' AND status <> 'ok'))"        \
+    " AND ($2::text IS NULL OR error_class = $2::text)"                                            \
+    " AND ($3::text IS NULL OR strpos(path, $3::text) > 0"                                         \
+    " OR strpos(coalesce(error, ''), $3::text) > 0)"
+
+/* Each view's statement and its parameters, as in sqlite.c's view_sql. */
+static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
+    [CATALOG_VIEW_COUNTS] = {"",
+                             "SELECT status, count(*) AS videos, coalesce(sum(frames), 0)::bigint "
+                             "AS frames FROM videos GROUP BY status ORDER BY status"},
+    [CATALOG_VIEW_CLASSES] = {"", "SELECT status, error_class, count(*) AS videos FROM videos "
+                                  "WHERE status <> 'ok' GROUP BY status, error_class "
+                                  "ORDER BY videos DESC, status, error_class"},
+    [CATALOG_VIEW_TIMELINE] = {"bn", "SELECT floor((started_at + seconds) / $1::float8) * "
+                                     "$1::float8 AS t, count(*) AS videos, coalesce(sum(frames), "
+                                     "0)::bigint AS frames FROM videos WHERE started_at IS NOT "
+                                     "NULL AND started_at + seconds >= $2::float8 GROUP BY 1 "
+                                     "ORDER BY 1"},
+    [CATALOG_VIEW_VIDEOS] = {"scqal", "SELECT id, path, key, status, error_class, error, attempts, "
+                                      "started_at, seconds, frames FROM videos WHERE" VIEW_FILTER
+                                      " AND id > $4::bigint ORDER BY id LIMIT $5::bigint"},
+    [CATALOG_VIEW_MATCHING] = {"scq", "SELECT count(*) AS videos FROM videos WHERE" VIEW_FILTER},
+    [CATALOG_VIEW_VIDEO] = {"i", "SELECT id, path, key, size, mtime, fingerprint, options_hash, "
+                                 "status, error_class, error, attempts, started_at, seconds, "
+                                 "frames, probe, updated_at, audio FROM videos WHERE id = "
+                                 "$1::bigint"},
+    [CATALOG_VIEW_FRAMES] = {"ial", "SELECT seq, idx AS \"index\", target, time, pts, keyframe, "
+                                    "width, height, bytes, location, \"offset\", checksum, "
+                                    "phash, dup_of FROM frames WHERE video_id = $1::bigint AND "
+                                    "seq >= $2::bigint ORDER BY seq LIMIT $3::bigint"},
+    [CATALOG_VIEW_SHOTS] = {"il", "SELECT seq, start, \"end\", first_frame, last_frame, cause, "
+                                  "score FROM shots WHERE video_id = $1::bigint ORDER BY seq "
+                                  "LIMIT $2::bigint"},
+    [CATALOG_VIEW_SEGMENTS] = {"il", "SELECT seq, start, \"end\", text FROM segments WHERE "
+                                     "video_id = $1::bigint ORDER BY seq LIMIT $2::bigint"},
+    [CATALOG_VIEW_AUDIO] = {"i", "SELECT path, rate, channels, duration, bytes FROM audio "
+                                 "WHERE video_id = $1::bigint"},
+};
+
+static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, void *opaque)
+{
+    PgParams p = {.n = 0};
+    PGresult *r;
+    if ((unsigned)v->kind >= CATALOG_VIEW_COUNT)
+        return VIDX_EUSAGE;
+    for (const char *f = view_sql[v->kind][0]; *f; f++) {
+        if (*f == 'i' || *f == 'a' || *f == 'l')
+            vidx__pg_i64(&p, *f == 'i' ? v->id : *f == 'a' ? v->after : v->limit);
+        else if (*f == 'b' || *f == 'n')
+            vidx__pg_f64(&p, *f == 'b' ? v->bucket : v->since);
+        else
+            vidx__pg_text(&p, *f == 's' ? v->status : *f == 'c' ? v->error_class : v->search);
+    }
+    int ret = query(b, "reading a view", view_sql[v->kind][1], &p, &r);
     if (ret < 0)
         return ret;
     ret = export_each(r, fn, opaque);
@@ -839,5 +906,6 @@ const VidxCatalogOps vidx__catalog_postgres = {
     .rename_video = bk_rename_video,
     .video_rows = bk_video_rows,
     .shard_set = bk_shard_set,
+    .view = bk_view,
     .queue = &vidx__pg_queue,
 };

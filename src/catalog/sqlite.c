@@ -634,7 +634,7 @@ static void column_value(sqlite3_stmt *st, int i, CatalogValue *v)
     v->text = (const char *)sqlite3_column_text(st, i);
 }
 
-#define EXPORT_COLUMNS 16
+#define EXPORT_COLUMNS 20
 
 static int export_each(sqlite3_stmt *st, CatalogRowFn fn, void *opaque)
 {
@@ -680,6 +680,94 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_error(b, table);
+    int ret = export_each(st, fn, opaque);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The dashboard's views (vidx serve, vidx report)                         */
+/* ---------------------------------------------------------------------- */
+
+/* The filters of VIDEOS and MATCHING: ?1 status ("failing": not ok), ?2 class, ?3 search. */
+#define VIEW_FILTER                                                                                \
+    " (?1 IS NULL OR status = ?1 OR (?1 = 'failing' AND status <> 'ok'))"                          \
+    " AND (?2 IS NULL OR error_class = ?2)"                                                        \
+    " AND (?3 IS NULL OR instr(path, ?3) > 0 OR instr(coalesce(error, ''), ?3) > 0)"
+
+/*
+ * Each view's statement and its parameters, in order (?1, ?2, ...), by the
+ * CatalogView field each takes: i id, s status, c error_class, q search,
+ * a after, l limit, b bucket, n since.
+ */
+static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
+    [CATALOG_VIEW_COUNTS] = {"", "SELECT status, count(*) AS videos, coalesce(sum(frames), 0) AS "
+                                 "frames FROM videos GROUP BY status ORDER BY status"},
+    [CATALOG_VIEW_CLASSES] = {"", "SELECT status, error_class, count(*) AS videos FROM videos "
+                                  "WHERE status <> 'ok' GROUP BY status, error_class "
+                                  "ORDER BY videos DESC, status, error_class"},
+    [CATALOG_VIEW_TIMELINE] = {"bn", "SELECT CAST((started_at + seconds) / ?1 AS INTEGER) * ?1 AS "
+                                     "t, count(*) AS videos, coalesce(sum(frames), 0) AS frames "
+                                     "FROM videos WHERE started_at IS NOT NULL AND started_at + "
+                                     "seconds >= ?2 GROUP BY 1 ORDER BY 1"},
+    [CATALOG_VIEW_VIDEOS] = {"scqal", "SELECT id, path, key, status, error_class, error, attempts, "
+                                      "started_at, seconds, frames FROM videos WHERE" VIEW_FILTER
+                                      " AND id > ?4 ORDER BY id LIMIT ?5"},
+    [CATALOG_VIEW_MATCHING] = {"scq", "SELECT count(*) AS videos FROM videos WHERE" VIEW_FILTER},
+    [CATALOG_VIEW_VIDEO] = {"i", "SELECT id, path, key, size, mtime, fingerprint, options_hash, "
+                                 "status, error_class, error, attempts, started_at, seconds, "
+                                 "frames, probe, updated_at, audio FROM videos WHERE id = ?1"},
+    [CATALOG_VIEW_FRAMES] = {"ial", "SELECT seq, idx AS \"index\", target, time, pts, keyframe, "
+                                    "width, height, bytes, location, offset, checksum, phash, "
+                                    "dup_of FROM frames WHERE video_id = ?1 AND seq >= ?2 "
+                                    "ORDER BY seq LIMIT ?3"},
+    [CATALOG_VIEW_SHOTS] = {"il", "SELECT seq, start, \"end\", first_frame, last_frame, cause, "
+                                  "score FROM shots WHERE video_id = ?1 ORDER BY seq LIMIT ?2"},
+    [CATALOG_VIEW_SEGMENTS] = {"il", "SELECT seq, start, \"end\", text FROM segments "
+                                     "WHERE video_id = ?1 ORDER BY seq LIMIT ?2"},
+    [CATALOG_VIEW_AUDIO] = {"i", "SELECT path, rate, channels, duration, bytes FROM audio "
+                                 "WHERE video_id = ?1"},
+};
+
+static void bind_view(sqlite3_stmt *st, int i, char field, const CatalogView *v)
+{
+    switch (field) {
+    case 'i':
+        sqlite3_bind_int64(st, i, v->id);
+        break;
+    case 's':
+        bind_text_or_null(st, i, v->status);
+        break;
+    case 'c':
+        bind_text_or_null(st, i, v->error_class);
+        break;
+    case 'q':
+        bind_text_or_null(st, i, v->search);
+        break;
+    case 'a':
+        sqlite3_bind_int64(st, i, v->after);
+        break;
+    case 'l':
+        sqlite3_bind_int64(st, i, v->limit);
+        break;
+    case 'b':
+        sqlite3_bind_double(st, i, v->bucket);
+        break;
+    default: /* 'n' */
+        sqlite3_bind_double(st, i, v->since);
+    }
+}
+
+static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, void *opaque)
+{
+    if ((unsigned)v->kind >= CATALOG_VIEW_COUNT)
+        return VIDX_EUSAGE;
+    const char *spec = view_sql[v->kind][0];
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db, view_sql[v->kind][1], -1, &st, NULL) != SQLITE_OK)
+        return db_error(b, "reading a view");
+    for (int i = 0; spec[i]; i++)
+        bind_view(st, i + 1, spec[i], v);
     int ret = export_each(st, fn, opaque);
     sqlite3_finalize(st);
     return ret;
@@ -963,4 +1051,5 @@ const VidxCatalogOps vidx__catalog_sqlite = {
     .rename_video = bk_rename_video,
     .video_rows = bk_video_rows,
     .shard_set = bk_shard_set,
+    .view = bk_view,
 };
