@@ -25,6 +25,7 @@
  */
 #include "serve/api.h"
 #include "serve/assets.h"
+#include "serve/request.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -241,40 +242,6 @@ static int allowed(VidxServer *s, struct MHD_Connection *c, const char **cookie)
     return 0;
 }
 
-/* "bytes=a-b", "bytes=a-", "bytes=-n" of size: 1 and [*from, *to]; 0 none or ignored; -1 416. */
-static int parse_range(const char *h, int64_t size, int64_t *from, int64_t *to)
-{
-    char *end;
-    if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
-        return 0; /* none, another unit, or several ranges: the whole image */
-    h += 6;
-    errno = 0;
-    if (*h == '-') {
-        long long n = strtoll(h + 1, &end, 10);
-        if (errno || *end || end == h + 1 || n <= 0)
-            return n == 0 && !errno && !*end && end != h + 1 ? -1 : 0;
-        *from = n >= size ? 0 : size - n;
-        *to = size - 1;
-        return 1;
-    }
-    if (*h < '0' || *h > '9')
-        return 0;
-    long long a = strtoll(h, &end, 10), b = size - 1;
-    if (errno || *end != '-')
-        return 0;
-    if (end[1]) {
-        char *e2;
-        b = strtoll(end + 1, &e2, 10);
-        if (errno || *e2 || end[1] < '0' || end[1] > '9' || b < a)
-            return 0;
-    }
-    if (a >= size)
-        return -1;
-    *from = a;
-    *to = b >= size ? size - 1 : b;
-    return 1;
-}
-
 static enum MHD_Result send_frame(VidxServer *s, struct MHD_Connection *c, VidxCatalog *cat,
                                   int64_t id, int64_t seq)
 {
@@ -286,8 +253,8 @@ static enum MHD_Result send_frame(VidxServer *s, struct MHD_Connection *c, VidxC
         return send_error(c, ret == -EACCES ? MHD_HTTP_FORBIDDEN : MHD_HTTP_CONFLICT,
                           "the catalog's location for this frame cannot be served");
     int64_t from = 0, to = f.bytes - 1;
-    int range =
-        parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"), f.bytes, &from, &to);
+    int range = vidx__serve_parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"),
+                                        f.bytes, &from, &to);
     char text[96];
     if (range < 0) {
         close(f.fd);
@@ -321,31 +288,6 @@ static enum MHD_Result send_frame(VidxServer *s, struct MHD_Connection *c, VidxC
     return q;
 }
 
-/* "/api/videos/<id>[/frames/<seq>]": 1 (id, *seq = -1 or the frame), 0 no match. */
-static int parse_video_path(const char *url, int64_t *id, int64_t *seq)
-{
-    const char *p = url + strlen("/api/videos/");
-    char *end;
-    *seq = -1;
-    if (*p < '1' || *p > '9')
-        return 0;
-    errno = 0;
-    long long v = strtoll(p, &end, 10);
-    if (errno || v <= 0)
-        return 0;
-    *id = v;
-    if (!*end)
-        return 1;
-    if (strncmp(end, "/frames/", 8) || end[8] < '0' || end[8] > '9')
-        return 0;
-    p = end + 8;
-    v = strtoll(p, &end, 10);
-    if (errno || *end || v < 0 || (p[0] == '0' && p[1]))
-        return 0;
-    *seq = v;
-    return 1;
-}
-
 static enum MHD_Result api(VidxServer *s, struct MHD_Connection *c, const char *url,
                            VidxCatalog *cat, const char *cookie)
 {
@@ -369,7 +311,7 @@ static enum MHD_Result api(VidxServer *s, struct MHD_Connection *c, const char *
                               "status, class, q: text (256 bytes at most); after: an id; limit: "
                               "1 to 500");
         ret = vidx__serve_videos(cat, &v, &j);
-    } else if (!strncmp(url, "/api/videos/", 12) && parse_video_path(url, &id, &seq)) {
+    } else if (!strncmp(url, "/api/videos/", 12) && vidx__serve_parse_video_path(url, &id, &seq)) {
         if (seq >= 0)
             return send_frame(s, c, cat, id, seq);
         if (arg_int(c, "first", 0, INT64_MAX, 0, &a) < 0 ||
@@ -420,51 +362,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 /* Start and stop                                                          */
 /* ---------------------------------------------------------------------- */
 
-/* "ADDR:PORT" or "[ADDR6]:PORT" into *ss; VIDX_EUSAGE (logged) when it is neither. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
-                        int *loopback)
-{
-    char host[64];
-    const char *colon = strrchr(listen, ':');
-    char *end;
-    memset(ss, 0, sizeof(*ss));
-    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof(host))
-        goto bad;
-    errno = 0;
-    long port = strtol(colon + 1, &end, 10);
-    if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
-        goto bad;
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = 0;
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    size_t n = strlen(host);
-    if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
-        host[n - 1] = 0;
-        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1)
-            goto bad;
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        *len = sizeof(*v6);
-        *loopback = IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
-        return 0;
-    }
-    if (!strcmp(host, "localhost"))
-        snprintf(host, sizeof(host), "127.0.0.1");
-    if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
-        goto bad;
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)port);
-    *len = sizeof(*v4);
-    *loopback = (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
-    return 0;
-bad:
-    vidx__log(VIDX_LOG_ERROR,
-              "--listen %s: expected ADDR:PORT (an IPv4 address, or [IPv6]; port 0 to 65535)",
-              listen);
-    return VIDX_EUSAGE;
-}
-
 static int make_token(char out[33])
 {
     unsigned char raw[16];
@@ -514,7 +411,8 @@ int vidx_serve_start(VidxServer **out, const char *outdir, const char *catalog, 
     s->out_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->freed, NULL);
-    if ((ret = parse_listen(listen ? listen : SERVE_DEFAULT, &ss, &len, &s->loopback)) < 0)
+    if ((ret = vidx__serve_parse_listen(listen ? listen : SERVE_DEFAULT, &ss, &len, &s->loopback)) <
+        0)
         goto fail;
     for (int i = 0; i < SERVE_THREADS; i++) /* read-only: no lock, no write, ever */
         if ((ret = vidx_catalog_open_at(&s->cats[i], outdir, catalog, 1)) < 0)
