@@ -30,12 +30,20 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "vidx: installing ${missing[*]}" >&2
-if [ "$(id -u)" -ne 0 ]; then
-  echo "vidx: missing packages and not root; run: sudo apt-get install ${missing[*]}" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "vidx: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "vidx: missing packages and not root; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The browser tests' driver, at the versions package-lock.json pins (no browser
+# download: the tests use Debian's chromium).
+cd "$(dirname "$0")/.."
+if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null &&
+   ! [ -f node_modules/playwright-core/package.json ]; then
+  npm ci --no-audit --no-fund --ignore-scripts >/dev/null || exit 1
+fi

@@ -34,11 +34,12 @@ function card(key, n, id, bad) {
 function chart(svg, points, bucket, since, now) {
   svg.replaceChildren();
   const W = +svg.getAttribute('width'), H = +svg.getAttribute('height');
-  const n = Math.max(1, Math.ceil((now - since) / bucket));
+  const start = Math.floor(since / bucket) * bucket; // the server's buckets are multiples of bucket
+  const n = Math.max(1, Math.ceil((now - start) / bucket));
   const max = Math.max(1, ...points.map(p => p.videos));
   const bw = W / n;
   for (const p of points) {
-    const i = Math.floor((p.t - since) / bucket);
+    const i = Math.round((p.t - start) / bucket);
     if (i < 0 || i >= n) continue;
     const h = (H - 20) * p.videos / max;
     const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
