@@ -43,7 +43,8 @@ fi
 # The browser tests' driver, at the versions package-lock.json pins (no browser
 # download: the tests use Debian's chromium).
 cd "$(dirname "$0")/.."
-if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null &&
-   ! [ -f node_modules/playwright-core/package.json ]; then
+want=$(node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version")
+have=$(node -p "require('./node_modules/playwright-core/package.json').version" 2>/dev/null)
+if [ "$want" != "$have" ]; then
   npm ci --no-audit --no-fund --ignore-scripts >/dev/null || exit 1
 fi
