@@ -49,10 +49,11 @@ int vidx__serve_parse_range(const char *h, int64_t size, int64_t *from, int64_t 
 /* "/api/videos/<id>[/frames/<seq>]": 1 (id, *seq = -1 or the frame), 0 no match. */
 int vidx__serve_parse_video_path(const char *url, int64_t *id, int64_t *seq)
 {
-    const char *p = url + strlen("/api/videos/");
+    static const char prefix[] = "/api/videos/";
+    const char *p = url + sizeof(prefix) - 1;
     char *end;
     *seq = -1;
-    if (*p < '1' || *p > '9')
+    if (strncmp(url, prefix, sizeof(prefix) - 1) || *p < '1' || *p > '9')
         return 0;
     errno = 0;
     long long v = strtoll(p, &end, 10);
