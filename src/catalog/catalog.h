@@ -196,7 +196,8 @@ typedef enum CatalogViewKind {
     /* status, error_class, videos: the videos not ok, by status and class */
     CATALOG_VIEW_CLASSES,
     /* t (a bucket's start, Unix seconds), videos, frames: videos whose processing
-     * ended (started_at + seconds) at or after since, per bucket of bucket seconds */
+     * ended (started_at + seconds) at or after since and before until, per bucket of
+     * bucket seconds (the buckets are multiples of bucket; empty ones left out) */
     CATALOG_VIEW_TIMELINE,
     /* id, path, key, status, error_class, error, attempts, started_at, seconds,
      * frames: videos matching status, error_class and search with id > after,
@@ -230,6 +231,7 @@ typedef struct CatalogView {
     int64_t after;           /* VIDEOS: ids above it; FRAMES: the first seq */
     int64_t limit;           /* VIDEOS, FRAMES, SHOTS, SEGMENTS: at most this many rows */
     double bucket, since;    /* TIMELINE: seconds per bucket (> 0); from (Unix seconds) */
+    double until;            /* TIMELINE: to (the caller bounds (until - since) / bucket) */
 } CatalogView;
 
 /* Runs view v (VidxCatalogOps.view): 0, VIDX_EUSAGE (no such view), or the error. */

@@ -41,6 +41,10 @@ static const char schema[] =
     " probe TEXT, updated_at DOUBLE PRECISION NOT NULL);"
     "CREATE INDEX IF NOT EXISTS videos_status ON videos(status);"
     "CREATE INDEX IF NOT EXISTS videos_key ON videos(key);"
+    /* the dashboard's views (counts, classes, filtered pages; the timeline) */
+    "CREATE INDEX IF NOT EXISTS videos_status_class ON videos(status, error_class, frames);"
+    "CREATE INDEX IF NOT EXISTS videos_ended ON videos((started_at + seconds), started_at, "
+    "seconds, frames);"
     "CREATE TABLE IF NOT EXISTS frames("
     " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
     " idx BIGINT NOT NULL, target DOUBLE PRECISION, time DOUBLE PRECISION NOT NULL,"
@@ -592,30 +596,72 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
 /* The dashboard's views (vidx serve, vidx report)                         */
 /* ---------------------------------------------------------------------- */
 
-/* The filters of VIDEOS and MATCHING: $1 status ("failing": not ok), $2 class, $3 search. */
-#define VIEW_FILTER                                                                                \
-    " ($1::text IS NULL OR status = $1::text OR ($1::text = 'failing' AND status <> 'ok'))"        \
-    " AND ($2::text IS NULL OR error_class = $2::text)"                                            \
-    " AND ($3::text IS NULL OR strpos(path, $3::text) > 0"                                         \
-    " OR strpos(coalesce(error, ''), $3::text) > 0)"
+/*
+ * The statement of VIDEOS (page) and MATCHING (count) for the filters v sets,
+ * and its parameters in order (spec, as view_sql's): only the terms given
+ * appear, so the planner can use videos_status_class for a status and class
+ * (a status "failing" is the statuses vidx records other than ok, a list the
+ * index serves) and walk the primary key from after. A search is a scan.
+ */
+static void filter_sql(const CatalogView *v, int page, char *sql, size_t size, char *spec)
+{
+    int n = 0;
+    size_t len =
+        (size_t)snprintf(sql, size, "%s",
+                         page ? "SELECT id, path, key, status, error_class, error, attempts, "
+                                "started_at, seconds, frames FROM videos"
+                              : "SELECT count(*) AS videos FROM videos");
+    const char *glue = " WHERE ";
+#define TERM(...)                                                                                  \
+    do {                                                                                           \
+        len += (size_t)snprintf(sql + len, size - len, "%s", glue);                                \
+        len += (size_t)snprintf(sql + len, size - len, __VA_ARGS__);                               \
+        glue = " AND ";                                                                            \
+    } while (0)
+    if (v->status && !strcmp(v->status, "failing"))
+        TERM("status IN ('partial', 'failed', 'crashed', 'timeout')");
+    else if (v->status) {
+        spec[n++] = 's';
+        TERM("status = $%d::text", n);
+    }
+    if (v->error_class) {
+        spec[n++] = 'c';
+        TERM("error_class = $%d::text", n);
+    }
+    if (v->search) {
+        spec[n++] = 'q';
+        TERM("(strpos(path, $%d::text) > 0 OR strpos(coalesce(error, ''), $%d::text) > 0)", n, n);
+    }
+    if (page) {
+        spec[n++] = 'a';
+        TERM("id > $%d::bigint", n);
+        spec[n++] = 'l';
+        len += (size_t)snprintf(sql + len, size - len, " ORDER BY id LIMIT $%d::bigint", n);
+    }
+#undef TERM
+    spec[n] = 0;
+}
 
-/* Each view's statement and its parameters, as in sqlite.c's view_sql. */
+/* Each view's statement and its parameters, as in sqlite.c's view_sql (VIDEOS, MATCHING:
+ * filter_sql). */
 static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
     [CATALOG_VIEW_COUNTS] = {"",
                              "SELECT status, count(*) AS videos, coalesce(sum(frames), 0)::bigint "
                              "AS frames FROM videos GROUP BY status ORDER BY status"},
     [CATALOG_VIEW_CLASSES] = {"", "SELECT status, error_class, count(*) AS videos FROM videos "
-                                  "WHERE status <> 'ok' GROUP BY status, error_class "
+                                  "WHERE status IN ('partial', 'failed', 'crashed', 'timeout') "
+                                  "GROUP BY status, error_class "
                                   "ORDER BY videos DESC, status, error_class"},
-    [CATALOG_VIEW_TIMELINE] = {"bn", "SELECT floor((started_at + seconds) / $1::float8) * "
-                                     "$1::float8 AS t, count(*) AS videos, coalesce(sum(frames), "
-                                     "0)::bigint AS frames FROM videos WHERE started_at IS NOT "
-                                     "NULL AND started_at + seconds >= $2::float8 GROUP BY 1 "
-                                     "ORDER BY 1"},
-    [CATALOG_VIEW_VIDEOS] = {"scqal", "SELECT id, path, key, status, error_class, error, attempts, "
-                                      "started_at, seconds, frames FROM videos WHERE" VIEW_FILTER
-                                      " AND id > $4::bigint ORDER BY id LIMIT $5::bigint"},
-    [CATALOG_VIEW_MATCHING] = {"scq", "SELECT count(*) AS videos FROM videos WHERE" VIEW_FILTER},
+    [CATALOG_VIEW_TIMELINE] =
+        {"bnu", "SELECT * FROM (SELECT t, (SELECT count(*) FROM videos WHERE "
+                "(started_at + seconds) >= greatest(t, $2::float8) AND (started_at "
+                "+ seconds) < least(t + $1::float8, $3::float8)) AS videos, "
+                "(SELECT coalesce(sum(frames), 0)::bigint FROM videos WHERE "
+                "(started_at + seconds) >= greatest(t, $2::float8) AND (started_at "
+                "+ seconds) < least(t + $1::float8, $3::float8)) AS frames FROM "
+                "(SELECT k * $1::float8 AS t FROM generate_series(floor($2::float8 / "
+                "$1::float8)::bigint, floor($3::float8 / $1::float8)::bigint) "
+                "AS k) AS g) AS b WHERE videos > 0"},
     [CATALOG_VIEW_VIDEO] = {"i", "SELECT id, path, key, size, mtime, fingerprint, options_hash, "
                                  "status, error_class, error, attempts, started_at, seconds, "
                                  "frames, probe, updated_at, audio FROM videos WHERE id = "
@@ -639,15 +685,21 @@ static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, voi
     PGresult *r;
     if ((unsigned)v->kind >= CATALOG_VIEW_COUNT)
         return VIDX_EUSAGE;
-    for (const char *f = view_sql[v->kind][0]; *f; f++) {
+    const char *spec = view_sql[v->kind][0], *sql = view_sql[v->kind][1];
+    char filtered[512], filter_spec[8];
+    if (v->kind == CATALOG_VIEW_VIDEOS || v->kind == CATALOG_VIEW_MATCHING) {
+        filter_sql(v, v->kind == CATALOG_VIEW_VIDEOS, filtered, sizeof(filtered), filter_spec);
+        sql = filtered, spec = filter_spec;
+    }
+    for (const char *f = spec; *f; f++) {
         if (*f == 'i' || *f == 'a' || *f == 'l')
             vidx__pg_i64(&p, *f == 'i' ? v->id : *f == 'a' ? v->after : v->limit);
-        else if (*f == 'b' || *f == 'n')
-            vidx__pg_f64(&p, *f == 'b' ? v->bucket : v->since);
+        else if (*f == 'b' || *f == 'n' || *f == 'u')
+            vidx__pg_f64(&p, *f == 'b' ? v->bucket : *f == 'n' ? v->since : v->until);
         else
             vidx__pg_text(&p, *f == 's' ? v->status : *f == 'c' ? v->error_class : v->search);
     }
-    int ret = query(b, "reading a view", view_sql[v->kind][1], &p, &r);
+    int ret = query(b, "reading a view", sql, &p, &r);
     if (ret < 0)
         return ret;
     ret = export_each(r, fn, opaque);

@@ -39,6 +39,10 @@ static const char schema[] =
     " started_at REAL, seconds REAL, frames INTEGER NOT NULL DEFAULT 0, probe TEXT,"
     " updated_at REAL NOT NULL, audio TEXT);"
     "CREATE INDEX IF NOT EXISTS videos_status ON videos(status);"
+    /* the dashboard's views (counts, classes, filtered pages; the timeline) */
+    "CREATE INDEX IF NOT EXISTS videos_status_class ON videos(status, error_class, frames);"
+    "CREATE INDEX IF NOT EXISTS videos_ended ON videos(started_at + seconds, started_at, seconds, "
+    "frames);"
     "CREATE TABLE IF NOT EXISTS frames("
     " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
     " idx INTEGER NOT NULL, target REAL, time REAL NOT NULL, pts INTEGER NOT NULL,"
@@ -689,31 +693,73 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
 /* The dashboard's views (vidx serve, vidx report)                         */
 /* ---------------------------------------------------------------------- */
 
-/* The filters of VIDEOS and MATCHING: ?1 status ("failing": not ok), ?2 class, ?3 search. */
-#define VIEW_FILTER                                                                                \
-    " (?1 IS NULL OR status = ?1 OR (?1 = 'failing' AND status <> 'ok'))"                          \
-    " AND (?2 IS NULL OR error_class = ?2)"                                                        \
-    " AND (?3 IS NULL OR instr(path, ?3) > 0 OR instr(coalesce(error, ''), ?3) > 0)"
+/*
+ * The statement of VIDEOS (page) and MATCHING (count) for the filters v sets,
+ * and its parameters in order (spec, as view_sql's): only the terms given
+ * appear, so the planner can use videos_status_class for a status and class
+ * (a status "failing" is the statuses vidx records other than ok, a list the
+ * index serves) and walk the primary key from after. A search is a scan.
+ */
+static void filter_sql(const CatalogView *v, int page, char *sql, size_t size, char *spec)
+{
+    int n = 0;
+    size_t len =
+        (size_t)snprintf(sql, size, "%s",
+                         page ? "SELECT id, path, key, status, error_class, error, attempts, "
+                                "started_at, seconds, frames FROM videos"
+                              : "SELECT count(*) AS videos FROM videos");
+    const char *glue = " WHERE ";
+#define TERM(...)                                                                                  \
+    do {                                                                                           \
+        len += (size_t)snprintf(sql + len, size - len, "%s", glue);                                \
+        len += (size_t)snprintf(sql + len, size - len, __VA_ARGS__);                               \
+        glue = " AND ";                                                                            \
+    } while (0)
+    if (v->status && !strcmp(v->status, "failing"))
+        TERM("status IN ('partial', 'failed', 'crashed', 'timeout')");
+    else if (v->status) {
+        spec[n++] = 's';
+        TERM("status = ?%d", n);
+    }
+    if (v->error_class) {
+        spec[n++] = 'c';
+        TERM("error_class = ?%d", n);
+    }
+    if (v->search) {
+        spec[n++] = 'q';
+        TERM("(instr(path, ?%d) > 0 OR instr(coalesce(error, ''), ?%d) > 0)", n, n);
+    }
+    if (page) {
+        spec[n++] = 'a';
+        TERM("id > ?%d", n);
+        spec[n++] = 'l';
+        len += (size_t)snprintf(sql + len, size - len, " ORDER BY id LIMIT ?%d", n);
+    }
+#undef TERM
+    spec[n] = 0;
+}
 
 /*
  * Each view's statement and its parameters, in order (?1, ?2, ...), by the
  * CatalogView field each takes: i id, s status, c error_class, q search,
- * a after, l limit, b bucket, n since.
+ * a after, l limit, b bucket, n since, u until. VIDEOS and MATCHING: filter_sql.
  */
 static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
     [CATALOG_VIEW_COUNTS] = {"", "SELECT status, count(*) AS videos, coalesce(sum(frames), 0) AS "
                                  "frames FROM videos GROUP BY status ORDER BY status"},
     [CATALOG_VIEW_CLASSES] = {"", "SELECT status, error_class, count(*) AS videos FROM videos "
-                                  "WHERE status <> 'ok' GROUP BY status, error_class "
+                                  "WHERE status IN ('partial', 'failed', 'crashed', 'timeout') "
+                                  "GROUP BY status, error_class "
                                   "ORDER BY videos DESC, status, error_class"},
-    [CATALOG_VIEW_TIMELINE] = {"bn", "SELECT CAST((started_at + seconds) / ?1 AS INTEGER) * ?1 AS "
-                                     "t, count(*) AS videos, coalesce(sum(frames), 0) AS frames "
-                                     "FROM videos WHERE started_at IS NOT NULL AND started_at + "
-                                     "seconds >= ?2 GROUP BY 1 ORDER BY 1"},
-    [CATALOG_VIEW_VIDEOS] = {"scqal", "SELECT id, path, key, status, error_class, error, attempts, "
-                                      "started_at, seconds, frames FROM videos WHERE" VIEW_FILTER
-                                      " AND id > ?4 ORDER BY id LIMIT ?5"},
-    [CATALOG_VIEW_MATCHING] = {"scq", "SELECT count(*) AS videos FROM videos WHERE" VIEW_FILTER},
+    /* one index range count per bucket: no sort of the rows (videos_ended covers it) */
+    [CATALOG_VIEW_TIMELINE] = {"bnu",
+                               "WITH RECURSIVE b(t) AS (SELECT CAST(?2 / ?1 AS INTEGER) * ?1 "
+                               "UNION ALL SELECT t + ?1 FROM b WHERE t + ?1 < ?3) "
+                               "SELECT * FROM (SELECT t, (SELECT count(*) FROM videos WHERE "
+                               "started_at + seconds >= max(t, ?2) AND started_at + seconds < "
+                               "min(t + ?1, ?3)) AS videos, (SELECT coalesce(sum(frames), 0) FROM "
+                               "videos WHERE started_at + seconds >= max(t, ?2) AND started_at + "
+                               "seconds < min(t + ?1, ?3)) AS frames FROM b) WHERE videos > 0"},
     [CATALOG_VIEW_VIDEO] = {"i", "SELECT id, path, key, size, mtime, fingerprint, options_hash, "
                                  "status, error_class, error, attempts, started_at, seconds, "
                                  "frames, probe, updated_at, audio FROM videos WHERE id = ?1"},
@@ -753,8 +799,11 @@ static void bind_view(sqlite3_stmt *st, int i, char field, const CatalogView *v)
     case 'b':
         sqlite3_bind_double(st, i, v->bucket);
         break;
-    default: /* 'n' */
+    case 'n':
         sqlite3_bind_double(st, i, v->since);
+        break;
+    default: /* 'u' */
+        sqlite3_bind_double(st, i, v->until);
     }
 }
 
@@ -762,9 +811,14 @@ static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, voi
 {
     if ((unsigned)v->kind >= CATALOG_VIEW_COUNT)
         return VIDX_EUSAGE;
-    const char *spec = view_sql[v->kind][0];
+    const char *spec = view_sql[v->kind][0], *sql = view_sql[v->kind][1];
+    char filtered[512], filter_spec[8];
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(b->db, view_sql[v->kind][1], -1, &st, NULL) != SQLITE_OK)
+    if (v->kind == CATALOG_VIEW_VIDEOS || v->kind == CATALOG_VIEW_MATCHING) {
+        filter_sql(v, v->kind == CATALOG_VIEW_VIDEOS, filtered, sizeof(filtered), filter_spec);
+        sql = filtered, spec = filter_spec;
+    }
+    if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_error(b, "reading a view");
     for (int i = 0; spec[i]; i++)
         bind_view(st, i + 1, spec[i], v);

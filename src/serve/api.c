@@ -141,10 +141,25 @@ static json_t *retry_command(const ServeOut *o, const char *input)
 /* Overview                                                                */
 /* ---------------------------------------------------------------------- */
 
-/* The run noted in meta 'run', with done, rate and ETA; NULL when none is noted. */
-static json_t *run_progress(VidxCatalog *c, double now, int *err)
+/* The videos ended since t: the timeline's sum when it starts there, else one count. */
+static int64_t done_since(VidxCatalog *c, double t, json_t *timeline, int *err)
 {
-    char text[2048], host[256] = "";
+    json_t *p;
+    size_t i;
+    int64_t n = 0;
+    if (json_number_value(json_object_get(timeline, "since")) != t) {
+        CatalogView v = {.kind = CATALOG_VIEW_TIMELINE, .bucket = 1e12, .since = t, .until = 1e12};
+        return view_count(c, &v, "videos", err);
+    }
+    json_array_foreach(json_object_get(timeline, "points"), i, p) n +=
+        json_integer_value(json_object_get(p, "videos"));
+    return n;
+}
+
+/* The run noted in meta 'run' (NULL when none is); run_progress adds done, rate and ETA. */
+static json_t *run_noted(VidxCatalog *c)
+{
+    char text[2048];
     if (vidx__catalog_meta_get(c, "run", text, sizeof(text)) <= 0)
         return NULL;
     json_t *run = json_loads(text, 0, NULL);
@@ -152,6 +167,12 @@ static json_t *run_progress(VidxCatalog *c, double now, int *err)
         json_decref(run);
         return NULL;
     }
+    return run;
+}
+
+static void run_progress(VidxCatalog *c, json_t *run, json_t *timeline, double now, int *err)
+{
+    char host[256] = "";
     const char *state = json_string_value(json_object_get(run, "state"));
     const char *on = json_string_value(json_object_get(run, "host"));
     double started = json_number_value(json_object_get(run, "started"));
@@ -163,8 +184,7 @@ static json_t *run_progress(VidxCatalog *c, double now, int *err)
         state = "stopped"; /* its process is gone: interrupted without a word */
         json_object_set_new(run, "state", json_string(state));
     }
-    CatalogView v = {.kind = CATALOG_VIEW_TIMELINE, .bucket = 1e12, .since = started};
-    int64_t done = view_count(c, &v, "videos", err);
+    int64_t done = done_since(c, started, timeline, err);
     double end =
         state && strcmp(state, "running") ? json_number_value(json_object_get(run, "ended")) : now;
     double span = (end > started ? end : now) - started;
@@ -177,7 +197,6 @@ static json_t *run_progress(VidxCatalog *c, double now, int *err)
         json_object_set_new(run, "eta_seconds", json_real((double)(todo - done) / rate));
     else
         json_object_set_new(run, "eta_seconds", json_null());
-    return run;
 }
 
 /* With a work queue: left, rate of the live workers and ETA from the queue's part. */
@@ -229,9 +248,7 @@ int vidx__serve_overview(VidxCatalog *c, const ServeOut *o, double bucket, doubl
     json_object_set_new(root, "videos", json_integer(videos));
     json_object_set_new(root, "frames", json_integer(frames));
     json_object_set(root, "counts", counts);
-    json_t *run = run_progress(c, now, &err);
-    if (err < 0)
-        goto fail;
+    json_t *run = run_noted(c);
     json_object_set_new(root, "run", run ? run : json_null());
     if (since <= 0) {
         double started = json_number_value(json_object_get(run, "started"));
@@ -241,12 +258,17 @@ int vidx__serve_overview(VidxCatalog *c, const ServeOut *o, double bucket, doubl
         bucket = fmax(1.0, ceil((now - since) / 60.0));
     if ((now - since) / bucket > SERVE_TIMELINE_MAX) /* bounded: widen the buckets */
         bucket = ceil((now - since) / SERVE_TIMELINE_MAX);
-    v = (CatalogView){.kind = CATALOG_VIEW_TIMELINE, .bucket = bucket, .since = since};
+    v = (CatalogView){
+        .kind = CATALOG_VIEW_TIMELINE, .bucket = bucket, .since = since, .until = now + 1};
     if (!(rows = vidx__serve_rows(c, &v, &err)))
         goto fail;
-    json_object_set_new(
-        root, "timeline",
-        json_pack("{s:f, s:f, s:o}", "bucket", bucket, "since", since, "points", rows));
+    json_t *timeline =
+        json_pack("{s:f, s:f, s:o}", "bucket", bucket, "since", since, "points", rows);
+    json_object_set_new(root, "timeline", timeline);
+    if (run)
+        run_progress(c, run, timeline, now, &err);
+    if (err < 0)
+        goto fail;
     if (vidx__queue_status_json(c, root) < 0) {
         err = VIDX_ECATALOG;
         goto fail;

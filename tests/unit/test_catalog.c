@@ -530,7 +530,9 @@ static void test_views(void **state)
                         "status=timeout,error_class=timeout,videos=1\n");
     /* ended = started + seconds: 102, 107, 123, 201 since 100 in buckets of 10 s */
     assert_string_equal(
-        view(ro, (CatalogView){.kind = CATALOG_VIEW_TIMELINE, .bucket = 10, .since = 100}),
+        view(ro,
+             (CatalogView){
+                 .kind = CATALOG_VIEW_TIMELINE, .bucket = 10, .since = 100, .until = 1000}),
         "t=100.0,videos=2,frames=0\nt=120.0,videos=1,frames=0\nt=200.0,videos=1,frames=0\n");
     /* pages of the failing videos by id, and the filters */
     const char *page =
@@ -544,6 +546,12 @@ static void test_views(void **state)
                         .kind = CATALOG_VIEW_VIDEOS, .status = "failing", .after = 3, .limit = 2});
     assert_non_null(strstr(page, "id=4,path=/in/d.mp4"));
     assert_null(strstr(page, "id=5"));
+    assert_string_equal(/* 107 and 123 in [105, 123]: the bounds cut the buckets */
+                        view(ro, (CatalogView){.kind = CATALOG_VIEW_TIMELINE,
+                                               .bucket = 10,
+                                               .since = 105,
+                                               .until = 123}),
+                        "t=100.0,videos=1,frames=0\n");
     assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .status = "failing"}),
                         "videos=3\n");
     assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .status = "ok"}),

@@ -132,6 +132,8 @@ function probeRows(p) {
   const rows = [];
   const add = (k, v) => { if (v !== undefined && v !== null && typeof v !== 'object') rows.push([k, String(v)]); };
   if (p && typeof p === 'object') {
+    const video = (p.streams || []).find((st) => st.selected) || (p.streams || [])[0];
+    if (video) for (const k of ['codec', 'display_width', 'display_height', 'rotation', 'avg_frame_rate', 'pix_fmt', 'color_space']) add('video ' + k, video[k]);
     for (const [k, v] of Object.entries(p)) {
       if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k2, v2] of Object.entries(v)) add(k + '.' + k2, v2);
       else add(k, v);
