@@ -26,7 +26,12 @@ pkgs+=(libffmpeg-nvenc-dev)
 pkgs+=(radosgw ceph-mon ceph-osd ceph-common)
 # net/s3.c: S3 listings and multipart answers are XML.
 pkgs+=(libxml2-dev)
+# vidx serve's HTTP server; the browser tests drive Debian's chromium with
+# playwright-core (npm, pinned in package-lock.json: scripts/test.sh installs it).
+pkgs+=(libmicrohttpd-dev chromium chromium-driver)
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ "${VIDX_BENCH_DEPS:-0}" = 1 ]; then
+  pkgs+=(wrk)
   pkgs+=(hyperfine python3-av python3-opencv time)
 fi
 # The libFuzzer build of tests/fuzz/ (CC=clang, -Dfuzz=true); the ordinary
@@ -38,12 +43,21 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "vidx: installing ${missing[*]}" >&2
-if [ "$(id -u)" -ne 0 ]; then
-  echo "vidx: missing packages and not root; run: sudo apt-get install ${missing[*]}" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "vidx: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "vidx: missing packages and not root; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The browser tests' driver, at the versions package-lock.json pins (no browser
+# download: the tests use Debian's chromium).
+cd "$(dirname "$0")/.."
+want=$(node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version")
+have=$(node -p "require('./node_modules/playwright-core/package.json').version" 2>/dev/null)
+if [ "$want" != "$have" ]; then
+  npm ci --no-audit --no-fund --ignore-scripts >/dev/null || exit 1
+fi

@@ -69,5 +69,6 @@
 #include "slurm.h"
 #include "speech.h"
 #include "scenes.h"
+#include "serve.h"
 
 #endif /* VIDX_VIDX_H */

@@ -33,8 +33,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libavutil/error.h>
 
 #include "batch/emit.h"
@@ -659,6 +661,32 @@ void vidx__supervise_close(Run *r)
     r->n_tasks = r->next_task = r->cap_tasks = 0;
 }
 
+/*
+ * The catalog's meta 'run' (docs/CATALOG.md): this run's state, when it
+ * started, how many videos it has to do, and its process, for readers of the
+ * catalog (vidx serve's progress and ETA). Not recording it only costs them
+ * that view: logged, never a failure of the run.
+ */
+static void note_run(Run *r, const char *state, double started)
+{
+    char host[256] = "";
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gethostname(host, sizeof(host) - 1);
+    char *text = NULL;
+    json_t *o = json_pack("{s:s, s:f, s:I, s:I, s:i, s:s}", "state", state, "started", started,
+                          "todo", (json_int_t)r->n_tasks, "total", (json_int_t)r->sum.total, "pid",
+                          (int)getpid(), "host", host);
+    if (o && strcmp(state, "running"))
+        json_object_set_new(o, "ended", json_real((double)now.tv_sec + now.tv_nsec / 1e9));
+    if (o)
+        text = json_dumps(o, JSON_COMPACT);
+    if (!text || vidx__catalog_meta_put(r->cat, "run", text) < 0)
+        vidx__log(VIDX_LOG_WARNING, "%s: could not note the run's progress in the catalog", r->out);
+    free(text);
+    json_decref(o);
+}
+
 int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
              const VidxRunSettings *caller, VidxRunSummary *summary)
 {
@@ -701,8 +729,14 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
             goto done;
         }
     }
-    if ((ret = prepare(&r, inputs, n_inputs, &in)) == 0)
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    double started = (double)wall.tv_sec + wall.tv_nsec / 1e9;
+    if ((ret = prepare(&r, inputs, n_inputs, &in)) == 0) {
+        note_run(&r, "running", started);
         ret = vidx__supervise(&r);
+        note_run(&r, ret < 0 ? "stopped" : "finished", started);
+    }
 done:
     vidx__supervise_close(&r);
     r.sum.seconds = vidx__now() - r.t0;

@@ -41,6 +41,10 @@ static const char schema[] =
     " probe TEXT, updated_at DOUBLE PRECISION NOT NULL);"
     "CREATE INDEX IF NOT EXISTS videos_status ON videos(status);"
     "CREATE INDEX IF NOT EXISTS videos_key ON videos(key);"
+    /* the dashboard's views (counts, classes, filtered pages; the timeline) */
+    "CREATE INDEX IF NOT EXISTS videos_status_class ON videos(status, error_class, frames);"
+    "CREATE INDEX IF NOT EXISTS videos_ended ON videos((started_at + seconds), started_at, "
+    "seconds, frames);"
     "CREATE TABLE IF NOT EXISTS frames("
     " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
     " idx BIGINT NOT NULL, target DOUBLE PRECISION, time DOUBLE PRECISION NOT NULL,"
@@ -506,7 +510,7 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
     return 0;
 }
 
-#define EXPORT_COLUMNS 16
+#define EXPORT_COLUMNS 20
 #define OID_INT8       20
 #define OID_INT2       21
 #define OID_INT4       23
@@ -584,6 +588,121 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
     if (!sql)
         return VIDX_EUSAGE;
     int ret = query(b, table, sql, NULL, &r);
+    if (ret < 0)
+        return ret;
+    ret = export_each(r, fn, opaque);
+    PQclear(r);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The dashboard's views (vidx serve, vidx report)                         */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The statement of VIDEOS (page) and MATCHING (count) for the filters v sets,
+ * and its parameters in order (spec, as view_sql's): only the terms given
+ * appear, so the planner can use videos_status_class for a status and class
+ * (a status "failing" is the statuses vidx records other than ok, a list the
+ * index serves) and walk the primary key from after. A search is a scan.
+ */
+static void filter_sql(const CatalogView *v, int page, char *sql, size_t size, char *spec)
+{
+    int n = 0;
+    size_t len =
+        (size_t)snprintf(sql, size, "%s",
+                         page ? "SELECT id, path, key, status, error_class, error, attempts, "
+                                "started_at, seconds, frames FROM videos"
+                              : "SELECT count(*) AS videos FROM videos");
+    const char *glue = " WHERE ";
+#define TERM(...)                                                                                  \
+    do {                                                                                           \
+        len += (size_t)snprintf(sql + len, size - len, "%s", glue);                                \
+        len += (size_t)snprintf(sql + len, size - len, __VA_ARGS__);                               \
+        glue = " AND ";                                                                            \
+    } while (0)
+    if (v->status && !strcmp(v->status, "failing"))
+        TERM("status IN ('partial', 'failed', 'crashed', 'timeout')");
+    else if (v->status) {
+        spec[n++] = 's';
+        TERM("status = $%d::text", n);
+    }
+    if (v->error_class) {
+        spec[n++] = 'c';
+        TERM("error_class = $%d::text", n);
+    }
+    if (v->search) {
+        spec[n++] = 'q';
+        TERM("(strpos(path, $%d::text) > 0 OR strpos(coalesce(error, ''), $%d::text) > 0)", n, n);
+    }
+    if (page) {
+        spec[n++] = 'a';
+        TERM("id > $%d::bigint", n);
+        spec[n++] = 'l';
+        len += (size_t)snprintf(sql + len, size - len, " ORDER BY id LIMIT $%d::bigint", n);
+    }
+#undef TERM
+    spec[n] = 0;
+}
+
+/* Each view's statement and its parameters, as in sqlite.c's view_sql (VIDEOS, MATCHING:
+ * filter_sql). */
+static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
+    [CATALOG_VIEW_COUNTS] = {"",
+                             "SELECT status, count(*) AS videos, coalesce(sum(frames), 0)::bigint "
+                             "AS frames FROM videos GROUP BY status ORDER BY status"},
+    [CATALOG_VIEW_CLASSES] = {"", "SELECT status, error_class, count(*) AS videos FROM videos "
+                                  "WHERE status IN ('partial', 'failed', 'crashed', 'timeout') "
+                                  "GROUP BY status, error_class "
+                                  "ORDER BY videos DESC, status, error_class"},
+    [CATALOG_VIEW_TIMELINE] =
+        {"bnu", "SELECT * FROM (SELECT t, (SELECT count(*) FROM videos WHERE "
+                "(started_at + seconds) >= greatest(t, $2::float8) AND (started_at "
+                "+ seconds) < least(t + $1::float8, $3::float8)) AS videos, "
+                "(SELECT coalesce(sum(frames), 0)::bigint FROM videos WHERE "
+                "(started_at + seconds) >= greatest(t, $2::float8) AND (started_at "
+                "+ seconds) < least(t + $1::float8, $3::float8)) AS frames FROM "
+                "(SELECT k * $1::float8 AS t FROM generate_series(floor($2::float8 / "
+                "$1::float8)::bigint, floor($3::float8 / $1::float8)::bigint) "
+                "AS k) AS g) AS b WHERE videos > 0"},
+    [CATALOG_VIEW_VIDEO] = {"i", "SELECT id, path, key, size, mtime, fingerprint, options_hash, "
+                                 "status, error_class, error, attempts, started_at, seconds, "
+                                 "frames, probe, updated_at, audio FROM videos WHERE id = "
+                                 "$1::bigint"},
+    [CATALOG_VIEW_FRAMES] = {"ial", "SELECT seq, idx AS \"index\", target, time, pts, keyframe, "
+                                    "width, height, bytes, location, \"offset\", checksum, "
+                                    "phash, dup_of FROM frames WHERE video_id = $1::bigint AND "
+                                    "seq >= $2::bigint ORDER BY seq LIMIT $3::bigint"},
+    [CATALOG_VIEW_SHOTS] = {"il", "SELECT seq, start, \"end\", first_frame, last_frame, cause, "
+                                  "score FROM shots WHERE video_id = $1::bigint ORDER BY seq "
+                                  "LIMIT $2::bigint"},
+    [CATALOG_VIEW_SEGMENTS] = {"il", "SELECT seq, start, \"end\", text FROM segments WHERE "
+                                     "video_id = $1::bigint ORDER BY seq LIMIT $2::bigint"},
+    [CATALOG_VIEW_AUDIO] = {"i", "SELECT path, rate, channels, duration, bytes FROM audio "
+                                 "WHERE video_id = $1::bigint"},
+};
+
+static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, void *opaque)
+{
+    PgParams p = {.n = 0};
+    PGresult *r;
+    if ((unsigned)v->kind >= CATALOG_VIEW_COUNT)
+        return VIDX_EUSAGE;
+    const char *spec = view_sql[v->kind][0], *sql = view_sql[v->kind][1];
+    char filtered[512], filter_spec[8];
+    if (v->kind == CATALOG_VIEW_VIDEOS || v->kind == CATALOG_VIEW_MATCHING) {
+        filter_sql(v, v->kind == CATALOG_VIEW_VIDEOS, filtered, sizeof(filtered), filter_spec);
+        sql = filtered, spec = filter_spec;
+    }
+    for (const char *f = spec; *f; f++) {
+        if (*f == 'i' || *f == 'a' || *f == 'l')
+            vidx__pg_i64(&p, *f == 'i' ? v->id : *f == 'a' ? v->after : v->limit);
+        else if (*f == 'b' || *f == 'n' || *f == 'u')
+            vidx__pg_f64(&p, *f == 'b' ? v->bucket : *f == 'n' ? v->since : v->until);
+        else
+            vidx__pg_text(&p, *f == 's' ? v->status : *f == 'c' ? v->error_class : v->search);
+    }
+    int ret = query(b, "reading a view", sql, &p, &r);
     if (ret < 0)
         return ret;
     ret = export_each(r, fn, opaque);
@@ -884,5 +1003,6 @@ const VidxCatalogOps vidx__catalog_postgres = {
     .rename_video = bk_rename_video,
     .video_rows = bk_video_rows,
     .shard_set = bk_shard_set,
+    .view = bk_view,
     .queue = &vidx__pg_queue,
 };

@@ -39,6 +39,10 @@ static const char schema[] =
     " started_at REAL, seconds REAL, frames INTEGER NOT NULL DEFAULT 0, probe TEXT,"
     " updated_at REAL NOT NULL, audio TEXT, device TEXT);"
     "CREATE INDEX IF NOT EXISTS videos_status ON videos(status);"
+    /* the dashboard's views (counts, classes, filtered pages; the timeline) */
+    "CREATE INDEX IF NOT EXISTS videos_status_class ON videos(status, error_class, frames);"
+    "CREATE INDEX IF NOT EXISTS videos_ended ON videos(started_at + seconds, started_at, seconds, "
+    "frames);"
     "CREATE TABLE IF NOT EXISTS frames("
     " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
     " idx INTEGER NOT NULL, target REAL, time REAL NOT NULL, pts INTEGER NOT NULL,"
@@ -638,7 +642,7 @@ static void column_value(sqlite3_stmt *st, int i, CatalogValue *v)
     v->text = (const char *)sqlite3_column_text(st, i);
 }
 
-#define EXPORT_COLUMNS 16
+#define EXPORT_COLUMNS 20
 
 static int export_each(sqlite3_stmt *st, CatalogRowFn fn, void *opaque)
 {
@@ -684,6 +688,144 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_error(b, table);
+    int ret = export_each(st, fn, opaque);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The dashboard's views (vidx serve, vidx report)                         */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The statement of VIDEOS (page) and MATCHING (count) for the filters v sets,
+ * and its parameters in order (spec, as view_sql's): only the terms given
+ * appear, so the planner can use videos_status_class for a status and class
+ * (a status "failing" is the statuses vidx records other than ok, a list the
+ * index serves) and walk the primary key from after. A search is a scan.
+ */
+static void filter_sql(const CatalogView *v, int page, char *sql, size_t size, char *spec)
+{
+    int n = 0;
+    size_t len =
+        (size_t)snprintf(sql, size, "%s",
+                         page ? "SELECT id, path, key, status, error_class, error, attempts, "
+                                "started_at, seconds, frames FROM videos"
+                              : "SELECT count(*) AS videos FROM videos");
+    const char *glue = " WHERE ";
+#define TERM(...)                                                                                  \
+    do {                                                                                           \
+        len += (size_t)snprintf(sql + len, size - len, "%s", glue);                                \
+        len += (size_t)snprintf(sql + len, size - len, __VA_ARGS__);                               \
+        glue = " AND ";                                                                            \
+    } while (0)
+    if (v->status && !strcmp(v->status, "failing"))
+        TERM("status IN ('partial', 'failed', 'crashed', 'timeout')");
+    else if (v->status) {
+        spec[n++] = 's';
+        TERM("status = ?%d", n);
+    }
+    if (v->error_class) {
+        spec[n++] = 'c';
+        TERM("error_class = ?%d", n);
+    }
+    if (v->search) {
+        spec[n++] = 'q';
+        TERM("(instr(path, ?%d) > 0 OR instr(coalesce(error, ''), ?%d) > 0)", n, n);
+    }
+    if (page) {
+        spec[n++] = 'a';
+        TERM("id > ?%d", n);
+        spec[n++] = 'l';
+        len += (size_t)snprintf(sql + len, size - len, " ORDER BY id LIMIT ?%d", n);
+    }
+#undef TERM
+    spec[n] = 0;
+}
+
+/*
+ * Each view's statement and its parameters, in order (?1, ?2, ...), by the
+ * CatalogView field each takes: i id, s status, c error_class, q search,
+ * a after, l limit, b bucket, n since, u until. VIDEOS and MATCHING: filter_sql.
+ */
+static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
+    [CATALOG_VIEW_COUNTS] = {"", "SELECT status, count(*) AS videos, coalesce(sum(frames), 0) AS "
+                                 "frames FROM videos GROUP BY status ORDER BY status"},
+    [CATALOG_VIEW_CLASSES] = {"", "SELECT status, error_class, count(*) AS videos FROM videos "
+                                  "WHERE status IN ('partial', 'failed', 'crashed', 'timeout') "
+                                  "GROUP BY status, error_class "
+                                  "ORDER BY videos DESC, status, error_class"},
+    /* one index range count per bucket: no sort of the rows (videos_ended covers it) */
+    [CATALOG_VIEW_TIMELINE] = {"bnu",
+                               "WITH RECURSIVE b(t) AS (SELECT CAST(?2 / ?1 AS INTEGER) * ?1 "
+                               "UNION ALL SELECT t + ?1 FROM b WHERE t + ?1 < ?3) "
+                               "SELECT * FROM (SELECT t, (SELECT count(*) FROM videos WHERE "
+                               "started_at + seconds >= max(t, ?2) AND started_at + seconds < "
+                               "min(t + ?1, ?3)) AS videos, (SELECT coalesce(sum(frames), 0) FROM "
+                               "videos WHERE started_at + seconds >= max(t, ?2) AND started_at + "
+                               "seconds < min(t + ?1, ?3)) AS frames FROM b) WHERE videos > 0"},
+    [CATALOG_VIEW_VIDEO] = {"i", "SELECT id, path, key, size, mtime, fingerprint, options_hash, "
+                                 "status, error_class, error, attempts, started_at, seconds, "
+                                 "frames, probe, updated_at, audio FROM videos WHERE id = ?1"},
+    [CATALOG_VIEW_FRAMES] = {"ial", "SELECT seq, idx AS \"index\", target, time, pts, keyframe, "
+                                    "width, height, bytes, location, offset, checksum, phash, "
+                                    "dup_of FROM frames WHERE video_id = ?1 AND seq >= ?2 "
+                                    "ORDER BY seq LIMIT ?3"},
+    [CATALOG_VIEW_SHOTS] = {"il", "SELECT seq, start, \"end\", first_frame, last_frame, cause, "
+                                  "score FROM shots WHERE video_id = ?1 ORDER BY seq LIMIT ?2"},
+    [CATALOG_VIEW_SEGMENTS] = {"il", "SELECT seq, start, \"end\", text FROM segments "
+                                     "WHERE video_id = ?1 ORDER BY seq LIMIT ?2"},
+    [CATALOG_VIEW_AUDIO] = {"i", "SELECT path, rate, channels, duration, bytes FROM audio "
+                                 "WHERE video_id = ?1"},
+};
+
+static void bind_view(sqlite3_stmt *st, int i, char field, const CatalogView *v)
+{
+    switch (field) {
+    case 'i':
+        sqlite3_bind_int64(st, i, v->id);
+        break;
+    case 's':
+        bind_text_or_null(st, i, v->status);
+        break;
+    case 'c':
+        bind_text_or_null(st, i, v->error_class);
+        break;
+    case 'q':
+        bind_text_or_null(st, i, v->search);
+        break;
+    case 'a':
+        sqlite3_bind_int64(st, i, v->after);
+        break;
+    case 'l':
+        sqlite3_bind_int64(st, i, v->limit);
+        break;
+    case 'b':
+        sqlite3_bind_double(st, i, v->bucket);
+        break;
+    case 'n':
+        sqlite3_bind_double(st, i, v->since);
+        break;
+    default: /* 'u' */
+        sqlite3_bind_double(st, i, v->until);
+    }
+}
+
+static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, void *opaque)
+{
+    if ((unsigned)v->kind >= CATALOG_VIEW_COUNT)
+        return VIDX_EUSAGE;
+    const char *spec = view_sql[v->kind][0], *sql = view_sql[v->kind][1];
+    char filtered[512], filter_spec[8];
+    sqlite3_stmt *st;
+    if (v->kind == CATALOG_VIEW_VIDEOS || v->kind == CATALOG_VIEW_MATCHING) {
+        filter_sql(v, v->kind == CATALOG_VIEW_VIDEOS, filtered, sizeof(filtered), filter_spec);
+        sql = filtered, spec = filter_spec;
+    }
+    if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(b, "reading a view");
+    for (int i = 0; spec[i]; i++)
+        bind_view(st, i + 1, spec[i], v);
     int ret = export_each(st, fn, opaque);
     sqlite3_finalize(st);
     return ret;
@@ -1035,4 +1177,5 @@ const VidxCatalogOps vidx__catalog_sqlite = {
     .rename_video = bk_rename_video,
     .video_rows = bk_video_rows,
     .shard_set = bk_shard_set,
+    .view = bk_view,
 };

@@ -522,6 +522,138 @@ static void test_video_rows_shots_segments(void **state)
     vidx_catalog_close(&ro);
 }
 
+/* The dashboard's views: every row as "name=text,..." lines (NULL for NULL). */
+static int view_line(void *opaque, int n, const char *const *names, const CatalogValue *values)
+{
+    char *buf = opaque;
+    size_t len = strlen(buf);
+    if (!values)
+        return 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, 4096 - len, "%s%s=%s", i ? "," : "", names[i],
+                                values[i].type == CATALOG_NULL ? "NULL" : values[i].text);
+    snprintf(buf + len, 4096 - len, "\n");
+    return 0;
+}
+
+static const char *view(VidxCatalog *c, CatalogView v)
+{
+    static char buf[4096];
+    buf[0] = 0;
+    assert_int_equal(vidx__catalog_view(c, &v, view_line, buf), 0);
+    return buf;
+}
+
+static void put_video(VidxCatalog *c, const char *path, VidxVideoStatus status, const char *cls,
+                      const char *error, double started)
+{
+    CatalogVideo v = {.path = path,
+                      .key = path + 4,
+                      .status = status,
+                      .error_class = cls,
+                      .error = error,
+                      .started = started,
+                      .seconds = 2};
+    assert_int_equal(vidx__catalog_record(c, &v), 0);
+}
+
+static void test_views(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    CatalogShot shots[] = {{0, 1.5, 0, 44, "start", 0}};
+    CatalogSegment segs[] = {{0.5, 1.25, "hello"}};
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_OK), 0); /* id 1: started 0, 2 frames */
+    put_video(f->cat, "/in/b.mp4", VIDX_VIDEO_FAILED, "decode", "bad bitstream", 100); /* id 2 */
+    put_video(f->cat, "/in/c.mp4", VIDX_VIDEO_FAILED, "format", "not a media file", 105);
+    put_video(f->cat, "/in/d.mp4", VIDX_VIDEO_TIMEOUT, "timeout", "timed out", 121);
+    CatalogVideo e = {.path = "/in/e.mp4",
+                      .key = "e",
+                      .status = VIDX_VIDEO_OK,
+                      .started = 200,
+                      .seconds = 1,
+                      .shots = shots,
+                      .n_shots = 1,
+                      .segments = segs,
+                      .n_segments = 1};
+    assert_int_equal(vidx__catalog_record(f->cat, &e), 0); /* id 5 */
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_COUNTS}),
+                        "status=failed,videos=2,frames=0\n"
+                        "status=ok,videos=2,frames=2\n"
+                        "status=timeout,videos=1,frames=0\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_CLASSES}),
+                        "status=failed,error_class=decode,videos=1\n"
+                        "status=failed,error_class=format,videos=1\n"
+                        "status=timeout,error_class=timeout,videos=1\n");
+    /* ended = started + seconds: 102, 107, 123, 201 since 100 in buckets of 10 s */
+    assert_string_equal(
+        view(ro,
+             (CatalogView){
+                 .kind = CATALOG_VIEW_TIMELINE, .bucket = 10, .since = 100, .until = 1000}),
+        "t=100.0,videos=2,frames=0\nt=120.0,videos=1,frames=0\nt=200.0,videos=1,frames=0\n");
+    /* pages of the failing videos by id, and the filters */
+    const char *page =
+        view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEOS, .status = "failing", .limit = 2});
+    assert_non_null(strstr(page, "id=2,path=/in/b.mp4,key=b.mp4,status=failed,error_class=decode,"
+                                 "error=bad bitstream,attempts=1,started_at=100.0,seconds=2.0,"
+                                 "frames=0\n"));
+    assert_non_null(strstr(page, "id=3,path=/in/c.mp4"));
+    assert_null(strstr(page, "id=4"));
+    page = view(ro, (CatalogView){
+                        .kind = CATALOG_VIEW_VIDEOS, .status = "failing", .after = 3, .limit = 2});
+    assert_non_null(strstr(page, "id=4,path=/in/d.mp4"));
+    assert_null(strstr(page, "id=5"));
+    assert_string_equal(/* 107 and 123 in [105, 123]: the bounds cut the buckets */
+                        view(ro, (CatalogView){.kind = CATALOG_VIEW_TIMELINE,
+                                               .bucket = 10,
+                                               .since = 105,
+                                               .until = 123}),
+                        "t=100.0,videos=1,frames=0\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .status = "failing"}),
+                        "videos=3\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .status = "ok"}),
+                        "videos=2\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING}), "videos=5\n");
+    assert_string_equal(
+        view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .error_class = "format"}),
+        "videos=1\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .search = "bitstr"}),
+                        "videos=1\n"); /* in the message */
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .search = "/in/"}),
+                        "videos=5\n"); /* in the path */
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .search = "%"}),
+                        "videos=0\n"); /* a substring, not a pattern */
+    assert_string_equal(
+        view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEOS, .search = "zzz", .limit = 5}), "");
+    /* one video and its parts */
+    page = view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEO, .id = 1});
+    assert_non_null(strstr(page, "id=1,path=/in/a.mp4,key=a-1,size=10,mtime=20,"));
+    assert_non_null(strstr(page, ",audio=wav\n"));
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEO, .id = 99}), "");
+    page = view(ro, (CatalogView){.kind = CATALOG_VIEW_FRAMES, .id = 1, .after = 1, .limit = 5});
+    assert_non_null(strstr(page, "seq=1,index=7,target=NULL,time=3.5,pts=3584,keyframe=0,width=16,"
+                                 "height=8,bytes=107,location=shards/000000.tar,offset=1024,"));
+    assert_null(strstr(page, "seq=0"));
+    page = view(ro, (CatalogView){.kind = CATALOG_VIEW_FRAMES, .id = 1, .limit = 1});
+    assert_non_null(strstr(page, "seq=0,index=0,"));
+    assert_non_null(strstr(page, "location=frames/a-1/000000.jpg,offset=NULL,"));
+    assert_null(strstr(page, "seq=1"));
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_SHOTS, .id = 5, .limit = 9}),
+                        "seq=0,start=0.0,end=1.5,first_frame=0,last_frame=44,cause=start,"
+                        "score=0.0\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_SEGMENTS, .id = 5, .limit = 9}),
+                        "seq=0,start=0.5,end=1.25,text=hello\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_AUDIO, .id = 1}),
+                        "path=frames/a-1/audio.wav,rate=16000,channels=1,duration=0.0,bytes=44\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_AUDIO, .id = 5}), "");
+    CatalogView bad = {.kind = CATALOG_VIEW_COUNT};
+    char buf[16] = "";
+    assert_int_equal(vidx__catalog_view(ro, &bad, view_line, buf), VIDX_EUSAGE);
+    vidx_catalog_close(&ro);
+}
+
 static void test_meta_add(void **state)
 {
     Fixture *f = *state;
@@ -692,6 +824,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_segments, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_device, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_device_migration, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_views, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),

@@ -29,6 +29,8 @@ static const Command commands[] = {
     {"merge", cmd_merge, "combine the outputs of several runs (sharded runs) into one"},
     {"slurm", cmd_slurm, "write (and submit) a Slurm job array over a library"},
     {"transcribe", cmd_transcribe, "the speech of one file as timed text (JSON, SRT, WebVTT)"},
+    {"serve", cmd_serve, "a live web dashboard over a run's output (read-only)"},
+    {"report", cmd_report, "one self-contained HTML report of a run"},
 };
 
 static void usage(FILE *out)
