@@ -297,7 +297,8 @@ static double dissolve_fit(const SceneDetector *d, int64_t s, int64_t e)
  */
 static void dissolve_ending_at(SceneDetector *d, int64_t e)
 {
-    if (e + LOOK >= d->n || d->fr[e].level <= DISSOLVE_DARK * d->p.black)
+    if (e - DISSOLVE_MIN - LOOK < 1 || e + LOOK >= d->n ||
+        d->fr[e].level <= DISSOLVE_DARK * d->p.black)
         return;
     double inside = mad(d, pic(d, e - LOOK), pic(d, e));
     if (inside < d->p.min_score / 2 ||
