@@ -16,6 +16,7 @@ typedef enum SceneCause {
     SCENE_START = 0, /* the first frame of the video */
     SCENE_CUT,       /* a hard cut (the content detector) */
     SCENE_FADE,      /* the first frame of a fade-in, after a fade to black */
+    SCENE_DISSOLVE,  /* the middle frame of a dissolve (a cross-fade) */
 } SceneCause;
 
 typedef struct SceneShot {

@@ -36,7 +36,7 @@ typedef struct CatalogFrame {
 typedef struct CatalogShot {
     double start, end;               /* seconds */
     int64_t first_frame, last_frame; /* 0-based presentation indices */
-    const char *cause;               /* "start", "cut" or "fade" */
+    const char *cause;               /* "start", "cut", "fade" or "dissolve" */
     double score;
 } CatalogShot;
 

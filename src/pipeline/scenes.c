@@ -36,7 +36,10 @@ VidxWatch vidx__scenes_watch(SceneDetector *d)
 
 static const char *cause_name(SceneCause c)
 {
-    return c == SCENE_CUT ? "cut" : c == SCENE_FADE ? "fade" : "start";
+    return c == SCENE_CUT        ? "cut"
+           : c == SCENE_FADE     ? "fade"
+           : c == SCENE_DISSOLVE ? "dissolve"
+                                 : "start";
 }
 
 /* Seconds rounded to the microsecond, so that JSON shows 1.2 rather than 1.2000000000000002. */

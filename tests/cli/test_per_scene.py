@@ -1,7 +1,7 @@
 """`--per-scene K` (vidx frames, vidx run): K exact frames of each shot.
 
-The shots are known by construction: psd_testvideo.mp4 (corpus; 720 frames, cuts at 30,
-180 and 394) and the clip test_scenes generates (220 frames, cuts at 50, 100 and 171).
+The shots are known: psd_testvideo.mp4 (corpus; 720 frames, cuts at 30, 180 and 394, a
+dissolve whose middle is 543) and the clip test_scenes generates (220 frames, cuts at 50, 100 and 171).
 Which frames each pick takes is worked out here from those cuts (docs/CLI.md,
 "Sampling by shot"); each frame must be the one `vidx frames --index` delivers for the
 same index (same md5 of the decoded planes), and the manifest names its shot.
@@ -20,7 +20,7 @@ import json
 from common import Failures, corpus_clip, fail, fixture, new_out_dir, run_vidx
 from test_scenes import _generated
 
-PSD_FIRST, PSD_FRAMES = [0, 30, 180, 394], 720
+PSD_FIRST, PSD_FRAMES = [0, 30, 180, 394, 543], 720
 GEN_FIRST, GEN_FRAMES = [0, 50, 100, 171], 220
 
 
@@ -87,7 +87,8 @@ def test_per_scene_psd_picks():
     F = Failures('frames --per-scene on psd_testvideo.mp4')
     # by hand: K = 1 first is each shot's first frame; middle and spread its frame len // 2
     F.check([f for f, _ in expected(shots, 1, 'first')] == PSD_FIRST, 'the reference is wrong')
-    F.check([f for f, _ in expected(shots, 1, 'middle')] == [15, 105, 287, 557], 'the reference is wrong')
+    F.check([f for f, _ in expected(shots, 1, 'middle')] == [15, 105, 287, 468, 631],
+            'the reference is wrong')
     for k, pick in cases:
         d = new_out_dir('per_scene_%d_%s' % (k, pick))
         recs = frames(src, d, '--per-scene', k, '--per-scene-pick', pick)

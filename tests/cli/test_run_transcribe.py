@@ -149,7 +149,7 @@ def test_merge_shots_segments():
         F.check(merged == parts, '%s: merged %d rows, the parts %d:\n  %s\n  %s'
                 % (table, len(merged), len(parts), merged, parts))
     shots = [json.loads(x) for x in _rows(m, 'shots')]
-    F.check(sorted(s['first_frame'] for s in shots if s['video'] == str(psd)) == [0, 30, 180, 394],
+    F.check(sorted(s['first_frame'] for s in shots if s['video'] == str(psd)) == [0, 30, 180, 394, 543],
             'psd_testvideo\'s shots in the merged catalog: %r' % shots)
     segs = [json.loads(x) for x in _rows(m, 'segments')]
     F.check(len(segs) == 4 and not any(s['video'] == str(psd) for s in segs),
