@@ -28,7 +28,15 @@ step() { say ""; say "== $* (t=$(elapsed "$T0") s)"; }
 
 step "unpack"
 bundle=${VIDX_BUNDLE:-$here/bench/results/gpu/bundle.tar.xz}
-if ! tar -C "$W" -xJf "$bundle"; then
+unpack() { # tar with xz, or Python's lzma where the machine has no xz
+    if command -v xz >/dev/null; then
+        tar -C "$W" -xJf "$bundle"
+    else
+        python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2])' \
+            "$bundle" "$W"
+    fi
+}
+if ! unpack; then
     say "FAIL: cannot unpack $bundle (make it with bash bench/gpu/bundle.sh and carry it)"
     exit 2
 fi
