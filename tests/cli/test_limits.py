@@ -171,6 +171,7 @@ CHANGES = {
     'transcribe': None,  # needs a recogniser: tests/unit/test_options.c, test_run_transcribe.py
     'per_scene': ([], ['--per-scene', '2']),
     'per_scene_pick': (['--per-scene', '2'], ['--per-scene', '2', '--per-scene-pick', 'first']),
+    'hwaccel': ([], ['--hwaccel', 'none']),
 }
 
 
