@@ -166,6 +166,8 @@ def main():
     ap.add_argument('--build', default=os.path.join(REPO, 'build'))
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--only', action='append', help='workload(s) to run')
+    ap.add_argument('--sparse', action='append', default=[], metavar='FILE',
+                    help='also: 30 uniform frames of FILE (workload sparse-<name>)')
     ap.add_argument('--child', nargs=2, help=argparse.SUPPRESS)
     ap.add_argument('paths', nargs='*', help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -182,6 +184,8 @@ def main():
                           ['vidx', 'pyav', 'opencv']),
         'full-720p': ('full', [os.path.join(a.data, 'clip720.mp4')], ['vidx', 'pyav', 'vidx-yuv']),
     }
+    for f in a.sparse:
+        workloads['sparse-' + os.path.basename(f)] = ('sparse', [f], ['vidx', 'pyav', 'opencv'])
     results = {}
     for name, (kind, paths, tools) in workloads.items():
         if a.only and name not in a.only:
