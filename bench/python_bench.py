@@ -14,6 +14,8 @@ Tools:
   pyav     PyAV seek-and-decode: for each target, seek to the keyframe before
            it and decode to the frame shown at it (what decord and torchcodec
            do); full: decode every frame; to_ndarray('rgb24'); thread_type AUTO
+  vidx-yuv full decode as planes (pixel='yuv420p'): not the same work, it
+           shows what the RGB conversion costs
   opencv   cv2.VideoCapture, CAP_PROP_POS_FRAMES = floor(t * fps), read(),
            BGR -> RGB (sparse only)
 Every measurement is a fresh process (import included), so its peak RSS
@@ -66,6 +68,15 @@ def vidx_full(path):
     for f in vidx.frames(path, fps=30):
         assert f.array.flags['C_CONTIGUOUS']
         n += 1
+        pts.append(f.pts)
+    return [pts]
+
+
+def vidx_yuv_full(path):
+    """Not the same work: the decoded YUV 4:2:0 planes, no RGB conversion."""
+    import vidx
+    pts = []
+    for f in vidx.frames(path, fps=30, pixel='yuv420p'):
         pts.append(f.pts)
     return [pts]
 
@@ -136,8 +147,9 @@ def opencv_sparse(paths):
 def child(tool, workload, paths):
     fn = {('vidx', 'sparse'): vidx_sparse, ('pyav', 'sparse'): pyav_sparse,
           ('opencv', 'sparse'): opencv_sparse, ('vidx', 'full'): vidx_full,
+          ('vidx-yuv', 'full'): vidx_yuv_full,
           ('pyav', 'full'): pyav_full}[(tool, workload)]
-    __import__({'vidx': 'vidx', 'pyav': 'av', 'opencv': 'cv2'}[tool])  # imports not timed
+    __import__({'vidx': 'vidx', 'vidx-yuv': 'vidx', 'pyav': 'av', 'opencv': 'cv2'}[tool])  # imports not timed
     import numpy  # noqa: F401
     t0 = time.perf_counter()
     pts = fn(paths) if workload == 'sparse' else fn(paths[0])
@@ -154,6 +166,8 @@ def main():
     ap.add_argument('--build', default=os.path.join(REPO, 'build'))
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--only', action='append', help='workload(s) to run')
+    ap.add_argument('--sparse', action='append', default=[], metavar='FILE',
+                    help='also: 30 uniform frames of FILE (workload sparse-<name>)')
     ap.add_argument('--child', nargs=2, help=argparse.SUPPRESS)
     ap.add_argument('paths', nargs='*', help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -166,13 +180,19 @@ def main():
         'sparse-long1080': ('sparse', [os.path.join(a.data, 'long1080.mp4')],
                             ['vidx', 'pyav', 'opencv']),
         'sparse-lib100': ('sparse', sorted(os.path.join(lib, n) for n in os.listdir(lib)
-                                           if n.endswith('.mp4')), ['vidx', 'pyav', 'opencv']),
-        'full-720p': ('full', [os.path.join(a.data, 'clip720.mp4')], ['vidx', 'pyav']),
+                                           if n.endswith('.mp4')) if os.path.isdir(lib) else [],
+                          ['vidx', 'pyav', 'opencv']),
+        'full-720p': ('full', [os.path.join(a.data, 'clip720.mp4')], ['vidx', 'pyav', 'vidx-yuv']),
     }
+    for f in a.sparse:
+        workloads['sparse-' + os.path.basename(f)] = ('sparse', [f], ['vidx', 'pyav', 'opencv'])
     results = {}
     for name, (kind, paths, tools) in workloads.items():
         if a.only and name not in a.only:
             continue
+        if not paths or not all(os.path.isfile(p) for p in paths):
+            sys.exit('%s: inputs missing under %s (bench/make_long1080.sh, bench/make_lib.sh '
+                     'lib100 100 10 640x360, bench/make_clip720.sh)' % (name, a.data))
         runs = {t: [] for t in tools}
         pts = {}
         for r in range(a.rounds + 1):  # round 0: warm-up (page cache), not counted
