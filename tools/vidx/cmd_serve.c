@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ int cmd_serve(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     cli_install_signals();
+    signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is that request's end, not ours */
     if ((ret = vidx_serve_start(&s, argv[first], a.catalog, a.listen)) < 0)
         return ret == -EADDRINUSE || ret == -EACCES || ret == -EADDRNOTAVAIL
                    ? CLI_EXIT_USAGE
