@@ -57,7 +57,8 @@ fi
 # download: the tests use Debian's chromium).
 cd "$(dirname "$0")/.."
 want=$(node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version")
-have=$(node -p "require('./node_modules/playwright-core/package.json').version" 2>/dev/null)
+have=$(node -p "require('./node_modules/playwright-core/package.json').version" 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
-  npm ci --no-audit --no-fund --ignore-scripts >/dev/null || exit 1
+  npm ci --no-audit --no-fund --ignore-scripts >/dev/null ||
+    { echo "vidx: npm ci (playwright-core for the browser tests) failed" >&2; exit 1; }
 fi
