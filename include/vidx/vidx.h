@@ -17,6 +17,7 @@
  *   vidx/slurm.h    a library on a Slurm cluster: job-array scripts, sbatch
  *   vidx/speech.h   a video's speech as timed text (transcripts, subtitles)
  *   vidx/scenes.h   shot boundaries of one video
+ *   vidx/label.h    frame labels from a model endpoint (captions, tags)
  *
  * Conventions
  *  - Objects are opaque and created by vidx_X_open(&obj, ...); vidx_X_close(&obj)
@@ -69,5 +70,6 @@
 #include "slurm.h"
 #include "speech.h"
 #include "scenes.h"
+#include "label.h"
 
 #endif /* VIDX_VIDX_H */

@@ -14,7 +14,7 @@
  * synced, and only then are its rows committed (crash-safe as a run: rows
  * never point at files that are not durable; files a crash left without rows
  * are what gc removes, and a new merge replaces). Frames, audio, manifests,
- * scenes.json and transcripts (their rows are not carried yet)
+ * scenes.json, transcripts and labels.json (their rows are not carried yet)
  * keep their names (the key is the video's); content-addressed objects
  * (--dedup-exact) too. A part's shard gets a name of its own in DEST, claimed
  * in DEST's catalog before the file is linked (the rule of store/shards.c);
@@ -256,8 +256,8 @@ static const char *dest_location(Merge *m, const CatalogFrame *f, PartShard **sh
 /* The metadata files vidx writes beside a video's frames, those the part has, into DEST. */
 static int place_metadata(Merge *m, const char *key)
 {
-    static const char *const names[] = {"manifest.jsonl", "scenes.json", "transcript.json",
-                                        "transcript.srt", "transcript.vtt"};
+    static const char *const names[] = {"manifest.jsonl", "scenes.json",    "transcript.json",
+                                        "transcript.srt", "transcript.vtt", "labels.json"};
     char path[2 * PATH_MAX], rel[PATH_MAX];
     struct stat st;
     int ret = 0;

@@ -6,7 +6,8 @@
  * (size, width, height, fit), image format and quality, md5, audio (format,
  * rate, channels, audio_stream), stream, dedup (perceptual threshold), dedup_exact (frames
  * stored content-addressed in OUT/objects/ instead of per video), manifest and
- * scenes (shots and scenes.json), transcribe (the transcript; not its backend).
+ * scenes (shots and scenes.json), transcribe (the transcript; not its backend),
+ * label (frame labels; not the endpoint, model or prompt: docs/CLOUD.md).
  * Not in it, because they never change what a finished video's output is:
  * threads, jobs, timeouts and the stall watchdog, memory/disk/scratch/frame/
  * pixel/stream limits (a video they stop fails; --retry redoes it), durable,
@@ -73,6 +74,7 @@ INT_FIELD(dedup_exact, s->dedup_exact)
 INT_FIELD(manifest, s->job.manifest)
 INT_FIELD(scenes, s->job.scenes)
 INT_FIELD(transcribe, s->job.transcribe)
+INT_FIELD(label, s->job.label)
 
 static int put_fps(const VidxRunSettings *s, char *buf, size_t size)
 {
@@ -132,6 +134,7 @@ static const OptionField fields[] = {
     NEW(audio_stream),
     NEW(scenes),
     NEW(transcribe),
+    NEW(label),
 };
 
 const OptionField *vidx__option_fields(size_t *n)

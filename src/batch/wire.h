@@ -44,6 +44,8 @@ typedef struct WireResult {
     size_t n_shots;
     CatalogSegment *segments; /* owned (texts borrowed from json); NULL: no transcript */
     size_t n_segments;
+    CatalogLabel *labels; /* owned (strings borrowed from json, tags owned); NULL: none */
+    size_t n_labels;
 } WireResult;
 
 /* What a line from a worker is (by its tag). */

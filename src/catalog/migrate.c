@@ -26,6 +26,11 @@
  * Schema 4 adds the shots table (vidx run --scenes), made by each
  * implementation's open (CREATE TABLE IF NOT EXISTS); earlier videos simply
  * have no rows in it. Again only the version is recorded here.
+ *
+ * Schema 5 adds the labels table (--label-url: a caption and tags, or an
+ * error, per frame), the same way: made by each implementation's open, the
+ * version recorded here. A reader of an older catalog opened read-only finds
+ * no labels table and reports none (VidxCatalogOps.label_counts).
  */
 #include "catalog/migrate.h"
 

@@ -177,7 +177,7 @@ static void test_meta_layout_schema(void **state)
     Fixture *f = *state;
     char v[16];
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "4"); /* a new catalog is current */
+    assert_string_equal(v, "5"); /* a new catalog is current */
     assert_int_equal(vidx__catalog_meta_get(f->cat, "layout", v, sizeof(v)), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
@@ -463,6 +463,59 @@ static void test_segments(void **state)
     vidx_catalog_close(&ro);
 }
 
+/* Schema 5: a video's frame labels (or their errors) are recorded with their frame, replaced
+ * when it is redone, go with it, and are counted for vidx status. */
+static void test_labels(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    char key[16], *json = NULL;
+    VidxFrameRecord recs[2] = {{.index = 3, .time = 0.1, .width = 8, .height = 8, .dup_of = -1},
+                               {.index = 9, .time = 0.3, .width = 8, .height = 8, .dup_of = -1}};
+    CatalogFrame frames[2] = {{&recs[0], "frames/l-1/000003_100ms.jpg", -1, 0},
+                              {&recs[1], "frames/l-1/000009_300ms.jpg", -1, 0}};
+    CatalogLabel labels[] = {{0, "a \"red\" car", "[\"car\",\"red\"]", "m", 0.25, NULL},
+                             {1, NULL, NULL, "m", 0.5, "refused: no"}};
+    CatalogVideo v = {.path = "/in/l.mp4",
+                      .key = "l-1",
+                      .status = VIDX_VIDEO_OK,
+                      .frames = frames,
+                      .n_frames = 2,
+                      .labels = labels,
+                      .n_labels = 2};
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    char *rows = export_jsonl(ro, "labels");
+    assert_string_equal(rows, "{\"video\":\"/in/l.mp4\",\"seq\":0,\"index\":3,\"time\":0.1,"
+                              "\"location\":\"frames/l-1/000003_100ms.jpg\",\"offset\":null,"
+                              "\"caption\":\"a \\\"red\\\" car\",\"tags\":\"[\\\"car\\\","
+                              "\\\"red\\\"]\",\"model\":\"m\",\"latency\":0.25,\"error\":null}\n"
+                              "{\"video\":\"/in/l.mp4\",\"seq\":1,\"index\":9,\"time\":0.3,"
+                              "\"location\":\"frames/l-1/000009_300ms.jpg\",\"offset\":null,"
+                              "\"caption\":null,\"tags\":null,\"model\":\"m\",\"latency\":0.5,"
+                              "\"error\":\"refused: no\"}\n");
+    free(rows);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
+    assert_non_null(strstr(json, "\"labels\": {\n    \"frames\": 2,\n    \"failed\": 1\n  }"));
+    free(json);
+    v.n_labels = 1; /* redone: the rows are replaced */
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    rows = export_jsonl(ro, "labels");
+    assert_null(strstr(rows, "\"seq\":1"));
+    assert_non_null(strstr(rows, "\"seq\":0"));
+    free(rows);
+    assert_int_equal(vidx__catalog_begin(f->cat), 0); /* forgotten: its labels go with it */
+    assert_int_equal(vidx__catalog_forget_video(f->cat, 1, key, sizeof(key)), 0);
+    assert_int_equal(vidx__catalog_commit(f->cat), 0);
+    rows = export_jsonl(ro, "labels");
+    assert_string_equal(rows, "");
+    free(rows);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
+    assert_null(strstr(json, "\"labels\"")); /* none: not shown */
+    free(json);
+    vidx_catalog_close(&ro);
+}
+
 static void test_meta_add(void **state)
 {
     Fixture *f = *state;
@@ -554,6 +607,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audio_none, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_shots, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_segments, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_labels, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),

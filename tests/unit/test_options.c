@@ -95,6 +95,7 @@ CHANGE(manifest, s->job.manifest = 0)
 CHANGE(audio_stream, s->job.source.audio_stream = 1)
 CHANGE(scenes, s->job.scenes = 1)
 CHANGE(transcribe, s->job.transcribe = 1)
+CHANGE(label, s->job.label = 1)
 
 static const Change changes[] = {
     {"mode", NULL, change_mode},
@@ -120,6 +121,7 @@ static const Change changes[] = {
     {"audio_stream", base_audio, change_audio_stream},
     {"scenes", NULL, change_scenes},
     {"transcribe", NULL, change_transcribe},
+    {"label", NULL, change_label},
 };
 
 static const Change *find_change(const char *name)
@@ -170,7 +172,8 @@ static void test_v1_hash_kept(void **state)
         int later = !strcmp(changes[i].name, "dedup") || !strcmp(changes[i].name, "dedup_exact") ||
                     !strcmp(changes[i].name, "manifest") ||
                     !strcmp(changes[i].name, "audio_stream") ||
-                    !strcmp(changes[i].name, "scenes") || !strcmp(changes[i].name, "transcribe");
+                    !strcmp(changes[i].name, "scenes") || !strcmp(changes[i].name, "transcribe") ||
+                    !strcmp(changes[i].name, "label");
         if (later ? !strcmp(now, v1) : strcmp(now, v1))
             fail_msg("'%s': hash %s, v1 hash %s", changes[i].name, now, v1);
     }

@@ -65,6 +65,8 @@ typedef struct CliJob {
     double *times;
     int64_t *indices;
     VidxTranscribeSettings asr; /* --transcribe's recogniser: job.asr points here */
+    VidxLabelSettings label;    /* --label-url's labeller: job.label_settings points here */
+    int label_extra;            /* a --label-* option other than --label-url was given */
 } CliJob;
 
 extern const CliOption cli_job_options[];
