@@ -31,9 +31,9 @@ import os
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from common import FFMPEG, Failures, check, fail, new_out_dir, run, vidx_bin
+from endpoint import Endpoint
 
 KEY = 'sk-label-3b9f1c7e2a5d4e8f9c01'
 PATH = '/v1/chat/completions'
@@ -60,7 +60,7 @@ def caption_for(jpeg):
     return 'a %dx%d frame %s' % (w, h, hashlib.sha1(jpeg).hexdigest()[:8])
 
 
-class Vlm:
+class Vlm(Endpoint):
     """The server; `script` is a list of modes used one per request (then 'ok')."""
 
     def __init__(self, script=(), key=KEY, prompt=None, max_side=512, delay=0.0):
@@ -70,41 +70,7 @@ class Vlm:
         self.problems = []
         self.lock = threading.Lock()
         self.inflight = self.max_inflight = 0
-        self.release = threading.Event()
-        vlm = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                vlm.handle(self)
-
-        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
-
-    def reply(self, h, status, body, headers=()):
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        h.send_response(status)
-        for k, v in headers:
-            h.send_header(k, v)
-        h.send_header('Content-Type', 'application/json')
-        h.send_header('Content-Length', str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        Endpoint.__init__(self)
 
     def check_request(self, h, body):
         if h.path != PATH:
