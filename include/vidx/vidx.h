@@ -18,6 +18,7 @@
  *   vidx/speech.h   a video's speech as timed text (transcripts, subtitles)
  *   vidx/scenes.h   shot boundaries of one video
  *   vidx/label.h    frame labels from a model endpoint (captions, tags)
+ *   vidx/transcode.h  proxies, HLS ladders and sprite sheets
  *
  * Conventions
  *  - Objects are opaque and created by vidx_X_open(&obj, ...); vidx_X_close(&obj)
@@ -71,5 +72,6 @@
 #include "speech.h"
 #include "scenes.h"
 #include "label.h"
+#include "transcode.h"
 
 #endif /* VIDX_VIDX_H */

@@ -114,6 +114,7 @@ int cli_run_option(int key, const char *arg, CliRunArgs *a);
 
 int cmd_probe(int argc, char **argv);
 int cmd_scenes(int argc, char **argv);
+int cmd_transcode(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
 int cmd_audio(int argc, char **argv);
 int cmd_run(int argc, char **argv);
