@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -262,34 +263,43 @@ static int parse(Ctx *c, json_t *o, TcPreset *p)
     return ret;
 }
 
-int vidx__tc_preset_load(const char *name, TcPreset *p)
+int vidx__tc_preset_parse(const char *text, size_t len, const char *src, TcPreset *p)
 {
     json_error_t err;
-    json_t *root, *o = NULL;
-    Ctx c = {name, NULL};
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    Ctx c = {src, NULL};
+    if (!root)
+        return vidx__detail(VIDX_EUSAGE, "preset file %s: %s (line %d)", src, err.text, err.line);
+    int ret = parse(&c, json_is_array(root) ? json_array_get(root, 0) : root, p);
+    json_decref(root);
+    return ret;
+}
+
+int vidx__tc_preset_load(const char *name, TcPreset *p)
+{
     int file = strchr(name, '/') || (strlen(name) > 5 && !strcmp(name + strlen(name) - 5, ".json"));
     if (file) {
-        root = json_load_file(name, JSON_REJECT_DUPLICATES, &err);
-        if (!root)
+        json_error_t err;
+        json_t *root = json_load_file(name, JSON_REJECT_DUPLICATES, &err);
+        char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+        json_decref(root);
+        if (!text)
             return vidx__detail(VIDX_EUSAGE, "preset file %s: %s (line %d)", name, err.text,
                                 err.line);
-        o = json_is_array(root) ? json_array_get(root, 0) : root;
-    } else {
-        root = json_loads(builtins, 0, NULL);
-        size_t i;
-        json_t *x;
-        json_array_foreach(
-            root, i, x) if (!strcmp(json_string_value(json_object_get(x, "name")), name)) o = x;
-        c.src = "built-in preset";
-        if (!o) {
-            json_decref(root);
-            return vidx__detail(VIDX_EUSAGE,
-                                "no built-in preset '%s' (vidx transcode --list-presets; a "
-                                "preset file is a path)",
-                                name);
-        }
+        int ret = vidx__tc_preset_parse(text, strlen(text), name, p);
+        free(text);
+        return ret;
     }
-    int ret = parse(&c, o, p);
+    json_t *root = json_loads(builtins, 0, NULL), *o = NULL, *x;
+    size_t i;
+    json_array_foreach(root, i, x) if (!strcmp(json_string_value(json_object_get(x, "name")), name))
+        o = x;
+    Ctx c = {"built-in preset", NULL};
+    int ret = o ? parse(&c, o, p)
+                : vidx__detail(VIDX_EUSAGE,
+                               "no built-in preset '%s' (vidx transcode --list-presets; a preset "
+                               "file is a path)",
+                               name);
     json_decref(root);
     return ret;
 }

@@ -6,6 +6,7 @@
 #ifndef VIDX_TRANSCODE_PRESET_H
 #define VIDX_TRANSCODE_PRESET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TC_MAX_RENDITIONS 8
@@ -36,6 +37,8 @@ typedef struct TcPreset {
 
 /* name: a built-in preset, or a path (contains '/' or ends in .json). VIDX_EUSAGE with detail. */
 int vidx__tc_preset_load(const char *name, TcPreset *p);
+/* A preset file's text (len bytes; src names it in messages). VIDX_EUSAGE with detail. */
+int vidx__tc_preset_parse(const char *text, size_t len, const char *src, TcPreset *p);
 /* The built-in presets' JSON text (an array). */
 const char *vidx__tc_builtin_json(void);
 
