@@ -219,7 +219,7 @@ int vidx_transcode(const char *const *inputs, size_t n, const char *out,
             const char *d = vidx_error_detail(r);
             json_object_set_new(rep, "error", json_string(*d ? d : vidx_strerror(r)));
             json_object_set_new(rep, "class", json_string(vidx_error_class(r)));
-            vidx__log(VIDX_LOG_ERROR, "vidx: %s: %s\n", inputs[i], *d ? d : vidx_strerror(r));
+            vidx__log(VIDX_LOG_ERROR, "%s: %s", inputs[i], *d ? d : vidx_strerror(r));
             first = first ? first : r;
         } else
             ok++;

@@ -139,7 +139,7 @@ static int post(HttpClient *h, CURL *c, HttpReply *r)
         double wait = VIDX_MIN(0.5 * ldexp(1, attempt), 30.0);
         if (r->status == 429 && a.retry_after >= 0)
             wait = a.retry_after;
-        vidx__log(VIDX_LOG_WARNING, "vidx: %s: %s; trying again in %g s\n", h->shown,
+        vidx__log(VIDX_LOG_WARNING, "%s: %s; trying again in %g s", h->shown,
                   a.curl != CURLE_OK ? curl_easy_strerror(a.curl) : "server busy", wait);
         sleep_s(wait);
     }
