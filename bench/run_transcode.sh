@@ -50,21 +50,24 @@ run_vidx() {
 }
 wall() { local t0; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; echo "$(date +%s.%N) - $t0" | bc; }
 A=() B=()
+[ "${QUALITY_ONLY:-0}" = 1 ] && ROUNDS=0   # the bytes and PSNR of the last round's outputs only
 for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) = 1 ]; then a=$(wall run_vidx); b=$(wall run_ffmpeg)
     else b=$(wall run_ffmpeg); a=$(wall run_vidx); fi
     A+=("$a") B+=("$b")
     echo "round $round: vidx $a s, ffmpeg $b s (load $(cut -d' ' -f1 /proc/loadavg))"
 done
+if [ "$ROUNDS" -gt 0 ]; then
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 ma=$(median "${A[@]}") mb=$(median "${B[@]}")
 echo "median: vidx $ma s, ffmpeg $mb s, ratio vidx/ffmpeg $(echo "scale=3; $ma / $mb" | bc)"
+fi
 VXD=$(ls -d "$T"/vx/*/)
 for r in 1080p:1920:1080 720p:1280:720 360p:640:360; do
     IFS=: read -r name w h <<<"$r"
     for side in vx ff; do
         d=$([ $side = vx ] && echo "$VXD$name" || echo "$T/ff/$name")
-        bytes=$(cat "$d"/init.mp4 "$d"/seg_*.m4s | wc -c)
+        bytes=$(cat "$d"/init*.mp4 "$d"/seg_*.m4s | wc -c)
         psnr=$(ffmpeg -hide_banner -nostdin -i "$d/index.m3u8" -i "$IN" -lavfi \
             "[1:v]scale=$w:$h:flags=bicubic[ref];[0:v][ref]psnr" -an -f null - 2>&1 |
             sed -n 's/.*PSNR y:\([0-9.]*\).* average:\([0-9.inf]*\).*/y \1 avg \2/p' | tail -1)
