@@ -352,7 +352,7 @@ static int video_graph(Tc *t)
 {
     AVCodecContext *d = t->vdec;
     const VidxVideoInfo *vi = &t->src->info;
-    char args[256], desc[2048], names[TC_MAX_RENDITIONS + 1][8];
+    char args[256], desc[2048], names[TC_MAX_RENDITIONS + 1][16];
     const char *nm[TC_MAX_RENDITIONS + 1];
     AVFilterContext *sinks[TC_MAX_RENDITIONS + 1];
     AVRational sar = d->sample_aspect_ratio.num ? d->sample_aspect_ratio : (AVRational){1, 1};
