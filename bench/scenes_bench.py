@@ -8,7 +8,9 @@ PySceneDetect 0.7.1 (AdaptiveDetector, ContentDetector), same clips, same run.
 
 Clips (frame indices of the boundaries are known by construction; every part
 is cut to an exact number of frames at 25 fps, 1280x720):
-  psd_testvideo.mp4   the corpus clip as is: cuts at 30, 180, 394 (394 into a fade-in)
+  psd_testvideo.mp4   the corpus clip as is: cuts at 30, 180, 394 (394 into a fade-in),
+                      and a dissolve from about 531 to 558 (by eye; boundary 544, its
+                      middle, +-2 frames: not by construction)
   moviepy_big_buck_bunny_0_30.webm  as is: cuts at 283, 376, 551 (checked by eye at
                       every frame a detector reported; not by construction)
   corpus_cuts.mp4     8 single-shot stretches of corpus clips joined by hard cuts
@@ -19,6 +21,9 @@ is cut to an exact number of frames at 25 fps, 1280x720):
                       and a zoom over a still, camera flashes (one white frame, and
                       two), a cut into a fade-in (the boundary: the cut, as at
                       psd's 180), a fade out/in; hard cuts between
+  corpus_dissolves.mp4  the stretches of corpus_cuts joined by dissolves (xfade) of
+                      alternately 12 and 24 frames (the boundary: the dissolve's middle
+                      frame; `make dissolves` makes this clip alone)
 A detection matches a true boundary within TOL frames (1), each at most once.
 Environment: VIDX (the vidx binary), VIDX_CORPUS, PSD (the PySceneDetect
 directory), PEERS=vidx,scdet,psd-adaptive,psd-content to choose.
@@ -39,6 +44,7 @@ PSD = os.environ.get('PSD', str(CORPUS.parent / 'peers' / 'pyscenedetect'))
 FPS = 25
 TOL = 1
 FADE = 12  # frames of a fade out, and of a fade in
+DISSOLVE = 12  # frames of a dissolve (and twice that)
 
 # (file, start seconds, frames): stretches inside one shot of each clip
 STRETCHES = [
@@ -80,6 +86,34 @@ def make_corpus(fades):
     name = 'corpus_fades.mp4' if fades else 'corpus_cuts.mp4'
     join(files, DATA / name)
     return name, truth, at
+
+
+def make_dissolves():
+    """The stretches joined by dissolves (FFmpeg's xfade, transition fade) of alternately
+    DISSOLVE and 2 x DISSOLVE frames. Frame i of a dissolve that begins at frame a and
+    lasts n frames shows more of the new shot from a + n / 2 on: the boundary."""
+    files, lengths = [], []
+    for i, (f, ss, n) in enumerate(STRETCHES):
+        out = DATA / ('dpart%d.mp4' % i)
+        ffmpeg_encode(['-ss', str(ss), '-t', str(n / FPS + 1), '-i', str(CORPUS / f)],
+                      '[0:v]%s,trim=end_frame=%d,setpts=PTS-STARTPTS[out]' % (NORM, n), out, n)
+        files.append(out)
+        lengths.append(n)
+    inputs, graph, truth, at, prev = [], [], [], lengths[0], '[0:v]'
+    for f in files:
+        inputs += ['-i', str(f)]
+    for i in range(1, len(files)):
+        d = DISSOLVE if i % 2 else 2 * DISSOLVE
+        at -= d  # the dissolve begins d frames before the end of what is joined so far
+        graph.append('%s[%d:v]xfade=transition=fade:duration=%g:offset=%g[x%d]' % (prev, i, d / FPS, at / FPS, i))
+        truth.append(at + d // 2)
+        prev = '[x%d]' % i
+        at += lengths[i]
+    graph[-1] = graph[-1].rsplit('[', 1)[0] + '[out]'
+    ffmpeg_encode(inputs, ';'.join(graph), DATA / 'corpus_dissolves.mp4', at)
+    for f in files:
+        f.unlink()
+    return 'corpus_dissolves.mp4', truth, at
 
 
 def make_generated():
@@ -128,13 +162,20 @@ def join(files, out):
 
 def make():
     DATA.mkdir(parents=True, exist_ok=True)
-    truth = {'psd_testvideo.mp4': {'path': str(CORPUS / 'psd_testvideo.mp4'), 'cuts': [30, 180, 394],
+    # psd_testvideo: cuts at 30, 180, 394 (its published truth), and a dissolve from about
+    # frame 531 to 558 (by eye, frame by frame): its middle, 544, is a boundary too
+    truth = {'psd_testvideo.mp4': {'path': str(CORPUS / 'psd_testvideo.mp4'), 'cuts': [30, 180, 394, 544],
                                    'frames': 720},
              # by eye, at every frame any detector here reported: 31 (a fade in from dark),
              # 139 (a pan) and 498 (a bird flying off) are no cuts
              'moviepy_big_buck_bunny_0_30.webm': {
                  'path': str(CORPUS / 'moviepy_big_buck_bunny_0_30.webm'), 'cuts': [283, 376, 551], 'frames': 720}}
-    for name, cuts, n in (make_corpus(False), make_corpus(True), make_generated()):
+    which = sys.argv[2:] or ['cuts', 'fades', 'generated', 'dissolves']
+    makers = {'cuts': lambda: make_corpus(False), 'fades': lambda: make_corpus(True),
+              'generated': make_generated, 'dissolves': make_dissolves}
+    old = json.loads((DATA / 'truth.json').read_text()) if (DATA / 'truth.json').exists() else {}
+    truth.update({k: v for k, v in old.items() if k not in truth})
+    for name, cuts, n in (makers[w]() for w in which):
         truth[name] = {'path': str(DATA / name), 'cuts': cuts, 'frames': n}
         got = int(subprocess.run(['ffprobe', '-v', 'error', '-count_frames', '-select_streams', 'v:0',
                                   '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', str(DATA / name)],

@@ -8,7 +8,8 @@ layer, lowest first, folders of src/ on the same line being peers that must not
 include each other. A file in src/F may include headers of its own folder, of
 any lower layer and the public headers (vidx/...); never of a peer or of a
 higher layer. The public headers include only each other; the CLI (tools/vidx)
-includes only the public headers and its own files. Every folder of src/ must be
+and the Python extension (python/) include only the public headers and their own
+files. Every folder of src/ must be
 listed. Prints each violation and the folder graph's cycles, if any; exit 1 when
 there is one, else 0.
 """
@@ -69,6 +70,16 @@ def check_cli(repo, problems):
         for inc in includes(f):
             if not (inc.startswith('vidx/') or (cli / inc).exists()):
                 problems.append('%s: the CLI includes "%s" (public headers only)' % (f.relative_to(repo), inc))
+    # The Python extension is a client of the public API too (angle-bracket
+    # includes there are Python's, NumPy's and the C library's).
+    ext = repo / 'python'
+    for f in sorted(ext.glob('*.[ch]')):
+        for inc in includes(f) + re.findall(r'^\s*#\s*include\s+<((?:src|core|media|batch|'
+                                             r'pipeline|catalog|store|encode|analyze|speech)/[^>]+)>',
+                                             f.read_text(errors='replace'), re.M):
+            if not (inc.startswith('vidx/') or (ext / inc).exists()):
+                problems.append('%s: the Python extension includes "%s" (public headers only)'
+                                % (f.relative_to(repo), inc))
 
 
 def cycles(edges):

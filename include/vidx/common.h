@@ -55,7 +55,8 @@ VIDX_API const char *vidx_version(void);
     X(VIDX_ENOTFILE, -30017, "notfile", "not a regular file")                                      \
     X(VIDX_ENOTOURS, -30018, "notours", "refused: not a vidx output directory")                    \
     X(VIDX_ELOCKED, -30019, "locked", "output directory in use by another vidx")                   \
-    X(VIDX_ELEASE, -30020, "lease", "lease lost: another worker owns this video now")
+    X(VIDX_ELEASE, -30020, "lease", "lease lost: another worker owns this video now")              \
+    X(VIDX_ENOGPU, -30021, "nogpu", "no usable GPU for --hwaccel cuda")
 
 enum {
 #define VIDX_ERRNO_ENUM(name, value, shortname, msg) name = value,

@@ -44,6 +44,13 @@ VIDX_API const char *vidx_audio_format_ext(int format);
 /** Parses "wav", "flac" or "opus" into *format: 0, or VIDX_EUSAGE. */
 VIDX_API int vidx_audio_format_parse(const char *name, int *format);
 
+/** Which frames of each shot VidxJobSettings.per_scene takes. */
+typedef enum VidxScenePick {
+    VIDX_PICK_SPREAD = 0, /**< the centres of K equal slices of the shot (K = 1: its middle) */
+    VIDX_PICK_FIRST = 1,  /**< its first K frames */
+    VIDX_PICK_MIDDLE = 2, /**< K consecutive frames around its middle */
+} VidxScenePick;
+
 typedef struct VidxJobSettings {
     /** The size of the caller's struct, set by vidx_job_default_settings() ("ABI", vidx.h). */
     size_t struct_size;
@@ -90,6 +97,19 @@ typedef struct VidxJobSettings {
     int transcribe;
     /** The recogniser's settings (must outlive the job); NULL: the defaults (built-in). */
     const struct VidxTranscribeSettings *asr;
+    /**
+     * Sampling by shot: K > 0 replaces the sampler's mode (sampler.mode and its
+     * lists are ignored; approx is refused) with K exact frames of each shot
+     * (a shot shorter than K gives each of its frames once), chosen as
+     * per_scene_pick says. The shots are those of vidx_scenes_json() with
+     * default settings, and scenes.json is written as with scenes. The file
+     * is read twice: once decoding every picture to find the shots, then once
+     * more decoding only the GOPs that hold the chosen frames (audio and the
+     * transcript come from that second read). Default 0 (off).
+     */
+    int per_scene;
+    /** A VidxScenePick (default VIDX_PICK_SPREAD). */
+    int per_scene_pick;
     /**
      * Also label each kept frame (not near-duplicates) through a model endpoint
      * (vidx/label.h; label_settings must be set, with its URL) and write
@@ -147,6 +167,14 @@ typedef struct VidxJobResult {
 VIDX_API int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s,
                           VidxJobResult *result);
 VIDX_API void vidx_job_result_clear(VidxJobResult *result);
+
+/**
+ * vidx_job_run(), also saying where the video was decoded: device receives
+ * vidx_sampler_device()'s "cuda" or "cpu (REASON)", or "" when no picture was
+ * to be decoded (it failed before, or an audio-only file). device may be NULL.
+ */
+VIDX_API int vidx_job_run_on(const char *url, const char *dir, const VidxJobSettings *s,
+                             VidxJobResult *result, char *device, size_t device_size);
 
 /** vidx_audio_extract(): replace an existing output file that vidx did not write. */
 #define VIDX_AUDIO_FORCE 1u

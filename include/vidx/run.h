@@ -78,6 +78,11 @@ typedef struct VidxRunEvent {
      * when the video failed.
      */
     const char *audio;
+    /**
+     * VIDX_EVENT_VIDEO: where it was decoded, "cuda" or "cpu (REASON)"
+     * (vidx_sampler_device); NULL when no picture was decoded.
+     */
+    const char *device;
 } VidxRunEvent;
 
 typedef enum VidxLayout {
@@ -143,6 +148,13 @@ typedef struct VidxRunSettings {
     int max_attempts; /**< claims that crash or lose their worker before quarantine (default 3) */
     int follow;       /**< vidx_work: keep polling for new videos instead of exiting */
     double poll;      /**< seconds between polls of an empty queue (default 5) */
+    /**
+     * With job.sampler.hwaccel auto: how many worker processes may decode on
+     * the GPU at once (each holds one NVDEC session and its own CUDA context,
+     * reused across its videos); the others decode on the CPU. 0 (default):
+     * every worker. With hwaccel cuda every worker uses the GPU.
+     */
+    int gpu_sessions;
 } VidxRunSettings;
 
 /** The most shards a run can be split into. */

@@ -38,6 +38,16 @@ typedef enum VidxFit {
     VIDX_FIT_PAD,         /**< fit inside WxH, black bars */
 } VidxFit;
 
+/** VidxSamplerSettings.hwaccel. */
+typedef enum VidxHwaccel {
+    VIDX_HWACCEL_AUTO = 0,
+    VIDX_HWACCEL_CUDA = 1,
+    VIDX_HWACCEL_NONE = 2,
+} VidxHwaccel;
+
+/** "auto", "cuda", "none" to a VidxHwaccel; VIDX_EUSAGE for anything else. */
+VIDX_API int vidx_hwaccel_parse(const char *name);
+
 typedef struct VidxSamplerSettings {
     /** The size of the caller's struct, set by vidx_sampler_default_settings() ("ABI", vidx.h). */
     size_t struct_size;
@@ -59,6 +69,15 @@ typedef struct VidxSamplerSettings {
     VidxFit fit;
     /** Stop with VIDX_ELIMIT past this many output frames (default 1,000,000). */
     int64_t max_frames;
+    /**
+     * Where to decode and convert (a VidxHwaccel; docs/GPU.md): VIDX_HWACCEL_AUTO
+     * (default) an NVIDIA GPU when this build, the stream and the machine allow
+     * it, else the CPU, the reason reported by vidx_sampler_device();
+     * VIDX_HWACCEL_CUDA the GPU or fail with VIDX_ENOGPU; VIDX_HWACCEL_NONE the CPU.
+     * The frames sampled are the same either way; the pixels are within the
+     * tolerance docs/GPU.md states.
+     */
+    int hwaccel;
 } VidxSamplerSettings;
 
 /** Like vidx_source_settings_init(), for VidxSamplerSettings. */
@@ -139,6 +158,29 @@ typedef struct VidxAudioSettings {
     VidxAudioCallback callback; /**< receives interleaved signed 16-bit samples */
     void *opaque;
 } VidxAudioSettings;
+
+/**
+ * Where the sampler decodes, once open: "cuda" (NVDEC, converted on the GPU),
+ * or "cpu (REASON)" naming why not, e.g. "cpu (--hwaccel none)",
+ * "cpu (no CUDA driver: Cannot load libcuda.so.1)", "cpu (NVDEC does not
+ * decode 10-bit h264)". Valid until the sampler is closed.
+ */
+VIDX_API const char *vidx_sampler_device(const VidxSampler *s);
+
+/**
+ * Decodes all of src's audio (the stream VidxSourceSettings.audio_stream
+ * picked) in one read of the file, on the timeline of `vidx audio`
+ * (docs/CLI.md): interleaved signed 16-bit samples at audio->sample_rate and
+ * audio->channels go to audio->callback (audio->enabled is ignored). No
+ * picture is decoded. Open src with VidxSourceSettings.audio_only to take
+ * audio-only files too. src may have been used before (it is read again from
+ * its start) and is not used by anything else meanwhile. Returns 0;
+ * VIDX_EFORMAT when src has no audio stream; VIDX_EUSAGE without a callback;
+ * the first error of the demuxer or of the callback. *decode_errors (may be
+ * NULL): damaged packets skipped.
+ */
+VIDX_API int vidx_audio_decode(VidxSource *src, const VidxAudioSettings *audio,
+                               int64_t *decode_errors);
 
 /**
  * Plans the request against the source and prepares decoding. The source must

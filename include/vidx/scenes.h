@@ -1,7 +1,7 @@
 /*
  * vidx/scenes.h - shot boundaries of one video: hard cuts (an adaptive
- * content threshold that pans, zooms and camera flashes do not cross) and
- * transitions through black (fades).
+ * content threshold that pans, zooms and camera flashes do not cross),
+ * transitions through black (fades) and dissolves (cross-fades).
  *
  * Part of the public API; include <vidx/vidx.h>, which includes every vidx header.
  */
@@ -38,8 +38,8 @@ VIDX_API void vidx_scenes_default_settings(VidxScenesSettings *s);
  * Decodes every picture of src's video and finds its shots. *json (free with
  * vidx_free) is one object: {"frames": N, "partial": bool, "shots": [{"start",
  * "end" (seconds, pts x time_base; end is the next shot's start), "first_frame",
- * "last_frame" (0-based presentation indices), "cause" ("start", "cut" or
- * "fade"), "score", "ratio", "fade_in", "fade_out"}, ...]}.
+ * "last_frame" (0-based presentation indices), "cause" ("start", "cut",
+ * "fade" or "dissolve"), "score", "ratio", "fade_in", "fade_out"}, ...]}.
  * Returns 0, VIDX_EUSAGE for bad settings, or the sampler's error codes.
  */
 VIDX_API int vidx_scenes_json(VidxSource *src, const VidxScenesSettings *s, char **json);

@@ -73,5 +73,6 @@
 #include "scenes.h"
 #include "label.h"
 #include "transcode.h"
+#include "serve.h"
 
 #endif /* VIDX_VIDX_H */

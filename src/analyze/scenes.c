@@ -25,6 +25,23 @@
  * cut began (or the video's start) belongs to the shot it opens, fade-in
  * included. Boundaries closer than min_shot frames to the previous one are
  * dropped (the earlier wins).
+ *
+ * Dissolves (a cross-fade from one shot into the next) raise every score
+ * along them a little, like a fade, so the cut rule does not see them. A
+ * dissolve from frame s to frame e is recognised when it has ended (frame e
+ * is decided, its LOOK successors pushed): the pictures of s and e differ as
+ * a cut's would (a score of at least DISSOLVE_SCORE x min_score, CUT_SHARE of
+ * the pixels changed), every picture between is their blend (at the quarter
+ * points and the middle, within DISSOLVE_LINEAR of their difference: motion
+ * moves content instead of blending it), no single frame makes much of the
+ * change (DISSOLVE_STEP: that would be a cut), and the content is steady for
+ * LOOK frames either side (DISSOLVE_STILL) while it changes inside. Of the
+ * lengths DISSOLVE_MIN to DISSOLVE_MAX that qualify, the most linear is
+ * taken; the boundary is its middle frame. Ends that are dark (DISSOLVE_DARK
+ * x black), ends that are one picture at two brightnesses (a fade is a blend
+ * with black), and windows near another boundary are left to the rules
+ * above. Motion inside the shots on either side hides a dissolve
+ * (the steadiness test); the detector then misses it rather than guess.
  */
 #include "analyze/scenes.h"
 
@@ -37,7 +54,20 @@
 
 #define WINDOW 8 /* frames before a candidate in the adaptive threshold's base */
 #define LOOK   3 /* frames after it: the base, and the longest flash */
-#define RING   (LOOK + 2)
+/* Dissolves (cross-fades) of DISSOLVE_MIN to DISSOLVE_MAX frames are looked for. */
+#define DISSOLVE_MIN 6
+#define DISSOLVE_MAX 30
+/* The pictures kept: a dissolve's window, LOOK frames either side of it. */
+#define RING (DISSOLVE_MAX + 2 * LOOK + 2)
+/* A dissolve's two ends differ like a cut: this content score at least (x min_score) ... */
+#define DISSOLVE_SCORE 2.0
+/* ... each picture inside is the blend of the ends, within this share of their difference ... */
+#define DISSOLVE_LINEAR 0.25
+/* ... no one frame makes more than this share of the change (else it holds a cut) ... */
+#define DISSOLVE_STEP 0.5
+/* ... and the LOOK frames either side change less than the LOOK frames inside (this share). */
+#define DISSOLVE_STILL 0.8
+#define DISSOLVE_DARK  2 /* x black: an end this dark is a fade's, not a dissolve's */
 /* A frame after a candidate this close to the frame before it (x its score): a flash. */
 #define FLASH_MATCH 0.4
 /* A cut changes much of the picture: at least this share of its pixels by more than CUT_DELTA. */
@@ -191,6 +221,103 @@ static int64_t flash_end(const SceneDetector *d, int64_t k)
     return end;
 }
 
+/* Share of the pixels of frames a and b that differ by more than CUT_DELTA. */
+static double changed_between(const SceneDetector *d, int64_t a, int64_t b)
+{
+    const uint8_t *x = pic(d, a), *y = pic(d, b);
+    size_t n = (size_t)d->w * (size_t)d->h, changed = 0;
+    for (size_t i = 0; i < n; i++)
+        changed += abs((int)x[i] - (int)y[i]) > CUT_DELTA;
+    return n ? (double)changed / (double)n : 0;
+}
+
+/* Mean absolute difference of frame m from the blend of frames s and e at m's place. */
+static double blend_error(const SceneDetector *d, int64_t s, int64_t m, int64_t e)
+{
+    const uint8_t *a = pic(d, s), *x = pic(d, m), *b = pic(d, e);
+    size_t n = (size_t)d->w * (size_t)d->h;
+    int64_t len = e - s, at = m - s;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t blend = ((len - at) * a[i] + at * b[i]) / len;
+        sum += (uint64_t)llabs((int64_t)x[i] - blend);
+    }
+    return n ? (double)sum / (double)n : 0;
+}
+
+/*
+ * Mean absolute difference of frame a's picture, scaled to frame b's mean
+ * luma, from frame b's: small when b is a at another brightness (a fade).
+ */
+static double scaled_error(const SceneDetector *d, int64_t a, int64_t b)
+{
+    const uint8_t *x = pic(d, a), *y = pic(d, b);
+    size_t n = (size_t)d->w * (size_t)d->h;
+    double gain = d->fr[a].mean > 0 ? d->fr[b].mean / d->fr[a].mean : 1, sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += fabs(x[i] * gain - y[i]);
+    return n ? sum / (double)n : 0;
+}
+
+/* A boundary already decided in frames [a, b]. */
+static int boundary_in(const SceneDetector *d, int64_t a, int64_t b)
+{
+    for (int64_t i = VIDX_MAX(a, 0); i <= b; i++)
+        if (d->fr[i].cause >= 0)
+            return 1;
+    return 0;
+}
+
+/* How far frames s..e (e > s + 3) are from a dissolve: the worst blend error over
+ * their difference, or a negative value when they are not one. */
+static double dissolve_fit(const SceneDetector *d, int64_t s, int64_t e)
+{
+    double diff = mad(d, pic(d, s), pic(d, e)), worst = 0;
+    if (d->fr[s].level <= DISSOLVE_DARK * d->p.black || diff < DISSOLVE_SCORE * d->p.min_score ||
+        mad(d, pic(d, s - LOOK), pic(d, s)) > DISSOLVE_STILL * mad(d, pic(d, s), pic(d, s + LOOK)))
+        return -1;
+    for (int64_t i = s + 1; i <= e; i++)
+        if (d->fr[i].score > DISSOLVE_STEP * diff || is_black(d, i))
+            return -1;
+    for (int q = 1; q <= 3; q++) {
+        double err = blend_error(d, s, s + (e - s) * q / 4, e) / diff;
+        if (err > DISSOLVE_LINEAR)
+            return -1;
+        worst = VIDX_MAX(worst, err);
+    }
+    if (changed_between(d, s, e) < CUT_SHARE ||
+        VIDX_MIN(scaled_error(d, s, e), scaled_error(d, e, s)) < DISSOLVE_LINEAR * diff)
+        return -1; /* not a change of content: the same picture brightening or darkening */
+    return worst;
+}
+
+/*
+ * Has a dissolve just ended at frame e (its LOOK successors pushed)? Then its
+ * middle frame begins a shot.
+ */
+static void dissolve_ending_at(SceneDetector *d, int64_t e)
+{
+    if (e - DISSOLVE_MIN - LOOK < 1 || e + LOOK >= d->n ||
+        d->fr[e].level <= DISSOLVE_DARK * d->p.black)
+        return;
+    double inside = mad(d, pic(d, e - LOOK), pic(d, e));
+    if (inside < d->p.min_score / 2 ||
+        mad(d, pic(d, e), pic(d, e + LOOK)) > DISSOLVE_STILL * inside)
+        return; /* not changing into e, or not steady after it */
+    double best = -1;
+    int64_t best_s = 0;
+    for (int64_t s = e - DISSOLVE_MIN; s >= e - DISSOLVE_MAX && s - LOOK >= 1; s--) {
+        double fit = dissolve_fit(d, s, e);
+        if (fit >= 0 && (best < 0 || fit < best))
+            best = fit, best_s = s;
+    }
+    if (best < 0 || boundary_in(d, best_s - d->p.min_shot, e))
+        return;
+    FrameInfo *m = &d->fr[best_s + (e - best_s + 1) / 2];
+    m->cause = SCENE_DISSOLVE;
+    m->ratio = 0;
+}
+
 /* Is frame k the first of a fade-in out of a black run that a fade-out (no boundary) began? */
 static int fade_in_after_fade_out(const SceneDetector *d, int64_t k)
 {
@@ -224,6 +351,8 @@ static void decide(SceneDetector *d, int64_t k)
     }
     if (f->cause < 0 && k > d->flash_until && fade_in_after_fade_out(d, k))
         d->fr[fade_in_start(d, k)].cause = SCENE_FADE;
+    if (f->cause < 0 && k > d->flash_until)
+        dissolve_ending_at(d, k);
     if (is_black(d, k) && !is_black(d, k - 1))
         d->black_from = k;
 }
@@ -320,4 +449,54 @@ const SceneShot *vidx__scene_shots(const SceneDetector *d, int64_t *n)
 int64_t vidx__scene_frames(const SceneDetector *d)
 {
     return d->n;
+}
+
+/* The i-th of the m frames pick takes from a shot of len frames starting at a. */
+static int64_t picked(int64_t a, int64_t len, int64_t m, int64_t i, ScenePick pick)
+{
+    if (pick == SCENE_PICK_FIRST)
+        return a + i;
+    if (pick == SCENE_PICK_MIDDLE) /* m = 1: frame len / 2, as spread's one slice */
+        return a + (len - m + 1) / 2 + i;
+    /* floor((i + 0.5) * len / m): distinct and increasing, since len / m >= 1 */
+    return a + (2 * i + 1) * len / (2 * m);
+}
+
+int vidx__scene_pick(const SceneShot *shots, int64_t n, int k, ScenePick pick, int64_t max,
+                     int64_t **out, int64_t *n_out)
+{
+    int64_t total = 0, at = 0;
+    *out = NULL;
+    *n_out = 0;
+    for (int64_t s = 0; s < n; s++) {
+        total += VIDX_MIN((int64_t)k, shots[s].last - shots[s].first + 1);
+        if (total > max)
+            return -ERANGE;
+    }
+    int64_t *idx = malloc((size_t)VIDX_MAX(total, 1) * sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
+    for (int64_t s = 0; s < n; s++) {
+        int64_t len = shots[s].last - shots[s].first + 1, m = VIDX_MIN((int64_t)k, len);
+        for (int64_t i = 0; i < m; i++)
+            idx[at++] = picked(shots[s].first, len, m, i, pick);
+    }
+    *out = idx;
+    *n_out = total;
+    return 0;
+}
+
+int64_t vidx__scene_shot_of(const SceneShot *shots, int64_t n, int64_t index)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (index < shots[mid].first)
+            hi = mid - 1;
+        else if (index > shots[mid].last)
+            lo = mid + 1;
+        else
+            return mid;
+    }
+    return -1;
 }

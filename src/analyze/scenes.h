@@ -16,6 +16,7 @@ typedef enum SceneCause {
     SCENE_START = 0, /* the first frame of the video */
     SCENE_CUT,       /* a hard cut (the content detector) */
     SCENE_FADE,      /* the first frame of a fade-in, after a fade to black */
+    SCENE_DISSOLVE,  /* the middle frame of a dissolve (a cross-fade) */
 } SceneCause;
 
 typedef struct SceneShot {
@@ -59,5 +60,23 @@ const SceneShot *vidx__scene_shots(const SceneDetector *d, int64_t *n);
 /* Frames pushed so far. */
 int64_t vidx__scene_frames(const SceneDetector *d);
 void vidx__scene_free(SceneDetector **d);
+
+/* Which frames of a shot vidx__scene_pick takes (the public VidxScenePick values). */
+typedef enum ScenePick {
+    SCENE_PICK_SPREAD = 0, /* the centres of k equal slices of the shot (k = 1: its middle) */
+    SCENE_PICK_FIRST,      /* its first k frames */
+    SCENE_PICK_MIDDLE,     /* k consecutive frames around its middle */
+} ScenePick;
+
+/*
+ * k (>= 1) frames of each of the n shots, as presentation indices in
+ * ascending order, into *out (malloc'd, n_out entries; free()). A shot of
+ * fewer than k frames gives each of its frames once. Returns 0, -ENOMEM, or
+ * -ERANGE when there would be more than max frames (nothing allocated).
+ */
+int vidx__scene_pick(const SceneShot *shots, int64_t n, int k, ScenePick pick, int64_t max,
+                     int64_t **out, int64_t *n_out);
+/* The position in shots (n of them, in order) of the shot holding frame index, or -1. */
+int64_t vidx__scene_shot_of(const SceneShot *shots, int64_t n, int64_t index);
 
 #endif /* VIDX_ANALYZE_SCENES_H */

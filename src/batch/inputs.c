@@ -14,6 +14,12 @@
  * names in it are taken against the list's own directory ("-", stdin, and
  * other pipes: against the current one). Lists may include lists up to VIDX_LIST_DEPTH
  * deep; a list that includes itself, directly or through others, is refused.
+ *
+ * An s3://bucket/prefix/ (or s3://bucket) is listed like a directory walk:
+ * every object under the prefix, at any depth, keys with a hidden component
+ * ('.' first) and "folder" markers (keys ending in '/') skipped, kinds told by
+ * the extension alone (an object is not read to be sorted). An s3:// URL that
+ * does not end in '/' names one object, taken as a file named explicitly.
  */
 #include "batch/inputs.h"
 
@@ -29,6 +35,7 @@
 
 #include "batch/kind.h"
 #include "core/internal.h"
+#include "net/s3.h"
 
 /* A list being read, for cycle and depth checks. */
 typedef struct ListFrame {
@@ -152,6 +159,55 @@ static int walk(Expand *e, const char *dir, int depth)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Buckets                                                                  */
+/* ---------------------------------------------------------------------- */
+
+typedef struct BucketWalk {
+    InputList *l;
+    const char *bucket;
+} BucketWalk;
+
+static int bucket_entry(void *opaque, const char *key, int64_t size, const char *etag)
+{
+    BucketWalk *w = opaque;
+    const char *name = strrchr(key, '/');
+    (void)size;
+    (void)etag;
+    name = name ? name + 1 : key;
+    if (!*name || key[0] == '.' || strstr(key, "/."))
+        return 0; /* a folder marker, or hidden */
+    InputKind k = vidx__input_kind_by_name(name);
+    if (k == INPUT_VIDEO || (k == INPUT_AUDIO && w->l->audio_files)) {
+        char *path;
+        if (asprintf(&path, "s3://%s/%s", w->bucket, key) < 0)
+            return -ENOMEM;
+        return add(w->l, path, NULL);
+    }
+    count_kind(w->l, k);
+    return 0;
+}
+
+/* s3://bucket/prefix/: every object under it, as a walk (see the top). */
+static int walk_bucket(Expand *e, const char *url)
+{
+    char *bucket, *prefix;
+    S3 *s3 = NULL;
+    int ret = vidx__s3_parse(url, &bucket, &prefix);
+    if (ret == 0)
+        ret = vidx__s3_open(&s3);
+    if (ret == 0) {
+        BucketWalk w = {e->l, bucket};
+        ret = vidx__s3_list(s3, bucket, prefix, bucket_entry, &w);
+    }
+    if (ret < 0 && ret != -ENOMEM)
+        vidx__log(VIDX_LOG_ERROR, "%s: cannot list the bucket: %s", url, vidx_error_detail(ret));
+    vidx__s3_close(&s3);
+    free(bucket);
+    free(prefix);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Lists                                                                   */
 /* ---------------------------------------------------------------------- */
 
@@ -254,6 +310,9 @@ static int expand_one(Expand *e, const char *in, const char *base, int top)
         return read_list(e, stdin, "-", NULL);
     if (in[0] == '@')
         return open_list(e, in + 1, base);
+    if (vidx__s3_is_url(in) &&
+        (strlen(in) == strcspn(in + 5, "/") + 5 || in[strlen(in) - 1] == '/'))
+        return walk_bucket(e, in);
     char *path = vidx__path_canonical(in, base);
     if (!path)
         return -ENOMEM;
@@ -359,6 +418,14 @@ void vidx__inputs_free(InputList *l)
         free(l->items[i].path);
     free(l->items);
     memset(l, 0, sizeof(*l));
+}
+
+int vidx__input_identify(const char *path, char out[64], int64_t *size, int64_t *mtime)
+{
+    if (!vidx__s3_is_url(path))
+        return vidx__input_fingerprint(path, out, size, mtime);
+    *mtime = 0;
+    return vidx__s3_fingerprint(path, out, size);
 }
 
 void vidx__input_key(const char *path, char out[96])

@@ -47,6 +47,12 @@ void vidx__inputs_free(InputList *list);
 /* Sorts by path and keeps one entry per path and per device + inode (logging the others). */
 void vidx__inputs_sort_unique(InputList *list);
 
+/*
+ * The fingerprint of an input (core/fingerprint.h); an s3:// object's is its size and
+ * ETag (one HEAD request), so a changed object is processed again and a same one skipped.
+ */
+int vidx__input_identify(const char *path, char out[64], int64_t *size, int64_t *mtime);
+
 /* "<safe basename>-<16 hex of a hash of the path>": stable, path-safe, collision-free. */
 void vidx__input_key(const char *path, char out[96]);
 /* The same, with salt hashed after the path (a queue claim's key: salt "#<fence>"). */

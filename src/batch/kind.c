@@ -45,7 +45,7 @@ int vidx__video_extension(const char *name)
     return has_extension(name, video_exts);
 }
 
-static InputKind by_extension(const char *name)
+InputKind vidx__input_kind_by_name(const char *name)
 {
     if (has_extension(name, video_exts))
         return INPUT_VIDEO;
@@ -84,6 +84,6 @@ static InputKind sniff(const char *path)
 
 InputKind vidx__input_kind(const char *path, const char *name)
 {
-    InputKind k = by_extension(name);
+    InputKind k = vidx__input_kind_by_name(name);
     return k == INPUT_OTHER ? sniff(path) : k;
 }

@@ -21,5 +21,7 @@ int vidx__video_extension(const char *name);
  * sniffed with FFmpeg's format probe (no demuxer is opened).
  */
 InputKind vidx__input_kind(const char *path, const char *name);
+/* The kind by name's extension alone (INPUT_OTHER when unknown): objects in a bucket. */
+InputKind vidx__input_kind_by_name(const char *name);
 
 #endif

@@ -7,12 +7,16 @@
  * rate, channels, audio_stream), stream, dedup (perceptual threshold), dedup_exact (frames
  * stored content-addressed in OUT/objects/ instead of per video), manifest and
  * scenes (shots and scenes.json), transcribe (the transcript; not its backend),
- * label (frame labels; not the endpoint, model or prompt: docs/CLOUD.md).
+ * label (frame labels; not the endpoint, model or prompt: docs/CLOUD.md),
+ * per_scene and per_scene_pick (sampling by shot), and
+ * hwaccel (the GPU's scaling is within a tolerance of the CPU's, not identical;
+ * where a video actually ran is recorded per video, videos.device).
  * Not in it, because they never change what a finished video's output is:
  * threads, jobs, timeouts and the stall watchdog, memory/disk/scratch/frame/
  * pixel/stream limits (a video they stop fails; --retry redoes it), durable,
  * callbacks, network_timeout, retry, scratch, pixel (follows the format),
- * shard_bytes/shard_samples (which shard a sample goes to, not the sample)
+ * shard_bytes/shard_samples (which shard a sample goes to, not the sample),
+ * gpu_sessions (which workers may use the GPU)
  * and layout (fixed per OUT: a run with another layout is refused).
  *
  * Compatibility: the first hash ("v1") covered the OPTION_V1_* fields. They
@@ -75,6 +79,9 @@ INT_FIELD(manifest, s->job.manifest)
 INT_FIELD(scenes, s->job.scenes)
 INT_FIELD(transcribe, s->job.transcribe)
 INT_FIELD(label, s->job.label)
+INT_FIELD(per_scene, s->job.per_scene)
+INT_FIELD(per_scene_pick, s->job.per_scene_pick)
+INT_FIELD(hwaccel, s->job.sampler.hwaccel)
 
 static int put_fps(const VidxRunSettings *s, char *buf, size_t size)
 {
@@ -135,6 +142,9 @@ static const OptionField fields[] = {
     NEW(scenes),
     NEW(transcribe),
     NEW(label),
+    NEW(per_scene),
+    NEW(per_scene_pick),
+    NEW(hwaccel),
 };
 
 const OptionField *vidx__option_fields(size_t *n)

@@ -170,7 +170,7 @@ static int add_claim(Run *r, QueueItem *it)
     t->queue_id = it->id;
     t->fence = it->fence;
     t->attempts = it->attempts;
-    vidx__input_fingerprint(t->path, t->fingerprint, &t->size, &t->mtime);
+    vidx__input_identify(t->path, t->fingerprint, &t->size, &t->mtime);
     claim_key(t->path, t->fence, t->key);
     if (vidx__catalog_prior(r->cat, t->path, &prior) < 0)
         return VIDX_ECATALOG;

@@ -92,7 +92,8 @@ static void count_video(Run *r, const CatalogVideo *v, const VidxFrameRecord *re
                        .frames = (int64_t)v->n_frames,
                        .seconds = v->seconds,
                        .key = v->key,
-                       .audio = v->audio};
+                       .audio = v->audio,
+                       .device = v->device};
     vidx__run_emit(r, VIDX_EVENT_VIDEO, &ev);
 }
 
@@ -141,6 +142,7 @@ void vidx__record_classify(const Run *r, const WireResult *res, CatalogVideo *v)
     else
         v->error_class = res->partial ? partial_class(res) : NULL;
     v->error = v->status != VIDX_VIDEO_OK ? res->message : NULL;
+    v->device = res->device;
 }
 
 /* The store failed (an I/O error of OUT's filesystem): the run stops, nothing is lost.

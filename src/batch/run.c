@@ -33,8 +33,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libavutil/error.h>
 
 #include "batch/emit.h"
@@ -43,6 +45,7 @@
 #include "batch/queue.h"
 #include "batch/record.h"
 #include "batch/state.h"
+#include "gpu/gpu.h"
 #include "batch/wire.h"
 #include "batch/run_settings.h"
 #include "batch/shard.h"
@@ -98,7 +101,7 @@ static int plan_tasks(Run *r, const InputList *in)
         if (!t)
             return -ENOMEM;
         t->path = in->items[i].path;
-        vidx__input_fingerprint(t->path, t->fingerprint, &t->size, &t->mtime);
+        vidx__input_identify(t->path, t->fingerprint, &t->size, &t->mtime);
         if (vidx__catalog_prior(r->cat, t->path, &prior) < 0)
             return VIDX_ECATALOG;
         if (prior.found && prior.key[0]) /* a video keeps its key (a migrated one too) */
@@ -149,9 +152,10 @@ static int spawn(Run *r, Worker *w)
     if (pid == 0) {
         /* Each worker may hold two videos in scratch: the one it works on and
          * the finished one the supervisor is committing (see prefetch). */
-        WorkerConfig cfg = {r->set, r->out, r->threads,
-                            r->set->max_scratch > 0 ? r->set->max_scratch / (2 * r->n_workers) : 0,
-                            getppid()};
+        WorkerConfig cfg = {
+            r->set,     r->out,
+            r->threads, r->set->max_scratch > 0 ? r->set->max_scratch / (2 * r->n_workers) : 0,
+            getppid(),  (int)(w - r->workers)};
         close(down[1]);
         close(up[0]);
         close(r->lock_fd); /* the lock is the supervisor's alone: it must end with it */
@@ -657,6 +661,32 @@ void vidx__supervise_close(Run *r)
     r->n_tasks = r->next_task = r->cap_tasks = 0;
 }
 
+/*
+ * The catalog's meta 'run' (docs/CATALOG.md): this run's state, when it
+ * started, how many videos it has to do, and its process, for readers of the
+ * catalog (vidx serve's progress and ETA). Not recording it only costs them
+ * that view: logged, never a failure of the run.
+ */
+static void note_run(Run *r, const char *state, double started)
+{
+    char host[256] = "";
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gethostname(host, sizeof(host) - 1);
+    char *text = NULL;
+    json_t *o = json_pack("{s:s, s:f, s:I, s:I, s:i, s:s}", "state", state, "started", started,
+                          "todo", (json_int_t)r->n_tasks, "total", (json_int_t)r->sum.total, "pid",
+                          (int)getpid(), "host", host);
+    if (o && strcmp(state, "running"))
+        json_object_set_new(o, "ended", json_real((double)now.tv_sec + now.tv_nsec / 1e9));
+    if (o)
+        text = json_dumps(o, JSON_COMPACT);
+    if (!text || vidx__catalog_meta_put(r->cat, "run", text) < 0)
+        vidx__log(VIDX_LOG_WARNING, "%s: could not note the run's progress in the catalog", r->out);
+    free(text);
+    json_decref(o);
+}
+
 int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
              const VidxRunSettings *caller, VidxRunSummary *summary)
 {
@@ -683,8 +713,30 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
         ret = VIDX_EUSAGE;
         goto done;
     }
-    if ((ret = prepare(&r, inputs, n_inputs, &in)) == 0)
+    if (s->gpu_sessions < 0) {
+        vidx__log(VIDX_LOG_ERROR, "gpu sessions %d: expected 0 (every worker) or more",
+                  s->gpu_sessions);
+        ret = VIDX_EUSAGE;
+        goto done;
+    }
+    if (s->job.sampler.hwaccel == VIDX_HWACCEL_CUDA) {
+        /* Refused before anything is touched when no GPU can be had at all. Only
+         * dlopen here: CUDA initialised before fork is unusable in the workers. */
+        char why[192];
+        if (!vidx__gpu_loadable(why, sizeof(why))) {
+            vidx__log(VIDX_LOG_ERROR, "--hwaccel cuda: %s", why);
+            ret = VIDX_ENOGPU;
+            goto done;
+        }
+    }
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    double started = (double)wall.tv_sec + wall.tv_nsec / 1e9;
+    if ((ret = prepare(&r, inputs, n_inputs, &in)) == 0) {
+        note_run(&r, "running", started);
         ret = vidx__supervise(&r);
+        note_run(&r, ret < 0 ? "stopped" : "finished", started);
+    }
 done:
     vidx__supervise_close(&r);
     r.sum.seconds = vidx__now() - r.t0;

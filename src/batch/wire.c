@@ -13,7 +13,8 @@
  *                   "first_frame", "last_frame", "cause", "score", ...}, ...]}]
  *                   [, "transcript": {"segments": [{"start", "end", "text"}, ...]}]
  *                   [, "labels": {"labels": [{"frame", "index", "time", "file", "model",
- *                   "latency", "caption", "tags" | "error"}, ...]}]}
+ *                   "latency", "caption", "tags" | "error"}, ...]}]
+ *                   [, "device": "cuda" or "cpu (REASON)", where it decoded]}
  *                   ("class": the error's; for a partial result "truncated" when
  *                   the input was cut off, else "decode")
  *
@@ -192,6 +193,8 @@ static json_t *result_json(const VidxJobResult *r, const JobOutput *out)
                             json_pack("{s:s, s:i, s:i, s:f}", "path", r->audio_path, "rate",
                                       r->audio_rate, "channels", r->audio_channels, "duration",
                                       r->audio_duration));
+    if (o && out->device[0])
+        json_object_set_new(o, "device", json_string(out->device));
     if (o && out->scenes_json)
         json_object_set_new(o, "scenes", json_loads(out->scenes_json, 0, NULL));
     if (o && out->transcript_json)
@@ -354,6 +357,7 @@ int vidx__wire_result_decode(const char *line, WireResult *r)
     r->probe = get_str(o, "probe");
     r->tar_end = get_int(o, "tar_end");
     r->tar_samples = get_int(o, "tar_samples");
+    r->device = get_str(o, "device");
     audio_decode(json_object_get(o, "audio"), r);
     if (frames_decode(json_object_get(o, "frames"), r) < 0 ||
         shots_decode(json_object_get(o, "scenes"), r) < 0 ||

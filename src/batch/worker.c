@@ -34,6 +34,7 @@ static int write_line(int fd, const char *s)
 typedef struct WorkerCtx {
     int wfd;
     VidxJobSettings job; /* what every task shares */
+    char cpu_why[96];    /* set: this worker is past --gpu-sessions, the reason to report */
 } WorkerCtx;
 
 static void on_start(void *opaque, const VidxVideoInfo *info)
@@ -88,6 +89,13 @@ static void shared_settings(const WorkerConfig *cfg, WorkerCtx *ctx)
     js->source.on_progress = on_progress;
     js->source.progress_opaque = ctx;
     js->cancel = NULL;
+    /* Beyond --gpu-sessions (hwaccel auto) this worker decodes on the CPU. */
+    int sessions = cfg->run->gpu_sessions;
+    if (js->sampler.hwaccel == VIDX_HWACCEL_AUTO && sessions > 0 && cfg->slot >= sessions) {
+        js->sampler.hwaccel = VIDX_HWACCEL_NONE;
+        snprintf(ctx->cpu_why, sizeof(ctx->cpu_why), "cpu (worker %d: --gpu-sessions %d)",
+                 cfg->slot + 1, sessions);
+    }
 }
 
 static int send_result(WorkerCtx *ctx, const VidxJobResult *res, const JobOutput *out)
@@ -120,6 +128,8 @@ static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
     VidxJobResult res;
     JobOutput out;
     vidx__job_run_into(task.path, task.scratch, &ctx->job, &target, &res, &out);
+    if (ctx->cpu_why[0] && out.device[0]) /* say why, rather than "--hwaccel none" */
+        snprintf(out.device, sizeof(out.device), "%s", ctx->cpu_why);
     int ret = send_result(ctx, &res, &out);
     vidx__job_output_clear(&out);
     vidx_job_result_clear(&res);

@@ -15,6 +15,7 @@ typedef struct WorkerConfig {
     int threads;       /* decoder threads per video */
     int64_t max_bytes; /* scratch budget per video (0: none) */
     pid_t supervisor;
+    int slot; /* the worker's index in the pool, 0-based (gpu_sessions) */
 } WorkerConfig;
 
 /* Never returns: serves tasks from rfd until it closes, then _exit(0). */

@@ -274,6 +274,13 @@ int vidx__catalog_shard_set(VidxCatalog *c, const char *name, int64_t size, int6
     return c->ops->shard_set(c->b, name, size, samples);
 }
 
+int vidx__catalog_view(VidxCatalog *c, const CatalogView *v, CatalogRowFn fn, void *opaque)
+{
+    if ((unsigned)v->kind >= CATALOG_VIEW_COUNT)
+        return VIDX_EUSAGE;
+    return c->ops->view(c->b, v, fn, opaque);
+}
+
 int vidx__catalog_referenced(VidxCatalog *c, CatalogRef what, const char *name)
 {
     return c->ops->referenced(c->b, what, name);
@@ -304,6 +311,11 @@ const CatalogQueueOps *vidx__catalog_queue(VidxCatalog *c, CatalogBackend **b)
 {
     *b = c->b;
     return c->ops->queue;
+}
+
+void vidx__catalog_mask_url(const char *url, char *out, size_t size)
+{
+    vidx__pg_mask_url(url, out, size);
 }
 
 const char *vidx__catalog_kind(const VidxCatalog *c)

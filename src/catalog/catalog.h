@@ -36,7 +36,7 @@ typedef struct CatalogFrame {
 typedef struct CatalogShot {
     double start, end;               /* seconds */
     int64_t first_frame, last_frame; /* 0-based presentation indices */
-    const char *cause;               /* "start", "cut" or "fade" */
+    const char *cause;               /* "start", "cut", "fade" or "dissolve" */
     double score;
 } CatalogShot;
 
@@ -46,7 +46,7 @@ typedef struct CatalogSegment {
     const char *text;
 } CatalogSegment;
 
-/* One frame's label (schema 5, --label-url): the labels table's row. */
+/* One frame's label (schema 6, --label-url): the labels table's row. */
 typedef struct CatalogLabel {
     int64_t seq;         /* the frame's seq (its position among the video's frames) */
     const char *caption; /* NULL when error */
@@ -67,6 +67,8 @@ typedef struct CatalogVideo {
     /* videos.audio (schema 3): "none" (asked for, the file has none), the format
      * written ("wav", "flac", "opus"), or NULL (not asked for) */
     const char *audio;
+    /* videos.device (schema 5): where it decoded, "cuda" or "cpu (REASON)"; NULL: no decode */
+    const char *device;
     const CatalogFrame *frames;
     size_t n_frames;
     const char *audio_path; /* relative to OUT, or NULL */
@@ -197,6 +199,58 @@ typedef void (*CatalogCountFn)(void *opaque, const char *status, int64_t videos,
 typedef void (*CatalogFailureFn)(void *opaque, const char *path, const char *status,
                                  const char *error_class, const char *error, int attempts);
 
+/*
+ * The dashboard's reads (src/serve/, vidx serve and vidx report): what its
+ * pages and API show, a bounded page at a time. Each view calls fn with its
+ * header (values NULL) and then once per row, columns as listed.
+ */
+typedef enum CatalogViewKind {
+    /* status, videos, frames: one row per status */
+    CATALOG_VIEW_COUNTS,
+    /* status, error_class, videos: the videos not ok, by status and class */
+    CATALOG_VIEW_CLASSES,
+    /* t (a bucket's start, Unix seconds), videos, frames: videos whose processing
+     * ended (started_at + seconds) at or after since and before until, per bucket of
+     * bucket seconds (the buckets are multiples of bucket; empty ones left out) */
+    CATALOG_VIEW_TIMELINE,
+    /* id, path, key, status, error_class, error, attempts, started_at, seconds,
+     * frames: videos matching status, error_class and search with id > after,
+     * by id, at most limit */
+    CATALOG_VIEW_VIDEOS,
+    /* videos: how many match status, error_class and search (as VIDEOS) */
+    CATALOG_VIEW_MATCHING,
+    /* video id's row: id, path, key, size, mtime, fingerprint, options_hash, status,
+     * error_class, error, attempts, started_at, seconds, frames, probe, updated_at,
+     * audio (no row: no such video) */
+    CATALOG_VIEW_VIDEO,
+    /* seq, index, target, time, pts, keyframe, width, height, bytes, location,
+     * offset, checksum, phash, dup_of: video id's frames with seq >= after, by
+     * seq, at most limit */
+    CATALOG_VIEW_FRAMES,
+    /* seq, start, end, first_frame, last_frame, cause, score: video id's shots */
+    CATALOG_VIEW_SHOTS,
+    /* seq, start, end, text: video id's transcript segments */
+    CATALOG_VIEW_SEGMENTS,
+    /* path, rate, channels, duration, bytes: video id's audio file (0 or 1 row) */
+    CATALOG_VIEW_AUDIO,
+    CATALOG_VIEW_COUNT
+} CatalogViewKind;
+
+typedef struct CatalogView {
+    CatalogViewKind kind;
+    int64_t id;              /* VIDEO, FRAMES, SHOTS, SEGMENTS, AUDIO: the video's id */
+    const char *status;      /* VIDEOS, MATCHING: a status, "failing" (any but ok), NULL: any */
+    const char *error_class; /* VIDEOS, MATCHING: NULL: any */
+    const char *search;      /* VIDEOS, MATCHING: a substring of path or error, NULL: any */
+    int64_t after;           /* VIDEOS: ids above it; FRAMES: the first seq */
+    int64_t limit;           /* VIDEOS, FRAMES, SHOTS, SEGMENTS: at most this many rows */
+    double bucket, since;    /* TIMELINE: seconds per bucket (> 0); from (Unix seconds) */
+    double until;            /* TIMELINE: to (the caller bounds (until - since) / bucket) */
+} CatalogView;
+
+/* Runs view v (VidxCatalogOps.view): 0, VIDX_EUSAGE (no such view), or the error. */
+int vidx__catalog_view(VidxCatalog *c, const CatalogView *v, CatalogRowFn fn, void *opaque);
+
 /* A video row as schema migration sees it. */
 typedef struct CatalogVideoId {
     int64_t id, size, mtime;
@@ -270,7 +324,8 @@ typedef struct VidxCatalogOps {
      * (NULL for NULL) and offset (-1 for NULL); new_blob 1 exactly when a
      * blobs row has the frame's checksum at the same location and offset;
      * audio_path NULL when the video has no audio row, else the audio fields;
-     * shard_name NULL. What v points at lives only during the call. fn
+     * its shots and segments rows in seq order (shots / segments NULL when
+     * it has none); shard_name NULL. What v points at lives only during the call. fn
      * returning non-zero stops the walk, and is returned. Works read-only.
      */
     int (*video_rows)(CatalogBackend *b, int (*fn)(void *, const CatalogVideo *v), void *opaque);
@@ -280,6 +335,8 @@ typedef struct VidxCatalogOps {
      * v->shard_name; for vidx merge, whose videos may point into several.
      */
     int (*shard_set)(CatalogBackend *b, const char *name, int64_t size, int64_t samples);
+    /* The dashboard's reads (CatalogView above); works read-only. */
+    int (*view)(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, void *opaque);
 } VidxCatalogOps;
 
 extern const VidxCatalogOps vidx__catalog_sqlite;
@@ -324,11 +381,15 @@ int vidx__catalog_videos(VidxCatalog *c, int relative_only,
                          int (*fn)(void *, const CatalogVideoId *), void *opaque);
 int vidx__catalog_rename_video(VidxCatalog *c, int64_t id, const char *path);
 
-/* Every video with its frames and audio, as put() takes it (VidxCatalogOps.video_rows). */
+/* Every video with its frames, audio, shots and segments, as put() takes it
+ * (VidxCatalogOps.video_rows). */
 int vidx__catalog_video_rows(VidxCatalog *c, int (*fn)(void *, const CatalogVideo *), void *opaque);
 
 /* Inside a transaction: shard name's committed size and samples (VidxCatalogOps.shard_set). */
 int vidx__catalog_shard_set(VidxCatalog *c, const char *name, int64_t size, int64_t samples);
+
+/* A catalog location for messages and pages: a URL's password masked (pg.h). */
+void vidx__catalog_mask_url(const char *url, char *out, size_t size);
 
 /* Status names as the catalog stores them (and back; unknown: failed). */
 VidxVideoStatus vidx__video_status_parse(const char *name);

@@ -41,6 +41,10 @@ static const char schema[] =
     " probe TEXT, updated_at DOUBLE PRECISION NOT NULL);"
     "CREATE INDEX IF NOT EXISTS videos_status ON videos(status);"
     "CREATE INDEX IF NOT EXISTS videos_key ON videos(key);"
+    /* the dashboard's views (counts, classes, filtered pages; the timeline) */
+    "CREATE INDEX IF NOT EXISTS videos_status_class ON videos(status, error_class, frames);"
+    "CREATE INDEX IF NOT EXISTS videos_ended ON videos((started_at + seconds), started_at, "
+    "seconds, frames);"
     "CREATE TABLE IF NOT EXISTS frames("
     " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
     " idx BIGINT NOT NULL, target DOUBLE PRECISION, time DOUBLE PRECISION NOT NULL,"
@@ -73,7 +77,9 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS blobs_location ON blobs(location);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
     /* schema 3 (catalog/migrate.h): added to a catalog made before it */
-    "ALTER TABLE videos ADD COLUMN IF NOT EXISTS audio TEXT;";
+    "ALTER TABLE videos ADD COLUMN IF NOT EXISTS audio TEXT;"
+    /* schema 5: where each video decoded */
+    "ALTER TABLE videos ADD COLUMN IF NOT EXISTS device TEXT;";
 
 /* Rows schema 2 never writes: relative paths (catalog/migrate.c). */
 #define LEFTOVER                                                                                   \
@@ -223,14 +229,15 @@ static int upsert_video(CatalogBackend *b, const CatalogVideo *v, int64_t *id)
     vidx__pg_text(&p, v->probe_json);
     vidx__pg_f64(&p, now.tv_sec + now.tv_nsec / 1e9);
     vidx__pg_text(&p, v->audio);
+    vidx__pg_text(&p, v->device);
     int ret = query(b, v->path,
                     "INSERT INTO videos(path,key,size,mtime,fingerprint,options_hash,status,"
-                    "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio) "
-                    "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$11,$12,$13,$14,$15) "
+                    "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio,"
+                    "device) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$11,$12,$13,$14,$15,$16) "
                     "ON CONFLICT(path) DO UPDATE SET key=$2,size=$3,mtime=$4,fingerprint=$5,"
                     "options_hash=$6,status=$7,error_class=$8,error=$9,"
                     "attempts=videos.attempts+1,started_at=$10,seconds=$11,frames=$12,probe=$13,"
-                    "updated_at=$14,audio=$15 RETURNING id",
+                    "updated_at=$14,audio=$15,device=$16 RETURNING id",
                     &p, &r);
     if (ret < 0)
         return ret;
@@ -537,7 +544,7 @@ static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed
         return VIDX_ECATALOG;
     int found = PQntuples(r) == 1 && !strcmp(vidx__pg_get(r, 0, 0), "t");
     PQclear(r);
-    if (!found) /* a catalog of schema 4 or older, read by an old reader's rules: none */
+    if (!found) /* a catalog of schema 5 or older, read by an old reader's rules: none */
         return 0;
     if (query(b, "labels", "SELECT count(*), count(error) FROM labels", NULL, &r) < 0)
         return VIDX_ECATALOG;
@@ -547,7 +554,7 @@ static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed
     return 0;
 }
 
-#define EXPORT_COLUMNS 16
+#define EXPORT_COLUMNS 20
 #define OID_INT8       20
 #define OID_INT2       21
 #define OID_INT4       23
@@ -601,9 +608,9 @@ static int export_each(const PGresult *r, CatalogRowFn fn, void *opaque)
 static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn, void *opaque)
 {
     static const char *const queries[][2] = {
-        {"videos",
-         "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
-         "error_class, error, attempts, started_at, seconds, frames FROM videos ORDER BY id"},
+        {"videos", "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
+                   "error_class, error, attempts, started_at, seconds, frames, device FROM videos "
+                   "ORDER BY id"},
         {"frames", "SELECT v.path AS video, f.seq, f.idx AS \"index\", f.target, f.time, f.pts, "
                    "f.keyframe, f.width, f.height, f.bytes, f.location, f.\"offset\", "
                    "f.checksum, f.phash, f.dup_of FROM frames f JOIN videos v ON v.id = "
@@ -629,6 +636,121 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
     if (!sql)
         return VIDX_EUSAGE;
     int ret = query(b, table, sql, NULL, &r);
+    if (ret < 0)
+        return ret;
+    ret = export_each(r, fn, opaque);
+    PQclear(r);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The dashboard's views (vidx serve, vidx report)                         */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The statement of VIDEOS (page) and MATCHING (count) for the filters v sets,
+ * and its parameters in order (spec, as view_sql's): only the terms given
+ * appear, so the planner can use videos_status_class for a status and class
+ * (a status "failing" is the statuses vidx records other than ok, a list the
+ * index serves) and walk the primary key from after. A search is a scan.
+ */
+static void filter_sql(const CatalogView *v, int page, char *sql, size_t size, char *spec)
+{
+    int n = 0;
+    size_t len =
+        (size_t)snprintf(sql, size, "%s",
+                         page ? "SELECT id, path, key, status, error_class, error, attempts, "
+                                "started_at, seconds, frames FROM videos"
+                              : "SELECT count(*) AS videos FROM videos");
+    const char *glue = " WHERE ";
+#define TERM(...)                                                                                  \
+    do {                                                                                           \
+        len += (size_t)snprintf(sql + len, size - len, "%s", glue);                                \
+        len += (size_t)snprintf(sql + len, size - len, __VA_ARGS__);                               \
+        glue = " AND ";                                                                            \
+    } while (0)
+    if (v->status && !strcmp(v->status, "failing"))
+        TERM("status IN ('partial', 'failed', 'crashed', 'timeout')");
+    else if (v->status) {
+        spec[n++] = 's';
+        TERM("status = $%d::text", n);
+    }
+    if (v->error_class) {
+        spec[n++] = 'c';
+        TERM("error_class = $%d::text", n);
+    }
+    if (v->search) {
+        spec[n++] = 'q';
+        TERM("(strpos(path, $%d::text) > 0 OR strpos(coalesce(error, ''), $%d::text) > 0)", n, n);
+    }
+    if (page) {
+        spec[n++] = 'a';
+        TERM("id > $%d::bigint", n);
+        spec[n++] = 'l';
+        len += (size_t)snprintf(sql + len, size - len, " ORDER BY id LIMIT $%d::bigint", n);
+    }
+#undef TERM
+    spec[n] = 0;
+}
+
+/* Each view's statement and its parameters, as in sqlite.c's view_sql (VIDEOS, MATCHING:
+ * filter_sql). */
+static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
+    [CATALOG_VIEW_COUNTS] = {"",
+                             "SELECT status, count(*) AS videos, coalesce(sum(frames), 0)::bigint "
+                             "AS frames FROM videos GROUP BY status ORDER BY status"},
+    [CATALOG_VIEW_CLASSES] = {"", "SELECT status, error_class, count(*) AS videos FROM videos "
+                                  "WHERE status IN ('partial', 'failed', 'crashed', 'timeout') "
+                                  "GROUP BY status, error_class "
+                                  "ORDER BY videos DESC, status, error_class"},
+    [CATALOG_VIEW_TIMELINE] =
+        {"bnu", "SELECT * FROM (SELECT t, (SELECT count(*) FROM videos WHERE "
+                "(started_at + seconds) >= greatest(t, $2::float8) AND (started_at "
+                "+ seconds) < least(t + $1::float8, $3::float8)) AS videos, "
+                "(SELECT coalesce(sum(frames), 0)::bigint FROM videos WHERE "
+                "(started_at + seconds) >= greatest(t, $2::float8) AND (started_at "
+                "+ seconds) < least(t + $1::float8, $3::float8)) AS frames FROM "
+                "(SELECT k * $1::float8 AS t FROM generate_series(floor($2::float8 / "
+                "$1::float8)::bigint, floor($3::float8 / $1::float8)::bigint) "
+                "AS k) AS g) AS b WHERE videos > 0"},
+    [CATALOG_VIEW_VIDEO] = {"i", "SELECT id, path, key, size, mtime, fingerprint, options_hash, "
+                                 "status, error_class, error, attempts, started_at, seconds, "
+                                 "frames, probe, updated_at, audio FROM videos WHERE id = "
+                                 "$1::bigint"},
+    [CATALOG_VIEW_FRAMES] = {"ial", "SELECT seq, idx AS \"index\", target, time, pts, keyframe, "
+                                    "width, height, bytes, location, \"offset\", checksum, "
+                                    "phash, dup_of FROM frames WHERE video_id = $1::bigint AND "
+                                    "seq >= $2::bigint ORDER BY seq LIMIT $3::bigint"},
+    [CATALOG_VIEW_SHOTS] = {"il", "SELECT seq, start, \"end\", first_frame, last_frame, cause, "
+                                  "score FROM shots WHERE video_id = $1::bigint ORDER BY seq "
+                                  "LIMIT $2::bigint"},
+    [CATALOG_VIEW_SEGMENTS] = {"il", "SELECT seq, start, \"end\", text FROM segments WHERE "
+                                     "video_id = $1::bigint ORDER BY seq LIMIT $2::bigint"},
+    [CATALOG_VIEW_AUDIO] = {"i", "SELECT path, rate, channels, duration, bytes FROM audio "
+                                 "WHERE video_id = $1::bigint"},
+};
+
+static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, void *opaque)
+{
+    PgParams p = {.n = 0};
+    PGresult *r;
+    if ((unsigned)v->kind >= CATALOG_VIEW_COUNT)
+        return VIDX_EUSAGE;
+    const char *spec = view_sql[v->kind][0], *sql = view_sql[v->kind][1];
+    char filtered[512], filter_spec[8];
+    if (v->kind == CATALOG_VIEW_VIDEOS || v->kind == CATALOG_VIEW_MATCHING) {
+        filter_sql(v, v->kind == CATALOG_VIEW_VIDEOS, filtered, sizeof(filtered), filter_spec);
+        sql = filtered, spec = filter_spec;
+    }
+    for (const char *f = spec; *f; f++) {
+        if (*f == 'i' || *f == 'a' || *f == 'l')
+            vidx__pg_i64(&p, *f == 'i' ? v->id : *f == 'a' ? v->after : v->limit);
+        else if (*f == 'b' || *f == 'n' || *f == 'u')
+            vidx__pg_f64(&p, *f == 'b' ? v->bucket : *f == 'n' ? v->since : v->until);
+        else
+            vidx__pg_text(&p, *f == 's' ? v->status : *f == 'c' ? v->error_class : v->search);
+    }
+    int ret = query(b, "reading a view", sql, &p, &r);
     if (ret < 0)
         return ret;
     ret = export_each(r, fn, opaque);
@@ -814,6 +936,44 @@ static int read_audio(CatalogBackend *b, int64_t id, PGresult **r, CatalogVideo 
     return ret;
 }
 
+/*
+ * The shots and transcript segments of video id into v, in seq order: *sh and
+ * *sg hold the rows (PQclear), *shots and *segs the arrays v points at (free).
+ */
+static int read_extras(CatalogBackend *b, int64_t id, PGresult **sh, PGresult **sg,
+                       CatalogShot **shots, CatalogSegment **segs, CatalogVideo *v)
+{
+    PgParams p = {.n = 0};
+    vidx__pg_i64(&p, id);
+    int ret = query(b, "reading shots",
+                    "SELECT start, \"end\", first_frame, last_frame, cause, score FROM shots"
+                    " WHERE video_id = $1 ORDER BY seq",
+                    &p, sh);
+    int n = ret == 0 ? PQntuples(*sh) : 0;
+    if (n > 0 && !(*shots = calloc((size_t)n, sizeof(**shots))))
+        return -ENOMEM;
+    for (int i = 0; i < n; i++)
+        (*shots)[i] = (CatalogShot){strtod(PQgetvalue(*sh, i, 0), NULL),
+                                    strtod(PQgetvalue(*sh, i, 1), NULL),
+                                    vidx__pg_get_i64(*sh, i, 2),
+                                    vidx__pg_get_i64(*sh, i, 3),
+                                    PQgetvalue(*sh, i, 4),
+                                    strtod(PQgetvalue(*sh, i, 5), NULL)};
+    v->shots = *shots, v->n_shots = (size_t)n;
+    if (ret == 0)
+        ret = query(b, "reading segments",
+                    "SELECT start, \"end\", text FROM segments WHERE video_id = $1 ORDER BY seq",
+                    &p, sg);
+    n = ret == 0 ? PQntuples(*sg) : 0;
+    if (n > 0 && !(*segs = calloc((size_t)n, sizeof(**segs))))
+        return -ENOMEM;
+    for (int i = 0; i < n; i++)
+        (*segs)[i] = (CatalogSegment){strtod(PQgetvalue(*sg, i, 0), NULL),
+                                      strtod(PQgetvalue(*sg, i, 1), NULL), PQgetvalue(*sg, i, 2)};
+    v->segments = *segs, v->n_segments = (size_t)n;
+    return ret;
+}
+
 static void video_from_row(const PGresult *r, int i, CatalogVideo *v)
 {
     *v = (CatalogVideo){
@@ -830,6 +990,7 @@ static void video_from_row(const PGresult *r, int i, CatalogVideo *v)
         .seconds = strtod(PQgetvalue(r, i, 11), NULL),
         .probe_json = vidx__pg_get(r, i, 12),
         .audio = vidx__pg_get(r, i, 13),
+        .device = vidx__pg_get(r, i, 14),
     };
 }
 
@@ -838,11 +999,13 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
     PGresult *videos = NULL;
     int ret = query(b, "reading videos",
                     "SELECT id, path, key, size, mtime, fingerprint, options_hash, status,"
-                    " error_class, error, started_at, seconds, probe, audio FROM videos"
+                    " error_class, error, started_at, seconds, probe, audio, device FROM videos"
                     " ORDER BY path",
                     NULL, &videos);
     for (int i = 0; ret == 0 && i < PQntuples(videos); i++) {
-        PGresult *fr = NULL, *au = NULL;
+        PGresult *fr = NULL, *au = NULL, *sh = NULL, *sg = NULL;
+        CatalogShot *shots = NULL;
+        CatalogSegment *segs = NULL;
         CatalogFrame *cf = NULL;
         VidxFrameRecord *rec = NULL;
         CatalogVideo v;
@@ -850,12 +1013,13 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         int64_t id = vidx__pg_get_i64(videos, i, 0);
         video_from_row(videos, i, &v);
         ret = read_frames(b, id, &fr, &cf, &rec, &n);
-        if (ret == 0 && (ret = read_audio(b, id, &au, &v)) == 0) {
+        if (ret == 0 && (ret = read_audio(b, id, &au, &v)) == 0 &&
+            (ret = read_extras(b, id, &sh, &sg, &shots, &segs, &v)) == 0) {
             v.frames = cf, v.n_frames = n;
             ret = fn(opaque, &v);
         }
-        free(cf), free(rec);
-        PQclear(fr), PQclear(au);
+        free(cf), free(rec), free(shots), free(segs);
+        PQclear(fr), PQclear(au), PQclear(sh), PQclear(sg);
     }
     PQclear(videos);
     return ret;
@@ -888,5 +1052,6 @@ const VidxCatalogOps vidx__catalog_postgres = {
     .rename_video = bk_rename_video,
     .video_rows = bk_video_rows,
     .shard_set = bk_shard_set,
+    .view = bk_view,
     .queue = &vidx__pg_queue,
 };

@@ -37,8 +37,12 @@ static const char schema[] =
     " size INTEGER, mtime INTEGER, fingerprint TEXT, options_hash TEXT,"
     " status TEXT NOT NULL, error_class TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
     " started_at REAL, seconds REAL, frames INTEGER NOT NULL DEFAULT 0, probe TEXT,"
-    " updated_at REAL NOT NULL, audio TEXT);"
+    " updated_at REAL NOT NULL, audio TEXT, device TEXT);"
     "CREATE INDEX IF NOT EXISTS videos_status ON videos(status);"
+    /* the dashboard's views (counts, classes, filtered pages; the timeline) */
+    "CREATE INDEX IF NOT EXISTS videos_status_class ON videos(status, error_class, frames);"
+    "CREATE INDEX IF NOT EXISTS videos_ended ON videos(started_at + seconds, started_at, seconds, "
+    "frames);"
     "CREATE TABLE IF NOT EXISTS frames("
     " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
     " idx INTEGER NOT NULL, target REAL, time REAL NOT NULL, pts INTEGER NOT NULL,"
@@ -107,11 +111,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRIOR] =
         "SELECT status, fingerprint, options_hash, attempts, key FROM videos WHERE path=?1",
     [ST_UPSERT] = "INSERT INTO videos(path,key,size,mtime,fingerprint,options_hash,status,"
-                  "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio) "
-                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10,?11,?12,?13,?14,?15) "
+                  "error_class,error,attempts,started_at,seconds,frames,probe,updated_at,audio,"
+                  "device) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10,?11,?12,?13,?14,?15,?16) "
                   "ON CONFLICT(path) DO UPDATE SET key=?2,size=?3,mtime=?4,fingerprint=?5,"
                   "options_hash=?6,status=?7,error_class=?8,error=?9,attempts=attempts+1,"
-                  "started_at=?10,seconds=?11,frames=?12,probe=?13,updated_at=?14,audio=?15 "
+                  "started_at=?10,seconds=?11,frames=?12,probe=?13,updated_at=?14,audio=?15,"
+                  "device=?16 "
                   "RETURNING id",
     [ST_DEL_FRAMES] = "DELETE FROM frames WHERE video_id=?1",
     [ST_DEL_AUDIO] = "DELETE FROM audio WHERE video_id=?1",
@@ -201,19 +206,21 @@ static void bk_close(CatalogBackend *b)
     free(b);
 }
 
-/* Schema 3 (catalog/migrate.h): videos.audio, added to a catalog made before it. */
-static int add_audio_column(sqlite3 *db)
+/*
+ * A TEXT column of videos added after the table was first made, added to a
+ * catalog made before it (catalog/migrate.h): audio (schema 3), device (5).
+ */
+static int add_column(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *st = NULL;
-    int have =
-        sqlite3_prepare_v2(db, "SELECT audio FROM videos LIMIT 0", -1, &st, NULL) == SQLITE_OK;
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM videos LIMIT 0", name);
+    int have = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
     sqlite3_finalize(st);
     if (have)
         return 0;
-    return sqlite3_exec(db, "ALTER TABLE videos ADD COLUMN audio TEXT", NULL, NULL, NULL) ==
-                   SQLITE_OK
-               ? 0
-               : -1;
+    snprintf(sql, sizeof(sql), "ALTER TABLE videos ADD COLUMN %s TEXT", name);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
 static int bk_open(CatalogBackend **out, const char *path, int readonly)
@@ -232,8 +239,8 @@ static int bk_open(CatalogBackend **out, const char *path, int readonly)
     if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(b->db, 10000);
-    if (!readonly &&
-        (sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK || add_audio_column(b->db) < 0))
+    if (!readonly && (sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+                      add_column(b->db, "audio") < 0 || add_column(b->db, "device") < 0))
         goto fail;
     for (int i = 0; i < ST_COUNT && !readonly; i++)
         if (sqlite3_prepare_v3(b->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &b->st[i],
@@ -352,6 +359,7 @@ static int64_t upsert_video(CatalogBackend *b, const CatalogVideo *v)
     bind_text_or_null(st, 13, v->probe_json);
     sqlite3_bind_double(st, 14, now.tv_sec + now.tv_nsec / 1e9);
     bind_text_or_null(st, 15, v->audio);
+    bind_text_or_null(st, 16, v->device);
     int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
     return id;
@@ -652,7 +660,7 @@ static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed
         return db_error(b, "labels");
     int found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
-    if (!found) /* a catalog of schema 4 or older, opened read-only: no labels */
+    if (!found) /* a catalog of schema 5 or older, opened read-only: no labels */
         return 0;
     if (sqlite3_prepare_v2(b->db, "SELECT count(*), count(error) FROM labels", -1, &st, NULL) !=
         SQLITE_OK)
@@ -687,7 +695,7 @@ static void column_value(sqlite3_stmt *st, int i, CatalogValue *v)
     v->text = (const char *)sqlite3_column_text(st, i);
 }
 
-#define EXPORT_COLUMNS 16
+#define EXPORT_COLUMNS 20
 
 static int export_each(sqlite3_stmt *st, CatalogRowFn fn, void *opaque)
 {
@@ -708,9 +716,9 @@ static int export_each(sqlite3_stmt *st, CatalogRowFn fn, void *opaque)
 static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn, void *opaque)
 {
     static const char *const queries[][2] = {
-        {"videos",
-         "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
-         "error_class, error, attempts, started_at, seconds, frames FROM videos ORDER BY id"},
+        {"videos", "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, "
+                   "error_class, error, attempts, started_at, seconds, frames, device FROM videos "
+                   "ORDER BY id"},
         {"frames", "SELECT v.path AS video, f.seq, f.idx AS 'index', f.target, f.time, f.pts, "
                    "f.keyframe, f.width, f.height, f.bytes, f.location, f.offset, f.checksum, "
                    "f.phash, f.dup_of FROM frames f JOIN videos v ON v.id = f.video_id "
@@ -737,6 +745,144 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_error(b, table);
+    int ret = export_each(st, fn, opaque);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The dashboard's views (vidx serve, vidx report)                         */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The statement of VIDEOS (page) and MATCHING (count) for the filters v sets,
+ * and its parameters in order (spec, as view_sql's): only the terms given
+ * appear, so the planner can use videos_status_class for a status and class
+ * (a status "failing" is the statuses vidx records other than ok, a list the
+ * index serves) and walk the primary key from after. A search is a scan.
+ */
+static void filter_sql(const CatalogView *v, int page, char *sql, size_t size, char *spec)
+{
+    int n = 0;
+    size_t len =
+        (size_t)snprintf(sql, size, "%s",
+                         page ? "SELECT id, path, key, status, error_class, error, attempts, "
+                                "started_at, seconds, frames FROM videos"
+                              : "SELECT count(*) AS videos FROM videos");
+    const char *glue = " WHERE ";
+#define TERM(...)                                                                                  \
+    do {                                                                                           \
+        len += (size_t)snprintf(sql + len, size - len, "%s", glue);                                \
+        len += (size_t)snprintf(sql + len, size - len, __VA_ARGS__);                               \
+        glue = " AND ";                                                                            \
+    } while (0)
+    if (v->status && !strcmp(v->status, "failing"))
+        TERM("status IN ('partial', 'failed', 'crashed', 'timeout')");
+    else if (v->status) {
+        spec[n++] = 's';
+        TERM("status = ?%d", n);
+    }
+    if (v->error_class) {
+        spec[n++] = 'c';
+        TERM("error_class = ?%d", n);
+    }
+    if (v->search) {
+        spec[n++] = 'q';
+        TERM("(instr(path, ?%d) > 0 OR instr(coalesce(error, ''), ?%d) > 0)", n, n);
+    }
+    if (page) {
+        spec[n++] = 'a';
+        TERM("id > ?%d", n);
+        spec[n++] = 'l';
+        len += (size_t)snprintf(sql + len, size - len, " ORDER BY id LIMIT ?%d", n);
+    }
+#undef TERM
+    spec[n] = 0;
+}
+
+/*
+ * Each view's statement and its parameters, in order (?1, ?2, ...), by the
+ * CatalogView field each takes: i id, s status, c error_class, q search,
+ * a after, l limit, b bucket, n since, u until. VIDEOS and MATCHING: filter_sql.
+ */
+static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
+    [CATALOG_VIEW_COUNTS] = {"", "SELECT status, count(*) AS videos, coalesce(sum(frames), 0) AS "
+                                 "frames FROM videos GROUP BY status ORDER BY status"},
+    [CATALOG_VIEW_CLASSES] = {"", "SELECT status, error_class, count(*) AS videos FROM videos "
+                                  "WHERE status IN ('partial', 'failed', 'crashed', 'timeout') "
+                                  "GROUP BY status, error_class "
+                                  "ORDER BY videos DESC, status, error_class"},
+    /* one index range count per bucket: no sort of the rows (videos_ended covers it) */
+    [CATALOG_VIEW_TIMELINE] = {"bnu",
+                               "WITH RECURSIVE b(t) AS (SELECT CAST(?2 / ?1 AS INTEGER) * ?1 "
+                               "UNION ALL SELECT t + ?1 FROM b WHERE t + ?1 < ?3) "
+                               "SELECT * FROM (SELECT t, (SELECT count(*) FROM videos WHERE "
+                               "started_at + seconds >= max(t, ?2) AND started_at + seconds < "
+                               "min(t + ?1, ?3)) AS videos, (SELECT coalesce(sum(frames), 0) FROM "
+                               "videos WHERE started_at + seconds >= max(t, ?2) AND started_at + "
+                               "seconds < min(t + ?1, ?3)) AS frames FROM b) WHERE videos > 0"},
+    [CATALOG_VIEW_VIDEO] = {"i", "SELECT id, path, key, size, mtime, fingerprint, options_hash, "
+                                 "status, error_class, error, attempts, started_at, seconds, "
+                                 "frames, probe, updated_at, audio FROM videos WHERE id = ?1"},
+    [CATALOG_VIEW_FRAMES] = {"ial", "SELECT seq, idx AS \"index\", target, time, pts, keyframe, "
+                                    "width, height, bytes, location, offset, checksum, phash, "
+                                    "dup_of FROM frames WHERE video_id = ?1 AND seq >= ?2 "
+                                    "ORDER BY seq LIMIT ?3"},
+    [CATALOG_VIEW_SHOTS] = {"il", "SELECT seq, start, \"end\", first_frame, last_frame, cause, "
+                                  "score FROM shots WHERE video_id = ?1 ORDER BY seq LIMIT ?2"},
+    [CATALOG_VIEW_SEGMENTS] = {"il", "SELECT seq, start, \"end\", text FROM segments "
+                                     "WHERE video_id = ?1 ORDER BY seq LIMIT ?2"},
+    [CATALOG_VIEW_AUDIO] = {"i", "SELECT path, rate, channels, duration, bytes FROM audio "
+                                 "WHERE video_id = ?1"},
+};
+
+static void bind_view(sqlite3_stmt *st, int i, char field, const CatalogView *v)
+{
+    switch (field) {
+    case 'i':
+        sqlite3_bind_int64(st, i, v->id);
+        break;
+    case 's':
+        bind_text_or_null(st, i, v->status);
+        break;
+    case 'c':
+        bind_text_or_null(st, i, v->error_class);
+        break;
+    case 'q':
+        bind_text_or_null(st, i, v->search);
+        break;
+    case 'a':
+        sqlite3_bind_int64(st, i, v->after);
+        break;
+    case 'l':
+        sqlite3_bind_int64(st, i, v->limit);
+        break;
+    case 'b':
+        sqlite3_bind_double(st, i, v->bucket);
+        break;
+    case 'n':
+        sqlite3_bind_double(st, i, v->since);
+        break;
+    default: /* 'u' */
+        sqlite3_bind_double(st, i, v->until);
+    }
+}
+
+static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, void *opaque)
+{
+    if ((unsigned)v->kind >= CATALOG_VIEW_COUNT)
+        return VIDX_EUSAGE;
+    const char *spec = view_sql[v->kind][0], *sql = view_sql[v->kind][1];
+    char filtered[512], filter_spec[8];
+    sqlite3_stmt *st;
+    if (v->kind == CATALOG_VIEW_VIDEOS || v->kind == CATALOG_VIEW_MATCHING) {
+        filter_sql(v, v->kind == CATALOG_VIEW_VIDEOS, filtered, sizeof(filtered), filter_spec);
+        sql = filtered, spec = filter_spec;
+    }
+    if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(b, "reading a view");
+    for (int i = 0; spec[i]; i++)
+        bind_view(st, i + 1, spec[i], v);
     int ret = export_each(st, fn, opaque);
     sqlite3_finalize(st);
     return ret;
@@ -927,6 +1073,65 @@ static int read_audio(sqlite3_stmt *st, int64_t id, CatalogVideo *v)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : VIDX_ECATALOG;
 }
 
+/* A video's shots and transcript segments as video_rows reads them (texts copied). */
+typedef struct VideoExtras {
+    CatalogShot *shots;
+    CatalogSegment *segs;
+    size_t n_shots, n_segs, cap_shots, cap_segs;
+} VideoExtras;
+
+static void extras_free(VideoExtras *x)
+{
+    for (size_t i = 0; i < x->n_shots; i++)
+        free((char *)x->shots[i].cause);
+    for (size_t i = 0; i < x->n_segs; i++)
+        free((char *)x->segs[i].text);
+    free(x->shots);
+    free(x->segs);
+    memset(x, 0, sizeof(*x));
+}
+
+/* The shots (st: sql[3]) and segments (sg: sql[4]) of video id into x, in seq order. */
+static int read_extras(sqlite3_stmt *st, sqlite3_stmt *sg, int64_t id, VideoExtras *x)
+{
+    int rc = SQLITE_DONE, ret = 0;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cause = col_text(st, 4);
+        if (vidx__grow(&x->shots, &x->cap_shots, x->n_shots + 1, sizeof(*x->shots), 16) < 0 ||
+            !(cause = strdup(cause ? cause : ""))) {
+            ret = -ENOMEM;
+            break;
+        }
+        x->shots[x->n_shots++] = (CatalogShot){sqlite3_column_double(st, 0),
+                                               sqlite3_column_double(st, 1),
+                                               sqlite3_column_int64(st, 2),
+                                               sqlite3_column_int64(st, 3),
+                                               cause,
+                                               sqlite3_column_double(st, 5)};
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = VIDX_ECATALOG;
+    sqlite3_reset(st);
+    sqlite3_reset(sg);
+    sqlite3_bind_int64(sg, 1, id);
+    while (ret == 0 && (rc = sqlite3_step(sg)) == SQLITE_ROW) {
+        const char *text = col_text(sg, 2);
+        if (vidx__grow(&x->segs, &x->cap_segs, x->n_segs + 1, sizeof(*x->segs), 16) < 0 ||
+            !(text = strdup(text ? text : ""))) {
+            ret = -ENOMEM;
+            break;
+        }
+        x->segs[x->n_segs++] =
+            (CatalogSegment){sqlite3_column_double(sg, 0), sqlite3_column_double(sg, 1), text};
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = VIDX_ECATALOG;
+    sqlite3_reset(sg);
+    return ret;
+}
+
 static void video_from_row(sqlite3_stmt *st, CatalogVideo *v)
 {
     *v = (CatalogVideo){
@@ -943,6 +1148,7 @@ static void video_from_row(sqlite3_stmt *st, CatalogVideo *v)
         .seconds = sqlite3_column_double(st, 11),
         .probe_json = col_text(st, 12),
         .audio = col_text(st, 13),
+        .device = col_text(st, 14),
     };
 }
 
@@ -956,18 +1162,22 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
 {
     static const char *const sql[] = {
         "SELECT id, path, key, size, mtime, fingerprint, options_hash, status, error_class,"
-        " error, started_at, seconds, probe, audio FROM videos ORDER BY path",
+        " error, started_at, seconds, probe, audio, device FROM videos ORDER BY path",
         "SELECT idx, target, time, pts, keyframe, width, height, bytes, location, offset,"
         " checksum, phash, dup_of, EXISTS(SELECT 1 FROM blobs b WHERE b.checksum = f.checksum"
         " AND b.location = f.location AND b.offset IS f.offset) FROM frames f"
         " WHERE video_id = ?1 ORDER BY seq",
-        "SELECT path, rate, channels, duration, bytes FROM audio WHERE video_id = ?1"};
-    sqlite3_stmt *st[3] = {NULL, NULL, NULL};
+        "SELECT path, rate, channels, duration, bytes FROM audio WHERE video_id = ?1",
+        "SELECT start, \"end\", first_frame, last_frame, cause, score FROM shots"
+        " WHERE video_id = ?1 ORDER BY seq",
+        "SELECT start, \"end\", text FROM segments WHERE video_id = ?1 ORDER BY seq"};
+    sqlite3_stmt *st[5] = {NULL, NULL, NULL, NULL, NULL};
+    VideoExtras x = {0};
     CatalogFrame *cf = NULL;
     VidxFrameRecord *rec = NULL;
     size_t n = 0;
     int ret = 0, rc = SQLITE_DONE;
-    for (int i = 0; i < 3 && ret == 0; i++)
+    for (int i = 0; i < 5 && ret == 0; i++)
         if (sqlite3_prepare_v2(b->db, sql[i], -1, &st[i], NULL) != SQLITE_OK)
             ret = db_error(b, "reading videos");
     while (ret == 0 && (rc = sqlite3_step(st[0])) == SQLITE_ROW) {
@@ -975,10 +1185,14 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         video_from_row(st[0], &v);
         int64_t id = sqlite3_column_int64(st[0], 0);
         ret = read_frames(st[1], id, &cf, &rec, &n);
-        if (ret == 0 && (ret = read_audio(st[2], id, &v)) == 0) {
+        if (ret == 0 && (ret = read_audio(st[2], id, &v)) == 0 &&
+            (ret = read_extras(st[3], st[4], id, &x)) == 0) {
             v.frames = cf, v.n_frames = n;
+            v.shots = x.shots, v.n_shots = x.n_shots;
+            v.segments = x.segs, v.n_segments = x.n_segs;
             ret = fn(opaque, &v);
         }
+        extras_free(&x);
         free_frames(cf, n);
         free(cf);
         free(rec);
@@ -989,7 +1203,7 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         ret = db_error(b, "reading videos");
     else if (ret == VIDX_ECATALOG || ret == -ENOMEM)
         vidx__log(VIDX_LOG_ERROR, "%s: cannot read the videos' rows", b->path);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         sqlite3_finalize(st[i]);
     return ret;
 }
@@ -1021,4 +1235,5 @@ const VidxCatalogOps vidx__catalog_sqlite = {
     .rename_video = bk_rename_video,
     .video_rows = bk_video_rows,
     .shard_set = bk_shard_set,
+    .view = bk_view,
 };

@@ -29,3 +29,13 @@ int vidx__grow(void *parr, size_t *cap, size_t need, size_t elem, size_t first)
     *cap = ncap;
     return 0;
 }
+
+int vidx__append_bounded(char **buf, size_t *len, size_t *cap, const void *p, size_t n, size_t max)
+{
+    if (*len + n + 1 > max || vidx__grow(buf, cap, *len + n + 1, 1, 4096) < 0)
+        return -1;
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    (*buf)[*len] = 0;
+    return 0;
+}

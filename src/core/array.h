@@ -16,4 +16,11 @@
  */
 int vidx__grow(void *parr, size_t *cap, size_t need, size_t elem, size_t first);
 
+/*
+ * Appends n bytes to the NUL-terminated text buffer *buf (length *len, capacity
+ * *cap), unless it would then hold max bytes or more: HTTP bodies read by curl
+ * callbacks. 0, or -1 (too big, or no memory) with the buffer unchanged.
+ */
+int vidx__append_bounded(char **buf, size_t *len, size_t *cap, const void *p, size_t n, size_t max);
+
 #endif /* VIDX_CORE_ARRAY_H */

@@ -18,7 +18,7 @@
 
 int vidx__is_url(const char *s)
 {
-    return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+    return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) || !strncmp(s, "s3://", 5);
 }
 
 static char *join(const char *dir, const char *name)

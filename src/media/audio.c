@@ -315,3 +315,24 @@ int vidx__audio_decode_all(VidxSource *src, const VidxAudioSettings *s, int64_t 
     av_packet_free(&pkt);
     return ret;
 }
+
+int vidx_audio_decode(VidxSource *src, const VidxAudioSettings *audio, int64_t *decode_errors)
+{
+    int64_t errors = 0;
+    int ret;
+    vidx__detail_clear();
+    if (decode_errors)
+        *decode_errors = 0;
+    if (!src || !audio || !audio->callback)
+        return VIDX_EUSAGE;
+    if (src->audio_index < 0)
+        return vidx__detail(VIDX_EFORMAT, "the file has no audio stream");
+    VidxAudioSettings s = *audio;
+    s.enabled = 1;
+    if ((ret = vidx__source_rewind(src)) < 0)
+        return ret;
+    ret = vidx__audio_decode_all(src, &s, &errors);
+    if (decode_errors)
+        *decode_errors = errors;
+    return ret;
+}

@@ -8,6 +8,12 @@
  * formats, so BT.709/BT.2020 sources get a small matrix fix on the scaled
  * planes (luma takes a chroma term; chroma is a 2x2 mix) instead of a round
  * trip through RGB. RGB output lets swscale apply the source matrix itself.
+ *
+ * A picture decoded on the GPU (AV_PIX_FMT_CUDA, gpu/gpu.h) has its scaling
+ * step done there (vidx__gpu_scale: area averaging, 8-bit 4:2:0 straight into
+ * the scaled planes); everything after it is the same code as for the CPU's
+ * pictures, on the small planes. RGB output, or a GPU picture the kernel does
+ * not take, is downloaded whole and goes through swscale.
  */
 #include "media/convert.h"
 
@@ -15,9 +21,12 @@
 #include <math.h>
 #include <string.h>
 
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+
+#include "gpu/gpu.h"
 
 struct VidxConvert {
     VidxVideoInfo vi;
@@ -35,6 +44,7 @@ struct VidxConvert {
     int scaled_ls[4];
     uint8_t *canvas[4];
     int canvas_ls[4];
+    AVFrame *host; /* a GPU picture downloaded, when the GPU does not scale it */
 };
 
 static int output_is_rgb(const VidxConvert *c)
@@ -372,8 +382,21 @@ void vidx__convert_free(VidxConvert **pc)
         return;
     sws_freeContext(c->sws);
     free_buffers(c);
+    av_frame_free(&c->host);
     av_free(c);
     *pc = NULL;
+}
+
+/* A GPU picture into c->host, with its colour properties. */
+static int download(VidxConvert *c, const AVFrame *f)
+{
+    int ret;
+    if (!c->host && !(c->host = av_frame_alloc()))
+        return AVERROR(ENOMEM);
+    av_frame_unref(c->host);
+    if ((ret = av_hwframe_transfer_data(c->host, f, 0)) < 0)
+        return ret;
+    return av_frame_copy_props(c->host, f);
 }
 
 int vidx__convert_frame(VidxConvert *c, const AVFrame *f, VidxFrame *out)
@@ -383,8 +406,18 @@ int vidx__convert_frame(VidxConvert *c, const AVFrame *f, VidxFrame *out)
         if ((ret = setup(c, f)) < 0)
             return ret;
     }
-    if ((ret = scale(c, f)) < 0)
-        return ret;
+    if (f->format == AV_PIX_FMT_CUDA && !output_is_rgb(c) && vidx__gpu_can_scale(f)) {
+        if ((ret = vidx__gpu_scale(f, c->scaled, c->scaled_ls, c->sw, c->sh)) < 0)
+            return ret;
+    } else {
+        if (f->format == AV_PIX_FMT_CUDA) { /* whole, then as the CPU's */
+            if ((ret = download(c, f)) < 0)
+                return ret;
+            f = c->host;
+        }
+        if ((ret = scale(c, f)) < 0)
+            return ret;
+    }
     if (!output_is_rgb(c))
         to_jfif(c, f);
     if (!c->direct)

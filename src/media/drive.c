@@ -485,6 +485,8 @@ int vidx__drive_open_decoder(VidxSampler *s)
     s->dec->pkt_timebase = s->st->time_base;
     s->dec->thread_count = s->set.threads > 0 ? s->set.threads : 0;
     s->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    if ((ret = vidx__hwdec_setup(s, s->dec)) < 0)
+        return ret;
     return avcodec_open2(s->dec, codec, NULL);
 }
 
@@ -496,7 +498,7 @@ int vidx__drive_open_pool(VidxSampler *s)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int n = s->set.threads > 0 ? s->set.threads : (int)(cores > 0 ? cores : 1);
-    if (s->sequential || n <= 1)
+    if (s->sequential || n <= 1 || s->hw) /* NVDEC: one decoder, the GPU's engines */
         return 0;
     s->pool_size = VIDX_MIN(n, 64);
     return vidx__gop_pool_new(&s->pool, s->st->codecpar, s->st->time_base, s->pool_size);

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/md5.h>
 #include <libavutil/pixdesc.h>
@@ -52,6 +53,8 @@ int vidx_sampler_check_settings(const VidxSamplerSettings *caller)
     int ret = caller ? vidx__abi_import(&vidx__sampler_layout, &set, caller) : VIDX_EUSAGE;
     if (ret < 0 || (ret = check_size(s)) < 0)
         return ret;
+    if (s->hwaccel < VIDX_HWACCEL_AUTO || s->hwaccel > VIDX_HWACCEL_NONE)
+        return vidx__detail(VIDX_EUSAGE, "hwaccel %d is not a VidxHwaccel", s->hwaccel);
     switch (s->mode) {
     case VIDX_MODE_COUNT:
         return s->count >= 1 ? 0 : VIDX_EUSAGE;
@@ -102,7 +105,7 @@ int vidx__sampler_open_watched(VidxSampler **out, VidxSource *src,
         goto fail;
     if ((ret = vidx__source_rewind(src)) < 0)
         goto fail;
-    if ((ret = vidx__drive_open_decoder(s)) < 0)
+    if ((ret = vidx__hwdec_choose(s)) < 0 || (ret = vidx__drive_open_decoder(s)) < 0)
         goto fail;
     if ((ret = vidx__targets_plan(s)) < 0)
         goto fail;
@@ -196,6 +199,8 @@ int vidx_sampler_next(VidxSampler *s, const VidxFrame **frame)
         return s->fatal;
     av_frame_unref(s->out_frame);
     int ret = vidx__drive_next(s, s->out_frame, &e);
+    if (ret >= 0 && vidx__hwdec_check(s) < 0)
+        ret = VIDX_ENOGPU;
     if (ret < 0)
         return s->fatal = ret;
     if (ret == 0)
@@ -233,9 +238,24 @@ void vidx_sampler_close(VidxSampler **ps)
     *ps = NULL;
 }
 
+static int frame_md5(const AVFrame *f, char out[33]);
+
+/* A GPU picture's md5 is that of its planes downloaded (NV12/P010, as NVDEC decodes). */
 int vidx_frame_md5(const VidxFrame *frame, char out[33])
 {
     const AVFrame *f = frame ? (const AVFrame *)frame->picture : NULL;
+    if (!f || f->format != AV_PIX_FMT_CUDA)
+        return f ? frame_md5(f, out) : VIDX_EUSAGE;
+    AVFrame *sw = av_frame_alloc();
+    int ret = sw ? av_hwframe_transfer_data(sw, f, 0) : AVERROR(ENOMEM);
+    if (ret >= 0)
+        ret = frame_md5(sw, out);
+    av_frame_free(&sw);
+    return ret;
+}
+
+static int frame_md5(const AVFrame *f, char out[33])
+{
     const AVPixFmtDescriptor *d = f ? av_pix_fmt_desc_get(f->format) : NULL;
     uint8_t digest[16];
     int ls[4];

@@ -71,6 +71,9 @@ struct VidxSampler {
     GopJob *jobs_head, *jobs_tail; /* submitted, in order */
     int in_flight;
     VidxSamplerStats stats;
+    /* Where it decodes (hwdec.c): hw set for NVDEC; hw_lost when libavcodec refused it. */
+    int hw, hw_lost;
+    char device[224]; /* "cuda" or "cpu (REASON)" */
 };
 
 /* The time of a decoded picture in stream ticks. */
@@ -90,6 +93,15 @@ int vidx__targets_plan(VidxSampler *s);
 void vidx__targets_at_eof(VidxSampler *s);
 /* Was an index target past the last frame? Known only once the file was read. */
 int vidx__targets_out_of_range(const VidxSampler *s);
+
+/* hwdec.c */
+
+/* Decides GPU or CPU for s (s->hw, s->device). VIDX_ENOGPU when hwaccel cuda cannot be had. */
+int vidx__hwdec_choose(VidxSampler *s);
+/* Prepares dec for NVDEC when s->hw (device, get_format, threads). */
+int vidx__hwdec_setup(VidxSampler *s, AVCodecContext *dec);
+/* VIDX_ENOGPU when hwaccel cuda was asked for and libavcodec refused NVDEC; else 0. */
+int vidx__hwdec_check(const VidxSampler *s);
 
 /* drive.c */
 

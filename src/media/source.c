@@ -3,7 +3,8 @@
  *
  * Untrusted files must not be able to make FFmpeg read anything but
  * themselves. Local inputs are opened through the "file:" protocol alone and
- * URLs through http/https/tcp/tls alone; on top of that only demuxers that
+ * URLs through http/https/tcp/tls alone (s3:// objects through vidx's own
+ * reader, net/s3.h, as custom I/O: no FFmpeg protocol at all); on top of that only demuxers that
  * never open further inputs are allowed (a playlist or concat list is
  * refused before it opens anything). See docs/SECURITY.md.
  *
@@ -263,6 +264,49 @@ static int pick_audio_only(VidxSource *src)
     return 0;
 }
 
+static int s3_read(void *opaque, uint8_t *buf, int n)
+{
+    int ret = vidx__s3_reader_read(opaque, buf, n);
+    return ret == 0 ? AVERROR_EOF : ret;
+}
+
+static int64_t s3_seek(void *opaque, int64_t pos, int whence)
+{
+    S3Reader *r = opaque;
+    if (whence & AVSEEK_SIZE)
+        return vidx__s3_reader_size(r);
+    if ((whence & ~AVSEEK_FORCE) != SEEK_SET)
+        return AVERROR(EINVAL); /* avio turns SEEK_CUR into SEEK_SET itself */
+    return vidx__s3_reader_seek(r, pos);
+}
+
+/* s3:// inputs: FFmpeg reads the object through an AVIOContext over the S3 reader. */
+static int s3_io(VidxSource *src)
+{
+    if (!src->s3) {
+        int ret = vidx__s3_reader_open(&src->s3, src->url);
+        if (ret < 0)
+            return ret;
+    }
+    if (src->pb) {
+        vidx__s3_reader_seek(src->s3, 0);
+        avio_flush(src->pb);
+        if (avio_seek(src->pb, 0, SEEK_SET) < 0)
+            return AVERROR(EIO);
+    } else {
+        const int size = 65536;
+        uint8_t *buf = av_malloc(size);
+        src->pb = buf ? avio_alloc_context(buf, size, 0, src->s3, s3_read, NULL, s3_seek) : NULL;
+        if (!src->pb) {
+            av_free(buf);
+            return AVERROR(ENOMEM);
+        }
+    }
+    src->fmt->pb = src->pb;
+    src->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    return 0;
+}
+
 static int open_demuxer(VidxSource *src)
 {
     AVDictionary *opts = NULL;
@@ -271,7 +315,9 @@ static int open_demuxer(VidxSource *src)
     src->fmt = avformat_alloc_context();
     if (!src->fmt)
         return AVERROR(ENOMEM);
-    src->fmt->protocol_whitelist = av_strdup(src->network ? "http,https,tcp,tls" : "file");
+    src->fmt->protocol_whitelist = av_strdup(src->s3 || vidx__s3_is_url(src->url) ? "none"
+                                             : src->network ? "http,https,tcp,tls"
+                                                            : "file");
     src->fmt->format_whitelist = src->settings.audio_only
                                      ? av_asprintf("%s,%s", safe_demuxers, audio_demuxers)
                                      : av_strdup(safe_demuxers);
@@ -282,6 +328,8 @@ static int open_demuxer(VidxSource *src)
     src->bytes_seen = 0;
     /* FFmpeg's own stream cap (its default, or more if asked): vidx's is checked after. */
     src->fmt->max_streams = VIDX_MAX(src->settings.max_streams, 1000);
+    if (vidx__s3_is_url(src->url) && (ret = s3_io(src)) < 0)
+        goto fail;
     if (src->network) {
         int64_t us = (int64_t)(src->settings.network_timeout * 1e6);
         av_dict_set_int(&opts, "rw_timeout", us, 0);
@@ -440,6 +488,11 @@ void vidx_source_close(VidxSource **psrc)
     if (!src)
         return;
     avformat_close_input(&src->fmt);
+    if (src->pb) {
+        av_freep(&src->pb->buffer);
+        avio_context_free(&src->pb);
+    }
+    vidx__s3_reader_close(&src->s3);
     if (src->fd >= 0)
         close(src->fd);
     av_free(src->url);
@@ -477,11 +530,12 @@ int vidx__source_rewind(VidxSource *src)
     int ret = open_demuxer(src);
     if (ret >= 0)
         ret = find_stream_info(src);
-    if (ret >= 0 && (unsigned)src->info.stream >= src->fmt->nb_streams)
+    /* an audio-only source (settings.audio_only) has no video stream: info.stream -1 */
+    if (ret >= 0 && src->info.stream >= 0 && (unsigned)src->info.stream >= src->fmt->nb_streams)
         ret = VIDX_EDECODE;
     if (ret < 0)
         return ret;
-    src->video = src->fmt->streams[src->info.stream];
+    src->video = src->info.stream >= 0 ? src->fmt->streams[src->info.stream] : NULL;
     src->used = 0;
     return 0;
 }

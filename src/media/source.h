@@ -9,6 +9,7 @@
 #include <libavformat/avformat.h>
 
 #include "core/internal.h"
+#include "net/s3.h"
 
 struct VidxSource {
     AVFormatContext *fmt;
@@ -22,7 +23,9 @@ struct VidxSource {
     double progress_at; /* when on_progress was last called */
     int64_t bytes_seen; /* input bytes read when the interrupt callback last looked */
     int network;
-    int used; /* packets were read: a second sampler needs a rewind */
+    S3Reader *s3;    /* s3:// inputs: the object, read through pb (ranged GETs) */
+    AVIOContext *pb; /* the demuxer's custom I/O over s3 (kept across reopenings) */
+    int used;        /* packets were read: a second sampler needs a rewind */
 };
 
 /* A sign of progress (a packet read, a frame decoded): calls on_progress, rate-limited. */

@@ -39,11 +39,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *opaque)
     Attempt *a = opaque;
     HttpReply *r = a->reply;
     size_t len = size * nmemb;
-    if (r->len + len + 1 > MAX_BODY || vidx__grow(&r->body, &a->cap, r->len + len + 1, 1, 4096) < 0)
+    if (vidx__append_bounded(&r->body, &r->len, &a->cap, ptr, len, MAX_BODY) < 0)
         return 0; /* curl fails the transfer (CURLE_WRITE_ERROR) */
-    memcpy(r->body + r->len, ptr, len);
-    r->len += len;
-    r->body[r->len] = 0;
     return len;
 }
 

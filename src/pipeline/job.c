@@ -13,6 +13,15 @@
  * detector (the watch hook, media/watch.h) and DIR/scenes.json is written;
  * with transcribe the audio decoder's 16 kHz mono samples are also gathered
  * and recognised after the decode (DIR/transcript.json, .srt, .vtt).
+ *
+ * per_scene (K frames of each shot) is the one setting that reads the file
+ * twice: the shots are known only once every picture was seen, and by then
+ * the frames to take from them are gone (keeping them would hold whole shots
+ * of decoded pictures). So a first read decodes every picture for the
+ * detector only (pipeline/scenes.c), the chosen frames become presentation
+ * indices (analyze/scenes.c), the source is rewound, and the second read is
+ * an ordinary indices-mode sampler: the planner decodes only the GOPs that
+ * hold chosen frames, and audio and the transcript come from that read.
  */
 #include "pipeline/job.h"
 
@@ -28,10 +37,16 @@
 
 #include "media/audio.h"
 #include "media/sampler_cut.h"
+#include "media/source.h"
 #include "pipeline/job_settings.h"
 #include "pipeline/scenes.h"
 #include "store/audio_file.h"
 #include "store/fs.h"
+
+_Static_assert(VIDX_PICK_SPREAD == (int)SCENE_PICK_SPREAD &&
+                   VIDX_PICK_FIRST == (int)SCENE_PICK_FIRST &&
+                   VIDX_PICK_MIDDLE == (int)SCENE_PICK_MIDDLE,
+               "the public pick values are the detector's");
 
 /* WebP's format limit (VP8/VP8L store 14-bit sizes). */
 #define VIDX_WEBP_MAX_SIDE 16383
@@ -152,7 +167,7 @@ static int open_scenes(Job *j)
 {
     VidxScenesSettings ss;
     SceneParams p;
-    if (!j->set->scenes)
+    if (!j->set->scenes && !j->set->per_scene)
         return 0;
     vidx_scenes_default_settings(&ss);
     vidx__scenes_params(&ss, &p);
@@ -171,6 +186,41 @@ static int finish_scenes(Job *j)
         return vidx__job_fail(j, ret, "finding shots");
     ret = vidx__write_atomic(j->dir, "scenes.json", *text, strlen(*text), 0);
     return ret < 0 ? vidx__job_fail(j, ret, "writing scenes.json") : 0;
+}
+
+/*
+ * per_scene: the first read finds the shots, the chosen frames become ss's
+ * indices (ss->indices points into j->picked), and the source is rewound for
+ * the second read.
+ */
+static int per_scene_targets(Job *j, VidxSource *src, VidxSamplerSettings *ss)
+{
+    int64_t n_shots, n;
+    int partial = 0;
+    int ret = vidx__scenes_detect(src, ss->threads, j->scenes, &partial);
+    if (ret < 0)
+        return vidx__job_fail(j, ret, "finding shots");
+    const SceneShot *shots = vidx__scene_shots(j->scenes, &n_shots);
+    ret = vidx__scene_pick(shots, n_shots, j->set->per_scene, (ScenePick)j->set->per_scene_pick,
+                           ss->max_frames, &j->picked, &n);
+    if (ret == -ERANGE)
+        return vidx__job_fail(j,
+                              vidx__detail(VIDX_ELIMIT,
+                                           "%d frames of each of %lld shots exceed "
+                                           "--max-frames (%lld)",
+                                           j->set->per_scene, (long long)n_shots,
+                                           (long long)ss->max_frames),
+                              "planning");
+    if (ret < 0)
+        return vidx__job_fail(j, ret, "planning");
+    if (n == 0)
+        return vidx__job_fail(j, VIDX_EDECODE, "finding shots (no picture decoded)");
+    j->res->partial |= partial;
+    ss->mode = VIDX_MODE_INDICES;
+    ss->indices = j->picked;
+    ss->n_indices = (size_t)n;
+    ret = vidx__source_rewind(src);
+    return ret < 0 ? vidx__job_fail(j, ret, "reopening for the second read") : 0;
 }
 
 /* Writes DIR/<name> (the text of t in format); text: kept in *keep, else freed. */
@@ -337,15 +387,20 @@ static int run_source(Job *j, const char *url)
     ss.pixel = vidx_image_pixel(j->set->format);
     if ((ret = open_scenes(j)) < 0)
         goto done;
+    if (j->set->per_scene && (ret = per_scene_targets(j, src, &ss)) < 0)
+        goto done;
     w = vidx__scenes_watch(j->scenes);
-    if ((ret = vidx__sampler_open_watched(&smp, src, &ss, &as, j->scenes ? &w : NULL)) < 0) {
+    /* per_scene: the shots are known already; the second read only samples */
+    if ((ret = vidx__sampler_open_watched(&smp, src, &ss, &as,
+                                          j->scenes && !j->picked ? &w : NULL)) < 0) {
         vidx__job_fail(j, ret, "planning");
         goto done;
     }
     ret = sample_all(j, smp);
+    snprintf(j->out->device, sizeof(j->out->device), "%s", vidx_sampler_device(smp));
     vidx_sampler_stats(smp, &j->res->stats);
     vidx__sampler_cut(smp, &j->cut);
-    j->res->partial = j->res->stats.partial;
+    j->res->partial |= j->res->stats.partial;
     j->out->truncated = j->res->partial && j->cut.truncated;
 finish:
     ret = finish_outputs(j, ret, vidx_source_video_info(src)->stream);
@@ -357,6 +412,7 @@ done:;
     stages_close(j);
     vidx_sampler_close(&smp);
     vidx__scene_free(&j->scenes);
+    free(j->picked);
     free(j->pcm.v);
     vidx_source_close(&src);
     return ret;
@@ -384,6 +440,12 @@ int vidx_job_check_settings(const VidxJobSettings *caller)
         ret = check_transcribe(s);
     if (ret == 0 && s->label)
         ret = vidx__label_check(s->label_settings);
+    if (ret == 0 && (s->per_scene < 0 || s->per_scene > 1000000 || s->per_scene_pick < 0 ||
+                     s->per_scene_pick > VIDX_PICK_MIDDLE))
+        ret = vidx__detail(VIDX_EUSAGE, "per_scene is 0-1000000 frames of a shot, "
+                                        "per_scene_pick first, middle or spread");
+    if (ret == 0 && s->per_scene && ss->approx)
+        ret = vidx__detail(VIDX_EUSAGE, "per-scene frames are exact: --approx does not apply");
     if (ret == 0 && s->format == VIDX_IMAGE_WEBP &&
         VIDX_MAX(ss->max_side, VIDX_MAX(ss->width, ss->height)) > VIDX_WEBP_MAX_SIDE)
         ret = vidx__detail(VIDX_EUSAGE, "WebP images are at most %d pixels a side (--size)",
@@ -416,13 +478,21 @@ int vidx__job_run_into(const char *url, const char *dir, const VidxJobSettings *
     return res->status;
 }
 
-int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
+int vidx_job_run_on(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res,
+                    char *device, size_t device_size)
 {
     JobTarget files = {.sink = &vidx__sink_files};
     JobOutput out;
     int ret = vidx__job_run_into(url, dir, s, &files, res, &out);
+    if (device && device_size)
+        snprintf(device, device_size, "%s", out.device);
     vidx__job_output_clear(&out);
     return ret;
+}
+
+int vidx_job_run(const char *url, const char *dir, const VidxJobSettings *s, VidxJobResult *res)
+{
+    return vidx_job_run_on(url, dir, s, res, NULL, 0);
 }
 
 void vidx__job_output_clear(JobOutput *out)

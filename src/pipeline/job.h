@@ -25,7 +25,8 @@ struct Job {
     int audio_error;
     int speech;            /* settings' transcribe and the input has audio: pcm gathers it */
     VidxPcm pcm;           /* 16 kHz mono, for the transcript */
-    SceneDetector *scenes; /* settings' scenes: the shot detector the decode feeds */
+    SceneDetector *scenes; /* settings' scenes or per_scene: the shot detector */
+    int64_t *picked;       /* per_scene: the chosen presentation indices (malloc'd) */
     Labeller *labeller;    /* settings' label: the frames' labeller (stage_label.c) */
     size_t cap_frames;
     int64_t kept;      /* record position of the last kept frame, or -1 */

@@ -1,6 +1,8 @@
 /*
  * manifest.c - a video's manifest (DIR/manifest.jsonl): one JSON line per
  * frame record, in delivery order, written atomically once the frames are.
+ * With per_scene each line also names its shot ("shot": its position in
+ * scenes.json's list).
  */
 #include "pipeline/job.h"
 
@@ -11,6 +13,7 @@
 #include <jansson.h>
 #include <libavutil/error.h>
 
+#include "analyze/scenes.h"
 #include "store/fs.h"
 
 static json_t *record_json(const VidxFrameRecord *r, int stream, int with_md5)
@@ -44,8 +47,14 @@ int vidx__job_write_manifest(Job *j, int stream)
     int ret = 0;
     if (!mem)
         return AVERROR(ENOMEM);
+    int64_t n_shots = 0;
+    const SceneShot *shots = j->picked ? vidx__scene_shots(j->scenes, &n_shots) : NULL;
     for (size_t i = 0; i < j->res->n_frames && ret == 0; i++) {
         json_t *o = record_json(&j->res->frames[i], stream, j->set->md5);
+        if (o && shots)
+            json_object_set_new(
+                o, "shot",
+                json_integer(vidx__scene_shot_of(shots, n_shots, j->res->frames[i].index)));
         char *line = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
         if (!line || fprintf(mem, "%s\n", line) < 0)
             ret = AVERROR(ENOMEM);

@@ -36,7 +36,10 @@ VidxWatch vidx__scenes_watch(SceneDetector *d)
 
 static const char *cause_name(SceneCause c)
 {
-    return c == SCENE_CUT ? "cut" : c == SCENE_FADE ? "fade" : "start";
+    return c == SCENE_CUT        ? "cut"
+           : c == SCENE_FADE     ? "fade"
+           : c == SCENE_DISSOLVE ? "dissolve"
+                                 : "start";
 }
 
 /* Seconds rounded to the microsecond, so that JSON shows 1.2 rather than 1.2000000000000002. */
@@ -78,8 +81,7 @@ static int check(const VidxScenesSettings *s)
     return 0;
 }
 
-/* Decodes the whole video through a watch into d; *partial: the file was damaged. */
-static int detect(VidxSource *src, const VidxScenesSettings *set, SceneDetector *d, int *partial)
+int vidx__scenes_detect(VidxSource *src, int threads, SceneDetector *d, int *partial)
 {
     VidxSamplerSettings ss;
     VidxSampler *smp = NULL;
@@ -90,7 +92,7 @@ static int detect(VidxSource *src, const VidxScenesSettings *set, SceneDetector 
     vidx_sampler_default_settings(&ss);
     ss.count = 1;
     ss.pixel = VIDX_PIXEL_NATIVE; /* the one target frame is not converted */
-    ss.threads = set->threads;
+    ss.threads = threads;
     if ((ret = vidx__sampler_open_watched(&smp, src, &ss, NULL, &w)) < 0)
         return ret;
     while ((ret = vidx_sampler_next(smp, &f)) > 0)
@@ -128,7 +130,7 @@ int vidx_scenes_json(VidxSource *src, const VidxScenesSettings *set, char **json
     vidx__scenes_params(set, &p);
     if ((ret = vidx__scene_new(&d, &p)) < 0)
         return ret;
-    ret = detect(src, set, d, &partial);
+    ret = vidx__scenes_detect(src, set->threads, d, &partial);
     if (ret >= 0)
         ret = vidx__scenes_text(d, partial, json);
     vidx__scene_free(&d);

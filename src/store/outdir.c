@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "core/path.h"
+#include "net/s3.h"
 #include "store/fs.h"
 #include "store/owned.h"
 
@@ -137,10 +138,24 @@ static int check(const char *dir, const char *kind, int *marked)
     return refuse(dir, "it holds files and no " VIDX_OUTDIR_MARKER " marker");
 }
 
+/* Buckets are inputs only for now: an s3:// OUT is refused, never made a local "s3:" folder. */
+static int not_a_bucket(const char *dir)
+{
+    if (!vidx__s3_is_url(dir))
+        return 0;
+    vidx__log(VIDX_LOG_ERROR,
+              "%s: writing outputs to a bucket is not supported yet (buckets are inputs); write "
+              "to a local directory (docs/CLOUD.md)",
+              dir);
+    return VIDX_EUSAGE;
+}
+
 int vidx__outdir_check(const char *dir, const char *kind)
 {
     struct stat st;
     int marked;
+    if (vidx__s3_is_url(dir))
+        return not_a_bucket(dir);
     if (stat(dir, &st) < 0)
         return -errno;
     if (!S_ISDIR(st.st_mode))
@@ -230,6 +245,8 @@ static int claimable(const char *dir, const char *kind, int *exists, int *marked
     struct stat st;
     int ret;
     *exists = *marked = 0;
+    if (vidx__s3_is_url(dir))
+        return not_a_bucket(dir);
     if (stat(dir, &st) < 0)
         return errno == ENOENT ? 0 : -errno;
     *exists = 1;

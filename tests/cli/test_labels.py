@@ -22,7 +22,7 @@ Every test checks that the key never appears in vidx's stdout or stderr, nor in 
                        records the video as failed (class timeout)
   labels_usage         --label-* without --label-url, a non-HTTP URL, a bad --label-jobs:
                        exit 2, nothing written; vidx enqueue --label-url: exit 2 (not yet)
-  labels_schema4_upgrade  a schema-4 catalog: status reads it; a labelling run upgrades it
+  labels_schema_upgrade a schema-4 or -5 catalog: status reads it; a labelling run upgrades it
 """
 import base64
 import hashlib
@@ -290,28 +290,34 @@ def test_labels_usage():
     F.raise_if_any()
 
 
-def test_labels_schema4_upgrade():
-    """A catalog of schema 4 (before labels): vidx status reads it as it is (no labels
-    table, no labels shown); the next run with --label-url upgrades it to 5 and records."""
+def test_labels_schema_upgrade():
+    """A catalog of schema 4 (before videos.device and labels) or 5 (before labels): vidx
+    status reads it as it is (no labels table, no labels shown); the next run with
+    --label-url upgrades it to 6 and records."""
     import sqlite3
-    src = make_video('labels_schema4', seconds=1)
-    out = src.parent / 'out'
-    F = Failures('schema 4 -> 5')
-    r = vidx(['run', src, '-o', out, '--count', 2])
-    F.check(r.rc == 0, r.describe())
-    con = sqlite3.connect(str(out / 'catalog.db'))
-    with con:
-        con.execute('DROP TABLE labels')
-        con.execute("UPDATE meta SET value='4' WHERE key='schema'")
-    con.close()
-    s = vidx(['status', out, '--json'])
-    F.check(s.rc == 0 and 'labels' not in json.loads(s.stdout or '{}'), 'status: %s' % s.describe())
-    with Vlm() as vlm:
-        r = vidx(['run', src, '-o', out, '--count', 2, '--label-url', vlm.url])
-    F.check(r.rc == 0 and len(vlm.requests) == 2, 'run: %s, %d requests' % (r.describe(), len(vlm.requests)))
-    con = sqlite3.connect(str(out / 'catalog.db'))
-    schema = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-    n = con.execute('SELECT count(*) FROM labels WHERE caption IS NOT NULL').fetchone()
-    con.close()
-    F.check(schema == ('5',) and n == (2,), 'schema %r, labels %r' % (schema, n))
+    F = Failures('schema 4/5 -> 6')
+    for old in (4, 5):
+        src = make_video('labels_schema%d' % old, seconds=1)
+        out = src.parent / 'out'
+        r = vidx(['run', src, '-o', out, '--count', 2])
+        F.check(r.rc == 0, r.describe())
+        con = sqlite3.connect(str(out / 'catalog.db'))
+        with con:
+            con.execute('DROP TABLE labels')
+            if old < 5:
+                con.execute('ALTER TABLE videos DROP COLUMN device')
+            con.execute("UPDATE meta SET value=? WHERE key='schema'", (str(old),))
+        con.close()
+        s = vidx(['status', out, '--json'])
+        F.check(s.rc == 0 and 'labels' not in json.loads(s.stdout or '{}'),
+                'schema %d: status: %s' % (old, s.describe()))
+        with Vlm() as vlm:
+            r = vidx(['run', src, '-o', out, '--count', 2, '--label-url', vlm.url])
+        F.check(r.rc == 0 and len(vlm.requests) == 2,
+                'schema %d: run: %s, %d requests' % (old, r.describe(), len(vlm.requests)))
+        con = sqlite3.connect(str(out / 'catalog.db'))
+        schema = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        n = con.execute('SELECT count(*) FROM labels WHERE caption IS NOT NULL').fetchone()
+        con.close()
+        F.check(schema == ('6',) and n == (2,), 'from %d: schema %r, labels %r' % (old, schema, n))
     F.raise_if_any()

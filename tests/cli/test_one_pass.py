@@ -110,3 +110,27 @@ def test_run_frames_audio_scenes_transcript_one_read():
         F.check(any(p.name == name for p in out.rglob(name)), 'no %s in the output' % name)
     _check_one_read(F, trace, clip, 'run: frames + audio + scenes + transcript')
     F.raise_if_any()
+
+
+def test_per_scene_two_reads():
+    """--per-scene is the one mode that reads the file twice (docs/CLI.md, "Sampling by
+    shot"): once decoding every picture to find the shots, then once more for the chosen
+    frames, with audio. Counted as above: one process, one open, two demuxer opens (the
+    rewind reopens through /proc/self/fd), twice the file's size read."""
+    clip = fixtures() / 'g_audio.mp4'
+    out = common.new_out_dir('one_pass_per_scene_out')
+    d, trace, res = _traced('one_pass_per_scene', ['frames', clip, '-o', out, '--per-scene', '2',
+                                                   '--audio', 'wav'])
+    F = Failures('vidx frames --per-scene 2 --audio')
+    F.check(res.rc == 0, res.describe())
+    size = os.path.getsize(clip)
+    per = _count(trace, os.path.realpath(str(clip)))
+    F.check(len(per) == 1, 'processes that read the file: %s' % per)
+    for pid, st in per.items():
+        F.check(st['opens'] == 1 and st['reopens'] == 2, 'opens %d, reopens %d (expected 1 and 2)'
+                % (st['opens'], st['reopens']))
+        F.check(1.95 * size <= st['bytes'] <= 2 * (size + 64 * 1024),
+                '%d bytes read from a file of %d (two reads of it)' % (st['bytes'], size))
+        common.note('per-scene: %d bytes read of %d (%.2f x the file)'
+                    % (st['bytes'], size, st['bytes'] / size))
+    F.raise_if_any()

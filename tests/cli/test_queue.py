@@ -91,8 +91,9 @@ def orphans(out, url):
             continue
         if rel in ('.vidx-output', '.vidx-lock') or rel in refs:
             continue
-        if rel.startswith('frames/') and rel.endswith('manifest.jsonl'):
-            continue
+        if rel.startswith('frames/') and p.name in ('manifest.jsonl', 'scenes.json', 'transcript.json',
+                                                    'transcript.srt', 'transcript.vtt'):
+            continue  # a video's own files beside its frames (like gc, by name)
         left.append(rel)
     return left
 
@@ -396,4 +397,51 @@ def test_worker_needs_postgres():
     for cmd in (['worker', '--help'], ['enqueue', '--help']):
         r = vrun(cmd)
         F.check(r.rc == 0 and 'usage: vidx' in r.stdout, ' '.join(cmd) + ': ' + r.describe())
+    F.raise_if_any()
+
+
+def test_worker_transcribes_with_its_recogniser():
+    """Videos enqueued with --transcribe are transcribed by each worker's own recogniser
+    (vidx worker --asr-url, --asr-chunk, ...; the loopback server of test_transcribe.py):
+    the queue stores --transcribe but never the endpoint or its key (enqueue refuses the
+    --asr-* options), the key comes from the worker's environment, is sent to the
+    endpoint, and appears in no output, log or queue row."""
+    from test_transcribe import KEY, Asr, make_audio
+    url = common.pg_database('q_asr')
+    clips = [make_audio('q_asr_%d' % i, '0.5*sin(2*PI*440*t)*lt(mod(t,2),1.5)', 4, ext='mp4',
+                        video=True) for i in range(2)]
+    F = Failures()
+    with Asr() as asr:
+        r = vrun(['enqueue'] + [str(c) for c in clips] + ['--catalog', url, '--count', '1',
+                                                          '--transcribe', '--asr-url', asr.url])
+        F.check(r.rc == 2 and 'vidx worker' in r.stderr, 'enqueue --asr-url: ' + r.describe())
+        enqueue(url, clips, '--count', '1', '--transcribe')
+        out = common.new_out_dir('q_asr')
+        env = {k: v for k, v in os.environ.items() if k not in ('VIDX_ASR_KEY', 'OPENAI_API_KEY')}
+        env['MY_ASR_TOKEN'] = KEY
+        p = start_worker(url, out, '--asr-url', asr.url, '--asr-key-env', 'MY_ASR_TOKEN',
+                         '--asr-chunk', '3', '--asr-retries', '1', env=env)
+        try:
+            so, se = p.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            so, se = p.communicate()
+            fail('the worker did not finish within 180 s:\n%s' % se.decode()[-3000:])
+        stdout, err, rc = so.decode('utf-8', 'replace'), se.decode('utf-8', 'replace'), p.returncode
+    F.check(rc == 0, 'worker exit %d:\n%s' % (rc, err[-2000:]))
+    F.check(not asr.problems, '; '.join(asr.problems))
+    durs = [q[1] for q in asr.requests]
+    # 4 s each, a 0.5 s pause every 2 s: chunks of <= 3 s, two per video
+    F.check(len(durs) == 4 and all(d <= 3.0 for d in durs), 'requests: %r' % durs)
+    F.check(all(q[3] == 'Bearer ' + KEY for q in asr.requests), 'the key was not sent')
+    check_exactly_once(out, url, clips, F)
+    segs = export(out, url, 'segments')
+    F.check(len(segs) == 8 and sorted({s['video'] for s in segs}) == sorted(str(c) for c in clips),
+            'segments: %r' % segs)
+    F.check(KEY not in stdout + err, 'the key is in the worker\'s output')
+    rows = common.pg_sql('SELECT settings FROM queue_options', url)
+    F.check(KEY not in rows and asr.url not in rows and '"transcribe":"1"' in rows,
+            'the queue\'s options: %s' % rows)
+    logs = [p for p in Path(out).rglob('*') if p.is_file() and p.suffix in ('.log', '.json', '.jsonl')]
+    F.check(not any(KEY in p.read_text(errors='replace') for p in logs), 'the key is in a file in OUT')
     F.raise_if_any()

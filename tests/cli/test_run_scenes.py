@@ -1,9 +1,9 @@
 """`vidx run --scenes`: shots from the same decode as the sampled frames (issue 11, item 2).
 
-psd_testvideo.mp4 (corpus) has cuts at frames 30, 180 and 394.
+psd_testvideo.mp4 (corpus) has cuts at frames 30, 180 and 394, and a dissolve found at 543.
 
   run_scenes_files    files layout: frames/<key>/scenes.json and the catalog's shots table
-                      (vidx export --table shots) give first frames 0, 30, 180, 394, the same
+                      (vidx export --table shots) give first frames 0, 30, 180, 394, 543, the same
                       shots as `vidx scenes`; the frames sampled are the same as a run without
                       --scenes; a second run does nothing (the options hash is stable); gc
                       keeps scenes.json and leaves the user's files alone; verify is clean;
@@ -16,7 +16,7 @@ import os
 
 from common import Failures, corpus_clip, fail, new_out_dir, parse_json_stdout, run_vidx
 
-FIRST = [0, 30, 180, 394]
+FIRST = [0, 30, 180, 394, 543]
 
 
 def _run(src, out, *extra):

@@ -1,7 +1,7 @@
 """`vidx scenes FILE`: shot boundaries against clips whose cuts and fades are known.
 
 psd_testvideo.mp4 (corpus): cuts at frames 30, 180 and 394 (394 is a cut into
-a fade-in). A clip generated here from FFmpeg lavfi sources: hard cuts at
+a fade-in), and a dissolve over frames 531-558 (by eye; found at its middle, 543). A clip generated here from FFmpeg lavfi sources: hard cuts at
 frames 50 and 100 (the middle part a zoom into a Mandelbrot set: motion
 everywhere, no cut), a fade out to black over frames 135-149, black until
 170, and a fade-in from frame 171 (the new shot). Also: the shots tile the
@@ -60,12 +60,16 @@ def test_scenes_psd_testvideo():
     path = corpus_clip('psd_testvideo.mp4')
     j = scenes(path)
     F = Failures('scenes psd_testvideo.mp4')
-    F.check(starts(j) == [30, 180, 394], 'shots start at %r, expected [30, 180, 394]' % starts(j))
+    F.check(starts(j) == [30, 180, 394, 543], 'shots start at %r, expected [30, 180, 394, 543]'
+            % starts(j))
     check_tiling(F, j, frame_times(path))
     by_first = {s['first_frame']: s for s in j['shots']}
     if 394 in by_first:
         F.check(by_first[394]['fade_in'] and by_first[394]['cause'] == 'fade',
                 'the shot at 394 is not a fade-in: %r' % by_first[394])
+    if 543 in by_first:
+        F.check(by_first[543]['cause'] == 'dissolve', 'the shot at 543 is not a dissolve\'s: %r'
+                % by_first[543])
     if 180 in by_first:
         F.check(by_first[180]['fade_out'], 'the shot at 180 ends faded to black: %r' % by_first[180])
     F.raise_if_any()
@@ -111,8 +115,9 @@ def test_scenes_options_change_the_result():
     F.check(starts(j) == [394], 'shots start at %r, expected [394] with --min-shot 200' % starts(j))
     j = scenes(clip, '--threshold', '1000')
     # No cut passes: the black run from 180 is then the leaf's fade-out, and the fade-in
-    # out of it (211) begins a shot, like 394
-    F.check(starts(j) == [211, 394], 'with --threshold 1000: %r, expected [211, 394]' % starts(j))
+    # out of it (211) begins a shot, like 394; the dissolve (543) is not a cut either
+    F.check(starts(j) == [211, 394, 543], 'with --threshold 1000: %r, expected [211, 394, 543]'
+            % starts(j))
     F.raise_if_any()
 
 

@@ -193,6 +193,28 @@ def test_stall_past_timeout():
     check(asr.url + PATH in r.stderr and len(asr.requests) == 2, '%d requests: %s' % (len(asr.requests), r.stderr))
 
 
+def test_asr_spellings():
+    """The --asr-* spellings that vidx run and vidx worker share (the older --timeout,
+    --retries and --chunk stay): a stall past --asr-timeout, retries spent, chunks."""
+    path = make_audio('asr_spell', SPEECH, 2)
+    with Asr(['stall'] * 3) as asr:
+        r = transcribe(path, asr.url, '--asr-timeout', '1', '--asr-retries', '1', timeout=30)
+    check(r.rc == 3 and 'no answer within 1 s' in r.stderr and len(asr.requests) == 2,
+          '%d requests: %s' % (len(asr.requests), r.describe()))
+    with Asr(['500'] * 3) as asr:
+        r = transcribe(path, asr.url, '--asr-retries', '0')
+    check(r.rc == 3 and len(asr.requests) == 1, '--asr-retries 0: %d requests: %s'
+          % (len(asr.requests), r.describe()))
+    path = make_audio('asr_spell_long', '0.5*sin(2*PI*440*t)*lt(mod(t,4),3.5)', 12)
+    with Asr() as asr:
+        r = transcribe(path, asr.url, '--asr-chunk', '5')
+    durs = [d for _, d, _, _ in asr.requests]
+    check(r.rc == 0 and len(durs) == 3 and all(d <= 5.0 for d in durs), 'chunks %r: %s'
+          % (durs, r.describe()))
+    r = transcribe(path, 'http://127.0.0.1:9', '--asr-chunk', '0.5')
+    check(r.rc == 2 and 'asr-chunk' in r.stderr, '--asr-chunk 0.5: %s' % r.describe())
+
+
 def test_malformed_json():
     path = make_audio('asr_malformed', SPEECH, 2)
     with Asr(['malformed']) as asr:

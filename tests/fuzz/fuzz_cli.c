@@ -72,11 +72,13 @@ static void option(CliJob *j, char *line)
     char *eq = strchr(line, '=');
     if (eq)
         *eq = 0;
-    for (const CliOption *o = cli_job_options; o->name; o++)
-        if (!strcmp(o->name, line)) {
-            cli_job_option(j, o->key, o->arg ? (eq ? eq + 1 : "") : NULL);
-            return;
-        }
+    const CliOption *tables[] = {cli_job_options, cli_asr_options}; /* as cli_with_job_options */
+    for (size_t t = 0; t < 2; t++)
+        for (const CliOption *o = tables[t]; o->name; o++)
+            if (!strcmp(o->name, line)) {
+                cli_job_option(j, o->key, o->arg ? (eq ? eq + 1 : "") : NULL);
+                return;
+            }
 }
 
 static char dir[64];

@@ -1,7 +1,8 @@
 /*
  * test_api.c - the public API as a C program uses it: error space, safe
  * opening of bad inputs, in-memory sampling of a clip generated with FFmpeg's
- * lavfi (timings known by construction), encoders and perceptual hash. (The
+ * lavfi (timings known by construction), encoders and perceptual hash, a
+ * file's audio (vidx_audio_decode). (The
  * tar samples of vidx run's shards are tested with their sink:
  * test_sink_tar.c.)
  */
@@ -162,6 +163,81 @@ static void test_encode_and_hash(void **state)
     }
 }
 
+/* per_scene through the public API: the clip is one shot of 50 frames. */
+static void test_per_scene(void **state)
+{
+    VidxJobSettings s;
+    VidxJobResult r;
+    char out[512];
+    static const struct {
+        int k, pick;
+        int64_t want[3];
+    } cases[] = {{2, VIDX_PICK_FIRST, {0, 1}},
+                 {3, VIDX_PICK_MIDDLE, {24, 25, 26}},
+                 {2, VIDX_PICK_SPREAD, {12, 37}}};
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        vidx_job_default_settings(&s);
+        s.per_scene = cases[c].k;
+        s.per_scene_pick = cases[c].pick;
+        snprintf(out, sizeof(out), "%s/per_scene%zu", dir, c);
+        assert_int_equal(vidx_job_run(clip, out, &s, &r), 0);
+        assert_int_equal(r.n_frames, (size_t)cases[c].k);
+        for (int i = 0; i < cases[c].k; i++)
+            assert_int_equal(r.frames[i].index, cases[c].want[i]);
+        vidx_job_result_clear(&r);
+    }
+    vidx_job_default_settings(&s);
+    s.per_scene = 1;
+    s.per_scene_pick = 3;
+    assert_int_equal(vidx_job_check_settings(&s), VIDX_EUSAGE);
+    s.per_scene_pick = VIDX_PICK_FIRST;
+    s.sampler.approx = 1;
+    assert_int_equal(vidx_job_check_settings(&s), VIDX_EUSAGE);
+    s.sampler.approx = 0;
+    s.per_scene = -1;
+    assert_int_equal(vidx_job_check_settings(&s), VIDX_EUSAGE);
+}
+
+static int count_samples(void *opaque, const int16_t *samples, int nb_samples)
+{
+    (void)samples;
+    *(int64_t *)opaque += nb_samples;
+    return 0;
+}
+
+/* vidx_audio_decode: all of a file's audio through the callback, twice from one source. */
+static void test_audio_decode(void **state)
+{
+    char wav[300], cmd[700];
+    VidxSource *src;
+    VidxSourceSettings ss;
+    int64_t n = 0, errors = -1;
+    (void)state;
+    snprintf(wav, sizeof(wav), "%s/tone.wav", dir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -nostdin -v error -y -f lavfi -i sine=f=440:r=44100:d=1.5 %s", wav);
+    assert_int_equal(system(cmd), 0);
+    VidxAudioSettings as = {0, 8000, 1, count_samples, &n};
+    /* the video-only clip has no audio */
+    vidx_source_default_settings(&ss);
+    assert_int_equal(vidx_source_open(&src, clip, &ss), 0);
+    assert_int_equal(vidx_audio_decode(src, &as, &errors), VIDX_EFORMAT);
+    assert_string_equal(vidx_error_detail(VIDX_EFORMAT), "the file has no audio stream");
+    vidx_source_close(&src);
+    ss.audio_only = 1;
+    assert_int_equal(vidx_source_open(&src, wav, &ss), 0);
+    assert_int_equal(vidx_audio_decode(src, NULL, NULL), VIDX_EUSAGE);
+    assert_int_equal(vidx_audio_decode(src, &as, &errors), 0);
+    assert_int_equal(errors, 0);
+    assert_true(llabs(n - 12000) <= 2); /* 1.5 s at 8 kHz, within resampling rounding */
+    int64_t first = n;
+    n = 0;
+    assert_int_equal(vidx_audio_decode(src, &as, NULL), 0); /* read again from the start */
+    assert_int_equal(n, first);
+    vidx_source_close(&src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +246,8 @@ int main(void)
         cmocka_unit_test(test_shards_and_merge_args),
         cmocka_unit_test(test_sample_in_memory),
         cmocka_unit_test(test_encode_and_hash),
+        cmocka_unit_test(test_per_scene),
+        cmocka_unit_test(test_audio_decode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "pg_fixture.h"
 
@@ -177,7 +178,7 @@ static void test_meta_layout_schema(void **state)
     Fixture *f = *state;
     char v[16];
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "5"); /* a new catalog is current */
+    assert_string_equal(v, "6"); /* a new catalog is current */
     assert_int_equal(vidx__catalog_meta_get(f->cat, "layout", v, sizeof(v)), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
@@ -463,7 +464,7 @@ static void test_segments(void **state)
     vidx_catalog_close(&ro);
 }
 
-/* Schema 5: a video's frame labels (or their errors) are recorded with their frame, replaced
+/* Schema 6: a video's frame labels (or their errors) are recorded with their frame, replaced
  * when it is redone, go with it, and are counted for vidx status. */
 static void test_labels(void **state)
 {
@@ -513,6 +514,196 @@ static void test_labels(void **state)
     assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
     assert_null(strstr(json, "\"labels\"")); /* none: not shown */
     free(json);
+    vidx_catalog_close(&ro);
+}
+
+/* video_rows reads a video's shots and segments back as put() took them (vidx merge). */
+static int check_extras(void *opaque, const CatalogVideo *v)
+{
+    (*(int *)opaque)++;
+    assert_string_equal(v->path, "/in/st.mp4");
+    assert_int_equal(v->n_shots, 2);
+    assert_true(v->shots[0].start == 0 && v->shots[0].end == 1.2);
+    assert_int_equal(v->shots[0].first_frame, 0);
+    assert_int_equal(v->shots[0].last_frame, 29);
+    assert_string_equal(v->shots[0].cause, "start");
+    assert_true(v->shots[1].start == 1.2 && v->shots[1].end == 7.5 && v->shots[1].score == 41.5);
+    assert_int_equal(v->shots[1].first_frame, 30);
+    assert_int_equal(v->shots[1].last_frame, 179);
+    assert_string_equal(v->shots[1].cause, "fade");
+    assert_int_equal(v->n_segments, 2);
+    assert_true(v->segments[0].start == 0.5 && v->segments[0].end == 2.25);
+    assert_string_equal(v->segments[0].text, " hello, \"world\"");
+    assert_true(v->segments[1].start == 2.25 && v->segments[1].end == 4);
+    assert_string_equal(v->segments[1].text, "again");
+    return 0;
+}
+
+static int check_no_extras(void *opaque, const CatalogVideo *v)
+{
+    (*(int *)opaque)++;
+    assert_int_equal(v->n_shots, 0);
+    assert_int_equal(v->n_segments, 0);
+    return 0;
+}
+
+static void test_video_rows_shots_segments(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    int seen = 0;
+    CatalogShot shots[] = {{0, 1.2, 0, 29, "start", 0}, {1.2, 7.5, 30, 179, "fade", 41.5}};
+    CatalogSegment segs[] = {{0.5, 2.25, " hello, \"world\""}, {2.25, 4, "again"}};
+    CatalogVideo v = {.path = "/in/st.mp4",
+                      .key = "st-1",
+                      .status = VIDX_VIDEO_OK,
+                      .shots = shots,
+                      .n_shots = 2,
+                      .segments = segs,
+                      .n_segments = 2};
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    assert_int_equal(vidx__catalog_video_rows(ro, check_extras, &seen), 0);
+    assert_int_equal(seen, 1);
+    vidx_catalog_close(&ro);
+    v.n_shots = 0, v.n_segments = 0; /* redone without them: none come back */
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    seen = 0;
+    assert_int_equal(vidx__catalog_video_rows(ro, check_no_extras, &seen), 0);
+    assert_int_equal(seen, 1);
+    vidx_catalog_close(&ro);
+}
+
+/* The dashboard's views: every row as "name=text,..." lines (NULL for NULL). */
+static int view_line(void *opaque, int n, const char *const *names, const CatalogValue *values)
+{
+    char *buf = opaque;
+    size_t len = strlen(buf);
+    if (!values)
+        return 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, 4096 - len, "%s%s=%s", i ? "," : "", names[i],
+                                values[i].type == CATALOG_NULL ? "NULL" : values[i].text);
+    snprintf(buf + len, 4096 - len, "\n");
+    return 0;
+}
+
+static const char *view(VidxCatalog *c, CatalogView v)
+{
+    static char buf[4096];
+    buf[0] = 0;
+    assert_int_equal(vidx__catalog_view(c, &v, view_line, buf), 0);
+    return buf;
+}
+
+static void put_video(VidxCatalog *c, const char *path, VidxVideoStatus status, const char *cls,
+                      const char *error, double started)
+{
+    CatalogVideo v = {.path = path,
+                      .key = path + 4,
+                      .status = status,
+                      .error_class = cls,
+                      .error = error,
+                      .started = started,
+                      .seconds = 2};
+    assert_int_equal(vidx__catalog_record(c, &v), 0);
+}
+
+static void test_views(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    CatalogShot shots[] = {{0, 1.5, 0, 44, "start", 0}};
+    CatalogSegment segs[] = {{0.5, 1.25, "hello"}};
+    assert_int_equal(record_a(f->cat, VIDX_VIDEO_OK), 0); /* id 1: started 0, 2 frames */
+    put_video(f->cat, "/in/b.mp4", VIDX_VIDEO_FAILED, "decode", "bad bitstream", 100); /* id 2 */
+    put_video(f->cat, "/in/c.mp4", VIDX_VIDEO_FAILED, "format", "not a media file", 105);
+    put_video(f->cat, "/in/d.mp4", VIDX_VIDEO_TIMEOUT, "timeout", "timed out", 121);
+    CatalogVideo e = {.path = "/in/e.mp4",
+                      .key = "e",
+                      .status = VIDX_VIDEO_OK,
+                      .started = 200,
+                      .seconds = 1,
+                      .shots = shots,
+                      .n_shots = 1,
+                      .segments = segs,
+                      .n_segments = 1};
+    assert_int_equal(vidx__catalog_record(f->cat, &e), 0); /* id 5 */
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_COUNTS}),
+                        "status=failed,videos=2,frames=0\n"
+                        "status=ok,videos=2,frames=2\n"
+                        "status=timeout,videos=1,frames=0\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_CLASSES}),
+                        "status=failed,error_class=decode,videos=1\n"
+                        "status=failed,error_class=format,videos=1\n"
+                        "status=timeout,error_class=timeout,videos=1\n");
+    /* ended = started + seconds: 102, 107, 123, 201 since 100 in buckets of 10 s */
+    assert_string_equal(
+        view(ro,
+             (CatalogView){
+                 .kind = CATALOG_VIEW_TIMELINE, .bucket = 10, .since = 100, .until = 1000}),
+        "t=100.0,videos=2,frames=0\nt=120.0,videos=1,frames=0\nt=200.0,videos=1,frames=0\n");
+    /* pages of the failing videos by id, and the filters */
+    const char *page =
+        view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEOS, .status = "failing", .limit = 2});
+    assert_non_null(strstr(page, "id=2,path=/in/b.mp4,key=b.mp4,status=failed,error_class=decode,"
+                                 "error=bad bitstream,attempts=1,started_at=100.0,seconds=2.0,"
+                                 "frames=0\n"));
+    assert_non_null(strstr(page, "id=3,path=/in/c.mp4"));
+    assert_null(strstr(page, "id=4"));
+    page = view(ro, (CatalogView){
+                        .kind = CATALOG_VIEW_VIDEOS, .status = "failing", .after = 3, .limit = 2});
+    assert_non_null(strstr(page, "id=4,path=/in/d.mp4"));
+    assert_null(strstr(page, "id=5"));
+    assert_string_equal(/* 107 and 123 in [105, 123]: the bounds cut the buckets */
+                        view(ro, (CatalogView){.kind = CATALOG_VIEW_TIMELINE,
+                                               .bucket = 10,
+                                               .since = 105,
+                                               .until = 123}),
+                        "t=100.0,videos=1,frames=0\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .status = "failing"}),
+                        "videos=3\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .status = "ok"}),
+                        "videos=2\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING}), "videos=5\n");
+    assert_string_equal(
+        view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .error_class = "format"}),
+        "videos=1\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .search = "bitstr"}),
+                        "videos=1\n"); /* in the message */
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .search = "/in/"}),
+                        "videos=5\n"); /* in the path */
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_MATCHING, .search = "%"}),
+                        "videos=0\n"); /* a substring, not a pattern */
+    assert_string_equal(
+        view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEOS, .search = "zzz", .limit = 5}), "");
+    /* one video and its parts */
+    page = view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEO, .id = 1});
+    assert_non_null(strstr(page, "id=1,path=/in/a.mp4,key=a-1,size=10,mtime=20,"));
+    assert_non_null(strstr(page, ",audio=wav\n"));
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEO, .id = 99}), "");
+    page = view(ro, (CatalogView){.kind = CATALOG_VIEW_FRAMES, .id = 1, .after = 1, .limit = 5});
+    assert_non_null(strstr(page, "seq=1,index=7,target=NULL,time=3.5,pts=3584,keyframe=0,width=16,"
+                                 "height=8,bytes=107,location=shards/000000.tar,offset=1024,"));
+    assert_null(strstr(page, "seq=0"));
+    page = view(ro, (CatalogView){.kind = CATALOG_VIEW_FRAMES, .id = 1, .limit = 1});
+    assert_non_null(strstr(page, "seq=0,index=0,"));
+    assert_non_null(strstr(page, "location=frames/a-1/000000.jpg,offset=NULL,"));
+    assert_null(strstr(page, "seq=1"));
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_SHOTS, .id = 5, .limit = 9}),
+                        "seq=0,start=0.0,end=1.5,first_frame=0,last_frame=44,cause=start,"
+                        "score=0.0\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_SEGMENTS, .id = 5, .limit = 9}),
+                        "seq=0,start=0.5,end=1.25,text=hello\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_AUDIO, .id = 1}),
+                        "path=frames/a-1/audio.wav,rate=16000,channels=1,duration=0.0,bytes=44\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_AUDIO, .id = 5}), "");
+    CatalogView bad = {.kind = CATALOG_VIEW_COUNT};
+    char buf[16] = "";
+    assert_int_equal(vidx__catalog_view(ro, &bad, view_line, buf), VIDX_EUSAGE);
     vidx_catalog_close(&ro);
 }
 
@@ -587,6 +778,137 @@ static void test_pg_mask_url(void **state)
     assert_string_equal(out, "postgresql://u@h/db");
 }
 
+/* videos.device (schema 5): "cuda", "cpu (REASON)" or NULL, as put() took it. */
+typedef struct Devices {
+    int n;
+    const char *want[3];
+} Devices;
+
+static int check_device(void *opaque, const CatalogVideo *v)
+{
+    Devices *d = opaque;
+    int i = v->path[4] - 'a'; /* /in/a.mp4, /in/b.mp4, /in/c.mp4 */
+    assert_true(i >= 0 && i < 3);
+    d->n++;
+    if (d->want[i])
+        assert_string_equal(v->device, d->want[i]);
+    else
+        assert_null(v->device);
+    return 0;
+}
+
+static void put_device(VidxCatalog *cat, const char *path, const char *device)
+{
+    CatalogVideo v = {.path = path, .key = path + 4, .status = VIDX_VIDEO_OK, .device = device};
+    assert_int_equal(vidx__catalog_record(cat, &v), 0);
+}
+
+static void test_device(void **state)
+{
+    Fixture *f = *state;
+    Devices d = {0, {"cuda", "cpu (no CUDA driver: Cannot load libcuda.so.1)", NULL}};
+    put_device(f->cat, "/in/a.mp4", d.want[0]);
+    put_device(f->cat, "/in/b.mp4", d.want[1]);
+    put_device(f->cat, "/in/c.mp4", NULL);
+    assert_int_equal(vidx__catalog_video_rows(f->cat, check_device, &d), 0);
+    assert_int_equal(d.n, 3);
+}
+
+/* Runs sql on f's database directly (not through the ops): 0 or -1. */
+static int raw_sql(const Fixture *f, const char *sql)
+{
+    if (f->ops == &vidx__catalog_postgres) {
+        PGconn *c = PQconnectdb(f->url);
+        PGresult *r = PQexec(c, sql);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+        PQfinish(c);
+        return ok ? 0 : -1;
+    }
+    char path[128];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof(path), "%s/catalog.db", f->dir);
+    int ok = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(db);
+    return ok ? 0 : -1;
+}
+
+/* A schema-4 catalog (no videos.device) is upgraded (to 6) when opened: old rows NULL, new ones
+ * kept. */
+static void test_device_migration(void **state)
+{
+    Fixture *f = *state;
+    char v[16];
+    put_device(f->cat, "/in/a.mp4", "cuda");
+    vidx_catalog_close(&f->cat);
+    assert_int_equal(raw_sql(f, "ALTER TABLE videos DROP COLUMN device"), 0);
+    assert_int_equal(raw_sql(f, "UPDATE meta SET value='4' WHERE key='schema'"), 0);
+    assert_int_not_equal(raw_sql(f, "SELECT device FROM videos"), 0); /* schema 4 indeed */
+    assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
+                     0);
+    assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
+    assert_string_equal(v, "6");
+    put_device(f->cat, "/in/b.mp4", "cpu (--hwaccel none)");
+    Devices d = {0, {NULL, "cpu (--hwaccel none)", NULL}}; /* a's device went with the column */
+    assert_int_equal(vidx__catalog_video_rows(f->cat, check_device, &d), 0);
+    assert_int_equal(d.n, 2);
+}
+
+/* The labels table (schema 6) in a catalog of schema `from` (4: no videos.device either; 5):
+ * read-only, none are counted; opened for writing, it is upgraded and takes labels. */
+static void labels_migration(Fixture *f, int from)
+{
+    VidxCatalog *ro = NULL;
+    char v[16], sql[64], *json = NULL;
+    put_device(f->cat, "/in/a.mp4", "cuda");
+    vidx_catalog_close(&f->cat);
+    assert_int_equal(raw_sql(f, "DROP TABLE labels"), 0);
+    if (from < 5)
+        assert_int_equal(raw_sql(f, "ALTER TABLE videos DROP COLUMN device"), 0);
+    snprintf(sql, sizeof(sql), "UPDATE meta SET value='%d' WHERE key='schema'", from);
+    assert_int_equal(raw_sql(f, sql), 0);
+    assert_int_not_equal(raw_sql(f, "SELECT * FROM labels"), 0); /* no labels table indeed */
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0); /* its label counts: none */
+    assert_null(strstr(json, "\"labels\""));
+    free(json);
+    vidx_catalog_close(&ro);
+    assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
+                     0);
+    assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
+    assert_string_equal(v, "6");
+    VidxFrameRecord rec = {.index = 3, .time = 0.1, .width = 8, .height = 8, .dup_of = -1};
+    CatalogFrame frame = {&rec, "frames/b/000003_100ms.jpg", -1, 0};
+    CatalogLabel label = {0, "a car", "[\"car\"]", "m", 0.25, NULL};
+    CatalogVideo b = {.path = "/in/b.mp4",
+                      .key = "b",
+                      .status = VIDX_VIDEO_OK,
+                      .device = "cpu (--hwaccel none)",
+                      .frames = &frame,
+                      .n_frames = 1,
+                      .labels = &label,
+                      .n_labels = 1};
+    assert_int_equal(vidx__catalog_record(f->cat, &b), 0);
+    char *rows = export_jsonl(f->cat, "labels");
+    assert_non_null(strstr(rows, "\"video\":\"/in/b.mp4\",\"seq\":0,\"index\":3,"));
+    assert_non_null(strstr(rows, "\"caption\":\"a car\""));
+    free(rows);
+    Devices d = {0, {from < 5 ? NULL : "cuda", "cpu (--hwaccel none)", NULL}};
+    assert_int_equal(vidx__catalog_video_rows(f->cat, check_device, &d), 0);
+    assert_int_equal(d.n, 2);
+}
+
+static void test_labels_migration_from_4(void **state)
+{
+    labels_migration(*state, 4);
+}
+
+static void test_labels_migration_from_5(void **state)
+{
+    labels_migration(*state, 5);
+}
+
 static int setup_pg(void **state)
 {
     return setup(state, &vidx__catalog_postgres);
@@ -603,11 +925,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_locations_and_forget, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_readers, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_video_rows_and_shard_set, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_video_rows_shots_segments, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_meta_add, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_audio_none, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_shots, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_segments, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_labels, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_device, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_device_migration, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_labels_migration_from_4, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_labels_migration_from_5, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_views, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),

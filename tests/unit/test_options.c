@@ -96,6 +96,9 @@ CHANGE(audio_stream, s->job.source.audio_stream = 1)
 CHANGE(scenes, s->job.scenes = 1)
 CHANGE(transcribe, s->job.transcribe = 1)
 CHANGE(label, s->job.label = 1)
+CHANGE(per_scene, s->job.per_scene = 3)
+CHANGE(per_scene_pick, s->job.per_scene_pick = VIDX_PICK_FIRST)
+CHANGE(hwaccel, s->job.sampler.hwaccel = VIDX_HWACCEL_NONE)
 
 static const Change changes[] = {
     {"mode", NULL, change_mode},
@@ -122,6 +125,9 @@ static const Change changes[] = {
     {"scenes", NULL, change_scenes},
     {"transcribe", NULL, change_transcribe},
     {"label", NULL, change_label},
+    {"per_scene", NULL, change_per_scene},
+    {"per_scene_pick", NULL, change_per_scene_pick},
+    {"hwaccel", NULL, change_hwaccel},
 };
 
 static const Change *find_change(const char *name)
@@ -169,11 +175,12 @@ static void test_v1_hash_kept(void **state)
         changes[i].change(&s);
         vidx__options_hash(&s, now);
         v1_hash(&s.job, v1);
-        int later = !strcmp(changes[i].name, "dedup") || !strcmp(changes[i].name, "dedup_exact") ||
-                    !strcmp(changes[i].name, "manifest") ||
-                    !strcmp(changes[i].name, "audio_stream") ||
-                    !strcmp(changes[i].name, "scenes") || !strcmp(changes[i].name, "transcribe") ||
-                    !strcmp(changes[i].name, "label");
+        int later =
+            !strcmp(changes[i].name, "dedup") || !strcmp(changes[i].name, "dedup_exact") ||
+            !strcmp(changes[i].name, "manifest") || !strcmp(changes[i].name, "audio_stream") ||
+            !strcmp(changes[i].name, "scenes") || !strcmp(changes[i].name, "transcribe") ||
+            !strcmp(changes[i].name, "per_scene") || !strcmp(changes[i].name, "per_scene_pick") ||
+            !strcmp(changes[i].name, "hwaccel") || !strcmp(changes[i].name, "label");
         if (later ? !strcmp(now, v1) : strcmp(now, v1))
             fail_msg("'%s': hash %s, v1 hash %s", changes[i].name, now, v1);
     }

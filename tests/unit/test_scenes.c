@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +311,104 @@ static void empty_and_size_change(void **state)
     vidx__scene_free(&d);
 }
 
+/* Scene a blended into scene b, b's share t (0-1). */
+static void blend(uint8_t *p, int a, int b, double t)
+{
+    uint8_t x[W * H], y[W * H];
+    paint(x, a, 0, 1);
+    paint(y, b, 0, 1);
+    for (int i = 0; i < W * H; i++)
+        p[i] = (uint8_t)((1 - t) * x[i] + t * y[i] + 0.5);
+}
+
+/* Dissolves of 12 and 24 frames (frames 40-51, 100-123): each is one boundary, at its middle. */
+static void dissolve_is_one_boundary(void **state)
+{
+    (void)state;
+    SceneDetector *d = detector(10);
+    uint8_t p[W * H];
+    for (int i = 0; i < 170; i++) {
+        if (i < 100)
+            blend(p, 1, 2, i < 40 ? 0 : i < 52 ? (i - 39) / 13.0 : 1);
+        else
+            blend(p, 2, 3, i < 124 ? (i - 99) / 25.0 : 1);
+        noise(p, i);
+        push(d, p, i);
+    }
+    /* B's share passes one half at 46 and at 112; the ends are found to within a frame */
+    int64_t n;
+    assert_int_equal(vidx__scene_finish(d), 0);
+    const SceneShot *s = vidx__scene_shots(d, &n);
+    assert_int_equal(n, 3);
+    assert_true(llabs(s[1].first - 46) <= 1 && llabs(s[2].first - 112) <= 1);
+    assert_int_equal(s[1].cause, SCENE_DISSOLVE);
+    assert_int_equal(s[2].cause, SCENE_DISSOLVE);
+    vidx__scene_free(&d);
+}
+
+/* A fade to black and back in, and a slow pan into new content: blends too, no dissolve. */
+static void fades_and_pans_are_not_dissolves(void **state)
+{
+    (void)state;
+    SceneDetector *d = detector(10);
+    uint8_t p[W * H];
+    for (int i = 0; i < 150; i++) {
+        if (i < 80) /* 40-51 darken to black, 52-59 black, 60-71 brighten again */
+            paint(p, 1, 0,
+                  i < 40   ? 1
+                  : i < 52 ? (51 - i) / 12.0
+                  : i < 60 ? 0
+                  : i < 72 ? (i - 59) / 12.0
+                           : 1);
+        else /* from 100 on: a pan at 2 px a frame, a cell every 4 frames */
+            paint(p, 1, i < 100 ? 0 : 2 * (i - 100), 1);
+        noise(p, i);
+        push(d, p, i);
+    }
+    int64_t n;
+    assert_int_equal(vidx__scene_finish(d), 0);
+    const SceneShot *s = vidx__scene_shots(d, &n);
+    for (int64_t i = 0; i < n; i++)
+        assert_int_not_equal(s[i].cause, SCENE_DISSOLVE);
+    vidx__scene_free(&d);
+}
+
+/* K frames per shot: worked by hand for shots of 10, 3 and 1 frames. */
+static void pick_frames(void **state)
+{
+    (void)state;
+    const SceneShot shots[] = {
+        {.first = 0, .last = 9}, {.first = 10, .last = 12}, {.first = 13, .last = 13}};
+    static const int64_t first2[] = {0, 1, 10, 11, 13}, middle2[] = {4, 5, 11, 12, 13},
+                         spread2[] = {2, 7, 10, 12, 13}, middle1[] = {5, 11, 13},
+                         all5[] = {1, 3, 5, 7, 9, 10, 11, 12, 13};
+    const struct {
+        int k;
+        ScenePick pick;
+        const int64_t *want;
+        int64_t n;
+    } cases[] = {{2, SCENE_PICK_FIRST, first2, 5},   {2, SCENE_PICK_MIDDLE, middle2, 5},
+                 {2, SCENE_PICK_SPREAD, spread2, 5}, {1, SCENE_PICK_MIDDLE, middle1, 3},
+                 {1, SCENE_PICK_SPREAD, middle1, 3}, {5, SCENE_PICK_SPREAD, all5, 9}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        int64_t *idx, n;
+        assert_int_equal(vidx__scene_pick(shots, 3, cases[c].k, cases[c].pick, 100, &idx, &n), 0);
+        assert_int_equal(n, cases[c].n);
+        assert_memory_equal(idx, cases[c].want, (size_t)n * sizeof(*idx));
+        for (int64_t i = 0; i < n; i++)
+            assert_int_equal(vidx__scene_shot_of(shots, 3, idx[i]), idx[i] < 10   ? 0
+                                                                    : idx[i] < 13 ? 1
+                                                                                  : 2);
+        free(idx);
+    }
+    int64_t *idx = (int64_t *)&shots, n = 7;
+    assert_int_equal(vidx__scene_pick(shots, 3, 4, SCENE_PICK_FIRST, 7, &idx, &n), -ERANGE);
+    assert_null(idx);
+    assert_int_equal(n, 0);
+    assert_int_equal(vidx__scene_shot_of(shots, 3, 14), -1);
+    assert_int_equal(vidx__scene_shot_of(shots, 0, 0), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +424,9 @@ int main(void)
         cmocka_unit_test(min_shot_length),
         cmocka_unit_test(shot_times),
         cmocka_unit_test(empty_and_size_change),
+        cmocka_unit_test(pick_frames),
+        cmocka_unit_test(dissolve_is_one_boundary),
+        cmocka_unit_test(fades_and_pans_are_not_dissolves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,8 @@ int cli_exit_code(int err, int output_failed)
         return CLI_EXIT_NOTOURS;
     case VIDX_ELOCKED:
         return CLI_EXIT_LOCKED;
+    case VIDX_ENOGPU:
+        return CLI_EXIT_NOGPU;
     case -ENOSPC:
     case -EDQUOT:
     case -EROFS:

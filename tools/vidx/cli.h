@@ -26,6 +26,7 @@ enum {
     CLI_EXIT_NOTOURS = 12,
     /* another vidx is writing to the output directory */
     CLI_EXIT_LOCKED = 13,
+    CLI_EXIT_NOGPU = 14,
     CLI_EXIT_INTERRUPTED = 130,
 };
 
@@ -62,6 +63,7 @@ void cli_install_signals(void);
 typedef struct CliJob {
     VidxJobSettings job;
     int mode_set;
+    int pick_set; /* --per-scene-pick given */
     double *times;
     int64_t *indices;
     VidxTranscribeSettings asr; /* --transcribe's recogniser: job.asr points here */
@@ -81,12 +83,16 @@ void cli_job_free(CliJob *j);
 /* JSONL: one result line per video on stdout, nothing else there (--jsonl, docs/CLUSTER.md). */
 enum { CLI_PROGRESS_NONE = 0, CLI_PROGRESS_BAR, CLI_PROGRESS_JSON, CLI_PROGRESS_JSONL };
 enum { CLI_MAX_CLASSES = 16 };
+/* Videos counted by a name (the summary's "by class" and "decoded on" lines). */
+typedef struct CliTally {
+    char names[CLI_MAX_CLASSES][128];
+    int64_t counts[CLI_MAX_CLASSES];
+    int n;
+} CliTally;
 typedef struct CliProgress {
     int mode;
-    /* videos that were not ok in this run, by error class, for the summary */
-    char classes[CLI_MAX_CLASSES][32];
-    int64_t class_counts[CLI_MAX_CLASSES];
-    int n_classes;
+    CliTally classes; /* videos that were not ok in this run, by error class */
+    CliTally devices; /* videos of this run by where they decoded ("cuda", "cpu (REASON)") */
     int shard_index, shard_count; /* --shard, for the summary */
     int64_t other_shards;         /* videos left to other shards, as the run said */
     int64_t audio_none;           /* videos without audio while audio was asked for */
@@ -99,6 +105,18 @@ void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char
 const CliOption *cli_with_job_options(const CliOption *own);
 /* Two option tables as one (a static table: valid until the next call). */
 const CliOption *cli_options_join(const CliOption *a, const CliOption *b);
+/* a, then b, then c (a static table, like cli_options_join's). */
+const CliOption *cli_options_join3(const CliOption *a, const CliOption *b, const CliOption *c);
+
+/* The recogniser's options (asropts.c): --asr-url, --asr-key-env, --asr-model,
+ * --asr-language, --asr-timeout, --asr-retries, --asr-chunk; and vidx transcribe's
+ * older spellings of some (--language, --timeout, --retries, --chunk). */
+extern const CliOption cli_asr_options[];
+extern const CliOption cli_asr_aliases[];
+/* 1: key was one of them (set in s), 0: not one of them, -1: bad value (said). */
+int cli_asr_option(VidxTranscribeSettings *s, int key, const char *arg);
+/* Any of them differs from the defaults. */
+int cli_asr_given(const VidxTranscribeSettings *s);
 
 /* vidx run's own options (cmd_run.c), which vidx worker takes too. */
 typedef struct CliRunArgs {
@@ -128,5 +146,7 @@ int cmd_worker(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_slurm(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

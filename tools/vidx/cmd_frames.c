@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 enum { OPT_OUTPUT = 'o', OPT_JSON = 300, OPT_QUIET };
 
 static const CliOption frames_own_options[] = {
@@ -44,7 +46,8 @@ static int frames_option(int key, const char *arg, void *ctx)
     return -1;
 }
 
-static void print_summary(const char *file, const FramesArgs *a, const VidxJobResult *r)
+static void print_summary(const char *file, const FramesArgs *a, const VidxJobResult *r,
+                          const char *device)
 {
     /* audio asked for, and the video has none: ok, and said so */
     const char *audio = r->audio_path                        ? r->audio_path
@@ -52,14 +55,20 @@ static void print_summary(const char *file, const FramesArgs *a, const VidxJobRe
                                                              : NULL;
     if (a->json) {
         printf("{\"path\":\"%s\",\"status\":\"%s\",\"partial\":%s,\"frames\":%zu,"
-               "\"decoded\":%lld,\"skipped\":%lld,\"seconds\":%.3f%s%s%s}\n",
+               "\"decoded\":%lld,\"skipped\":%lld,\"seconds\":%.3f%s%s%s,\"device\":",
                file, r->status ? vidx_error_class(r->status) : "ok", r->partial ? "true" : "false",
                r->n_frames, (long long)r->stats.frames_decoded, (long long)r->stats.frames_skipped,
                r->seconds, audio ? ",\"audio\":\"" : "", audio ? audio : "", audio ? "\"" : "");
+        json_t *d = json_string(device);
+        char *text = d ? json_dumps(d, JSON_ENCODE_ANY) : NULL;
+        printf("%s}\n", text ? text : "\"\"");
+        free(text);
+        json_decref(d);
     } else if (!a->quiet) {
-        fprintf(stderr, "vidx: %s: %zu frames -> %s (%lld decoded, %lld skipped, %.2f s)%s\n", file,
-                r->n_frames, a->out, (long long)r->stats.frames_decoded,
-                (long long)r->stats.frames_skipped, r->seconds, r->partial ? " [partial]" : "");
+        fprintf(stderr, "vidx: %s: %zu frames -> %s (%lld decoded, %lld skipped, %.2f s, %s)%s\n",
+                file, r->n_frames, a->out, (long long)r->stats.frames_decoded,
+                (long long)r->stats.frames_skipped, r->seconds, *device ? device : "no decode",
+                r->partial ? " [partial]" : "");
     }
 }
 
@@ -72,7 +81,7 @@ int cmd_frames(int argc, char **argv)
         "DIR/manifest.jsonl. Frames are exact (the frame shown at each target time) unless\n"
         "--approx. DIR must be new, empty or written by vidx frames before.\n"
         "Exit codes: 0 ok, 2 usage, 3 input, 4 undecodable, 5 output, 6 partial, 12 DIR is\n"
-        "not a vidx frames output.";
+        "not a vidx frames output, 14 --hwaccel cuda and no usable GPU for this video.";
     FramesArgs a;
     VidxJobResult res;
     int first;
@@ -98,13 +107,14 @@ int cmd_frames(int argc, char **argv)
     }
     cli_install_signals();
     a.job.job.cancel = (volatile int *)&cli_interrupted;
-    ret = vidx_job_run(file, a.out, &a.job.job, &res);
+    char device[256];
+    ret = vidx_job_run_on(file, a.out, &a.job.job, &res, device, sizeof(device));
     if ((ret >= 0 || ret == VIDX_EINTERRUPTED) && vidx_output_claim(a.out, "frames") < 0)
         cli_error(a.out, "cannot mark the directory as vidx's (.vidx-output)");
     if (ret < 0)
         cli_error(file, "%s", res.message);
     if (ret >= 0 || a.json)
-        print_summary(file, &a, &res);
+        print_summary(file, &a, &res, device);
     int code = cli_exit_code(ret, res.output_failed);
     if (ret >= 0 && res.partial) {
         cli_error(file, "%s", res.message);

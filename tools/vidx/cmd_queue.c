@@ -109,6 +109,12 @@ int cmd_enqueue(int argc, char **argv)
         cli_job_free(&a.job);
         return ret > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
+    if (cli_asr_given(&a.job.asr)) {
+        cli_error(NULL, "the queue does not store the recogniser: give the --asr-* options to "
+                        "each vidx worker");
+        cli_job_free(&a.job);
+        return CLI_EXIT_USAGE;
+    }
     if (first >= argc || !a.run.catalog) {
         cli_error(NULL, "enqueue takes at least one INPUT and --catalog URL (see --help)");
         cli_job_free(&a.job);
@@ -142,6 +148,9 @@ static int worker_option(int key, const char *arg, void *ctx)
 {
     CliRunArgs *a = ctx;
     int64_t v;
+    int ret = cli_asr_option(&a->job.asr, key, arg); /* this worker's recogniser */
+    if (ret != 0)
+        return ret < 0 ? -1 : 0;
     switch (key) {
     case OPT_CATALOG:
         a->run.catalog = arg;
@@ -189,7 +198,9 @@ int cmd_worker(int argc, char **argv)
         "and a video that crashes --max-attempts workers is quarantined. Every video is\n"
         "recorded exactly once. Exits when nothing is queued or running (or, --follow,\n"
         "only on SIGINT/SIGTERM, which hands back what it holds). Sampling options come\n"
-        "from the queue; the run options below are this worker's own.\n"
+        "from the queue; the run options below are this worker's own, and so is the\n"
+        "recogniser of videos enqueued with --transcribe (--asr-*: the built-in one by\n"
+        "default; the endpoint's key from $VIDX_ASR_KEY or --asr-key-env NAME).\n"
         "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 11 disk, 12 OUT is\n"
         "not a vidx output, 13 OUT in use by a vidx run or gc, 130 interrupted.";
     CliRunArgs a;
@@ -199,7 +210,8 @@ int cmd_worker(int argc, char **argv)
     cli_job_init(&a.job);
     vidx_run_default_settings(&a.run);
     a.progress.mode = cli_progress_default();
-    int ret = cli_parse(argc, argv, usage, cli_options_join(worker_own_options, cli_run_options()),
+    int ret = cli_parse(argc, argv, usage,
+                        cli_options_join3(worker_own_options, cli_run_options(), cli_asr_options),
                         worker_option, &a, &first);
     cli_job_free(&a.job);
     if (ret != 0)
@@ -208,6 +220,7 @@ int cmd_worker(int argc, char **argv)
         cli_error(NULL, "worker takes --catalog URL and -o OUT, and no INPUT (see --help)");
         return CLI_EXIT_USAGE;
     }
+    a.run.job.asr = &a.job.asr; /* for options sets enqueued with --transcribe */
     cli_install_signals();
     a.run.on_event = cli_progress_event;
     a.run.opaque = &a.progress;

@@ -32,6 +32,7 @@ enum {
     OPT_CATALOG,
     OPT_SHARD,
     OPT_JSONL,
+    OPT_GPU_SESSIONS,
 };
 
 static const CliOption run_own_options[] = {
@@ -58,6 +59,8 @@ static const CliOption run_own_options[] = {
      "PostgreSQL catalog (postgresql://...) instead of OUT/catalog.db"},
     {"shard", OPT_SHARD, "I/N", "only this shard of the videos (auto: from Slurm or Kubernetes)"},
     {"jsonl", OPT_JSONL, NULL, "one JSON result per video on stdout, nothing else (pipes)"},
+    {"gpu-sessions", OPT_GPU_SESSIONS, "N",
+     "--hwaccel auto: at most N workers decode on the GPU, the rest on the CPU (default: all)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -133,6 +136,10 @@ static int run_option(int key, const char *arg, void *ctx)
     case OPT_JSONL:
         a->jsonl = 1; /* wins over --progress, wherever it is */
         return 0;
+    case OPT_GPU_SESSIONS:
+        return cli_parse_int("gpu-sessions", arg, 1, 1024, &v) < 0
+                   ? -1
+                   : (a->run.gpu_sessions = (int)v, 0);
     case OPT_PROGRESS:
         if (!strcmp(arg, "json"))
             a->progress.mode = CLI_PROGRESS_JSON;
@@ -175,7 +182,9 @@ int cmd_run(int argc, char **argv)
         "Slurm array task or Kubernetes Indexed Job pod); vidx merge combines the OUTs.\n"
         "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 11 stopped by the\n"
         "disk budget or a full disk (resumable), 12 OUT is not a vidx output, 13 another\n"
-        "vidx is writing to OUT, 130 interrupted.";
+        "vidx is writing to OUT, 14 --hwaccel cuda and no GPU driver here (nothing\n"
+        "touched), 130 interrupted. Where each video decoded (GPU or CPU and why) is in\n"
+        "the summary, the catalog (videos.device) and the JSON events.";
     RunArgs a;
     VidxRunSummary sum;
     int first;
@@ -202,7 +211,7 @@ int cmd_run(int argc, char **argv)
     a.run.opaque = &a.progress;
     a.run.cancel = (volatile int *)&cli_interrupted;
     ret = vidx_run((const char *const *)argv + first, (size_t)(argc - first), a.out, &a.run, &sum);
-    if (ret == VIDX_ENOTOURS || ret == VIDX_ELOCKED) { /* refused before it began: said why */
+    if (ret == VIDX_ENOTOURS || ret == VIDX_ELOCKED || ret == VIDX_ENOGPU) { /* said why */
         cli_job_free(&a.job);
         return cli_exit_code(ret, 0);
     }

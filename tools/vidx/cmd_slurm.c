@@ -83,6 +83,9 @@ static int keep_job_option(SlurmArgs *a, int key, const char *arg)
     const CliOption *o = cli_job_options;
     while (o->name && o->key != key)
         o++;
+    if (!o->name) /* the recogniser's, which the tasks' vidx run takes too */
+        for (o = cli_asr_options; o->name && o->key != key; o++)
+            ;
     char *text = NULL;
     if (!o->name || asprintf(&text, "--%s%s%s", o->name, arg ? "=" : "", arg ? arg : "") < 0)
         return -1;

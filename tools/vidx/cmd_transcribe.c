@@ -13,28 +13,13 @@
 #include <unistd.h>
 
 enum {
-    OPT_URL = 256,
-    OPT_MODEL,
-    OPT_LANGUAGE,
-    OPT_FORMAT,
-    OPT_TIMEOUT,
-    OPT_RETRIES,
-    OPT_CHUNK,
-    OPT_KEY_ENV,
+    OPT_FORMAT = 256,
 };
 
-static const CliOption transcribe_options[] = {
-    {"asr-url", OPT_URL, "URL", "OpenAI-compatible endpoint (default: the built-in recogniser)"},
-    {"asr-model", OPT_MODEL, "M", "model name sent to the endpoint"},
-    {"language", OPT_LANGUAGE, "L", "spoken language, e.g. en"},
-    {"asr-key-env", OPT_KEY_ENV, "NAME",
-     "environment variable holding the API key (default VIDX_ASR_KEY, else OPENAI_API_KEY)"},
+/* Its own options; the recogniser's (--asr-*, asropts.c) and their older spellings follow. */
+static const CliOption transcribe_own_options[] = {
     {"format", OPT_FORMAT, "F", "json (default), srt or vtt"},
     {"output", 'o', "OUT", "write to the new file OUT instead of stdout"},
-    {"timeout", OPT_TIMEOUT, "S", "seconds per request (default 300)"},
-    {"retries", OPT_RETRIES, "N",
-     "tries again on 429, 5xx, timeouts, connection errors (default 3)"},
-    {"chunk", OPT_CHUNK, "S", "longest audio per request, cut at silences (default 30)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -59,25 +44,13 @@ static int parse_format(const char *arg, VidxTranscriptFormat *f)
 static int transcribe_option(int key, const char *arg, void *ctx)
 {
     TranscribeArgs *a = ctx;
-    int64_t v;
-    if (key == OPT_URL)
-        a->s.asr_url = arg;
-    else if (key == OPT_MODEL)
-        a->s.model = arg;
-    else if (key == OPT_LANGUAGE)
-        a->s.language = arg;
-    else if (key == OPT_KEY_ENV)
-        a->s.key_env = arg;
-    else if (key == 'o')
+    int ret = cli_asr_option(&a->s, key, arg);
+    if (ret != 0)
+        return ret < 0 ? -1 : 0;
+    if (key == 'o')
         a->out = arg;
     else if (key == OPT_FORMAT)
         return parse_format(arg, &a->format);
-    else if (key == OPT_TIMEOUT)
-        return cli_parse_double("timeout", arg, 0.001, &a->s.timeout);
-    else if (key == OPT_RETRIES && cli_parse_int("retries", arg, 0, 100, &v) == 0)
-        a->s.retries = (int)v;
-    else if (key == OPT_CHUNK)
-        return cli_parse_double("chunk", arg, 1, &a->s.chunk_seconds);
     else
         return -1;
     return 0;
@@ -139,7 +112,8 @@ static int transcribe_file(const char *file, const TranscribeArgs *a)
 int cmd_transcribe(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: vidx transcribe FILE [--asr-url URL] [--asr-model M] [--language L]\n"
+        "usage: vidx transcribe FILE [--asr-url URL] [--asr-model M] [--asr-language L]\n"
+        "                        [--asr-timeout S] [--asr-retries N] [--asr-chunk S]\n"
         "                        [--format json|srt|vtt] [-o OUT]\n\n"
         "Prints the speech of FILE as timed segments: {\"segments\": [{\"start\", \"end\", "
         "\"text\"}]}.\nThe endpoint's API key comes from $VIDX_ASR_KEY (or --asr-key-env NAME), "
@@ -147,7 +121,9 @@ int cmd_transcribe(int argc, char **argv)
     TranscribeArgs a = {0};
     vidx_transcribe_default_settings(&a.s);
     int first,
-        ret = cli_parse(argc, argv, usage, transcribe_options, transcribe_option, &a, &first);
+        ret = cli_parse(argc, argv, usage,
+                        cli_options_join3(transcribe_own_options, cli_asr_options, cli_asr_aliases),
+                        transcribe_option, &a, &first);
     if (ret != 0)
         return ret > 0 ? CLI_EXIT_OK : -ret;
     if (argc - first != 1) {

@@ -33,8 +33,6 @@ enum {
     OPT_MAX_FRAMES,
     OPT_SCENES,
     OPT_TRANSCRIBE,
-    OPT_ASR_URL,
-    OPT_ASR_KEY_ENV,
     OPT_LABEL_URL,
     OPT_LABEL_PROMPT,
     OPT_LABEL_MODEL,
@@ -43,6 +41,9 @@ enum {
     OPT_LABEL_TIMEOUT,
     OPT_LABEL_RETRIES,
     OPT_LABEL_SIZE,
+    OPT_PER_SCENE,
+    OPT_PER_SCENE_PICK,
+    OPT_HWACCEL,
 };
 
 const CliOption cli_job_options[] = {
@@ -51,6 +52,10 @@ const CliOption cli_job_options[] = {
     {"keyframes", OPT_KEYFRAMES, NULL, "every keyframe (decodes keyframes only)"},
     {"at", OPT_AT, "T1,T2..", "the frames shown at these times (seconds from the start)"},
     {"index", OPT_INDEX, "I1,I2..", "frames by presentation index (negative: from the end)"},
+    {"per-scene", OPT_PER_SCENE, "K",
+     "K exact frames of each shot (shots as vidx scenes finds them; reads the file twice)"},
+    {"per-scene-pick", OPT_PER_SCENE_PICK, "HOW",
+     "for --per-scene: spread (default: centres of K equal slices), first or middle"},
     {"approx", OPT_APPROX, NULL, "nearest keyframe instead of the exact frame (faster)"},
     {"format", OPT_FORMAT, "FMT", "jpg (default), webp or png"},
     {"quality", OPT_QUALITY, "Q", "JPEG/WebP quality 1-100 (default 90)"},
@@ -65,11 +70,8 @@ const CliOption cli_job_options[] = {
     {"stream", OPT_STREAM, "N", "use video stream N (default: the best one)"},
     {"dedup", OPT_DEDUP, "T", "drop frames within perceptual-hash distance T of the last kept"},
     {"transcribe", OPT_TRANSCRIBE, NULL,
-     "also transcribe the speech from the same read: transcript.json, .srt, .vtt"},
-    {"asr-url", OPT_ASR_URL, "URL",
-     "--transcribe with an OpenAI-compatible endpoint (default: the built-in recogniser)"},
-    {"asr-key-env", OPT_ASR_KEY_ENV, "NAME",
-     "environment variable holding the endpoint's key (default VIDX_ASR_KEY)"},
+     "also transcribe the speech from the same read: transcript.json, .srt, .vtt (the "
+     "recogniser: the --asr-* options)"},
     {"label-url", OPT_LABEL_URL, "URL",
      "label each kept frame through an OpenAI-compatible chat endpoint: labels.json"},
     {"label-prompt", OPT_LABEL_PROMPT, "TEXT",
@@ -84,6 +86,8 @@ const CliOption cli_job_options[] = {
     {"label-size", OPT_LABEL_SIZE, "PX", "longest side of the image sent (default 512)"},
     {"scenes", OPT_SCENES, NULL,
      "also find the shots in the same decode: scenes.json (as vidx scenes)"},
+    {"hwaccel", OPT_HWACCEL, "MODE",
+     "auto (default): an NVIDIA GPU where it can, else the CPU (reported); cuda; none"},
     {"max-pixels", OPT_MAX_PIXELS, "N", "largest frame area accepted (default 67108864 = 8192^2)"},
     {"max-streams", OPT_MAX_STREAMS, "N", "most streams a file may have (default 64)"},
     {"max-frames", OPT_MAX_FRAMES, "N", "most frames one video may yield (default 1000000)"},
@@ -111,7 +115,7 @@ void cli_job_free(CliJob *j)
 static int set_mode(CliJob *j, VidxMode mode)
 {
     if (j->mode_set) {
-        cli_error(NULL, "choose one of --count, --fps, --keyframes, --at, --index");
+        cli_error(NULL, "choose one of --count, --fps, --keyframes, --at, --index, --per-scene");
         return -1;
     }
     j->mode_set = 1;
@@ -164,6 +168,20 @@ static int parse_audio(CliJob *j, const char *arg)
     return 0;
 }
 
+static int parse_pick(CliJob *j, const char *arg)
+{
+    static const char *const names[] = {"spread", "first", "middle"}; /* VidxScenePick order */
+    for (int i = 0; i < 3; i++) {
+        if (!strcmp(arg, names[i])) {
+            j->job.per_scene_pick = i;
+            j->pick_set = 1;
+            return 0;
+        }
+    }
+    cli_error(NULL, "--per-scene-pick: '%s' is not spread, first or middle", arg);
+    return -1;
+}
+
 static int mode_option(CliJob *j, int key, const char *arg)
 {
     VidxSamplerSettings *s = &j->job.sampler;
@@ -192,6 +210,13 @@ static int mode_option(CliJob *j, int key, const char *arg)
             return -1;
         s->indices = j->indices;
         return 1;
+    case OPT_PER_SCENE:
+        if (set_mode(j, s->mode) < 0 || cli_parse_int("per-scene", arg, 1, 1000000, &v) < 0)
+            return -1;
+        j->job.per_scene = (int)v;
+        return 1;
+    case OPT_PER_SCENE_PICK:
+        return parse_pick(j, arg) < 0 ? -1 : 1;
     }
     return 0;
 }
@@ -227,6 +252,13 @@ int cli_job_option(CliJob *j, int key, const char *arg)
     switch (key) {
     case OPT_APPROX:
         js->sampler.approx = 1;
+        return 1;
+    case OPT_HWACCEL:
+        if ((ret = vidx_hwaccel_parse(arg)) < 0) {
+            cli_error(NULL, "--hwaccel: '%s' is not auto, cuda or none", arg);
+            return -1;
+        }
+        js->sampler.hwaccel = ret;
         return 1;
     case OPT_FORMAT:
         if (vidx_image_format_parse(arg, &js->format) < 0) {
@@ -270,12 +302,6 @@ int cli_job_option(CliJob *j, int key, const char *arg)
     case OPT_TRANSCRIBE:
         js->transcribe = 1;
         return 1;
-    case OPT_ASR_URL:
-        j->asr.asr_url = arg;
-        return 1;
-    case OPT_ASR_KEY_ENV:
-        j->asr.key_env = arg;
-        return 1;
     }
     return label_option(j, key, arg);
 }
@@ -318,8 +344,10 @@ static int label_option(CliJob *j, int key, const char *arg)
             return -1;
         l->max_side = (int)v;
         break;
-    default:
-        return limit_option(j, key, arg);
+    default: {
+        int ret = cli_asr_option(&j->asr, key, arg);
+        return ret != 0 ? ret : limit_option(j, key, arg);
+    }
     }
     j->label_extra = 1;
     return 1;
@@ -332,8 +360,8 @@ int cli_job_finish(CliJob *j)
         cli_error(NULL, "--fit needs --size WxH");
         return -1;
     }
-    if ((j->asr.asr_url || j->asr.key_env) && !j->job.transcribe) {
-        cli_error(NULL, "--asr-url and --asr-key-env need --transcribe");
+    if (cli_asr_given(&j->asr) && !j->job.transcribe) {
+        cli_error(NULL, "the --asr-* options need --transcribe");
         return -1;
     }
     if (j->label_extra && !j->job.label) {
@@ -342,6 +370,14 @@ int cli_job_finish(CliJob *j)
     }
     if (j->job.source.audio_stream >= 0 && !j->job.audio) {
         cli_error(NULL, "--audio-stream needs --audio");
+        return -1;
+    }
+    if (j->pick_set && !j->job.per_scene) {
+        cli_error(NULL, "--per-scene-pick needs --per-scene");
+        return -1;
+    }
+    if (s->approx && j->job.per_scene) {
+        cli_error(NULL, "--approx applies to --count, --fps and --at, not --per-scene");
         return -1;
     }
     if (s->approx && (s->mode == VIDX_MODE_KEYFRAMES || s->mode == VIDX_MODE_INDICES)) {
@@ -357,19 +393,24 @@ int cli_job_finish(CliJob *j)
     return 0;
 }
 
-const CliOption *cli_options_join(const CliOption *a, const CliOption *b)
+const CliOption *cli_options_join3(const CliOption *a, const CliOption *b, const CliOption *c)
 {
-    static CliOption all[96];
+    static CliOption all[128];
+    const CliOption *parts[] = {a, b, c};
     size_t n = 0;
-    for (const CliOption *o = a; o->name && n < 48; o++)
-        all[n++] = *o;
-    for (const CliOption *o = b; o->name && n < 95; o++)
-        all[n++] = *o;
+    for (size_t i = 0; i < 3; i++)
+        for (const CliOption *o = parts[i]; o && o->name && n < 127; o++)
+            all[n++] = *o;
     all[n] = (CliOption){0};
     return all;
 }
 
+const CliOption *cli_options_join(const CliOption *a, const CliOption *b)
+{
+    return cli_options_join3(a, b, NULL);
+}
+
 const CliOption *cli_with_job_options(const CliOption *own)
 {
-    return cli_options_join(own, cli_job_options);
+    return cli_options_join3(own, cli_job_options, cli_asr_options);
 }

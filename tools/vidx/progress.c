@@ -66,6 +66,8 @@ static void jsonl_event(const VidxRunEvent *ev)
     json_object_set_new(o, "key", ev->key ? json_string(ev->key) : json_null());
     if (ev->audio)
         json_object_set_new(o, "audio", json_string(ev->audio));
+    if (ev->device)
+        json_object_set_new(o, "device", json_path(ev->device));
     print_json_line(o);
 }
 
@@ -92,6 +94,10 @@ static void json_event(const VidxRunEvent *ev, const CliProgress *p)
         json_object_set_new(o, "duplicates", json_integer(s->duplicates));
         json_object_set_new(o, "symlinks_skipped", json_integer(s->symlinks));
         json_object_set_new(o, "audio_none", json_integer(p->audio_none));
+        json_t *dev = json_object();
+        for (int i = 0; i < p->devices.n; i++)
+            json_object_set_new(dev, p->devices.names[i], json_integer(p->devices.counts[i]));
+        json_object_set_new(o, "devices", dev);
         if (p->shard_count > 0) {
             json_object_set_new(
                 o, "shard",
@@ -106,34 +112,44 @@ static void json_event(const VidxRunEvent *ev, const CliProgress *p)
         json_object_set_new(o, "video_frames", json_integer(ev->frames));
         if (ev->audio)
             json_object_set_new(o, "audio", json_string(ev->audio));
+        if (ev->device)
+            json_object_set_new(o, "device", json_path(ev->device));
     }
     print_json_line(o);
 }
 
 /* The event's class string lives only as long as the event: copied. */
+static void tally(CliTally *t, const char *name)
+{
+    int i = 0;
+    while (i < t->n && strcmp(t->names[i], name))
+        i++;
+    if (i == CLI_MAX_CLASSES)
+        i = CLI_MAX_CLASSES - 1; /* more kinds than slots: the last one collects the rest */
+    else if (i == t->n)
+        snprintf(t->names[t->n++], sizeof(t->names[0]), "%s", name);
+    t->counts[i]++;
+}
+
 static void count_class(CliProgress *p, const VidxRunEvent *ev)
 {
     const char *cls = ev->error_class && *ev->error_class ? ev->error_class : "unknown";
-    int i = 0;
     if (ev->status == VIDX_VIDEO_OK || ev->status == VIDX_VIDEO_PARTIAL)
         return;
     if (ev->status == VIDX_VIDEO_CRASHED || ev->status == VIDX_VIDEO_TIMEOUT)
         cls = vidx_video_status_name(ev->status);
-    while (i < p->n_classes && strcmp(p->classes[i], cls))
-        i++;
-    if (i == CLI_MAX_CLASSES)
-        i = CLI_MAX_CLASSES - 1; /* more kinds than slots: the last one collects the rest */
-    else if (i == p->n_classes)
-        snprintf(p->classes[p->n_classes++], sizeof(p->classes[0]), "%s", cls);
-    p->class_counts[i]++;
+    tally(&p->classes, cls);
 }
 
 void cli_progress_event(void *opaque, const VidxRunEvent *ev)
 {
     CliProgress *p = opaque;
     p->other_shards = ev->other_shards;
-    if (ev->type == VIDX_EVENT_VIDEO)
-        count_class(p, ev);
+    if (ev->type == VIDX_EVENT_VIDEO) {
+        count_class(p, ev); /* the event's strings are short-lived: tally copies */
+        if (ev->device && *ev->device)
+            tally(&p->devices, ev->device);
+    }
     if (ev->type == VIDX_EVENT_VIDEO && ev->audio && !strcmp(ev->audio, "none"))
         p->audio_none++;
     if (p->mode == CLI_PROGRESS_JSON) {
@@ -181,6 +197,17 @@ static void print_left_out(const VidxRunSummary *s)
                 (long long)s->symlinks);
 }
 
+/* "vidx run: LABEL: name1SEP n1, name2SEP n2" (nothing when empty). */
+static void print_tally(const char *label, const char *sep, const CliTally *t)
+{
+    if (t->n == 0)
+        return;
+    fprintf(stderr, "vidx run: %s:", label);
+    for (int i = 0; i < t->n; i++)
+        fprintf(stderr, "%s %s%s %lld", i ? "," : "", t->names[i], sep, (long long)t->counts[i]);
+    fputc('\n', stderr);
+}
+
 void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char *out)
 {
     int64_t failed = s->done - s->counts[VIDX_VIDEO_OK] - s->counts[VIDX_VIDEO_PARTIAL];
@@ -208,12 +235,9 @@ void cli_print_summary(const VidxRunSummary *s, const CliProgress *p, const char
     if (s->seconds > 0)
         fprintf(stderr, "vidx run: store + catalog %.2f s (%.1f%% of the wall time)\n",
                 s->commit_seconds, 100.0 * s->commit_seconds / s->seconds);
-    if (p && p->n_classes > 0) {
-        fputs("vidx run: not ok by class:", stderr);
-        for (int i = 0; i < p->n_classes; i++)
-            fprintf(stderr, "%s %s %lld", i ? "," : "", p->classes[i],
-                    (long long)p->class_counts[i]);
-        fputc('\n', stderr);
+    if (p) {
+        print_tally("decoded on", ":", &p->devices);
+        print_tally("not ok by class", "", &p->classes);
     }
     if (failed > 0)
         fprintf(stderr, "vidx run: see the failures with: vidx status %s\n", out);
