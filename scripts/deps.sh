@@ -4,6 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config ffmpeg
       libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+      libavfilter-dev
       libturbojpeg0-dev libwebp-dev libsqlite3-dev libjansson-dev libcmocka-dev
       libpq-dev postgresql libcurl4-openssl-dev
       python3 python3-numpy sqlite3 clang-format valgrind strace)

@@ -31,7 +31,10 @@ VIDX_API int vidx_catalog_open_at(VidxCatalog **out, const char *outdir, const c
 VIDX_API void vidx_catalog_close(VidxCatalog **c);
 /** Counts by status and the failures with their reasons, as JSON. */
 VIDX_API int vidx_catalog_status_json(VidxCatalog *c, char **json);
-/** Writes table ("videos", "frames", "audio", "shots", "segments") as "jsonl" or "csv" to fd. */
+/**
+ * Writes table ("videos", "frames", "audio", "shots", "segments", "labels") as "jsonl" or "csv"
+ * to fd.
+ */
 VIDX_API int vidx_catalog_export(VidxCatalog *c, const char *table, const char *format, int fd);
 
 /**

@@ -110,6 +110,17 @@ typedef struct VidxJobSettings {
     int per_scene;
     /** A VidxScenePick (default VIDX_PICK_SPREAD). */
     int per_scene_pick;
+    /**
+     * Also label each kept frame (not near-duplicates) through a model endpoint
+     * (vidx/label.h; label_settings must be set, with its URL) and write
+     * labels.json in the job's directory: per frame its caption, tags, model
+     * and latency, or why it has none (a refusal, a malformed answer). An
+     * endpoint that cannot be reached, times out or keeps failing after its
+     * retries fails the job (VIDX_ENETWORK, VIDX_ETIMEOUT). Default 0.
+     */
+    int label;
+    /** The labeller's settings (must outlive the job); required with label. */
+    const struct VidxLabelSettings *label_settings;
 } VidxJobSettings;
 
 /**

@@ -17,6 +17,8 @@
  *   vidx/slurm.h    a library on a Slurm cluster: job-array scripts, sbatch
  *   vidx/speech.h   a video's speech as timed text (transcripts, subtitles)
  *   vidx/scenes.h   shot boundaries of one video
+ *   vidx/label.h    frame labels from a model endpoint (captions, tags)
+ *   vidx/transcode.h  proxies, HLS ladders and sprite sheets
  *
  * Conventions
  *  - Objects are opaque and created by vidx_X_open(&obj, ...); vidx_X_close(&obj)
@@ -69,6 +71,8 @@
 #include "slurm.h"
 #include "speech.h"
 #include "scenes.h"
+#include "label.h"
+#include "transcode.h"
 #include "serve.h"
 
 #endif /* VIDX_VIDX_H */

@@ -251,11 +251,11 @@ enum { K_FRAMES, K_SHARDS, K_OBJECTS, K_AUDIO, K_MANIFESTS, K_CATALOG, K_SCRATCH
 static const char *const kind_names[K_N] = {"frames",    "shards",  "objects", "audio",
                                             "manifests", "catalog", "scratch", "other"};
 
-/* A video's metadata vidx wrote beside its frames: manifest, shots, transcript. */
+/* A video's metadata vidx wrote beside its frames: manifest, shots, transcript, labels. */
 static int is_metadata_name(const char *base)
 {
     return !strcmp(base, "manifest.jsonl") || !strcmp(base, "scenes.json") ||
-           !strncmp(base, "transcript.", 11);
+           !strncmp(base, "transcript.", 11) || !strcmp(base, "labels.json");
 }
 
 static int kind_of(const char *rel)

@@ -7,6 +7,7 @@
  * rate, channels, audio_stream), stream, dedup (perceptual threshold), dedup_exact (frames
  * stored content-addressed in OUT/objects/ instead of per video), manifest and
  * scenes (shots and scenes.json), transcribe (the transcript; not its backend),
+ * label (frame labels; not the endpoint, model or prompt: docs/CLOUD.md),
  * per_scene and per_scene_pick (sampling by shot), and
  * hwaccel (the GPU's scaling is within a tolerance of the CPU's, not identical;
  * where a video actually ran is recorded per video, videos.device).
@@ -77,6 +78,7 @@ INT_FIELD(dedup_exact, s->dedup_exact)
 INT_FIELD(manifest, s->job.manifest)
 INT_FIELD(scenes, s->job.scenes)
 INT_FIELD(transcribe, s->job.transcribe)
+INT_FIELD(label, s->job.label)
 INT_FIELD(per_scene, s->job.per_scene)
 INT_FIELD(per_scene_pick, s->job.per_scene_pick)
 INT_FIELD(hwaccel, s->job.sampler.hwaccel)
@@ -139,6 +141,7 @@ static const OptionField fields[] = {
     NEW(audio_stream),
     NEW(scenes),
     NEW(transcribe),
+    NEW(label),
     NEW(per_scene),
     NEW(per_scene_pick),
     NEW(hwaccel),

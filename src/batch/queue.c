@@ -308,6 +308,13 @@ static int session_settings(QueueRun *q, const char *hash, const char *json, Vid
                   hash);
         return VIDX_EUSAGE;
     }
+    if (ret == 0 && set->job.label) {
+        vidx__log(VIDX_LOG_ERROR,
+                  "options set %s asks for frame labels, which queue workers do not do yet "
+                  "(see vidx enqueue)",
+                  hash);
+        return VIDX_EUSAGE;
+    }
     if (ret < 0 || strcmp(check, hash)) {
         vidx__log(VIDX_LOG_ERROR,
                   "the queue holds videos enqueued with options this vidx (%s) does not read "
@@ -505,6 +512,11 @@ int vidx_enqueue(const char *const *inputs, size_t n, const VidxRunSettings *cal
         return ret;
     if (!s.catalog) {
         vidx__log(VIDX_LOG_ERROR, "vidx enqueue needs the queue's catalog: --catalog URL");
+        return VIDX_EUSAGE;
+    }
+    if (s.job.label) { /* the endpoint's settings are not in the queue's options set */
+        vidx__log(VIDX_LOG_ERROR, "--label-url is not supported with the work queue yet; use "
+                                  "vidx run (or vidx slurm without --queue)");
         return VIDX_EUSAGE;
     }
     if (s.dedup_exact) { /* workers would share content-addressed names: one's undo is another's

@@ -201,6 +201,8 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, cons
     v->n_shots = res->n_shots;
     v->segments = res->segments;
     v->n_segments = res->n_segments;
+    v->labels = res->labels;
+    v->n_labels = res->n_labels;
     if (r->set->job.audio) /* asked for: the format written, or none in the file */
         v->audio = res->audio_path ? vidx_audio_format_ext(r->set->job.audio) : "none";
     CommitInput in = {.recs = res->frames,

@@ -12,6 +12,8 @@
  *                   [, "scenes": {"frames", "partial", "shots": [{"start", "end",
  *                   "first_frame", "last_frame", "cause", "score", ...}, ...]}]
  *                   [, "transcript": {"segments": [{"start", "end", "text"}, ...]}]
+ *                   [, "labels": {"labels": [{"frame", "index", "time", "file", "model",
+ *                   "latency", "caption", "tags" | "error"}, ...]}]
  *                   [, "device": "cuda" or "cpu (REASON)", where it decoded]}
  *                   ("class": the error's; for a partial result "truncated" when
  *                   the input was cut off, else "decode")
@@ -197,6 +199,8 @@ static json_t *result_json(const VidxJobResult *r, const JobOutput *out)
         json_object_set_new(o, "scenes", json_loads(out->scenes_json, 0, NULL));
     if (o && out->transcript_json)
         json_object_set_new(o, "transcript", json_loads(out->transcript_json, 0, NULL));
+    if (o && out->labels_json)
+        json_object_set_new(o, "labels", json_loads(out->labels_json, 0, NULL));
     return o;
 }
 
@@ -310,6 +314,28 @@ static int segments_decode(json_t *transcript, WireResult *r)
     return 0;
 }
 
+/* The frames' labels of a "labels" object ({"labels": [...]}); none without one. */
+static int labels_decode(json_t *labels, WireResult *r)
+{
+    json_t *arr = json_object_get(labels, "labels");
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr))
+        return 0;
+    if (!(r->labels = calloc(n ? n : 1, sizeof(*r->labels))))
+        return -ENOMEM;
+    r->n_labels = n; /* before the tags: the free frees what was made */
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i), *tags = json_object_get(o, "tags");
+        char *t = json_is_array(tags) ? json_dumps(tags, JSON_COMPACT) : NULL;
+        if (json_is_array(tags) && !t)
+            return -ENOMEM;
+        r->labels[i] =
+            (CatalogLabel){get_int(o, "frame"),       get_str(o, "caption"),  t,
+                           get_str(o, "model") ?: "", get_real(o, "latency"), get_str(o, "error")};
+    }
+    return 0;
+}
+
 int vidx__wire_result_decode(const char *line, WireResult *r)
 {
     memset(r, 0, sizeof(*r));
@@ -335,7 +361,8 @@ int vidx__wire_result_decode(const char *line, WireResult *r)
     audio_decode(json_object_get(o, "audio"), r);
     if (frames_decode(json_object_get(o, "frames"), r) < 0 ||
         shots_decode(json_object_get(o, "scenes"), r) < 0 ||
-        segments_decode(json_object_get(o, "transcript"), r) < 0) {
+        segments_decode(json_object_get(o, "transcript"), r) < 0 ||
+        labels_decode(json_object_get(o, "labels"), r) < 0) {
         vidx__wire_result_free(r);
         return -ENOMEM;
     }
@@ -348,6 +375,9 @@ void vidx__wire_result_free(WireResult *r)
     free(r->spans);
     free(r->shots);
     free(r->segments);
+    for (size_t i = 0; r->labels && i < r->n_labels; i++)
+        free((char *)r->labels[i].tags);
+    free(r->labels);
     json_decref(r->json);
     memset(r, 0, sizeof(*r));
 }

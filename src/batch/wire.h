@@ -44,6 +44,8 @@ typedef struct WireResult {
     size_t n_shots;
     CatalogSegment *segments; /* owned (texts borrowed from json); NULL: no transcript */
     size_t n_segments;
+    CatalogLabel *labels; /* owned (strings borrowed from json, tags owned); NULL: none */
+    size_t n_labels;
     const char *device; /* where it decoded: "cuda" or "cpu (REASON)"; NULL: no decode */
 } WireResult;
 

@@ -372,6 +372,13 @@ int vidx_catalog_status_json(VidxCatalog *c, char **json)
         goto done;
     json_object_set_new(root, "videos", json_integer(s.total));
     json_object_set_new(root, "frames", json_integer(s.frames));
+    int64_t labelled, failed;
+    if (c->ops->label_counts(c->b, &labelled, &failed) < 0)
+        goto done;
+    if (labelled) /* frames with a label row, and those whose row is an error (refused, ...) */
+        json_object_set_new(
+            root, "labels",
+            json_pack("{s:I, s:I}", "frames", (json_int_t)labelled, "failed", (json_int_t)failed));
     if (c->ops->queue && vidx__queue_status_json(c, root) < 0)
         goto done;
     char *text = json_dumps(root, JSON_INDENT(2));

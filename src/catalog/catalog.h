@@ -46,6 +46,16 @@ typedef struct CatalogSegment {
     const char *text;
 } CatalogSegment;
 
+/* One frame's label (schema 6, --label-url): the labels table's row. */
+typedef struct CatalogLabel {
+    int64_t seq;         /* the frame's seq (its position among the video's frames) */
+    const char *caption; /* NULL when error */
+    const char *tags;    /* a JSON array of strings, NULL when error */
+    const char *model;
+    double latency;    /* seconds */
+    const char *error; /* why the frame has no label (refused, malformed), else NULL */
+} CatalogLabel;
+
 /* One finished video, as the worker reported it. */
 typedef struct CatalogVideo {
     const char *path, *key, *fingerprint, *options;
@@ -69,6 +79,8 @@ typedef struct CatalogVideo {
     size_t n_shots;
     const CatalogSegment *segments; /* --transcribe: its transcript (seq = position), else NULL */
     size_t n_segments;
+    const CatalogLabel *labels; /* --label-url: its frames' labels, else NULL */
+    size_t n_labels;
     const char *shard_name; /* shard state to commit with the video, or NULL */
     int64_t shard_size, shard_samples;
     /* vidx worker: the video's claim (catalog/queue.h), finished in the same
@@ -279,6 +291,8 @@ typedef struct VidxCatalogOps {
 
     /* Readers: vidx status, vidx export (table: videos, frames, audio; else VIDX_EUSAGE). */
     int (*status)(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn failure, void *opaque);
+    /* vidx status: frames with a label row, and how many of those have an error instead. */
+    int (*label_counts)(CatalogBackend *b, int64_t *labelled, int64_t *failed);
     int (*export_rows)(CatalogBackend *b, const char *table, CatalogRowFn fn, void *opaque);
 
     /* Maintenance: verify, gc, verify --repair. */

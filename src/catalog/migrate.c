@@ -30,6 +30,11 @@
  * Schema 5 adds videos.device (where the video decoded: "cuda" or "cpu
  * (REASON)", docs/GPU.md; NULL for rows before it and for videos never
  * decoded), added by each implementation's open like audio.
+ *
+ * Schema 6 adds the labels table (--label-url: a caption and tags, or an
+ * error, per frame), the same way: made by each implementation's open, the
+ * version recorded here. A reader of an older catalog opened read-only finds
+ * no labels table and reports none (VidxCatalogOps.label_counts).
  */
 #include "catalog/migrate.h"
 
@@ -155,7 +160,7 @@ static int put_version(VidxCatalog *c)
     return vidx__catalog_meta_put(c, "schema", v);
 }
 
-/* Schema 2, 3 or 4 to now: the columns and tables are there (the ops' open added them). */
+/* Schema 2 to 5 to now: the columns and tables are there (the ops' open added them). */
 static int record_version(VidxCatalog *c, const char *path)
 {
     if (vidx__catalog_begin(c) < 0)

@@ -62,6 +62,10 @@ static const char schema[] =
     " start DOUBLE PRECISION NOT NULL, \"end\" DOUBLE PRECISION NOT NULL,"
     " first_frame BIGINT NOT NULL, last_frame BIGINT NOT NULL, cause TEXT NOT NULL,"
     " score DOUBLE PRECISION NOT NULL, PRIMARY KEY(video_id, seq));"
+    "CREATE TABLE IF NOT EXISTS labels("
+    " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
+    " caption TEXT, tags TEXT, model TEXT NOT NULL, latency DOUBLE PRECISION NOT NULL,"
+    " error TEXT, PRIMARY KEY(video_id, seq));"
     "CREATE TABLE IF NOT EXISTS segments("
     " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
     " start DOUBLE PRECISION NOT NULL, \"end\" DOUBLE PRECISION NOT NULL, text TEXT NOT NULL,"
@@ -363,6 +367,24 @@ static int insert_segments(CatalogBackend *b, int64_t id, const CatalogVideo *v)
     return ret;
 }
 
+static int insert_labels(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    int ret = 0;
+    for (size_t i = 0; i < v->n_labels && ret == 0; i++) {
+        const CatalogLabel *l = &v->labels[i];
+        PgParams p = {.n = 0};
+        vidx__pg_i64(&p, id);
+        vidx__pg_i64(&p, l->seq);
+        vidx__pg_text(&p, l->caption);
+        vidx__pg_text(&p, l->tags);
+        vidx__pg_text(&p, l->model ? l->model : "");
+        vidx__pg_f64(&p, l->latency);
+        vidx__pg_text(&p, l->error);
+        ret = run(b, "labels", "INSERT INTO labels VALUES($1,$2,$3,$4,$5,$6,$7)", &p);
+    }
+    return ret;
+}
+
 static int delete_rows(CatalogBackend *b, int64_t id)
 {
     PgParams p = {.n = 0};
@@ -372,6 +394,8 @@ static int delete_rows(CatalogBackend *b, int64_t id)
         ret = run(b, "shots", "DELETE FROM shots WHERE video_id=$1", &p);
     if (ret == 0)
         ret = run(b, "segments", "DELETE FROM segments WHERE video_id=$1", &p);
+    if (ret == 0)
+        ret = run(b, "labels", "DELETE FROM labels WHERE video_id=$1", &p);
     return ret < 0 ? ret : run(b, "audio", "DELETE FROM audio WHERE video_id=$1", &p);
 }
 
@@ -389,6 +413,8 @@ static int bk_put(CatalogBackend *b, const CatalogVideo *v)
         ret = insert_shots(b, id, v);
     if (ret == 0)
         ret = insert_segments(b, id, v);
+    if (ret == 0)
+        ret = insert_labels(b, id, v);
     if (ret == 0)
         ret = update_shard(b, v);
     if (ret == -EEXIST) { /* a unique key taken by a row this video does not own */
@@ -510,6 +536,24 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
     return 0;
 }
 
+static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
+{
+    PGresult *r;
+    *labelled = *failed = 0;
+    if (query(b, "labels", "SELECT to_regclass('labels') IS NOT NULL", NULL, &r) < 0)
+        return VIDX_ECATALOG;
+    int found = PQntuples(r) == 1 && !strcmp(vidx__pg_get(r, 0, 0), "t");
+    PQclear(r);
+    if (!found) /* a catalog of schema 5 or older, read by an old reader's rules: none */
+        return 0;
+    if (query(b, "labels", "SELECT count(*), count(error) FROM labels", NULL, &r) < 0)
+        return VIDX_ECATALOG;
+    *labelled = vidx__pg_get_i64(r, 0, 0);
+    *failed = vidx__pg_get_i64(r, 0, 1);
+    PQclear(r);
+    return 0;
+}
+
 #define EXPORT_COLUMNS 20
 #define OID_INT8       20
 #define OID_INT2       21
@@ -579,6 +623,10 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
                   "ORDER BY s.video_id, s.seq"},
         {"segments", "SELECT v.path AS video, s.seq, s.start, s.\"end\", s.text FROM segments s "
                      "JOIN videos v ON v.id = s.video_id ORDER BY s.video_id, s.seq"},
+        {"labels", "SELECT v.path AS video, l.seq, f.idx AS \"index\", f.time, f.location, "
+                   "f.\"offset\", l.caption, l.tags, l.model, l.latency, l.error FROM labels l "
+                   "JOIN videos v ON v.id = l.video_id LEFT JOIN frames f ON "
+                   "f.video_id = l.video_id AND f.seq = l.seq ORDER BY l.video_id, l.seq"},
     };
     const char *sql = NULL;
     PGresult *r;
@@ -994,6 +1042,7 @@ const VidxCatalogOps vidx__catalog_postgres = {
     .shards = bk_shards,
     .shard_claim = bk_shard_claim,
     .status = bk_status,
+    .label_counts = bk_label_counts,
     .export_rows = bk_export_rows,
     .locations = bk_locations,
     .referenced = bk_referenced,

@@ -62,6 +62,10 @@ static const char schema[] =
     " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
     " start REAL NOT NULL, \"end\" REAL NOT NULL, text TEXT NOT NULL,"
     " PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS labels("
+    " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+    " caption TEXT, tags TEXT, model TEXT NOT NULL, latency REAL NOT NULL, error TEXT,"
+    " PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS shards(name TEXT PRIMARY KEY, size INTEGER NOT NULL,"
     " samples INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blobs(checksum TEXT PRIMARY KEY, location TEXT NOT NULL,"
@@ -80,10 +84,12 @@ enum {
     ST_DEL_AUDIO,
     ST_DEL_SHOTS,
     ST_DEL_SEGMENTS,
+    ST_DEL_LABELS,
     ST_FRAME,
     ST_AUDIO,
     ST_SHOT,
     ST_SEGMENT,
+    ST_LABEL,
     ST_SHARD,
     ST_BLOB_GET,
     ST_BLOB_PUT,
@@ -120,6 +126,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SHOT] = "INSERT INTO shots VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
     [ST_DEL_SEGMENTS] = "DELETE FROM segments WHERE video_id=?1",
     [ST_SEGMENT] = "INSERT INTO segments VALUES(?1,?2,?3,?4,?5)",
+    [ST_DEL_LABELS] = "DELETE FROM labels WHERE video_id=?1",
+    [ST_LABEL] = "INSERT INTO labels VALUES(?1,?2,?3,?4,?5,?6,?7)",
     [ST_SHARD] = "INSERT INTO shards VALUES(?1,?2,?3) ON CONFLICT(name) DO UPDATE SET size=?2, "
                  "samples=?3",
     [ST_BLOB_GET] = "SELECT location, offset FROM blobs WHERE checksum=?1",
@@ -499,6 +507,26 @@ static int insert_segments(CatalogBackend *b, int64_t id, const CatalogVideo *v)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int insert_labels(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    sqlite3_stmt *st = b->st[ST_LABEL];
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; i < v->n_labels && rc == SQLITE_DONE; i++) {
+        const CatalogLabel *l = &v->labels[i];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, l->seq);
+        sqlite3_bind_text(st, 3, l->caption, -1, SQLITE_STATIC); /* NULL binds NULL */
+        sqlite3_bind_text(st, 4, l->tags, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, l->model ? l->model : "", -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 6, l->latency);
+        sqlite3_bind_text(st, 7, l->error, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int bk_put(CatalogBackend *b, const CatalogVideo *v)
 {
     if (!b->st[ST_UPSERT])
@@ -506,8 +534,9 @@ static int bk_put(CatalogBackend *b, const CatalogVideo *v)
     int64_t id = upsert_video(b, v);
     int ok = id >= 0 && exec_id(b, ST_DEL_FRAMES, id) == 0 && exec_id(b, ST_DEL_AUDIO, id) == 0 &&
              exec_id(b, ST_DEL_SHOTS, id) == 0 && exec_id(b, ST_DEL_SEGMENTS, id) == 0 &&
-             insert_frames(b, id, v) == 0 && insert_audio(b, id, v) == 0 &&
-             insert_shots(b, id, v) == 0 && insert_segments(b, id, v) == 0 &&
+             exec_id(b, ST_DEL_LABELS, id) == 0 && insert_frames(b, id, v) == 0 &&
+             insert_audio(b, id, v) == 0 && insert_shots(b, id, v) == 0 &&
+             insert_segments(b, id, v) == 0 && insert_labels(b, id, v) == 0 &&
              update_shard(b, v) == 0;
     return ok ? 0 : write_error(b, v->path);
 }
@@ -621,6 +650,30 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
     return 0;
 }
 
+static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
+{
+    sqlite3_stmt *st;
+    *labelled = *failed = 0;
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT 1 FROM sqlite_master WHERE type='table' AND name='labels'", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_error(b, "labels");
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!found) /* a catalog of schema 5 or older, opened read-only: no labels */
+        return 0;
+    if (sqlite3_prepare_v2(b->db, "SELECT count(*), count(error) FROM labels", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_error(b, "labels");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *labelled = sqlite3_column_int64(st, 0);
+        *failed = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : db_error(b, "labels");
+}
+
 /* Column i of the current row: its type first (reading it as text converts it). */
 static void column_value(sqlite3_stmt *st, int i, CatalogValue *v)
 {
@@ -678,6 +731,10 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
                   "ORDER BY s.video_id, s.seq"},
         {"segments", "SELECT v.path AS video, s.seq, s.start, s.\"end\", s.text FROM segments s "
                      "JOIN videos v ON v.id = s.video_id ORDER BY s.video_id, s.seq"},
+        {"labels", "SELECT v.path AS video, l.seq, f.idx AS 'index', f.time, f.location, "
+                   "f.offset, l.caption, l.tags, l.model, l.latency, l.error FROM labels l "
+                   "JOIN videos v ON v.id = l.video_id LEFT JOIN frames f ON "
+                   "f.video_id = l.video_id AND f.seq = l.seq ORDER BY l.video_id, l.seq"},
     };
     const char *sql = NULL;
     for (size_t i = 0; i < VIDX_ARRAY_SIZE(queries); i++)
@@ -1168,6 +1225,7 @@ const VidxCatalogOps vidx__catalog_sqlite = {
     .shards = bk_shards,
     .shard_claim = bk_shard_claim,
     .status = bk_status,
+    .label_counts = bk_label_counts,
     .export_rows = bk_export_rows,
     .locations = bk_locations,
     .referenced = bk_referenced,

@@ -52,7 +52,8 @@ _Static_assert(VIDX_PICK_SPREAD == (int)SCENE_PICK_SPREAD &&
 #define VIDX_WEBP_MAX_SIDE 16383
 
 /* The stages every delivered frame goes through, in order. */
-static const VidxStage *const stages[] = {&vidx__stage_hash, &vidx__stage_encode};
+static const VidxStage *const stages[] = {&vidx__stage_hash, &vidx__stage_encode,
+                                          &vidx__stage_label};
 #define N_STAGES (sizeof(stages) / sizeof(stages[0]))
 
 int vidx__job_fail(Job *j, int err, const char *what)
@@ -341,6 +342,8 @@ static int finish_outputs(Job *j, int ret, int stream)
         ret = finish_scenes(j);
     if (ret >= 0 && j->speech)
         ret = finish_transcript(j);
+    if (ret >= 0 && j->labeller)
+        ret = vidx__job_finish_labels(j);
     int aret = finish_audio(j, ret >= 0);
     if (ret >= 0)
         ret = aret;
@@ -435,6 +438,8 @@ int vidx_job_check_settings(const VidxJobSettings *caller)
         ret = vidx__audio_check_settings(s);
     if (ret == 0 && s->transcribe)
         ret = check_transcribe(s);
+    if (ret == 0 && s->label)
+        ret = vidx__label_check(s->label_settings);
     if (ret == 0 && (s->per_scene < 0 || s->per_scene > 1000000 || s->per_scene_pick < 0 ||
                      s->per_scene_pick > VIDX_PICK_MIDDLE))
         ret = vidx__detail(VIDX_EUSAGE, "per_scene is 0-1000000 frames of a shot, "
@@ -495,6 +500,7 @@ void vidx__job_output_clear(JobOutput *out)
     free(out->spans);
     av_free(out->scenes_json);
     free(out->transcript_json);
+    free(out->labels_json);
     memset(out, 0, sizeof(*out));
 }
 

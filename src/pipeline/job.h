@@ -13,6 +13,7 @@
 
 typedef struct VidxAudioFile VidxAudioFile;
 typedef struct SceneDetector SceneDetector;
+typedef struct Labeller Labeller;
 
 struct Job {
     const char *dir;
@@ -26,6 +27,7 @@ struct Job {
     VidxPcm pcm;           /* 16 kHz mono, for the transcript */
     SceneDetector *scenes; /* settings' scenes or per_scene: the shot detector */
     int64_t *picked;       /* per_scene: the chosen presentation indices (malloc'd) */
+    Labeller *labeller;    /* settings' label: the frames' labeller (stage_label.c) */
     size_t cap_frames;
     int64_t kept;      /* record position of the last kept frame, or -1 */
     int64_t written;   /* bytes of frames written so far */
@@ -45,6 +47,11 @@ int vidx__job_fail(Job *j, int err, const char *what);
 /* Appends a frame record (and its empty sample span); returns 0 or AVERROR(ENOMEM). */
 int vidx__job_add_record(Job *j, const VidxFrame *f, int64_t bytes, const char *name,
                          const char *sha, int64_t dup_of);
+
+/* After the last frame: waits for the labels, writes DIR/labels.json (stage_label.c). */
+int vidx__job_finish_labels(Job *j);
+/* 0 when the label settings are usable (VIDX_EUSAGE with the cause otherwise). */
+int vidx__label_check(const VidxLabelSettings *s);
 
 /* Writes DIR/manifest.jsonl (manifest.c). */
 int vidx__job_write_manifest(Job *j, int stream);

@@ -31,6 +31,7 @@ typedef struct JobOutput {
     int truncated;         /* partial because the input was cut off (class truncated) */
     char *scenes_json;     /* settings' scenes: what scenes.json holds (av_free'd), else NULL */
     char *transcript_json; /* settings' transcribe: transcript.json's text (free'd), else NULL */
+    char *labels_json;     /* settings' label: labels.json's text (free'd), else NULL */
     char device[256];      /* where the video decoded (vidx_sampler_device); "" if it did not */
 } JobOutput;
 

@@ -3,7 +3,8 @@
  * frame, in order, once per delivered frame. Today: hashes (perceptual hash,
  * optional md5 of the planes: stage_hash.c), then encode and sink
  * (stage_encode.c), which records the frame and writes it unless it is a
- * near-duplicate. A shot detector or a GPU conversion is one more table.
+ * near-duplicate; then labels (stage_label.c) with the job's label setting. A shot detector or a
+ * GPU conversion is one more table.
  */
 #ifndef VIDX_PIPELINE_STAGE_H
 #define VIDX_PIPELINE_STAGE_H
@@ -24,5 +25,6 @@ typedef struct VidxStage {
 
 extern const VidxStage vidx__stage_hash;
 extern const VidxStage vidx__stage_encode;
+extern const VidxStage vidx__stage_label; /* after encode: the frame's record exists */
 
 #endif

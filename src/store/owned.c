@@ -1,6 +1,7 @@
 /*
  * owned.c - see owned.h. The patterns follow the writers: vidx__input_key
- * (keys), the job's frame, manifest, audio, scenes.json and transcript names (job.c), the store's
+ * (keys), the job's frame, manifest, audio, scenes.json, transcript and labels.json names
+ * (job.c, stage_label.c), the store's
  * shard and blob names (shards.c, files.c), the scratch convention (fs.c).
  */
 #include "store/owned.h"
@@ -71,7 +72,8 @@ int vidx__is_video_file_name(const char *name)
     }
     return is_frame_name(name) || !strcmp(name, "manifest.jsonl") || !strcmp(name, "audio.wav") ||
            !strcmp(name, "audio.flac") || !strcmp(name, "frames.tar") ||
-           !strcmp(name, "scenes.json") || !strncmp(name, "transcript.", 11);
+           !strcmp(name, "scenes.json") || !strncmp(name, "transcript.", 11) ||
+           !strcmp(name, "labels.json");
 }
 
 int vidx__is_shard_name(const char *name)

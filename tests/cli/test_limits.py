@@ -169,6 +169,7 @@ CHANGES = {
     'manifest': None,
     'scenes': ([], ['--scenes']),
     'transcribe': None,  # needs a recogniser: tests/unit/test_options.c, test_run_transcribe.py
+    'label': None,  # needs an endpoint: tests/unit/test_options.c, test_labels.py (labels_run)
     'per_scene': ([], ['--per-scene', '2']),
     'per_scene_pick': (['--per-scene', '2'], ['--per-scene', '2', '--per-scene-pick', 'first']),
     'hwaccel': ([], ['--hwaccel', 'none']),

@@ -10,11 +10,10 @@ import os
 import re
 import struct
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from common import FFMPEG, VIDX_TIMEOUT, check, fail, new_out_dir, run, vidx_bin
+from endpoint import Endpoint
 
 KEY = 'sk-test-7f3c9a1e5b2d4c68a0e1'
 PATH = '/v1/audio/transcriptions'
@@ -47,7 +46,7 @@ def wav_duration(data):
     return n / 32000.0
 
 
-class Asr:
+class Asr(Endpoint):
     """The server; `script` is a list of modes used one per request (then 'ok')."""
 
     def __init__(self, script=(), key=KEY):
@@ -55,41 +54,7 @@ class Asr:
         self.key = key
         self.requests = []  # (time, duration or None, fields, authorization)
         self.problems = []
-        self.release = threading.Event()
-        asr = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                asr.handle(self)
-
-        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
-
-    def reply(self, h, status, body, headers=()):
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        h.send_response(status)
-        for k, v in headers:
-            h.send_header(k, v)
-        h.send_header('Content-Type', 'application/json')
-        h.send_header('Content-Length', str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        Endpoint.__init__(self)
 
     def handle(self, h):
         body = h.rfile.read(int(h.headers.get('Content-Length', 0)))

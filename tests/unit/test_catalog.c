@@ -178,7 +178,7 @@ static void test_meta_layout_schema(void **state)
     Fixture *f = *state;
     char v[16];
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "5"); /* a new catalog is current */
+    assert_string_equal(v, "6"); /* a new catalog is current */
     assert_int_equal(vidx__catalog_meta_get(f->cat, "layout", v, sizeof(v)), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
@@ -461,6 +461,59 @@ static void test_segments(void **state)
     rows = export_jsonl(ro, "segments");
     assert_string_equal(rows, "");
     free(rows);
+    vidx_catalog_close(&ro);
+}
+
+/* Schema 6: a video's frame labels (or their errors) are recorded with their frame, replaced
+ * when it is redone, go with it, and are counted for vidx status. */
+static void test_labels(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    char key[16], *json = NULL;
+    VidxFrameRecord recs[2] = {{.index = 3, .time = 0.1, .width = 8, .height = 8, .dup_of = -1},
+                               {.index = 9, .time = 0.3, .width = 8, .height = 8, .dup_of = -1}};
+    CatalogFrame frames[2] = {{&recs[0], "frames/l-1/000003_100ms.jpg", -1, 0},
+                              {&recs[1], "frames/l-1/000009_300ms.jpg", -1, 0}};
+    CatalogLabel labels[] = {{0, "a \"red\" car", "[\"car\",\"red\"]", "m", 0.25, NULL},
+                             {1, NULL, NULL, "m", 0.5, "refused: no"}};
+    CatalogVideo v = {.path = "/in/l.mp4",
+                      .key = "l-1",
+                      .status = VIDX_VIDEO_OK,
+                      .frames = frames,
+                      .n_frames = 2,
+                      .labels = labels,
+                      .n_labels = 2};
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    char *rows = export_jsonl(ro, "labels");
+    assert_string_equal(rows, "{\"video\":\"/in/l.mp4\",\"seq\":0,\"index\":3,\"time\":0.1,"
+                              "\"location\":\"frames/l-1/000003_100ms.jpg\",\"offset\":null,"
+                              "\"caption\":\"a \\\"red\\\" car\",\"tags\":\"[\\\"car\\\","
+                              "\\\"red\\\"]\",\"model\":\"m\",\"latency\":0.25,\"error\":null}\n"
+                              "{\"video\":\"/in/l.mp4\",\"seq\":1,\"index\":9,\"time\":0.3,"
+                              "\"location\":\"frames/l-1/000009_300ms.jpg\",\"offset\":null,"
+                              "\"caption\":null,\"tags\":null,\"model\":\"m\",\"latency\":0.5,"
+                              "\"error\":\"refused: no\"}\n");
+    free(rows);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
+    assert_non_null(strstr(json, "\"labels\": {\n    \"frames\": 2,\n    \"failed\": 1\n  }"));
+    free(json);
+    v.n_labels = 1; /* redone: the rows are replaced */
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    rows = export_jsonl(ro, "labels");
+    assert_null(strstr(rows, "\"seq\":1"));
+    assert_non_null(strstr(rows, "\"seq\":0"));
+    free(rows);
+    assert_int_equal(vidx__catalog_begin(f->cat), 0); /* forgotten: its labels go with it */
+    assert_int_equal(vidx__catalog_forget_video(f->cat, 1, key, sizeof(key)), 0);
+    assert_int_equal(vidx__catalog_commit(f->cat), 0);
+    rows = export_jsonl(ro, "labels");
+    assert_string_equal(rows, "");
+    free(rows);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
+    assert_null(strstr(json, "\"labels\"")); /* none: not shown */
+    free(json);
     vidx_catalog_close(&ro);
 }
 
@@ -781,7 +834,8 @@ static int raw_sql(const Fixture *f, const char *sql)
     return ok ? 0 : -1;
 }
 
-/* A schema-4 catalog (no videos.device) is upgraded when opened: old rows NULL, new ones kept. */
+/* A schema-4 catalog (no videos.device) is upgraded (to 6) when opened: old rows NULL, new ones
+ * kept. */
 static void test_device_migration(void **state)
 {
     Fixture *f = *state;
@@ -794,11 +848,65 @@ static void test_device_migration(void **state)
     assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
                      0);
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "5");
+    assert_string_equal(v, "6");
     put_device(f->cat, "/in/b.mp4", "cpu (--hwaccel none)");
     Devices d = {0, {NULL, "cpu (--hwaccel none)", NULL}}; /* a's device went with the column */
     assert_int_equal(vidx__catalog_video_rows(f->cat, check_device, &d), 0);
     assert_int_equal(d.n, 2);
+}
+
+/* The labels table (schema 6) in a catalog of schema `from` (4: no videos.device either; 5):
+ * read-only, none are counted; opened for writing, it is upgraded and takes labels. */
+static void labels_migration(Fixture *f, int from)
+{
+    VidxCatalog *ro = NULL;
+    char v[16], sql[64], *json = NULL;
+    put_device(f->cat, "/in/a.mp4", "cuda");
+    vidx_catalog_close(&f->cat);
+    assert_int_equal(raw_sql(f, "DROP TABLE labels"), 0);
+    if (from < 5)
+        assert_int_equal(raw_sql(f, "ALTER TABLE videos DROP COLUMN device"), 0);
+    snprintf(sql, sizeof(sql), "UPDATE meta SET value='%d' WHERE key='schema'", from);
+    assert_int_equal(raw_sql(f, sql), 0);
+    assert_int_not_equal(raw_sql(f, "SELECT * FROM labels"), 0); /* no labels table indeed */
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0); /* its label counts: none */
+    assert_null(strstr(json, "\"labels\""));
+    free(json);
+    vidx_catalog_close(&ro);
+    assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
+                     0);
+    assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
+    assert_string_equal(v, "6");
+    VidxFrameRecord rec = {.index = 3, .time = 0.1, .width = 8, .height = 8, .dup_of = -1};
+    CatalogFrame frame = {&rec, "frames/b/000003_100ms.jpg", -1, 0};
+    CatalogLabel label = {0, "a car", "[\"car\"]", "m", 0.25, NULL};
+    CatalogVideo b = {.path = "/in/b.mp4",
+                      .key = "b",
+                      .status = VIDX_VIDEO_OK,
+                      .device = "cpu (--hwaccel none)",
+                      .frames = &frame,
+                      .n_frames = 1,
+                      .labels = &label,
+                      .n_labels = 1};
+    assert_int_equal(vidx__catalog_record(f->cat, &b), 0);
+    char *rows = export_jsonl(f->cat, "labels");
+    assert_non_null(strstr(rows, "\"video\":\"/in/b.mp4\",\"seq\":0,\"index\":3,"));
+    assert_non_null(strstr(rows, "\"caption\":\"a car\""));
+    free(rows);
+    Devices d = {0, {from < 5 ? NULL : "cuda", "cpu (--hwaccel none)", NULL}};
+    assert_int_equal(vidx__catalog_video_rows(f->cat, check_device, &d), 0);
+    assert_int_equal(d.n, 2);
+}
+
+static void test_labels_migration_from_4(void **state)
+{
+    labels_migration(*state, 4);
+}
+
+static void test_labels_migration_from_5(void **state)
+{
+    labels_migration(*state, 5);
 }
 
 static int setup_pg(void **state)
@@ -822,8 +930,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audio_none, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_shots, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_segments, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_labels, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_device, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_device_migration, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_labels_migration_from_4, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_labels_migration_from_5, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {

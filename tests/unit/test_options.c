@@ -95,6 +95,7 @@ CHANGE(manifest, s->job.manifest = 0)
 CHANGE(audio_stream, s->job.source.audio_stream = 1)
 CHANGE(scenes, s->job.scenes = 1)
 CHANGE(transcribe, s->job.transcribe = 1)
+CHANGE(label, s->job.label = 1)
 CHANGE(per_scene, s->job.per_scene = 3)
 CHANGE(per_scene_pick, s->job.per_scene_pick = VIDX_PICK_FIRST)
 CHANGE(hwaccel, s->job.sampler.hwaccel = VIDX_HWACCEL_NONE)
@@ -123,6 +124,7 @@ static const Change changes[] = {
     {"audio_stream", base_audio, change_audio_stream},
     {"scenes", NULL, change_scenes},
     {"transcribe", NULL, change_transcribe},
+    {"label", NULL, change_label},
     {"per_scene", NULL, change_per_scene},
     {"per_scene_pick", NULL, change_per_scene_pick},
     {"hwaccel", NULL, change_hwaccel},
@@ -178,7 +180,7 @@ static void test_v1_hash_kept(void **state)
             !strcmp(changes[i].name, "manifest") || !strcmp(changes[i].name, "audio_stream") ||
             !strcmp(changes[i].name, "scenes") || !strcmp(changes[i].name, "transcribe") ||
             !strcmp(changes[i].name, "per_scene") || !strcmp(changes[i].name, "per_scene_pick") ||
-            !strcmp(changes[i].name, "hwaccel");
+            !strcmp(changes[i].name, "hwaccel") || !strcmp(changes[i].name, "label");
         if (later ? !strcmp(now, v1) : strcmp(now, v1))
             fail_msg("'%s': hash %s, v1 hash %s", changes[i].name, now, v1);
     }

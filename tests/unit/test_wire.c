@@ -285,6 +285,34 @@ static void result_segments(void **state)
     free(line);
 }
 
+/* The frames' labels go over the wire as labels.json has them: label or error per frame. */
+static void result_labels(void **state)
+{
+    (void)state;
+    VidxJobResult in = {0};
+    JobOutput o = {.labels_json = "{\"labels\":[{\"frame\":0,\"index\":3,\"time\":0.1,"
+                                  "\"file\":\"a.jpg\",\"model\":\"m\",\"latency\":0.25,"
+                                  "\"caption\":\"a \\\"c\\\"\",\"tags\":[\"x\",\"y\"]},"
+                                  "{\"frame\":2,\"model\":\"m\",\"latency\":1.5,"
+                                  "\"error\":\"refused: no\"}]}"};
+    WireResult out;
+    size_t len;
+    char *line = result_line(&in, &o, &len);
+    assert_int_equal(vidx__wire_result_decode(line, &out), 0);
+    assert_int_equal(out.n_labels, 2);
+    assert_int_equal(out.labels[0].seq, 0);
+    assert_string_equal(out.labels[0].caption, "a \"c\"");
+    assert_string_equal(out.labels[0].tags, "[\"x\",\"y\"]");
+    assert_string_equal(out.labels[0].model, "m");
+    assert_true(out.labels[0].latency == 0.25 && !out.labels[0].error);
+    assert_int_equal(out.labels[1].seq, 2);
+    assert_null(out.labels[1].caption);
+    assert_null(out.labels[1].tags);
+    assert_string_equal(out.labels[1].error, "refused: no");
+    vidx__wire_result_free(&out);
+    free(line);
+}
+
 /* Every cut of a result line is refused: a line that ends early is never half read. */
 static void result_truncated(void **state)
 {
@@ -358,7 +386,7 @@ int main(void)
         cmocka_unit_test(result_round_trip), cmocka_unit_test(result_minimal),
         cmocka_unit_test(result_truncated),  cmocka_unit_test(result_hostile),
         cmocka_unit_test(result_not_utf8),   cmocka_unit_test(result_shots),
-        cmocka_unit_test(result_segments),
+        cmocka_unit_test(result_segments),   cmocka_unit_test(result_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,8 @@ typedef struct CliJob {
     double *times;
     int64_t *indices;
     VidxTranscribeSettings asr; /* --transcribe's recogniser: job.asr points here */
+    VidxLabelSettings label;    /* --label-url's labeller: job.label_settings points here */
+    int label_extra;            /* a --label-* option other than --label-url was given */
 } CliJob;
 
 extern const CliOption cli_job_options[];
@@ -130,6 +132,7 @@ int cli_run_option(int key, const char *arg, CliRunArgs *a);
 
 int cmd_probe(int argc, char **argv);
 int cmd_scenes(int argc, char **argv);
+int cmd_transcode(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
 int cmd_audio(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -24,7 +24,7 @@ static const CliOption status_options[] = {
 };
 
 static const CliOption export_options[] = {
-    {"table", OPT_TABLE, "T", "videos (default), frames, audio, shots or segments"},
+    {"table", OPT_TABLE, "T", "videos (default), frames, audio, shots, segments or labels"},
     {"format", OPT_FORMAT, "F", "jsonl (default) or csv"},
     CATALOG_OPTION,
     {NULL, 0, NULL, NULL},
@@ -111,6 +111,10 @@ static void print_status_text(const char *text)
            (long long)json_integer_value(json_object_get(o, "frames")));
     json_object_foreach(json_object_get(o, "counts"), k, v)
         printf("  %-8s %lld\n", k, (long long)json_integer_value(v));
+    if ((v = json_object_get(o, "labels")))
+        printf("labels: %lld frames, %lld failed\n",
+               (long long)json_integer_value(json_object_get(v, "frames")),
+               (long long)json_integer_value(json_object_get(v, "failed")));
     json_array_foreach(json_object_get(o, "failures"), i, v)
     {
         const char *cls = json_string_value(json_object_get(v, "class"));
@@ -150,7 +154,7 @@ int cmd_status(int argc, char **argv)
 int cmd_export(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: vidx export OUT [--table videos|frames|audio|shots|segments] "
+        "usage: vidx export OUT [--table videos|frames|audio|shots|segments|labels] "
         "[--format jsonl|csv] [--catalog URL]\n\nWrites a catalog table to stdout.";
     ViewArgs a = {0, "videos", "jsonl", NULL};
     VidxCatalog *cat;
@@ -164,7 +168,8 @@ int cmd_export(int argc, char **argv)
     if (ret == VIDX_EUSAGE)
         cli_error(
             NULL,
-            "--table must be videos, frames, audio, shots or segments; --format jsonl or csv");
+            "--table must be videos, frames, audio, shots, segments or labels; --format jsonl or "
+            "csv");
     else if (ret < 0)
         cli_error(argv[first], "%s", vidx_strerror(ret));
     vidx_catalog_close(&cat);

@@ -33,6 +33,14 @@ enum {
     OPT_MAX_FRAMES,
     OPT_SCENES,
     OPT_TRANSCRIBE,
+    OPT_LABEL_URL,
+    OPT_LABEL_PROMPT,
+    OPT_LABEL_MODEL,
+    OPT_LABEL_KEY_ENV,
+    OPT_LABEL_JOBS,
+    OPT_LABEL_TIMEOUT,
+    OPT_LABEL_RETRIES,
+    OPT_LABEL_SIZE,
     OPT_PER_SCENE,
     OPT_PER_SCENE_PICK,
     OPT_HWACCEL,
@@ -64,6 +72,18 @@ const CliOption cli_job_options[] = {
     {"transcribe", OPT_TRANSCRIBE, NULL,
      "also transcribe the speech from the same read: transcript.json, .srt, .vtt (the "
      "recogniser: the --asr-* options)"},
+    {"label-url", OPT_LABEL_URL, "URL",
+     "label each kept frame through an OpenAI-compatible chat endpoint: labels.json"},
+    {"label-prompt", OPT_LABEL_PROMPT, "TEXT",
+     "--label-url's instruction (default: a caption and tags as JSON)"},
+    {"label-model", OPT_LABEL_MODEL, "NAME", "model name sent to --label-url"},
+    {"label-key-env", OPT_LABEL_KEY_ENV, "NAME",
+     "environment variable holding its key (default VIDX_LABEL_KEY, else OPENAI_API_KEY)"},
+    {"label-jobs", OPT_LABEL_JOBS, "N", "label requests in flight per video (default 4)"},
+    {"label-timeout", OPT_LABEL_TIMEOUT, "S", "seconds per label request (default 60)"},
+    {"label-retries", OPT_LABEL_RETRIES, "N",
+     "tries again after 429 (its Retry-After), 5xx, timeouts (default 3)"},
+    {"label-size", OPT_LABEL_SIZE, "PX", "longest side of the image sent (default 512)"},
     {"scenes", OPT_SCENES, NULL,
      "also find the shots in the same decode: scenes.json (as vidx scenes)"},
     {"hwaccel", OPT_HWACCEL, "MODE",
@@ -80,6 +100,8 @@ void cli_job_init(CliJob *j)
     vidx_job_default_settings(&j->job);
     vidx_transcribe_default_settings(&j->asr);
     j->job.asr = &j->asr;
+    vidx_label_default_settings(&j->label);
+    j->job.label_settings = &j->label;
 }
 
 void cli_job_free(CliJob *j)
@@ -200,6 +222,9 @@ static int mode_option(CliJob *j, int key, const char *arg)
 }
 
 /* The safety limits (docs/SECURITY.md, "Limits"). */
+/* The --label-* options (below). */
+static int label_option(CliJob *j, int key, const char *arg);
+
 static int limit_option(CliJob *j, int key, const char *arg)
 {
     VidxJobSettings *js = &j->job;
@@ -278,8 +303,54 @@ int cli_job_option(CliJob *j, int key, const char *arg)
         js->transcribe = 1;
         return 1;
     }
-    ret = cli_asr_option(&j->asr, key, arg);
-    return ret != 0 ? ret : limit_option(j, key, arg);
+    return label_option(j, key, arg);
+}
+
+/* The --label-* options: 1 consumed, 0 not one of them, < 0 error. */
+static int label_option(CliJob *j, int key, const char *arg)
+{
+    VidxLabelSettings *l = &j->label;
+    int64_t v;
+    switch (key) {
+    case OPT_LABEL_URL:
+        j->job.label = 1;
+        l->url = arg;
+        return 1;
+    case OPT_LABEL_PROMPT:
+        l->prompt = arg;
+        break;
+    case OPT_LABEL_MODEL:
+        l->model = arg;
+        break;
+    case OPT_LABEL_KEY_ENV:
+        l->key_env = arg;
+        break;
+    case OPT_LABEL_JOBS:
+        if (cli_parse_int("label-jobs", arg, 1, 64, &v) < 0)
+            return -1;
+        l->concurrency = (int)v;
+        break;
+    case OPT_LABEL_TIMEOUT:
+        if (cli_parse_double("label-timeout", arg, 0.001, &l->timeout) < 0)
+            return -1;
+        break;
+    case OPT_LABEL_RETRIES:
+        if (cli_parse_int("label-retries", arg, 0, 100, &v) < 0)
+            return -1;
+        l->retries = (int)v;
+        break;
+    case OPT_LABEL_SIZE:
+        if (cli_parse_int("label-size", arg, 16, 4096, &v) < 0)
+            return -1;
+        l->max_side = (int)v;
+        break;
+    default: {
+        int ret = cli_asr_option(&j->asr, key, arg);
+        return ret != 0 ? ret : limit_option(j, key, arg);
+    }
+    }
+    j->label_extra = 1;
+    return 1;
 }
 
 int cli_job_finish(CliJob *j)
@@ -291,6 +362,10 @@ int cli_job_finish(CliJob *j)
     }
     if (cli_asr_given(&j->asr) && !j->job.transcribe) {
         cli_error(NULL, "the --asr-* options need --transcribe");
+        return -1;
+    }
+    if (j->label_extra && !j->job.label) {
+        cli_error(NULL, "the --label-* options need --label-url");
         return -1;
     }
     if (j->job.source.audio_stream >= 0 && !j->job.audio) {

@@ -16,6 +16,7 @@ typedef struct Command {
 static const Command commands[] = {
     {"probe", cmd_probe, "describe a video file as JSON"},
     {"scenes", cmd_scenes, "shot boundaries of one video as JSON"},
+    {"transcode", cmd_transcode, "MP4 proxies, HLS ladders and sprite sheets"},
     {"frames", cmd_frames, "sample frames from one video into a directory"},
     {"audio", cmd_audio, "one file's audio to a .wav, .flac or .opus file"},
     {"run", cmd_run, "process a whole video library in parallel, resumable"},
