@@ -111,7 +111,7 @@ def require_vidx():
 def corpus_dir():
     env = os.environ.get('VIDX_CORPUS')
     p = Path(env) if env else (REPO.parent / 'shared' / 'corpus')
-    return p if p.is_dir() else None
+    return p.resolve() if p.is_dir() else None  # vidx records real paths
 
 
 def require_corpus():

@@ -23,7 +23,7 @@ if os.environ.get('VIDX_PY_INSTALLED') != '1':  # else: test the installed packa
 import vidx  # noqa: E402
 
 VIDX_BIN = os.environ.get('VIDX_BIN', str(BUILD / 'tools' / 'vidx' / 'vidx'))
-CORPUS = Path(os.environ.get('VIDX_CORPUS', REPO.parent / 'shared' / 'corpus'))
+CORPUS = Path(os.environ.get('VIDX_CORPUS', REPO.parent / 'shared' / 'corpus')).resolve()  # vidx records real paths
 # Documented damage: tested for their errors, not frame by frame.
 CORRUPT = {'androidx_invalid-bitstream.webm', 'androidx_sample_with_invalid_nalu.mp4'}
 VIDEO_EXTS = {'.mp4', '.mov', '.mkv', '.webm', '.avi', '.flv', '.ts', '.3gp', '.m4v'}

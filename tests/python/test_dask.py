@@ -118,7 +118,8 @@ def test_dask_run_survives_a_killed_worker(cluster, tmp):
     assert len(rows) == len({r['path'] for r in rows}) == len(inputs)
     n, report = vidx.verify(tmp / 'out')
     assert n == 0, report
-    assert not (tmp / 'out.dask-parts').exists()
+    left = sorted(str(p) for p in (tmp / 'out.dask-parts').rglob('*'))
+    assert not (tmp / 'out.dask-parts').exists(), 'staging left behind: %r' % left[:20]
 
     # again: the parts are done again, and merging them records nothing twice
     again = vidx.dask.run(inputs, tmp / 'out', client, tasks=3, **OPTIONS)
