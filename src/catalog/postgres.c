@@ -974,6 +974,31 @@ static int read_extras(CatalogBackend *b, int64_t id, PGresult **sh, PGresult **
     return ret;
 }
 
+/* The labels of video id into v, in seq order: *lr holds the rows (PQclear), *labels the array
+ * v points at (free). */
+static int read_labels(CatalogBackend *b, int64_t id, PGresult **lr, CatalogLabel **labels,
+                       CatalogVideo *v)
+{
+    PgParams p = {.n = 0};
+    vidx__pg_i64(&p, id);
+    int ret = query(b, "reading labels",
+                    "SELECT seq, caption, tags, model, latency, error FROM labels"
+                    " WHERE video_id = $1 ORDER BY seq",
+                    &p, lr);
+    int n = ret == 0 ? PQntuples(*lr) : 0;
+    if (n > 0 && !(*labels = calloc((size_t)n, sizeof(**labels))))
+        return -ENOMEM;
+    for (int i = 0; i < n; i++)
+        (*labels)[i] = (CatalogLabel){.seq = vidx__pg_get_i64(*lr, i, 0),
+                                      .caption = vidx__pg_get(*lr, i, 1),
+                                      .tags = vidx__pg_get(*lr, i, 2),
+                                      .model = vidx__pg_get(*lr, i, 3),
+                                      .latency = strtod(PQgetvalue(*lr, i, 4), NULL),
+                                      .error = vidx__pg_get(*lr, i, 5)};
+    v->labels = *labels, v->n_labels = (size_t)n;
+    return ret;
+}
+
 static void video_from_row(const PGresult *r, int i, CatalogVideo *v)
 {
     *v = (CatalogVideo){
@@ -1003,9 +1028,10 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
                     " ORDER BY path",
                     NULL, &videos);
     for (int i = 0; ret == 0 && i < PQntuples(videos); i++) {
-        PGresult *fr = NULL, *au = NULL, *sh = NULL, *sg = NULL;
+        PGresult *fr = NULL, *au = NULL, *sh = NULL, *sg = NULL, *lr = NULL;
         CatalogShot *shots = NULL;
         CatalogSegment *segs = NULL;
+        CatalogLabel *labels = NULL;
         CatalogFrame *cf = NULL;
         VidxFrameRecord *rec = NULL;
         CatalogVideo v;
@@ -1014,12 +1040,13 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         video_from_row(videos, i, &v);
         ret = read_frames(b, id, &fr, &cf, &rec, &n);
         if (ret == 0 && (ret = read_audio(b, id, &au, &v)) == 0 &&
-            (ret = read_extras(b, id, &sh, &sg, &shots, &segs, &v)) == 0) {
+            (ret = read_extras(b, id, &sh, &sg, &shots, &segs, &v)) == 0 &&
+            (ret = read_labels(b, id, &lr, &labels, &v)) == 0) {
             v.frames = cf, v.n_frames = n;
             ret = fn(opaque, &v);
         }
-        free(cf), free(rec), free(shots), free(segs);
-        PQclear(fr), PQclear(au), PQclear(sh), PQclear(sg);
+        free(cf), free(rec), free(shots), free(segs), free(labels);
+        PQclear(fr), PQclear(au), PQclear(sh), PQclear(sg), PQclear(lr);
     }
     PQclear(videos);
     return ret;
