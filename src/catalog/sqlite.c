@@ -650,18 +650,27 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
     return 0;
 }
 
-static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
+/* 1 when the catalog has the labels table, 0 when it is of schema 5 or older (opened
+ * read-only), else an error. */
+static int has_labels(CatalogBackend *b)
 {
     sqlite3_stmt *st;
-    *labelled = *failed = 0;
     if (sqlite3_prepare_v2(b->db,
                            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='labels'", -1,
                            &st, NULL) != SQLITE_OK)
         return db_error(b, "labels");
     int found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
-    if (!found) /* a catalog of schema 5 or older, opened read-only: no labels */
-        return 0;
+    return found;
+}
+
+static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
+{
+    sqlite3_stmt *st;
+    *labelled = *failed = 0;
+    int found = has_labels(b);
+    if (found <= 0) /* a catalog of schema 5 or older, opened read-only: no labels */
+        return found;
     if (sqlite3_prepare_v2(b->db, "SELECT count(*), count(error) FROM labels", -1, &st, NULL) !=
         SQLITE_OK)
         return db_error(b, "labels");
@@ -834,7 +843,13 @@ static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
                                      "WHERE video_id = ?1 ORDER BY seq LIMIT ?2"},
     [CATALOG_VIEW_AUDIO] = {"i", "SELECT path, rate, channels, duration, bytes FROM audio "
                                  "WHERE video_id = ?1"},
+    [CATALOG_VIEW_LABELS] = {"ial", "SELECT seq, caption, tags, model, latency, error FROM labels "
+                                    "WHERE video_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"},
 };
+
+/* CATALOG_VIEW_LABELS in a catalog without the labels table: its columns, no rows. */
+static const char no_labels_sql[] = "SELECT NULL AS seq, NULL AS caption, NULL AS tags, NULL AS "
+                                    "model, NULL AS latency, NULL AS error WHERE 0";
 
 static void bind_view(sqlite3_stmt *st, int i, char field, const CatalogView *v)
 {
@@ -878,6 +893,13 @@ static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, voi
     if (v->kind == CATALOG_VIEW_VIDEOS || v->kind == CATALOG_VIEW_MATCHING) {
         filter_sql(v, v->kind == CATALOG_VIEW_VIDEOS, filtered, sizeof(filtered), filter_spec);
         sql = filtered, spec = filter_spec;
+    }
+    if (v->kind == CATALOG_VIEW_LABELS) {
+        int found = has_labels(b);
+        if (found < 0)
+            return found;
+        if (!found)
+            sql = no_labels_sql, spec = "";
     }
     if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_error(b, "reading a view");
