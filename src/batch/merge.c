@@ -6,16 +6,14 @@
  * Every part is checked (a vidx run output, one layout, apart from DEST)
  * and locked before DEST is claimed, so a refusal touches nothing. The parts
  * are then read through the catalog ops (video_rows: each video as put()
- * takes it, with its frames, audio, shots and segments) and each video is decided against DEST's
- * catalog: new, the same (skipped), or another version of it (the better status wins; a conflict is
- * reported). A video taken is placed in two steps: its files are hard-linked
- * into DEST under a scratch name and renamed into place (copied when the part
- * is on another filesystem: store/fs.h's copy, fsync'd), DEST's filesystem is
- * synced, and only then are its rows committed (crash-safe as a run: rows
- * never point at files that are not durable; files a crash left without rows
- * are what gc removes, and a new merge replaces). Frames, audio, manifests,
- * scenes.json, transcripts and labels.json (the labels table's rows are not carried
- * yet) keep their names (the key is the video's); content-addressed objects
+ * takes it, with its frames, audio, shots, segments and labels) and each video is decided against
+ * DEST's catalog: new, the same (skipped), or another version of it (the better status wins; a
+ * conflict is reported). A video taken is placed in two steps: its files are hard-linked into DEST
+ * under a scratch name and renamed into place (copied when the part is on another filesystem:
+ * store/fs.h's copy, fsync'd), DEST's filesystem is synced, and only then are its rows committed
+ * (crash-safe as a run: rows never point at files that are not durable; files a crash left without
+ * rows are what gc removes, and a new merge replaces). Frames, audio, manifests, scenes.json,
+ * transcripts and labels.json keep their names (the key is the video's); content-addressed objects
  * (--dedup-exact) too. A part's shard gets a name of its own in DEST, claimed
  * in DEST's catalog before the file is linked (the rule of store/shards.c);
  * the pairing (part, shard) -> DEST shard is kept in DEST's meta table with

@@ -233,6 +233,9 @@ typedef enum CatalogViewKind {
     CATALOG_VIEW_SEGMENTS,
     /* path, rate, channels, duration, bytes: video id's audio file (0 or 1 row) */
     CATALOG_VIEW_AUDIO,
+    /* seq, caption, tags (JSON text), model, latency, error: video id's frame labels with
+     * seq >= after, by seq, at most limit (none in a catalog of schema 5 or older) */
+    CATALOG_VIEW_LABELS,
     CATALOG_VIEW_COUNT
 } CatalogViewKind;
 

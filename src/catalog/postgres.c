@@ -536,16 +536,24 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
     return 0;
 }
 
-static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
+/* 1 when the catalog has the labels table, 0 when it is of schema 5 or older, else an error. */
+static int has_labels(CatalogBackend *b)
 {
     PGresult *r;
-    *labelled = *failed = 0;
     if (query(b, "labels", "SELECT to_regclass('labels') IS NOT NULL", NULL, &r) < 0)
         return VIDX_ECATALOG;
     int found = PQntuples(r) == 1 && !strcmp(vidx__pg_get(r, 0, 0), "t");
     PQclear(r);
-    if (!found) /* a catalog of schema 5 or older, read by an old reader's rules: none */
-        return 0;
+    return found;
+}
+
+static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
+{
+    PGresult *r;
+    *labelled = *failed = 0;
+    int found = has_labels(b);
+    if (found <= 0) /* a catalog of schema 5 or older, read by an old reader's rules: none */
+        return found;
     if (query(b, "labels", "SELECT count(*), count(error) FROM labels", NULL, &r) < 0)
         return VIDX_ECATALOG;
     *labelled = vidx__pg_get_i64(r, 0, 0);
@@ -728,7 +736,15 @@ static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
                                      "video_id = $1::bigint ORDER BY seq LIMIT $2::bigint"},
     [CATALOG_VIEW_AUDIO] = {"i", "SELECT path, rate, channels, duration, bytes FROM audio "
                                  "WHERE video_id = $1::bigint"},
+    [CATALOG_VIEW_LABELS] = {"ial", "SELECT seq, caption, tags, model, latency, error FROM labels "
+                                    "WHERE video_id = $1::bigint AND seq >= $2::bigint ORDER BY "
+                                    "seq LIMIT $3::bigint"},
 };
+
+/* CATALOG_VIEW_LABELS in a catalog without the labels table: its columns, no rows. */
+static const char no_labels_sql[] =
+    "SELECT NULL::bigint AS seq, NULL::text AS caption, NULL::text AS tags, NULL::text AS "
+    "model, NULL::float8 AS latency, NULL::text AS error WHERE false";
 
 static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, void *opaque)
 {
@@ -741,6 +757,13 @@ static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, voi
     if (v->kind == CATALOG_VIEW_VIDEOS || v->kind == CATALOG_VIEW_MATCHING) {
         filter_sql(v, v->kind == CATALOG_VIEW_VIDEOS, filtered, sizeof(filtered), filter_spec);
         sql = filtered, spec = filter_spec;
+    }
+    if (v->kind == CATALOG_VIEW_LABELS) {
+        int found = has_labels(b);
+        if (found < 0)
+            return found;
+        if (!found)
+            sql = no_labels_sql, spec = "";
     }
     for (const char *f = spec; *f; f++) {
         if (*f == 'i' || *f == 'a' || *f == 'l')
@@ -974,6 +997,31 @@ static int read_extras(CatalogBackend *b, int64_t id, PGresult **sh, PGresult **
     return ret;
 }
 
+/* The labels of video id into v, in seq order: *lr holds the rows (PQclear), *labels the array
+ * v points at (free). */
+static int read_labels(CatalogBackend *b, int64_t id, PGresult **lr, CatalogLabel **labels,
+                       CatalogVideo *v)
+{
+    PgParams p = {.n = 0};
+    vidx__pg_i64(&p, id);
+    int ret = query(b, "reading labels",
+                    "SELECT seq, caption, tags, model, latency, error FROM labels"
+                    " WHERE video_id = $1 ORDER BY seq",
+                    &p, lr);
+    int n = ret == 0 ? PQntuples(*lr) : 0;
+    if (n > 0 && !(*labels = calloc((size_t)n, sizeof(**labels))))
+        return -ENOMEM;
+    for (int i = 0; i < n; i++)
+        (*labels)[i] = (CatalogLabel){.seq = vidx__pg_get_i64(*lr, i, 0),
+                                      .caption = vidx__pg_get(*lr, i, 1),
+                                      .tags = vidx__pg_get(*lr, i, 2),
+                                      .model = vidx__pg_get(*lr, i, 3),
+                                      .latency = strtod(PQgetvalue(*lr, i, 4), NULL),
+                                      .error = vidx__pg_get(*lr, i, 5)};
+    v->labels = *labels, v->n_labels = (size_t)n;
+    return ret;
+}
+
 static void video_from_row(const PGresult *r, int i, CatalogVideo *v)
 {
     *v = (CatalogVideo){
@@ -1003,9 +1051,10 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
                     " ORDER BY path",
                     NULL, &videos);
     for (int i = 0; ret == 0 && i < PQntuples(videos); i++) {
-        PGresult *fr = NULL, *au = NULL, *sh = NULL, *sg = NULL;
+        PGresult *fr = NULL, *au = NULL, *sh = NULL, *sg = NULL, *lr = NULL;
         CatalogShot *shots = NULL;
         CatalogSegment *segs = NULL;
+        CatalogLabel *labels = NULL;
         CatalogFrame *cf = NULL;
         VidxFrameRecord *rec = NULL;
         CatalogVideo v;
@@ -1014,12 +1063,13 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         video_from_row(videos, i, &v);
         ret = read_frames(b, id, &fr, &cf, &rec, &n);
         if (ret == 0 && (ret = read_audio(b, id, &au, &v)) == 0 &&
-            (ret = read_extras(b, id, &sh, &sg, &shots, &segs, &v)) == 0) {
+            (ret = read_extras(b, id, &sh, &sg, &shots, &segs, &v)) == 0 &&
+            (ret = read_labels(b, id, &lr, &labels, &v)) == 0) {
             v.frames = cf, v.n_frames = n;
             ret = fn(opaque, &v);
         }
-        free(cf), free(rec), free(shots), free(segs);
-        PQclear(fr), PQclear(au), PQclear(sh), PQclear(sg);
+        free(cf), free(rec), free(shots), free(segs), free(labels);
+        PQclear(fr), PQclear(au), PQclear(sh), PQclear(sg), PQclear(lr);
     }
     PQclear(videos);
     return ret;

@@ -650,18 +650,27 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
     return 0;
 }
 
-static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
+/* 1 when the catalog has the labels table, 0 when it is of schema 5 or older (opened
+ * read-only), else an error. */
+static int has_labels(CatalogBackend *b)
 {
     sqlite3_stmt *st;
-    *labelled = *failed = 0;
     if (sqlite3_prepare_v2(b->db,
                            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='labels'", -1,
                            &st, NULL) != SQLITE_OK)
         return db_error(b, "labels");
     int found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
-    if (!found) /* a catalog of schema 5 or older, opened read-only: no labels */
-        return 0;
+    return found;
+}
+
+static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
+{
+    sqlite3_stmt *st;
+    *labelled = *failed = 0;
+    int found = has_labels(b);
+    if (found <= 0) /* a catalog of schema 5 or older, opened read-only: no labels */
+        return found;
     if (sqlite3_prepare_v2(b->db, "SELECT count(*), count(error) FROM labels", -1, &st, NULL) !=
         SQLITE_OK)
         return db_error(b, "labels");
@@ -834,7 +843,13 @@ static const char *const view_sql[CATALOG_VIEW_COUNT][2] = {
                                      "WHERE video_id = ?1 ORDER BY seq LIMIT ?2"},
     [CATALOG_VIEW_AUDIO] = {"i", "SELECT path, rate, channels, duration, bytes FROM audio "
                                  "WHERE video_id = ?1"},
+    [CATALOG_VIEW_LABELS] = {"ial", "SELECT seq, caption, tags, model, latency, error FROM labels "
+                                    "WHERE video_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"},
 };
+
+/* CATALOG_VIEW_LABELS in a catalog without the labels table: its columns, no rows. */
+static const char no_labels_sql[] = "SELECT NULL AS seq, NULL AS caption, NULL AS tags, NULL AS "
+                                    "model, NULL AS latency, NULL AS error WHERE 0";
 
 static void bind_view(sqlite3_stmt *st, int i, char field, const CatalogView *v)
 {
@@ -878,6 +893,13 @@ static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, voi
     if (v->kind == CATALOG_VIEW_VIDEOS || v->kind == CATALOG_VIEW_MATCHING) {
         filter_sql(v, v->kind == CATALOG_VIEW_VIDEOS, filtered, sizeof(filtered), filter_spec);
         sql = filtered, spec = filter_spec;
+    }
+    if (v->kind == CATALOG_VIEW_LABELS) {
+        int found = has_labels(b);
+        if (found < 0)
+            return found;
+        if (!found)
+            sql = no_labels_sql, spec = "";
     }
     if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_error(b, "reading a view");
@@ -1073,11 +1095,12 @@ static int read_audio(sqlite3_stmt *st, int64_t id, CatalogVideo *v)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : VIDX_ECATALOG;
 }
 
-/* A video's shots and transcript segments as video_rows reads them (texts copied). */
+/* A video's shots, transcript segments and labels as video_rows reads them (texts copied). */
 typedef struct VideoExtras {
     CatalogShot *shots;
     CatalogSegment *segs;
-    size_t n_shots, n_segs, cap_shots, cap_segs;
+    CatalogLabel *labels;
+    size_t n_shots, n_segs, n_labels, cap_shots, cap_segs, cap_labels;
 } VideoExtras;
 
 static void extras_free(VideoExtras *x)
@@ -1086,8 +1109,15 @@ static void extras_free(VideoExtras *x)
         free((char *)x->shots[i].cause);
     for (size_t i = 0; i < x->n_segs; i++)
         free((char *)x->segs[i].text);
+    for (size_t i = 0; i < x->n_labels; i++) {
+        free((char *)x->labels[i].caption);
+        free((char *)x->labels[i].tags);
+        free((char *)x->labels[i].model);
+        free((char *)x->labels[i].error);
+    }
     free(x->shots);
     free(x->segs);
+    free(x->labels);
     memset(x, 0, sizeof(*x));
 }
 
@@ -1132,6 +1162,38 @@ static int read_extras(sqlite3_stmt *st, sqlite3_stmt *sg, int64_t id, VideoExtr
     return ret;
 }
 
+/* Column i of st copied (NULL stays NULL); 0, or -ENOMEM. */
+static int dup_column(sqlite3_stmt *st, int i, const char **out)
+{
+    const char *t = col_text(st, i);
+    *out = t ? strdup(t) : NULL;
+    return t && !*out ? -ENOMEM : 0;
+}
+
+/* The labels (st: sql[5]) of video id into x, in seq order. */
+static int read_labels(sqlite3_stmt *st, int64_t id, VideoExtras *x)
+{
+    int rc = SQLITE_DONE, ret = 0;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (vidx__grow(&x->labels, &x->cap_labels, x->n_labels + 1, sizeof(*x->labels), 16) < 0) {
+            ret = -ENOMEM;
+            break;
+        }
+        CatalogLabel *l = &x->labels[x->n_labels++];
+        *l = (CatalogLabel){.seq = sqlite3_column_int64(st, 0),
+                            .latency = sqlite3_column_double(st, 4)};
+        if (dup_column(st, 1, &l->caption) < 0 || dup_column(st, 2, &l->tags) < 0 ||
+            dup_column(st, 3, &l->model) < 0 || dup_column(st, 5, &l->error) < 0)
+            ret = -ENOMEM;
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = VIDX_ECATALOG;
+    sqlite3_reset(st);
+    return ret;
+}
+
 static void video_from_row(sqlite3_stmt *st, CatalogVideo *v)
 {
     *v = (CatalogVideo){
@@ -1170,14 +1232,16 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         "SELECT path, rate, channels, duration, bytes FROM audio WHERE video_id = ?1",
         "SELECT start, \"end\", first_frame, last_frame, cause, score FROM shots"
         " WHERE video_id = ?1 ORDER BY seq",
-        "SELECT start, \"end\", text FROM segments WHERE video_id = ?1 ORDER BY seq"};
-    sqlite3_stmt *st[5] = {NULL, NULL, NULL, NULL, NULL};
+        "SELECT start, \"end\", text FROM segments WHERE video_id = ?1 ORDER BY seq",
+        "SELECT seq, caption, tags, model, latency, error FROM labels WHERE video_id = ?1"
+        " ORDER BY seq"};
+    sqlite3_stmt *st[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
     VideoExtras x = {0};
     CatalogFrame *cf = NULL;
     VidxFrameRecord *rec = NULL;
     size_t n = 0;
     int ret = 0, rc = SQLITE_DONE;
-    for (int i = 0; i < 5 && ret == 0; i++)
+    for (int i = 0; i < 6 && ret == 0; i++)
         if (sqlite3_prepare_v2(b->db, sql[i], -1, &st[i], NULL) != SQLITE_OK)
             ret = db_error(b, "reading videos");
     while (ret == 0 && (rc = sqlite3_step(st[0])) == SQLITE_ROW) {
@@ -1186,10 +1250,12 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         int64_t id = sqlite3_column_int64(st[0], 0);
         ret = read_frames(st[1], id, &cf, &rec, &n);
         if (ret == 0 && (ret = read_audio(st[2], id, &v)) == 0 &&
-            (ret = read_extras(st[3], st[4], id, &x)) == 0) {
+            (ret = read_extras(st[3], st[4], id, &x)) == 0 &&
+            (ret = read_labels(st[5], id, &x)) == 0) {
             v.frames = cf, v.n_frames = n;
             v.shots = x.shots, v.n_shots = x.n_shots;
             v.segments = x.segs, v.n_segments = x.n_segs;
+            v.labels = x.labels, v.n_labels = x.n_labels;
             ret = fn(opaque, &v);
         }
         extras_free(&x);
@@ -1203,7 +1269,7 @@ static int bk_video_rows(CatalogBackend *b, int (*fn)(void *, const CatalogVideo
         ret = db_error(b, "reading videos");
     else if (ret == VIDX_ECATALOG || ret == -ENOMEM)
         vidx__log(VIDX_LOG_ERROR, "%s: cannot read the videos' rows", b->path);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         sqlite3_finalize(st[i]);
     return ret;
 }

@@ -349,9 +349,11 @@ int vidx__serve_video(VidxCatalog *c, const ServeOut *o, int64_t id, int64_t fir
     } parts[] = {{CATALOG_VIEW_FRAMES, "frame_rows"},
                  {CATALOG_VIEW_SHOTS, "shots"},
                  {CATALOG_VIEW_SEGMENTS, "segments"},
-                 {CATALOG_VIEW_AUDIO, "audio_file"}};
+                 {CATALOG_VIEW_AUDIO, "audio_file"},
+                 {CATALOG_VIEW_LABELS, "labels"}};
     for (size_t i = 0; i < VIDX_ARRAY_SIZE(parts); i++) {
-        int frames = parts[i].kind == CATALOG_VIEW_FRAMES;
+        /* labels: those of the frames from first on, as many as frames */
+        int frames = parts[i].kind == CATALOG_VIEW_FRAMES || parts[i].kind == CATALOG_VIEW_LABELS;
         v = (CatalogView){.kind = parts[i].kind,
                           .id = id,
                           .after = frames ? (first > 0 ? first : 0) : 0,
@@ -366,6 +368,15 @@ int vidx__serve_video(VidxCatalog *c, const ServeOut *o, int64_t id, int64_t fir
             json_decref(rows);
         } else
             json_object_set_new(video, parts[i].name, rows);
+    }
+    json_t *label;
+    size_t k;
+    json_array_foreach(json_object_get(video, "labels"), k, label)
+    {
+        const char *tags = json_string_value(json_object_get(label, "tags"));
+        json_t *parsed_tags = tags ? json_loads(tags, 0, NULL) : NULL;
+        if (parsed_tags) /* the JSON array of strings the labeller stored */
+            json_object_set_new(label, "tags", parsed_tags);
     }
     json_int_t total = json_integer_value(json_object_get(video, "frames"));
     json_int_t shown = (json_int_t)json_array_size(json_object_get(video, "frame_rows"));

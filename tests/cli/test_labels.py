@@ -15,6 +15,8 @@ Every test checks that the key never appears in vidx's stdout or stderr, nor in 
   labels_run           vidx run: labels in the catalog (vidx export --table labels,
                        joined with the frames), vidx status counts them; a second run
                        skips the video; the key is nowhere in OUT
+  labels_merge         two runs with --label-url merged by vidx merge: the merged catalog's
+                       labels table holds exactly the parts' rows (and labels.json came along)
   labels_concurrency   --label-jobs 3 with slow answers: never more than 3 requests in
                        flight, and more than one at once
   labels_stall         an answer that never comes, --label-timeout 1 --label-retries 0:
@@ -243,6 +245,44 @@ def test_labels_run():
     t = vidx(['status', out])
     F.check('labels: 3 frames, 0 failed' in t.stdout, 'status text: %s' % t.stdout)
     key_nowhere(F, out)
+    F.raise_if_any()
+
+
+def test_labels_merge():
+    a_src = make_video('labels_merge_a', seconds=2)
+    b_src = make_video('labels_merge_b', seconds=3, size='160x120')
+    d = a_src.parent
+    parts = [d / 'part_a', d / 'part_b']
+    merged = d / 'merged'
+    F = Failures('merge with labels')
+    with Vlm(['ok', 'refusal', 'ok', 'ok', 'ok']) as vlm:
+        ra = vidx(['run', a_src, '-o', parts[0], '--count', 2, '--label-url', vlm.url,
+                   '--label-jobs', 1])
+        rb = vidx(['run', b_src, '-o', parts[1], '--count', 3, '--label-url', vlm.url,
+                   '--label-jobs', 1])
+    F.check(ra.rc == 0 and rb.rc == 0, 'part a: %s\npart b: %s' % (ra.describe(), rb.describe()))
+    F.raise_if_any()
+    keep = ('video', 'seq', 'index', 'time', 'caption', 'tags', 'model', 'latency', 'error')
+
+    def rows(out):
+        e = vidx(['export', out, '--table', 'labels'])
+        F.check(e.rc == 0, 'export %s: %s' % (out, e.describe()))
+        return sorted((tuple(json.loads(l).get(k) for k in keep)
+                       for l in e.stdout.splitlines()), key=repr)
+
+    want = rows(parts[0]) + rows(parts[1])
+    F.check(len(want) == 5 and sum(1 for x in want if x[-1]) == 1,
+            'the parts\' labels: %r' % want)
+    m = vidx(['merge', '-o', merged, *parts])
+    F.check(m.rc == 0, m.describe())
+    got = rows(merged)
+    F.check(got == sorted(want, key=repr), 'merged labels %r, parts %r' % (got, want))
+    s = vidx(['status', merged, '--json'])
+    st = json.loads(s.stdout) if s.rc == 0 else {}
+    F.check(st.get('labels') == {'frames': 5, 'failed': 1}, 'status: %s' % s.describe())
+    F.check(len(list(merged.glob('frames/*/labels.json'))) == 2,
+            'labels.json files: %r' % list(merged.rglob('labels.json')))
+    key_nowhere(F, merged)
     F.raise_if_any()
 
 

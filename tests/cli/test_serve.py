@@ -5,6 +5,9 @@ served by a real `vidx serve` on a loopback port; the tests talk HTTP to it.
 
   api                  the JSON API agrees with `vidx status`; a frame's bytes are
                        the file's; single ranges 206, outside 416; the pages load
+  labels               a run with --label-url (the loopback endpoint of test_labels.py):
+                       /api/videos/ID's labels are the catalog's rows (tags parsed, the
+                       refusal's error), paged with the frames; the page's script shows them
   shards_range         the shards layout: a frame straight out of its tar by offset
   hostile_requests     a burst of malformed requests (bad methods, huge headers,
                        garbage, bad ranges, traversal, bad numbers, foreign Host):
@@ -206,6 +209,37 @@ def test_api():
                     '%s: %d %s' % (page, status, body[:80]))
         status, hdr, body = s.get('/', method='HEAD')
         f.check(status == 200 and body == b'', 'HEAD: %d %r' % (status, body[:40]))
+    f.raise_if_any()
+
+
+def test_labels():
+    import test_labels as tl
+    src = tl.make_video('serve_labels', seconds=2)
+    out = src.parent / 'out'
+    f = Failures('serve labels')
+    with tl.Vlm(['ok', 'refusal', 'ok']) as vlm:
+        r = tl.vidx(['run', src, '-o', out, '--count', 3, '--label-url', vlm.url, '--label-jobs', 1])
+    check(r.rc == 0, r.describe())
+    e = tl.vidx(['export', out, '--table', 'labels'])
+    want = [json.loads(l) for l in e.stdout.splitlines()]
+    f.check(len(want) == 3 and sum(1 for x in want if x['error']) == 1, 'labels: %s' % e.describe())
+    with Server(out) as s:
+        vid = s.json('/api/videos')['videos'][0]['id']
+        v = s.json('/api/videos/%d' % vid)
+        got = v.get('labels')
+        f.check(isinstance(got, list) and len(got) == 3, 'labels in the answer: %r' % got)
+        for g, w in zip(got or [], want):
+            f.check(g['seq'] == w['seq'] and g['caption'] == w['caption'] and g['model'] == w['model']
+                    and g['error'] == w['error'] and g['latency'] == w['latency'] and
+                    g['tags'] == (json.loads(w['tags']) if w['tags'] else None),
+                    'label %r, catalog row %r' % (g, w))
+        f.check(got and got[0]['tags'] == ['test', 'frame'], 'tags parsed: %r' % got)
+        one = s.json('/api/videos/%d?first=1&max=1' % vid)
+        f.check([x['seq'] for x in one['frame_rows']] == [1] and
+                [x['seq'] for x in one['labels']] == [1] and one['labels'][0]['caption'] is None and
+                one['labels'][0]['error'].startswith('refused'), 'first=1&max=1: %r' % one['labels'])
+        status, _, body = s.get('/static/app.js')
+        f.check(status == 200 and b'v.labels' in body, 'the page script does not show labels')
     f.raise_if_any()
 
 

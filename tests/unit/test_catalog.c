@@ -517,7 +517,7 @@ static void test_labels(void **state)
     vidx_catalog_close(&ro);
 }
 
-/* video_rows reads a video's shots and segments back as put() took them (vidx merge). */
+/* video_rows reads a video's shots, segments and labels back as put() took them (vidx merge). */
 static int check_extras(void *opaque, const CatalogVideo *v)
 {
     (*(int *)opaque)++;
@@ -536,6 +536,19 @@ static int check_extras(void *opaque, const CatalogVideo *v)
     assert_string_equal(v->segments[0].text, " hello, \"world\"");
     assert_true(v->segments[1].start == 2.25 && v->segments[1].end == 4);
     assert_string_equal(v->segments[1].text, "again");
+    assert_int_equal(v->n_labels, 2);
+    assert_int_equal(v->labels[0].seq, 0);
+    assert_string_equal(v->labels[0].caption, "a red \"car\"");
+    assert_string_equal(v->labels[0].tags, "[\"car\",\"red\"]");
+    assert_string_equal(v->labels[0].model, "m1");
+    assert_true(v->labels[0].latency == 0.25);
+    assert_null(v->labels[0].error);
+    assert_int_equal(v->labels[1].seq, 3);
+    assert_null(v->labels[1].caption);
+    assert_null(v->labels[1].tags);
+    assert_string_equal(v->labels[1].model, "m1");
+    assert_true(v->labels[1].latency == 1.5);
+    assert_string_equal(v->labels[1].error, "refused: 500");
     return 0;
 }
 
@@ -544,6 +557,7 @@ static int check_no_extras(void *opaque, const CatalogVideo *v)
     (*(int *)opaque)++;
     assert_int_equal(v->n_shots, 0);
     assert_int_equal(v->n_segments, 0);
+    assert_int_equal(v->n_labels, 0);
     return 0;
 }
 
@@ -554,19 +568,23 @@ static void test_video_rows_shots_segments(void **state)
     int seen = 0;
     CatalogShot shots[] = {{0, 1.2, 0, 29, "start", 0}, {1.2, 7.5, 30, 179, "fade", 41.5}};
     CatalogSegment segs[] = {{0.5, 2.25, " hello, \"world\""}, {2.25, 4, "again"}};
+    CatalogLabel labels[] = {{0, "a red \"car\"", "[\"car\",\"red\"]", "m1", 0.25, NULL},
+                             {3, NULL, NULL, "m1", 1.5, "refused: 500"}};
     CatalogVideo v = {.path = "/in/st.mp4",
                       .key = "st-1",
                       .status = VIDX_VIDEO_OK,
                       .shots = shots,
                       .n_shots = 2,
                       .segments = segs,
-                      .n_segments = 2};
+                      .n_segments = 2,
+                      .labels = labels,
+                      .n_labels = 2};
     assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
     assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
     assert_int_equal(vidx__catalog_video_rows(ro, check_extras, &seen), 0);
     assert_int_equal(seen, 1);
     vidx_catalog_close(&ro);
-    v.n_shots = 0, v.n_segments = 0; /* redone without them: none come back */
+    v.n_shots = 0, v.n_segments = 0, v.n_labels = 0; /* redone without them: none come back */
     assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
     assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
     seen = 0;
@@ -616,6 +634,9 @@ static void test_views(void **state)
     VidxCatalog *ro = NULL;
     CatalogShot shots[] = {{0, 1.5, 0, 44, "start", 0}};
     CatalogSegment segs[] = {{0.5, 1.25, "hello"}};
+    CatalogLabel labels[] = {{0, "a cat", "[\"cat\"]", "m1", 0.5, NULL},
+                             {2, NULL, NULL, "m1", 1.25, "refused: no"},
+                             {5, "a dog", "[]", "m2", 0.75, NULL}};
     assert_int_equal(record_a(f->cat, VIDX_VIDEO_OK), 0); /* id 1: started 0, 2 frames */
     put_video(f->cat, "/in/b.mp4", VIDX_VIDEO_FAILED, "decode", "bad bitstream", 100); /* id 2 */
     put_video(f->cat, "/in/c.mp4", VIDX_VIDEO_FAILED, "format", "not a media file", 105);
@@ -628,7 +649,9 @@ static void test_views(void **state)
                       .shots = shots,
                       .n_shots = 1,
                       .segments = segs,
-                      .n_segments = 1};
+                      .n_segments = 1,
+                      .labels = labels,
+                      .n_labels = 3};
     assert_int_equal(vidx__catalog_record(f->cat, &e), 0); /* id 5 */
     assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
 
@@ -701,6 +724,17 @@ static void test_views(void **state)
     assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_AUDIO, .id = 1}),
                         "path=frames/a-1/audio.wav,rate=16000,channels=1,duration=0.0,bytes=44\n");
     assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_AUDIO, .id = 5}), "");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_LABELS, .id = 5, .limit = 9}),
+                        "seq=0,caption=a cat,tags=[\"cat\"],model=m1,latency=0.5,error=NULL\n"
+                        "seq=2,caption=NULL,tags=NULL,model=m1,latency=1.25,error=refused: no\n"
+                        "seq=5,caption=a dog,tags=[],model=m2,latency=0.75,error=NULL\n");
+    assert_string_equal(/* from seq 1 on, one */
+                        view(ro,
+                             (CatalogView){
+                                 .kind = CATALOG_VIEW_LABELS, .id = 5, .after = 1, .limit = 1}),
+                        "seq=2,caption=NULL,tags=NULL,model=m1,latency=1.25,error=refused: no\n");
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_LABELS, .id = 1, .limit = 9}),
+                        "");
     CatalogView bad = {.kind = CATALOG_VIEW_COUNT};
     char buf[16] = "";
     assert_int_equal(vidx__catalog_view(ro, &bad, view_line, buf), VIDX_EUSAGE);
@@ -873,6 +907,8 @@ static void labels_migration(Fixture *f, int from)
     assert_int_equal(vidx_catalog_status_json(ro, &json), 0); /* its label counts: none */
     assert_null(strstr(json, "\"labels\""));
     free(json);
+    assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_LABELS, .id = 1, .limit = 9}),
+                        ""); /* none, and no error */
     vidx_catalog_close(&ro);
     assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
                      0);

@@ -158,10 +158,17 @@ async function videoPage() {
     .concat(probeRows(v.probe));
   document.querySelector('#probe tbody').replaceChildren(...facts.map(([k, x]) => el('tr', {}, el('th', {text: k}), el('td', {text: String(x)}))));
   const sheet = document.getElementById('sheet');
+  const labels = new Map((v.labels || []).map(l => [l.seq, l]));
   sheet.replaceChildren(...v.frame_rows.map(f => {
     const cap = el('figcaption', {text: '#' + f.seq + ' ' + (+f.time).toFixed(3) + ' s' + (f.keyframe ? ' key' : '')});
+    const l = labels.get(f.seq);
+    if (l && l.error !== null) cap.append(el('div', {class: 'label label-error', text: 'no label: ' + l.error}));
+    else if (l) {
+      cap.append(el('div', {class: 'label', text: l.caption || ''}));
+      if (Array.isArray(l.tags) && l.tags.length) cap.append(el('div', {class: 'tags', text: l.tags.join(', ')}));
+    }
     if (f.location === null) return el('figure', {class: 'frame'}, el('div', {class: 'dup', text: 'duplicate of #' + f.dup_of}), cap);
-    return el('figure', {class: 'frame'}, el('img', {src: '/api/videos/' + v.id + '/frames/' + f.seq, loading: 'lazy', alt: 'frame ' + f.seq}), cap);
+    return el('figure', {class: 'frame'}, el('img', {src: '/api/videos/' + v.id + '/frames/' + f.seq, loading: 'lazy', alt: l && l.caption ? l.caption : 'frame ' + f.seq}), cap);
   }));
   document.getElementById('frames-note').textContent = v.frame_rows.length + ' of ' + v.frames + (v.frames_capped ? ' (capped)' : '');
   if (v.shots.length) {
