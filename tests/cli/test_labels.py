@@ -104,11 +104,23 @@ class Vlm(Endpoint):
             mode = self.script.pop(0) if self.script else 'ok'
             self.inflight += 1
             self.max_inflight = max(self.max_inflight, self.inflight)
+            h.vlm_counted = True
         try:
             self._handle(h, body, mode)
         finally:
-            with self.lock:
+            self._not_in_flight(h)
+
+    def _not_in_flight(self, h):
+        # before the answer's bytes go out: once the client has them it may send its next
+        # request, which must not find this one still counted
+        with self.lock:
+            if getattr(h, 'vlm_counted', False):
+                h.vlm_counted = False
                 self.inflight -= 1
+
+    def reply(self, h, status, body, headers=()):
+        self._not_in_flight(h)
+        return Endpoint.reply(h, status, body, headers)
 
     def _handle(self, h, body, mode):
         try:
