@@ -82,6 +82,12 @@ def run(inputs, out, client, *, tasks=None, staging=None, retries=3, progress=No
         except Exception as e:  # noqa: BLE001 (kept, re-raised after the others are merged)
             first_error = first_error or e
             continue
+        finally:
+            # Let go of the result at once: a held future whose worker dies later is
+            # recomputed by Dask, which would run the part again after it was merged
+            # and removed (seen: whole parts left in staging after a worker was killed).
+            futures.pop(f, None)
+            f.release()
         report = vidx.merge(out, [res['part']])
         totals['merged'] += report.get('merged', 0)
         totals['skipped'] += report.get('skipped', 0)

@@ -86,7 +86,8 @@ def test_live():
     _require_browser()
     lib = test_serve._library(24, 'live', seconds=8, size='640x480')
     out = common.new_out_dir('browser-live')
-    opts = ['--jobs', '1', '--count', '60', '--progress', 'none']
+    # PNG frames: a run long enough (seconds) for the page's 2-s polls to see it move
+    opts = ['--jobs', '1', '--count', '60', '--format', 'png', '--progress', 'none']
     r = run_vidx(['run', lib / 'clip00.mp4', '-o', out] + opts)
     check(r.rc == 0, r.describe())
     f = Failures('browser live')
