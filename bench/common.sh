@@ -15,6 +15,11 @@
 #   sampled whole-process-tree RSS/PSS), MEMRUNS runs each (default 3), into
 #   $RESDIR/TAG.mem.tsv.
 #
+# make_clip OUT FFMPEG_ARGS...
+#   Makes the generated input OUT once: ffmpeg writes FFMPEG_ARGS' output to a
+#   temporary name beside OUT, renamed into place when it is complete; an OUT that
+#   already exists is kept (the inputs are idempotent).
+#
 # Environment: ROUNDS, WARMUP, MEMRUNS, RESDIR (default bench/results/<script>-<time>),
 #   QUIET_LOAD: if set (e.g. 1.0), wait before each round (at most QUIET_WAIT s, default
 #   300) until the 1-minute load average is below it; the load at the start of each round
@@ -28,6 +33,22 @@ WARMUP="${WARMUP:-1}"
 MEMRUNS="${MEMRUNS:-3}"
 QUIET_LOAD="${QUIET_LOAD:-}"
 QUIET_WAIT="${QUIET_WAIT:-300}"
+
+make_clip() {
+    local out=$1 tmp
+    shift
+    mkdir -p "$(dirname "$out")"
+    if [[ -s "$out" ]]; then
+        echo "exists: $out"
+        return 0
+    fi
+    tmp="$out.tmp.$$.${out##*.}"
+    trap 'rm -f "$tmp"' EXIT
+    nice -n 10 ffmpeg -hide_banner -loglevel error -nostdin -y "$@" "$tmp"
+    mv "$tmp" "$out"
+    trap - EXIT
+    echo "made: $out"
+}
 
 wait_quiet() {
     local waited=0

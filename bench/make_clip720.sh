@@ -5,18 +5,7 @@
 # Usage: bench/make_clip720.sh [OUTDIR]      (default OUTDIR: bench/data)
 # Idempotent: does nothing if OUTDIR/clip720.mp4 already exists.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-outdir="${1:-$here/data}"
-out="$outdir/clip720.mp4"
-mkdir -p "$outdir"
-if [[ -s "$out" ]]; then
-    echo "exists: $out"
-    exit 0
-fi
-tmp="$out.tmp.$$.mp4"
-trap 'rm -f "$tmp"' EXIT
-nice -n 10 ffmpeg -hide_banner -loglevel error -nostdin -y \
+source "$(dirname "$0")/common.sh"
+make_clip "${1:-$BENCH/data}/clip720.mp4" \
     -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=10,noise=alls=6:allf=t" \
-    -c:v libx264 -preset veryfast -pix_fmt yuv420p -g 60 "$tmp"
-mv "$tmp" "$out"
-echo "made: $out"
+    -c:v libx264 -preset veryfast -pix_fmt yuv420p -g 60

@@ -10,25 +10,12 @@
 # Usage: bench/make_long1080.sh [OUTDIR]      (default OUTDIR: bench/data)
 # Idempotent: does nothing if OUTDIR/long1080.mp4 already exists.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-outdir="${1:-$here/data}"
-out="$outdir/long1080.mp4"
-mkdir -p "$outdir"
-if [[ -s "$out" ]]; then
-    echo "exists: $out"
-    exit 0
-fi
-tmp="$out.tmp.$$.mp4"
-trap 'rm -f "$tmp"' EXIT
-nice -n 10 ffmpeg -hide_banner -loglevel error -nostdin -y \
+source "$(dirname "$0")/common.sh"
+make_clip "${1:-$BENCH/data}/long1080.mp4" \
     -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=120,noise=alls=6:allf=t" \
     -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=120" \
     -map 0:v -map 1:a \
     -c:v libx264 -preset veryfast -pix_fmt yuv420p \
     -g 75 -keyint_min 75 -sc_threshold 0 \
     -c:a aac -b:a 128k -ac 2 \
-    -movflags +faststart -shortest \
-    "$tmp"
-mv "$tmp" "$out"
-trap - EXIT
-echo "wrote: $out"
+    -movflags +faststart -shortest
