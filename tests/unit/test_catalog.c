@@ -628,10 +628,9 @@ static void put_video(VidxCatalog *c, const char *path, VidxVideoStatus status, 
     assert_int_equal(vidx__catalog_record(c, &v), 0);
 }
 
-static void test_views(void **state)
+/* The rows test_views reads: five videos, the fifth with a shot, a segment and labels. */
+static void record_views(Fixture *f)
 {
-    Fixture *f = *state;
-    VidxCatalog *ro = NULL;
     CatalogShot shots[] = {{0, 1.5, 0, 44, "start", 0}};
     CatalogSegment segs[] = {{0.5, 1.25, "hello"}};
     CatalogLabel labels[] = {{0, "a cat", "[\"cat\"]", "m1", 0.5, NULL},
@@ -653,8 +652,11 @@ static void test_views(void **state)
                       .labels = labels,
                       .n_labels = 3};
     assert_int_equal(vidx__catalog_record(f->cat, &e), 0); /* id 5 */
-    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+}
 
+/* Counts, failure classes and the timeline. */
+static void check_summary_views(VidxCatalog *ro)
+{
     assert_string_equal(view(ro, (CatalogView){.kind = CATALOG_VIEW_COUNTS}),
                         "status=failed,videos=2,frames=0\n"
                         "status=ok,videos=2,frames=2\n"
@@ -669,9 +671,14 @@ static void test_views(void **state)
              (CatalogView){
                  .kind = CATALOG_VIEW_TIMELINE, .bucket = 10, .since = 100, .until = 1000}),
         "t=100.0,videos=2,frames=0\nt=120.0,videos=1,frames=0\nt=200.0,videos=1,frames=0\n");
+}
+
+/* Filtered pages of videos and their counts. */
+static void check_video_pages(VidxCatalog *ro)
+{
+    const char *page;
     /* pages of the failing videos by id, and the filters */
-    const char *page =
-        view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEOS, .status = "failing", .limit = 2});
+    page = view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEOS, .status = "failing", .limit = 2});
     assert_non_null(strstr(page, "id=2,path=/in/b.mp4,key=b.mp4,status=failed,error_class=decode,"
                                  "error=bad bitstream,attempts=1,started_at=100.0,seconds=2.0,"
                                  "frames=0\n"));
@@ -703,6 +710,12 @@ static void test_views(void **state)
                         "videos=0\n"); /* a substring, not a pattern */
     assert_string_equal(
         view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEOS, .search = "zzz", .limit = 5}), "");
+}
+
+/* One video and its rows; an unknown view is refused. */
+static void check_one_video(VidxCatalog *ro)
+{
+    const char *page;
     /* one video and its parts */
     page = view(ro, (CatalogView){.kind = CATALOG_VIEW_VIDEO, .id = 1});
     assert_non_null(strstr(page, "id=1,path=/in/a.mp4,key=a-1,size=10,mtime=20,"));
@@ -738,6 +751,17 @@ static void test_views(void **state)
     CatalogView bad = {.kind = CATALOG_VIEW_COUNT};
     char buf[16] = "";
     assert_int_equal(vidx__catalog_view(ro, &bad, view_line, buf), VIDX_EUSAGE);
+}
+
+static void test_views(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    record_views(f);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    check_summary_views(ro);
+    check_video_pages(ro);
+    check_one_video(ro);
     vidx_catalog_close(&ro);
 }
 
