@@ -248,6 +248,21 @@ int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t
     return c->ops->shards(c->b, fn, opaque);
 }
 
+int vidx__catalog_upload_put(VidxCatalog *c, const char *name, int64_t bytes, const char *etag)
+{
+    return c->ops->upload_put(c->b, name, bytes, etag);
+}
+
+int vidx__catalog_uploads(VidxCatalog *c, CatalogUploadFn fn, void *opaque)
+{
+    return c->ops->uploads(c->b, fn, opaque);
+}
+
+int vidx__catalog_snapshot(VidxCatalog *c, const char *path)
+{
+    return c->ops->snapshot(c->b, path);
+}
+
 int vidx__catalog_is_empty(VidxCatalog *c)
 {
     return c->ops->is_empty(c->b);

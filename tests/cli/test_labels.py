@@ -345,9 +345,9 @@ def test_labels_usage():
 def test_labels_schema_upgrade():
     """A catalog of schema 4 (before videos.device and labels) or 5 (before labels): vidx
     status reads it as it is (no labels table, no labels shown); the next run with
-    --label-url upgrades it to 6 and records."""
+    --label-url upgrades it to 7 and records."""
     import sqlite3
-    F = Failures('schema 4/5 -> 6')
+    F = Failures('schema 4/5 -> 7')
     for old in (4, 5):
         src = make_video('labels_schema%d' % old, seconds=1)
         out = src.parent / 'out'
@@ -371,5 +371,5 @@ def test_labels_schema_upgrade():
         schema = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         n = con.execute('SELECT count(*) FROM labels WHERE caption IS NOT NULL').fetchone()
         con.close()
-        F.check(schema == ('6',) and n == (2,), 'from %d: schema %r, labels %r' % (old, schema, n))
+        F.check(schema == ('7',) and n == (2,), 'from %d: schema %r, labels %r' % (old, schema, n))
     F.raise_if_any()

@@ -23,11 +23,30 @@ s3util.FaultProxy, a proxy on loopback in front of the real server.
                       second run skips everything (size + ETag fingerprint); an
                       object replaced by other content is processed again
   profile             credentials from a ~/.aws/credentials profile (AWS_PROFILE)
-  out_bucket_refused  -o s3://... (not supported yet) is refused with a clear error: no
-                      local "s3:" folder made, nothing written to the bucket
+  out_bucket_refused  -o s3://... without --catalog DIR, with a PostgreSQL URL or the
+                      files layout (run), and for vidx frames: refused with a clear error,
+                      no local folder made, nothing written to the bucket
+  out_bucket          -o s3://bucket/prefix --catalog DIR --layout shards: shards go up
+                      with multipart uploads while they fill (a part is sent before the
+                      last video's files), each video's files as objects; the bucket's
+                      shards hold exactly the samples of the same run on local disk; the
+                      catalog (kept in DIR, copied to prefix/catalog.db) records each
+                      shard with the object's size and ETag; no upload left open, no
+                      shard left in DIR; a second run skips everything; vidx sync
+                      uploads the catalog again; a user's object under the prefix stays
+  out_bucket_killed   the run killed (SIGKILL) while a part is in flight: the catalog names
+                      no object that is not complete; the next run aborts the upload the
+                      killed one left and finishes: no upload left, the same samples as a
+                      clean run, every recorded object whole
 """
+import io
 import json
 import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -247,13 +266,156 @@ def test_out_bucket_refused():
     b = s3util.bucket('out')
     s3util.put(b, 'in/v.mp4', common.corpus_clip(CLIP))
     s3util.put(b, 'out/users-file.txt', b'mine')
+    cases = ((['run', 's3://%s/in/' % b, '--layout', 'shards'], 2, 'needs --catalog DIR'),
+             (['run', 's3://%s/in/' % b, '--layout', 'shards', '--catalog', 'postgresql://x/y'],
+              2, 'is a local directory, not a URL'),
+             (['run', 's3://%s/in/' % b, '--catalog', 'cat'], 2, 'takes --layout shards'),
+             (['frames', 's3://%s/in/v.mp4' % b], 5, 'not supported yet'))
     with tempfile.TemporaryDirectory() as cwd:
-        for args, code in ((['run', 's3://%s/in/' % b], 2), (['frames', 's3://%s/in/v.mp4' % b], 5)):
+        for args, code, why in cases:
             common.require_vidx()
             r = common.run([common.vidx_bin()] + args + ['-o', 's3://%s/out' % b], cwd=cwd,
                            env=s3util.env())
-            check(r.rc == code and 'not supported yet' in r.stderr,
-                  '%s -o s3://: expected exit %d and a clear error: %s' % (args[0], code, r.describe()))
-            check(os.listdir(cwd) == [], '%s -o s3:// made %s locally' % (args[0], os.listdir(cwd)))
+            check(r.rc == code and why in r.stderr,
+                  '%s -o s3://: expected exit %d and /%s/: %s' % (args, code, why, r.describe()))
+            check(os.listdir(cwd) == [], '%s -o s3:// made %s locally' % (args, os.listdir(cwd)))
     check(sorted(s3util.keys(b)) == ['in/v.mp4', 'out/users-file.txt'],
           'the bucket changed: %s' % s3util.keys(b))
+
+
+# Bucket outputs: PNG frames of a small clip (about 2.7 MB a video), shards of 12 MB and
+# parts of 5 MiB (the least S3 takes), so each shard is several parts.
+PART = 5 << 20
+OUT_ARGS = ['--count', '20', '--format', 'png', '--layout', 'shards', '--shard-size', '12M',
+            '--jobs', '2']
+
+
+def _library(tag, n):
+    """n copies of CLIP (distinct files: distinct videos)."""
+    lib = common.new_out_dir(tag + '-lib')
+    lib.mkdir(parents=True)
+    for i in range(n):
+        shutil.copyfile(common.corpus_clip(CLIP), lib / ('v%02d.mp4' % i))
+    return lib
+
+
+def _members(blobs):
+    """{member name: bytes} of every tar in blobs (bytes each)."""
+    out = {}
+    for data in blobs:
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            for m in t.getmembers():
+                check(m.name not in out, 'sample %s is in two shards' % m.name)
+                out[m.name] = t.extractfile(m).read()
+    return out
+
+
+def _local_samples(lib, tag):
+    """The samples of the same run into a local OUT."""
+    out = common.new_out_dir(tag)
+    r = common.run_vidx(['run', lib, '-o', out] + OUT_ARGS)
+    check(r.rc == 0, 'the local run: %s' % r.describe())
+    return _members(p.read_bytes() for p in sorted((Path(out) / 'shards').glob('*.tar')))
+
+
+def _check_bucket(b, prefix, cat, want):
+    """The catalog names only complete objects, with their sizes and ETags; the shards in
+    the bucket hold exactly the samples want; no upload is open. Returns the uploads rows."""
+    db = sqlite3.connect('file:%s?mode=ro' % (Path(cat) / 'catalog.db'), uri=True)
+    ups = dict((n, (size, etag)) for n, size, etag in db.execute('SELECT * FROM uploads'))
+    named = set(r[0] for r in db.execute(
+        'SELECT DISTINCT location FROM frames WHERE location IS NOT NULL'))
+    db.close()
+    check(named and named == set(ups), 'frames point at %s, uploaded: %s' % (named, ups))
+    heads = {}
+    for name, (size, etag) in ups.items():
+        data = s3util.get(b, '%s/%s' % (prefix, name))
+        check(data is not None and len(data) == size,
+              '%s: recorded %d bytes, the bucket has %s' % (name, size, None if data is None
+                                                            else len(data)))
+        heads[name] = data
+    shards = sorted(k for k in s3util.keys(b, prefix + '/shards/') if 'users' not in k)
+    check(shards == sorted('%s/%s' % (prefix, n) for n in ups),
+          'shards in the bucket %s, in the catalog %s' % (shards, sorted(ups)))
+    got = _members(heads.values())
+    check(set(got) == set(want), 'samples differ from the local run: %d vs %d, %s' % (
+        len(got), len(want), sorted(set(got) ^ set(want))[:5]))
+    check(all(got[k] == want[k] for k in want), 'sample bytes differ from the local run')
+    check(s3util.uploads(b) == [], 'uploads left open: %s' % s3util.uploads(b))
+    return ups
+
+
+def test_out_bucket():
+    s3util.server()
+    b = s3util.bucket('outb')
+    lib = _library('s3-outb', 10)
+    want = _local_samples(lib, 's3-outb-local')
+    s3util.put(b, 'out/users-file.txt', b'mine')
+    s3util.put(b, 'out/shards/users.tar', b'not vidx\'s')
+    cat = common.new_out_dir('s3-outb-cat')
+    with s3util.FaultProxy() as px:
+        r = s3util.vidx(['run', lib, '-o', 's3://%s/out' % b, '--catalog', cat] + OUT_ARGS,
+                        endpoint=px.endpoint, VIDX_S3_PART=PART, timeout=600)
+        check(r.rc == 0, 'the run into the bucket: %s' % r.describe())
+        reqs = list(px.requests)
+    ups = _check_bucket(b, 'out', cat, want)
+    check(any(e.endswith('-%d' % n) for _, e in ups.values() for n in range(2, 9)),
+          'no shard was uploaded in several parts: %s' % ups)
+    parts = [i for i, (m, p, s) in enumerate(reqs) if m == 'PUT' and 'partNumber=1&' in p]
+    manifests = [i for i, (m, p, s) in enumerate(reqs) if m == 'PUT' and 'manifest.jsonl' in p]
+    check(parts and manifests and parts[0] < manifests[-1],
+          'no part went up while the shards were being written (first part at request %s, '
+          'last manifest at %s)' % (parts[:1], manifests[-1:]))
+    keys = s3util.keys(b, 'out/')
+    for i in range(10):
+        check(any(k.startswith('out/frames/v%02d.mp4-' % i) and k.endswith('/manifest.jsonl')
+                  for k in keys), 'no manifest of v%02d in the bucket: %s' % (i, keys))
+    check('out/catalog.db' in keys and 'out/.vidx-output' in keys, 'bucket: %s' % keys)
+    check(list((Path(cat) / 'shards').glob('*.tar')) == [], 'shards left in the catalog dir')
+    with tempfile.NamedTemporaryFile(suffix='.db') as f:
+        f.write(s3util.get(b, 'out/catalog.db'))
+        f.flush()
+        db = sqlite3.connect(f.name)
+        n = db.execute("SELECT count(*) FROM videos WHERE status='ok'").fetchone()[0]
+        db.close()
+        check(n == 10, 'the catalog in the bucket has %d videos ok' % n)
+    r = s3util.vidx(['run', lib, '-o', 's3://%s/out' % b, '--catalog', cat] + OUT_ARGS)
+    check(r.rc == 0 and '10 skipped' in r.stderr, 'the second run: %s' % r.describe())
+    s3util.curl('DELETE', '%s/out/catalog.db' % b)
+    r = s3util.vidx(['sync', 's3://%s/out' % b, '--catalog', cat])
+    check(r.rc == 0 and s3util.get(b, 'out/catalog.db'), 'vidx sync: %s' % r.describe())
+    r = s3util.vidx(['sync', 's3://%s/other' % b, '--catalog', cat])
+    check(r.rc == 12 and 'not s3://' in r.stderr, 'sync to another prefix: %s' % r.describe())
+    for key, data in (('out/users-file.txt', b'mine'), ('out/shards/users.tar', b'not vidx\'s')):
+        check(s3util.get(b, key) == data, '%s changed or went' % key)
+    check(os.environ['AWS_SECRET_ACCESS_KEY'] not in r.stderr + r.stdout, 'the secret was shown')
+
+
+def test_out_bucket_killed():
+    s3util.server()
+    b = s3util.bucket('outk')
+    lib = _library('s3-outk', 10)
+    want = _local_samples(lib, 's3-outk-local')
+    cat = common.new_out_dir('s3-outk-cat')
+    common.require_vidx()
+    with s3util.FaultProxy(hold_parts=True) as px:
+        p = subprocess.Popen([common.vidx_bin(), 'run', lib, '-o', 's3://%s/out' % b,
+                              '--catalog', cat] + OUT_ARGS, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, start_new_session=True,
+                             env=s3util.env(px.endpoint, VIDX_S3_PART=PART))
+        held = px.part_held.wait(300)
+        os.killpg(p.pid, signal.SIGKILL)
+        err = p.communicate()[1].decode('utf-8', 'replace')
+        check(held, 'no part upload was seen in 300 s: %s' % err[-800:])
+        px.release.set()
+    # what the killed run left: an open upload; the catalog names nothing incomplete
+    check(s3util.uploads(b) != [], 'the killed run left no open upload: the test proves nothing')
+    db = sqlite3.connect('file:%s?mode=ro' % (Path(cat) / 'catalog.db'), uri=True)
+    for name, size, etag in db.execute('SELECT * FROM uploads'):
+        data = s3util.get(b, 'out/' + name)
+        check(data is not None and len(data) == size, '%s recorded but not whole' % name)
+    db.close()
+    r = s3util.vidx(['run', lib, '-o', 's3://%s/out' % b, '--catalog', cat] + OUT_ARGS,
+                    VIDX_S3_PART=PART, timeout=600)
+    check(r.rc == 0, 'the run after the kill: %s' % r.describe())
+    _check_bucket(b, 'out', cat, want)  # the killed run's upload aborted: none left open
