@@ -223,12 +223,10 @@ static int check_bucket(VidxCatalog *cat, const char *local, const char *bucket,
     return ret == 1 ? VIDX_ENOTOURS : VIDX_EUSAGE;
 }
 
-/* The bucket output's client, the prefix claimed, old uploads aborted, pending ones done. */
-static int open_bucket(VidxCatalog *cat, const char *local, const char *bucket, int bind,
-                       S3Out **up)
+int vidx__upload_attach(VidxCatalog *cat, const char *local, const char *bucket, int bind,
+                        S3Out **up)
 {
     OutdirBinding ob;
-    int n = 0;
     int ret = check_bucket(cat, local, bucket, bind);
     if (ret == 0)
         ret = vidx__outdir_binding(local, &ob);
@@ -236,8 +234,15 @@ static int open_bucket(VidxCatalog *cat, const char *local, const char *bucket, 
         ret = vidx__detail(VIDX_ENOTOURS, "%s: no output id in its marker", local);
     if (ret == 0)
         ret = vidx__s3out_open(up, bucket, local);
-    if (ret == 0)
-        ret = vidx__s3out_claim(*up, ob.id, 0);
+    return ret == 0 ? vidx__s3out_claim(*up, ob.id, !bind) : ret;
+}
+
+/* The bucket output's client, the prefix claimed, old uploads aborted, pending ones done. */
+static int open_bucket(VidxCatalog *cat, const char *local, const char *bucket, int bind,
+                       S3Out **up)
+{
+    int n = 0;
+    int ret = vidx__upload_attach(cat, local, bucket, bind, up);
     if (ret == 0)
         ret = vidx__s3out_abort_orphans(*up, &n);
     if (n > 0)

@@ -26,6 +26,14 @@ int vidx__upload_wanted(const char *out, const VidxRunSettings *s, const char **
  * their local copy is gone.
  */
 int vidx__upload_open(Run *r);
+/*
+ * The bucket output whose catalog (open) is in the local directory local:
+ * the catalog must be bucket's (bind: made so if it is no bucket's), the
+ * prefix this output's (bind: claimed if unclaimed). *up: its client.
+ */
+struct S3Out;
+int vidx__upload_attach(VidxCatalog *cat, const char *local, const char *bucket, int bind,
+                        struct S3Out **up);
 /* Hooks the committer (after vidx__committer_open): video files and shards go up. */
 void vidx__upload_hook(Run *r);
 /* After the store is finished: every shard left goes up, then the catalog's copy. */

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "store/owned.h"
 
 #define PART_MIN     ((int64_t)5 << 20)
 #define PART_DEFAULT ((int64_t)8 << 20)
@@ -153,32 +154,14 @@ typedef struct Orphans {
     size_t n, cap, cap2;
 } Orphans;
 
-/* Skips the digits at s; NULL when there are none. */
-static const char *digits(const char *s)
-{
-    const char *e = s;
-    while (*e >= '0' && *e <= '9')
-        e++;
-    return e > s ? e : NULL;
-}
-
-/* "<prefix>/shards/[w<N>-]<digits>.tar": a shard key vidx names (store/shards.c). */
+/* "<prefix>/shards/<name>" with a shard name vidx makes (store/owned.h). */
 static int shard_key(const S3Out *o, const char *key)
 {
     size_t p = strlen(o->prefix);
     if (p && (strncmp(key, o->prefix, p) || key[p] != '/'))
         return 0;
     const char *rel = key + p + (p > 0);
-    if (strncmp(rel, "shards/", 7))
-        return 0;
-    rel += 7;
-    if (*rel == 'w') { /* a queue worker's: "w12-" */
-        rel = digits(rel + 1);
-        if (!rel || *rel++ != '-')
-            return 0;
-    }
-    rel = digits(rel);
-    return rel && !strcmp(rel, ".tar");
+    return !strncmp(rel, "shards/", 7) && vidx__is_shard_name(rel + 7);
 }
 
 static int orphan(void *opaque, const char *key, const char *upload_id)

@@ -38,6 +38,11 @@ s3util.FaultProxy, a proxy on loopback in front of the real server.
                       no object that is not complete; the next run aborts the upload the
                       killed one left and finishes: no upload left, the same samples as a
                       clean run, every recorded object whole
+  out_bucket_maintain verify, du and gc on s3:// outputs: verify finds nothing wrong, then
+                      a deleted shard; du counts the objects by kind; gc (and --dry-run)
+                      deletes only a vidx-named object no row keeps, and leaves a user's
+                      objects under the same prefix (and outside it) alone; another
+                      catalog is refused the prefix (exit 12)
 """
 import io
 import json
@@ -419,3 +424,56 @@ def test_out_bucket_killed():
                     VIDX_S3_PART=PART, timeout=600)
     check(r.rc == 0, 'the run after the kill: %s' % r.describe())
     _check_bucket(b, 'out', cat, want)  # the killed run's upload aborted: none left open
+
+
+def test_out_bucket_maintain():
+    s3util.server()
+    b = s3util.bucket('outm')
+    lib = _library('s3-outm', 3)
+    cat = common.new_out_dir('s3-outm-cat')
+    url = 's3://%s/out' % b
+    args = ['--count', '3', '--layout', 'shards', '--jobs', '2']
+    mine = {'out/users-file.txt': b'mine', 'out/shards/users.tar': b'not a tar',
+            'out/frames/notes.txt': b'my notes', 'other/x.bin': b'elsewhere'}
+    for k, v in mine.items():
+        s3util.put(b, k, v)
+    r = s3util.vidx(['run', lib, '-o', url, '--catalog', cat] + args)
+    check(r.rc == 0, 'run: %s' % r.describe())
+    orphan = 'out/frames/gone.mp4-0123456789abcdef/manifest.jsonl'  # a video no row keeps
+    s3util.put(b, orphan, b'{}\n')
+    r = s3util.vidx(['verify', url, '--catalog', cat])
+    check(r.rc == 0 and '0 problems' in r.stdout, 'verify: %s' % r.describe())
+    r = s3util.vidx(['du', url, '--catalog', cat, '--json'])
+    check(r.rc == 0, 'du: %s' % r.describe())
+    du = json.loads(r.stdout)
+    shard_keys = [k for k in s3util.keys(b, 'out/shards/') if 'users' not in k]
+    want = sum(len(s3util.get(b, k)) for k in shard_keys)
+    check(du['shards']['bytes'] == want + len(mine['out/shards/users.tar']) and
+          du['manifests']['files'] == 4 and du['catalog']['files'] == 1,
+          'du: %s (shards %d bytes)' % (du, want))
+    before = sorted(s3util.keys(b))
+    r = s3util.vidx(['gc', url, '--catalog', cat, '--dry-run', '--json'])
+    check(r.rc == 0 and json.loads(r.stdout)['files'] == [orphan[4:]],
+          'gc --dry-run: %s' % r.describe())
+    check(sorted(s3util.keys(b)) == before, 'gc --dry-run deleted something')
+    r = s3util.vidx(['gc', url, '--catalog', cat, '--json'])
+    rep = json.loads(r.stdout) if r.rc == 0 else {}
+    check(rep.get('files') == [orphan[4:]], 'gc: %s' % r.describe())
+    left = sorted(e['path'] for e in rep.get('left_alone', []))
+    check(left == sorted(['frames/notes.txt', 'shards/users.tar', 'users-file.txt'] +
+                         [k[4:] for k in shard_keys]), 'gc left alone: %s' % left)
+    check(sorted(s3util.keys(b)) == sorted(k for k in before if k != orphan),
+          'gc deleted more than the orphan: %s' % sorted(set(before) - set(s3util.keys(b))))
+    for k, v in mine.items():
+        check(s3util.get(b, k) == v, '%s changed or went' % k)
+    r = s3util.vidx(['verify', url, '--catalog', cat])
+    check(r.rc == 0, 'verify after gc: %s' % r.describe())
+    s3util.curl('DELETE', '%s/%s' % (b, shard_keys[0]))
+    r = s3util.vidx(['verify', url, '--catalog', cat, '--json'])
+    rep = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.rc == 1 and any(p['location'] == shard_keys[0][4:] and p['problem'] == 'missing'
+                            for p in rep.get('list', [])), 'verify, a shard deleted: %s' % r.describe())
+    other = common.new_out_dir('s3-outm-cat2')
+    r = s3util.vidx(['run', lib, '-o', url, '--catalog', other] + args)
+    check(r.rc == 12 and 'belongs to another vidx output' in r.stderr,
+          'a second catalog on the same prefix: %s' % r.describe())
