@@ -37,7 +37,8 @@ s3util.FaultProxy, a proxy on loopback in front of the real server.
   out_bucket_killed   the run killed (SIGKILL) while a part is in flight: the catalog names
                       no object that is not complete; the next run aborts the upload the
                       killed one left and finishes: no upload left, the same samples as a
-                      clean run, every recorded object whole
+                      clean run, every recorded object whole; vidx status shows the
+                      pending shard after the kill and none at the end
   out_bucket_maintain verify, du and gc on s3:// outputs: verify finds nothing wrong, then
                       a deleted shard; du counts the objects by kind; gc (and --dry-run)
                       deletes only a vidx-named object no row keeps, and leaves a user's
@@ -420,10 +421,15 @@ def test_out_bucket_killed():
         data = s3util.get(b, 'out/' + name)
         check(data is not None and len(data) == size, '%s recorded but not whole' % name)
     db.close()
+    st = _status(cat).get('bucket', {})
+    check(st.get('url') == 's3://%s/out' % b and st.get('pending', 0) >= 1,
+          'status after the kill shows no pending upload: %s' % st)
     r = s3util.vidx(['run', lib, '-o', 's3://%s/out' % b, '--catalog', cat] + OUT_ARGS,
                     VIDX_S3_PART=PART, timeout=600)
     check(r.rc == 0, 'the run after the kill: %s' % r.describe())
     _check_bucket(b, 'out', cat, want)  # the killed run's upload aborted: none left open
+    st = _status(cat).get('bucket', {})
+    check(st.get('pending') == 0 and st.get('uploaded', 0) >= 2, 'status at the end: %s' % st)
 
 
 def test_out_bucket_maintain():
