@@ -294,10 +294,14 @@ static int upload_dirs(Committer *c)
     return ret;
 }
 
-/* Bucket outputs: the shards' committed bytes go up; a full shard is closed and completed. */
+/* Bucket outputs: the group's files are recorded (local copies go); the shards' committed
+ * bytes go up; a full shard is closed and completed. */
 static int upload_shards(Committer *c)
 {
     int ret = 0;
+    for (size_t i = 0; i < c->n_staged && c->uploaded_dir; i++)
+        if (c->staged[i]->sv.video_dir[0])
+            c->uploaded_dir(c->upload_ctx, c->staged[i]->sv.video_dir);
     for (size_t i = 0; i < c->n_staged && ret == 0 && c->upload_shard; i++) {
         const CatalogVideo *v = &c->staged[i]->v;
         if (v->shard_name && v->shard_name[0])

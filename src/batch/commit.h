@@ -42,6 +42,7 @@ typedef struct Committer {
      * committed size and samples after it (a failure ends the run). */
     int (*upload_dir)(void *ctx, const char *video_dir);
     int (*upload_shard)(void *ctx, const char *name, int64_t size, int64_t samples);
+    void (*uploaded_dir)(void *ctx, const char *video_dir); /* after the commit */
     void *upload_ctx;
 } Committer;
 

@@ -8,7 +8,8 @@
  * same names (store/s3out.c). The order, per group of videos:
  *
  *   workers write and fsync -> store sync -> the group's video files
- *   (manifest, audio, labels) PUT -> catalog commit -> the shards' committed
+ *   (manifest, audio, labels; the frames too in the files layout) PUT ->
+ *   catalog commit -> their local copies removed -> the shards' committed
  *   bytes sent as parts -> a shard that is full: closed, its upload
  *   completed, recorded in the catalog's uploads table, local copy removed
  *
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "store/outdir.h"
+#include "store/owned.h"
 #include "store/s3out.h"
 
 #define CATALOG_OBJECT "catalog.db"
@@ -52,8 +54,8 @@ int vidx__upload_wanted(const char *out, const VidxRunSettings *s, const char **
               "shards being uploaded";
     else if (strstr(s->catalog, "://"))
         why = "--catalog of a bucket output is a local directory, not a URL";
-    else if (s->layout != VIDX_LAYOUT_SHARDS)
-        why = "a bucket output takes --layout shards (one object per frame: not yet)";
+    else if (s->layout != VIDX_LAYOUT_SHARDS && s->dedup_exact)
+        why = "a bucket output takes --dedup-exact with --layout shards only";
     if (why) {
         vidx__log(VIDX_LOG_ERROR, "%s: %s (docs/CLOUD.md); nothing was changed", out, why);
         return VIDX_EUSAGE;
@@ -307,11 +309,21 @@ static int upload_shard(void *ctx, const char *name, int64_t size, int64_t sampl
     return ret;
 }
 
+/* A video's files are in the bucket and recorded: the local copies go. */
+static void uploaded_dir(void *ctx, const char *video_dir)
+{
+    Run *r = ctx;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/%s", r->out, video_dir);
+    vidx__remove_video_dir(dir); /* only the names vidx makes */
+}
+
 void vidx__upload_hook(Run *r)
 {
     if (!r->up)
         return;
     r->commit.upload_dir = upload_dir;
+    r->commit.uploaded_dir = uploaded_dir;
     r->commit.upload_shard = upload_shard;
     r->commit.upload_ctx = r;
 }

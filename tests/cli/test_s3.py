@@ -23,8 +23,8 @@ s3util.FaultProxy, a proxy on loopback in front of the real server.
                       second run skips everything (size + ETag fingerprint); an
                       object replaced by other content is processed again
   profile             credentials from a ~/.aws/credentials profile (AWS_PROFILE)
-  out_bucket_refused  -o s3://... without --catalog DIR, with a PostgreSQL URL or the
-                      files layout (run), and for vidx frames: refused with a clear error,
+  out_bucket_refused  -o s3://... without --catalog DIR, with a PostgreSQL URL or files
+                      with --dedup-exact (run), and vidx frames: refused with a clear error,
                       no local folder made, nothing written to the bucket
   out_bucket          -o s3://bucket/prefix --catalog DIR --layout shards: shards go up
                       with multipart uploads while they fill (a part is sent before the
@@ -39,6 +39,9 @@ s3util.FaultProxy, a proxy on loopback in front of the real server.
                       killed one left and finishes: no upload left, the same samples as a
                       clean run, every recorded object whole; vidx status shows the
                       pending shard after the kill and none at the end
+  out_bucket_files    --layout files into a bucket: every frame, manifest and audio file an
+                      object with the bytes of the same run on local disk, none left in
+                      DIR; verify finds nothing wrong; a second run skips everything
   out_bucket_maintain verify, du and gc on s3:// outputs: verify finds nothing wrong, then
                       a deleted shard; du counts the objects by kind; gc (and --dry-run)
                       deletes only a vidx-named object no row keeps, and leaves a user's
@@ -275,7 +278,8 @@ def test_out_bucket_refused():
     cases = ((['run', 's3://%s/in/' % b, '--layout', 'shards'], 2, 'needs --catalog DIR'),
              (['run', 's3://%s/in/' % b, '--layout', 'shards', '--catalog', 'postgresql://x/y'],
               2, 'is a local directory, not a URL'),
-             (['run', 's3://%s/in/' % b, '--catalog', 'cat'], 2, 'takes --layout shards'),
+             (['run', 's3://%s/in/' % b, '--catalog', 'cat', '--dedup-exact'], 2,
+              'takes --dedup-exact with --layout shards only'),
              (['frames', 's3://%s/in/v.mp4' % b], 5, 'not supported yet'))
     with tempfile.TemporaryDirectory() as cwd:
         for args, code, why in cases:
@@ -483,3 +487,31 @@ def test_out_bucket_maintain():
     r = s3util.vidx(['run', lib, '-o', url, '--catalog', other] + args)
     check(r.rc == 12 and 'belongs to another vidx output' in r.stderr,
           'a second catalog on the same prefix: %s' % r.describe())
+
+
+def test_out_bucket_files():
+    s3util.server()
+    b = s3util.bucket('outf')
+    lib = _library('s3-outf', 2)
+    args = ['--count', '4', '--audio', 'wav', '--jobs', '2']
+    local = common.new_out_dir('s3-outf-local')
+    r = common.run_vidx(['run', lib, '-o', local] + args)
+    check(r.rc == 0, 'the local run: %s' % r.describe())
+    want = {str(p.relative_to(local)): p.read_bytes()
+            for p in Path(local, 'frames').rglob('*') if p.is_file()}
+    check(len(want) == 2 * (4 + 2), 'the local run made %s' % sorted(want))
+    cat = common.new_out_dir('s3-outf-cat')
+    url = 's3://%s/out' % b
+    r = s3util.vidx(['run', lib, '-o', url, '--catalog', cat] + args)
+    check(r.rc == 0, 'the run into the bucket: %s' % r.describe())
+    got = sorted(k[4:] for k in s3util.keys(b, 'out/frames/'))
+    check(got == sorted(want), 'objects %s, local files %s' % (got, sorted(want)))
+    for rel, data in want.items():
+        check(s3util.get(b, 'out/' + rel) == data, '%s differs from the local run' % rel)
+    left = [p for p in Path(cat, 'frames').rglob('*') if p.is_file()]
+    check(left == [], 'files left in DIR: %s' % left)
+    r = s3util.vidx(['verify', url, '--catalog', cat])
+    check(r.rc == 0 and '0 problems' in r.stdout, 'verify: %s' % r.describe())
+    r = s3util.vidx(['run', lib, '-o', url, '--catalog', cat] + args)
+    check(r.rc == 0 and '2 skipped' in r.stderr, 'the second run: %s' % r.describe())
+    check(s3util.uploads(b) == [], 'uploads left open')

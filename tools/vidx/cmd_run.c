@@ -173,7 +173,7 @@ int cmd_run(int argc, char **argv)
     static const char usage[] =
         "usage: vidx run INPUT... -o OUT [sampling options] [--audio wav|flac] [--jobs N]\n"
         "                [--catalog URL]\n"
-        "       vidx run INPUT... -o s3://BUCKET/PREFIX --catalog DIR --layout shards ...\n\n"
+        "       vidx run INPUT... -o s3://BUCKET/PREFIX --catalog DIR [--layout shards] ...\n\n"
         "INPUT: files, directories (recursive), @list.txt, - (paths on stdin), http(s) URLs.\n"
         "Walks skip hidden entries, symlinks (see --follow-symlinks) and files that are not\n"
         "video (photos, audio, documents: counted in the summary). A file is one video\n"
