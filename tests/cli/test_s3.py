@@ -33,7 +33,8 @@ s3util.FaultProxy, a proxy on loopback in front of the real server.
                       catalog (kept in DIR, copied to prefix/catalog.db) records each
                       shard with the object's size and ETag; no upload left open, no
                       shard left in DIR; a second run skips everything; vidx sync
-                      uploads the catalog again; a user's object under the prefix stays
+                      uploads the catalog again (and refuses another prefix), a local run
+                      on DIR is refused; a user's object under the prefix stays
   out_bucket_killed   the run killed (SIGKILL) while a part is in flight: the catalog names
                       no object that is not complete; the next run aborts the upload the
                       killed one left and finishes: no upload left, the same samples as a
@@ -394,6 +395,9 @@ def test_out_bucket():
     s3util.curl('DELETE', '%s/out/catalog.db' % b)
     r = s3util.vidx(['sync', 's3://%s/out' % b, '--catalog', cat])
     check(r.rc == 0 and s3util.get(b, 'out/catalog.db'), 'vidx sync: %s' % r.describe())
+    r = s3util.vidx(['run', lib, '-o', cat] + OUT_ARGS)
+    check(r.rc == 2 and 'catalog of the bucket output' in r.stderr,
+          'a local run on the bucket\'s DIR: %s' % r.describe())
     r = s3util.vidx(['sync', 's3://%s/other' % b, '--catalog', cat])
     check(r.rc == 12 and 'not s3://' in r.stderr, 'sync to another prefix: %s' % r.describe())
     for key, data in (('out/users-file.txt', b'mine'), ('out/shards/users.tar', b'not vidx\'s')):

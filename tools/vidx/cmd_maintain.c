@@ -14,7 +14,8 @@ enum { OPT_REPAIR = 600, OPT_JSON, OPT_DRY_RUN, OPT_WAIT, OPT_CATALOG };
 
 #define CATALOG_OPTION                                                                             \
     {                                                                                              \
-        "catalog", OPT_CATALOG, "URL", "OUT's PostgreSQL catalog (postgresql://...)"               \
+        "catalog", OPT_CATALOG, "URL",                                                             \
+            "OUT's PostgreSQL catalog (postgresql://...); OUT s3://...: its local DIR"             \
     }
 
 static const CliOption verify_options[] = {
@@ -82,7 +83,9 @@ int cmd_verify(int argc, char **argv)
     static const char usage[] =
         "usage: vidx verify OUT [--repair] [--json] [--catalog URL]\n\n"
         "Checks every frame and audio file the catalog names: present, right size, right\n"
-        "SHA-256. Exit 0 when all is well, 1 when problems were found.";
+        "SHA-256. Exit 0 when all is well, 1 when problems were found. OUT may be a bucket\n"
+        "output (s3://BUCKET/PREFIX --catalog DIR): every object the catalog names is\n"
+        "there with its recorded size and ETag (no SHA-256 read back; no --repair).";
     MaintArgs a = {0};
     char *report = NULL;
     int code;
