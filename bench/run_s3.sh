@@ -3,15 +3,19 @@
 # (docs/BENCHMARKS.md, "S3 inputs"; docs/CLOUD.md):
 #   local: vidx run LIB -o OUT --count 30 --audio wav --jobs 2 --layout shards
 #   s3:    vidx run s3://BUCKET/lib/ -o OUT ... (same job; the objects are LIB's files)
+#   s3out: vidx run s3://BUCKET/lib/ -o s3://BUCKET/out --catalog DIR ... (read from and
+#          shards written to the bucket: multipart parts while they fill, then the catalog)
 # interleaved (hf_alternate, ROUNDS rounds), and the per-video overhead
-# (s3 - local) / N. Then peak memory (bench/peakmem.py) of `vidx frames --count 5` on
+# (s3 - local) / N and (s3out - local) / N. Then (unless SKIP_BIG=1) peak memory (bench/peakmem.py) of `vidx frames --count 5` on
 # a 1 GB Y4M object (BIG_MB MB of raw 640x360 video: every byte is read and demuxed,
 # nothing of note decoded) against the same on the local file.
 #
 # The server: Ceph's radosgw (scripts/services.sh s3-start), started here and stopped at
 # exit unless VIDX_TEST_S3_ENDPOINT (and the AWS_* keys) name one already running.
-# Outputs go to local disk in both cases (vidx does not write to buckets yet).
-# Env: LIB (default bench/data/lib100), N (default: all of LIB's clips), ROUNDS, BIG_MB.
+# Each s3out run starts from a new DIR: its prepare step removes DIR and the prefix's
+# marker object (the objects of the last round are overwritten under the same names).
+# Env: LIB (default bench/data/lib100), N (default: all of LIB's clips), ROUNDS, BIG_MB,
+# SKIP_BIG.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$REPO"
@@ -43,18 +47,29 @@ for c in "${clips[@]}"; do
 done
 { bench_machine; bench_revision 1; echo "library: $n clips of $LIB"; } > "$RESDIR/meta.txt"
 job="--count 30 --audio wav --jobs 2 --layout shards --progress none"
-NAMES=(local s3)
-CMDS=("$VIDX run $T/lib -o $T/a $job" "$VIDX run s3://$bucket/lib/ -o $T/b $job")
-PREPS=("rm -rf $T/a" "rm -rf $T/b")
+# the keys stay in the environment: never in a command line hyperfine records
+cat > "$T/unmark.sh" <<EOF
+curl --aws-sigv4 aws:amz:us-east-1:s3 --user "\$AWS_ACCESS_KEY_ID:\$AWS_SECRET_ACCESS_KEY" \\
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -s -o /dev/null -X DELETE \\
+    "$AWS_ENDPOINT_URL/$bucket/out/.vidx-output"
+EOF
+unmark="bash $T/unmark.sh"
+NAMES=(local s3 s3out)
+CMDS=("$VIDX run $T/lib -o $T/a $job" "$VIDX run s3://$bucket/lib/ -o $T/b $job"
+      "$VIDX run s3://$bucket/lib/ -o s3://$bucket/out --catalog $T/e $job")
+PREPS=("rm -rf $T/a" "rm -rf $T/b" "rm -rf $T/e; $unmark || true")
 hf_alternate batch
 "$PY" - "$RESDIR/batch.json" "$n" <<'EOF'
 import json, sys
 r = {x['command']: x for x in json.load(open(sys.argv[1]))['results']}
 n = int(sys.argv[2])
-loc, s3 = r['local']['median'], r['s3']['median']
-print('per video: local %.1f ms, s3 %.1f ms, overhead %.1f ms (%.1f %%)' %
-      (1e3 * loc / n, 1e3 * s3 / n, 1e3 * (s3 - loc) / n, 100 * (s3 - loc) / loc))
+loc = r['local']['median']
+for k in ('s3', 's3out'):
+    t = r[k]['median']
+    print('per video: local %.1f ms, %s %.1f ms, overhead %.1f ms (%.1f %%)' %
+          (1e3 * loc / n, k, 1e3 * t / n, 1e3 * (t - loc) / n, 100 * (t - loc) / loc))
 EOF
+[ "${SKIP_BIG:-0}" = 1 ] && exit 0
 # 1 GB object: raw Y4M, so the bytes are read and demuxed and little else is done
 frames=$(( BIG_MB * 1024 * 1024 / (640 * 360 * 3 / 2) ))
 ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=640x360:rate=30" -frames:v "$frames" \

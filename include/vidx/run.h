@@ -140,7 +140,9 @@ typedef struct VidxRunSettings {
     /**
      * The catalog: NULL (default) for out/catalog.db (SQLite), or a PostgreSQL
      * URL ("postgresql://...", "postgres://...", or "postgresql:" alone for
-     * libpq's PG* environment variables). See docs/CATALOG.md.
+     * libpq's PG* environment variables). See docs/CATALOG.md. With a bucket
+     * output (out "s3://bucket/prefix"): a local directory, required, that
+     * holds its catalog and the shards being uploaded (docs/CLOUD.md).
      */
     const char *catalog;
     /* The work queue (vidx_enqueue, vidx_work; needs a PostgreSQL catalog): */
@@ -194,12 +196,29 @@ static inline void vidx_run_default_settings(VidxRunSettings *s)
  * options are skipped. out must be missing, empty or a vidx output
  * (VIDX_ENOTOURS otherwise, nothing touched), must not lie inside an input
  * nor hold one (VIDX_EUSAGE), and has one writer at a time (VIDX_ELOCKED,
- * unless wait_lock). Returns 0 when the run
+ * unless wait_lock). out may be a bucket, "s3://bucket/prefix", with
+ * s->catalog a local directory: the run writes there as into a local out and
+ * uploads each shard (multipart, while it grows) and each video's files (the
+ * frames too in the files layout; dedup_exact needs shards); the catalog records a shard as in the bucket only once
+ * its upload completed, and is copied to prefix/catalog.db at the end (see
+ * vidx_sync). Returns 0 when the run
  * completed (look at the summary for per-video failures), VIDX_EINTERRUPTED,
  * VIDX_ECATALOG, VIDX_EUSAGE or an errno code for a fatal error.
  */
 VIDX_API int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
                       const VidxRunSettings *s, VidxRunSummary *summary);
+
+/**
+ * A bucket output (out "s3://bucket/prefix", written by vidx_run with
+ * s->catalog the local directory catalog): finishes what an earlier run left
+ * (its interrupted uploads aborted, shards not uploaded uploaded from
+ * catalog, or their videos forgotten when the local copy is gone) and
+ * uploads a consistent copy of the catalog as prefix/catalog.db. Returns 0,
+ * VIDX_EUSAGE (not a bucket output, or catalog not its catalog),
+ * VIDX_ENOTOURS (the prefix is another output's), VIDX_ELOCKED (a run is
+ * writing), or the network's error.
+ */
+VIDX_API int vidx_sync(const char *out, const char *catalog);
 
 /** What vidx_enqueue did. */
 typedef struct VidxEnqueueSummary {

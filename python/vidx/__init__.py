@@ -267,7 +267,8 @@ def run(inputs, out, *, progress=None, **options):
     keywords: count=, fps=, at=, index=, keyframes=, size=, fit=, approx=,
     format='jpg'|'webp'|'png', quality=, layout='files'|'shards', md5=,
     audio='wav'|'flac'|'opus', scenes=, dedup=, jobs=, timeout=, retry=,
-    shard='I/N', catalog= (a PostgreSQL URL), ... progress (optional) is
+    shard='I/N', catalog= (a PostgreSQL URL; with out='s3://bucket/prefix' the
+    local directory of the bucket output's catalog), ... progress (optional) is
     called with a dict for each event (type 'start', 'video', 'skipped',
     'tick', 'end'); an exception it raises stops the run cleanly and is
     re-raised. Returns the summary dict (counts by status, frames, bytes)."""

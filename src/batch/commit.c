@@ -30,13 +30,17 @@ typedef struct Recover {
     size_t n, cap;
     const char *out;
     const char *prefix; /* only shards whose file name starts so ("" all) */
+    int next;           /* one past the highest number among them */
 } Recover;
 
 static int recover_shard(void *opaque, const char *name, int64_t size)
 {
     Recover *r = opaque;
+    int number;
     if (strncmp(name, "shards/", 7) || strncmp(name + 7, r->prefix, strlen(r->prefix)))
         return 0;
+    if (sscanf(name + 7 + strlen(r->prefix), "%d", &number) == 1 && number >= r->next)
+        r->next = number + 1;
     if (size > 0)
         return vidx__shard_recover(r->out, name, size);
     if (vidx__grow(&r->names, &r->cap, r->n + 1, sizeof(*r->names), 8) < 0)
@@ -61,6 +65,7 @@ static int recover_shards(Store *st, VidxCatalog *cat, const char *prefix)
 {
     Recover rec = {.out = st->out, .prefix = prefix};
     int ret = vidx__catalog_shards(cat, recover_shard, &rec);
+    st->next_shard = VIDX_MAX(st->next_shard, rec.next);
     for (size_t i = 0; i < rec.n; i++) {
         if (ret == 0)
             ret = vidx__shard_remove_empty(st, rec.names[i]);
@@ -279,6 +284,32 @@ static int record_group(Committer *c)
     return ret;
 }
 
+/* Bucket outputs: the group's own files go up before the catalog names them. */
+static int upload_dirs(Committer *c)
+{
+    int ret = 0;
+    for (size_t i = 0; i < c->n_staged && ret == 0 && c->upload_dir; i++)
+        if (c->staged[i]->sv.video_dir[0])
+            ret = c->upload_dir(c->upload_ctx, c->staged[i]->sv.video_dir);
+    return ret;
+}
+
+/* Bucket outputs: the group's files are recorded (local copies go); the shards' committed
+ * bytes go up; a full shard is closed and completed. */
+static int upload_shards(Committer *c)
+{
+    int ret = 0;
+    for (size_t i = 0; i < c->n_staged && c->uploaded_dir; i++)
+        if (c->staged[i]->sv.video_dir[0])
+            c->uploaded_dir(c->upload_ctx, c->staged[i]->sv.video_dir);
+    for (size_t i = 0; i < c->n_staged && ret == 0 && c->upload_shard; i++) {
+        const CatalogVideo *v = &c->staged[i]->v;
+        if (v->shard_name && v->shard_name[0])
+            ret = c->upload_shard(c->upload_ctx, v->shard_name, v->shard_size, v->shard_samples);
+    }
+    return ret;
+}
+
 int vidx__commit_group(Committer *c)
 {
     if (c->n_staged == 0)
@@ -286,6 +317,8 @@ int vidx__commit_group(Committer *c)
     int ret = c->store.ops->sync(&c->store);
     for (size_t i = 0; i < c->n_staged && ret == 0; i++)
         vidx__fault("sync");
+    if (ret == 0)
+        ret = upload_dirs(c);
     if (ret == 0)
         ret = record_group(c);
     for (int tries = 0; ret == -EAGAIN && tries < COMMIT_RETRIES; tries++)
@@ -296,8 +329,9 @@ int vidx__commit_group(Committer *c)
         vidx__commit_abandon(c, ret);
         return ret == VIDX_ECATALOG ? ret : 0;
     }
+    ret = upload_shards(c);
     settle_all(c, 0);
-    return 0;
+    return ret;
 }
 
 void vidx__commit_abandon(Committer *c, int ret)

@@ -37,6 +37,13 @@ typedef struct Committer {
     double first_staged; /* vidx__now() when the oldest was staged */
     CommitSettled settled;
     void *settled_ctx;
+    /* Bucket outputs (batch/upload.c), else NULL: a staged video's directory (OUT-relative)
+     * before the group's catalog commit (a failure undoes the group), and each shard's
+     * committed size and samples after it (a failure ends the run). */
+    int (*upload_dir)(void *ctx, const char *video_dir);
+    int (*upload_shard)(void *ctx, const char *name, int64_t size, int64_t samples);
+    void (*uploaded_dir)(void *ctx, const char *video_dir); /* after the commit */
+    void *upload_ctx;
 } Committer;
 
 /*

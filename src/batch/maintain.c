@@ -28,8 +28,10 @@
 #include <libavutil/mem.h>
 #include <libavutil/sha.h>
 
+#include "batch/maintain.h"
 #include "catalog/bind.h"
 #include "catalog/catalog.h"
+#include "net/s3.h"
 #include "store/fs.h"
 #include "store/outdir.h"
 #include "store/owned.h"
@@ -181,7 +183,7 @@ static int repair(VidxCatalog *cat, const char *out, const Problems *p)
     return ret;
 }
 
-static int dump(json_t *o, char **report)
+int vidx__maint_dump(json_t *o, char **report)
 {
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     *report = text ? av_strdup(text) : NULL;
@@ -210,6 +212,10 @@ int vidx_verify_at(const char *out, const char *catalog, int do_repair, char **r
     Problems p = {.list = json_array()};
     int lock = -1;
     *report = NULL;
+    if (vidx__s3_is_url(out)) {
+        json_decref(p.list);
+        return vidx__bucket_verify(out, catalog, do_repair, report);
+    }
     int ret =
         do_repair ? writer(out, catalog, 0, &lock) : 0; /* without --repair: read-only, no lock */
     if (ret == 0)
@@ -237,7 +243,7 @@ int vidx_verify_at(const char *out, const char *catalog, int do_repair, char **r
         free(p.locations[i]);
     free(p.locations);
     if (ret == 0)
-        ret = dump(o, report);
+        ret = vidx__maint_dump(o, report);
     else
         json_decref(o);
     return ret < 0 ? ret : count;
@@ -248,6 +254,7 @@ int vidx_verify_at(const char *out, const char *catalog, int do_repair, char **r
 /* ---------------------------------------------------------------------- */
 
 enum { K_FRAMES, K_SHARDS, K_OBJECTS, K_AUDIO, K_MANIFESTS, K_CATALOG, K_SCRATCH, K_OTHER, K_N };
+_Static_assert(K_N == VIDX_MAINT_KINDS, "maintain.h's count of kinds");
 static const char *const kind_names[K_N] = {"frames",    "shards",  "objects", "audio",
                                             "manifests", "catalog", "scratch", "other"};
 
@@ -258,7 +265,7 @@ static int is_metadata_name(const char *base)
            !strncmp(base, "transcript.", 11) || !strcmp(base, "labels.json");
 }
 
-static int kind_of(const char *rel)
+int vidx__maint_kind(const char *rel)
 {
     const char *base = strrchr(rel, '/');
     base = base ? base + 1 : rel;
@@ -310,7 +317,7 @@ typedef struct Usage {
 static int count_file(void *opaque, const char *rel, const struct stat *st)
 {
     Usage *u = opaque;
-    int k = kind_of(rel);
+    int k = vidx__maint_kind(rel);
     u->bytes[k] += (int64_t)st->st_blocks * 512;
     u->files[k]++;
     return 0;
@@ -337,6 +344,8 @@ int vidx_du_at(const char *out, const char *catalog, char **report)
 {
     Usage u = {0};
     *report = NULL;
+    if (vidx__s3_is_url(out))
+        return vidx__bucket_du(out, catalog, report);
     int ret = vidx__outdir_check(out, "run");
     if (ret == 0)
         ret = du_catalog(out, catalog);
@@ -344,19 +353,24 @@ int vidx_du_at(const char *out, const char *catalog, char **report)
         ret = walk(out, "", count_file, &u);
     if (ret < 0)
         return ret;
+    return vidx__maint_dump(vidx__maint_usage(u.bytes, u.files), report);
+}
+
+json_t *vidx__maint_usage(const int64_t *bytes, const int64_t *count)
+{
     json_t *o = json_object();
     int64_t total = 0, files = 0;
     for (int k = 0; k < K_N; k++) {
-        json_object_set_new(o, kind_names[k],
-                            json_pack("{s:I, s:I}", "bytes", (json_int_t)u.bytes[k], "files",
-                                      (json_int_t)u.files[k]));
-        total += u.bytes[k];
-        files += u.files[k];
+        json_object_set_new(
+            o, kind_names[k],
+            json_pack("{s:I, s:I}", "bytes", (json_int_t)bytes[k], "files", (json_int_t)count[k]));
+        total += bytes[k];
+        files += count[k];
     }
     json_object_set_new(
         o, "total",
         json_pack("{s:I, s:I}", "bytes", (json_int_t)total, "files", (json_int_t)files));
-    return dump(o, report);
+    return o;
 }
 
 typedef struct Gc {
@@ -426,22 +440,29 @@ static int gc_unless(Gc *g, int keep, const char *rel, const struct stat *st)
     return keep < 0 ? keep : keep ? 0 : gc_remove(g, rel, st);
 }
 
+int vidx__maint_keep_video_file(VidxCatalog *cat, const char *rel, const char *name)
+{
+    char key[256];
+    if (!vidx__is_video_file_name(name))
+        return VIDX_ENOTOURS;
+    if (vidx__is_scratch_name(name))
+        return 0;
+    if (is_metadata_name(name)) /* kept with its video */
+        return sscanf(rel, "frames/%255[^/]/", key) == 1
+                   ? vidx__catalog_referenced(cat, CATALOG_REF_VIDEO, key)
+                   : 0;
+    if (!strncmp(name, "audio.", 6))
+        return vidx__catalog_referenced(cat, CATALOG_REF_AUDIO, rel);
+    return vidx__catalog_referenced(cat, CATALOG_REF_FRAME, rel);
+}
+
 /* A file of frames/<key>/: a frame, metadata, the audio or a scratch name. */
 static int gc_video_file(Gc *g, const char *rel, const char *name, const struct stat *st)
 {
-    char key[256];
-    int keep;
-    if (!S_ISREG(st->st_mode) || !vidx__is_video_file_name(name))
+    int keep =
+        S_ISREG(st->st_mode) ? vidx__maint_keep_video_file(g->cat, rel, name) : VIDX_ENOTOURS;
+    if (keep == VIDX_ENOTOURS)
         return left_alone(g, rel, st, "not a name vidx makes");
-    if (vidx__is_scratch_name(name))
-        keep = 0;
-    else if (is_metadata_name(name)) /* kept with its video */
-        keep =
-            sscanf(rel, "frames/%255[^/]/", key) == 1 ? referenced(g, CATALOG_REF_VIDEO, key) : 0;
-    else if (!strncmp(name, "audio.", 6))
-        keep = referenced(g, CATALOG_REF_AUDIO, rel);
-    else
-        keep = referenced(g, CATALOG_REF_FRAME, rel);
     return gc_unless(g, keep, rel, st);
 }
 
@@ -531,6 +552,11 @@ int vidx_gc_at(const char *out, const char *catalog, int flags, char **report)
         .out = out, .dry_run = flags & VIDX_GC_DRY_RUN, .list = json_array(), .left = json_array()};
     int lock = -1;
     *report = NULL;
+    if (vidx__s3_is_url(out)) {
+        json_decref(g.list);
+        json_decref(g.left);
+        return vidx__bucket_gc(out, catalog, flags, report);
+    }
     int ret = writer(out, catalog, flags & VIDX_GC_WAIT, &lock);
     if (ret == 0)
         ret = vidx_catalog_open_at(&cat, out, catalog, 0);
@@ -542,5 +568,5 @@ int vidx_gc_at(const char *out, const char *catalog, int flags, char **report)
     json_t *o =
         json_pack("{s:I, s:I, s:b, s:o, s:o}", "removed", (json_int_t)g.removed, "bytes",
                   (json_int_t)g.bytes, "dry_run", g.dry_run, "files", g.list, "left_alone", g.left);
-    return ret < 0 ? (json_decref(o), ret) : dump(o, report);
+    return ret < 0 ? (json_decref(o), ret) : vidx__maint_dump(o, report);
 }

@@ -49,6 +49,7 @@
 #include "batch/wire.h"
 #include "batch/run_settings.h"
 #include "batch/shard.h"
+#include "batch/upload.h"
 #include "batch/worker.h"
 #include "store/fs.h"
 #include "store/outdir.h"
@@ -589,6 +590,8 @@ static int prepare(Run *r, const char *const *inputs, size_t n, InputList *in)
         return ret;
     if ((ret = vidx_catalog_open_at(&r->cat, r->out, r->set->catalog, 0)) < 0)
         return ret;
+    if ((ret = vidx__upload_open(r)) < 0) /* a bucket's pending uploads: before the plan */
+        return ret;
     vidx__inputs_sort_unique(in);
     r->other_shards = vidx__shard_filter(in, r->set->shard_index, r->set->shard_count);
     vidx__options_hash(r->set, r->options);
@@ -609,6 +612,7 @@ static int open_store(Run *r)
     r->shard_slots = r->set->layout == VIDX_LAYOUT_SHARDS && !r->set->dedup_exact;
     ret = vidx__committer_open(&r->commit, r->out, r->set, r->cat,
                                r->q ? vidx__queue_shard_prefix(r) : NULL, vidx__record_settled, r);
+    vidx__upload_hook(r);
     r->used = vidx__tree_bytes(r->out);
     return ret;
 }
@@ -638,6 +642,8 @@ int vidx__supervise(Run *r)
         vidx__commit_abandon(&r->commit, ret);
     stop_all(r, ret >= 0);
     int fret = vidx__committer_finish(&r->commit);
+    if (fret == 0 && (ret >= 0 || ret == VIDX_EINTERRUPTED))
+        fret = vidx__upload_finish(r); /* the shards left, then the catalog's copy */
     if (ret >= 0 && fret < 0)
         ret = fret;
     vidx__run_emit(r, VIDX_EVENT_END, NULL);
@@ -700,6 +706,12 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
     if ((ret = vidx__abi_import(&vidx__run_layout, &set, caller)) < 0)
         return ret;
     signal(SIGPIPE, SIG_IGN);
+    if ((ret = vidx__upload_wanted(out, s, &r.out)) < 0)
+        goto done;
+    if (ret > 0) { /* a bucket: DIR (the catalog setting) is the local output */
+        r.bucket = out;
+        set.catalog = NULL;
+    }
     if (s->shard_count < 0 || s->shard_count > VIDX_SHARD_MAX || s->shard_index < 0 ||
         s->shard_index >= VIDX_MAX(s->shard_count, 1)) {
         vidx__log(VIDX_LOG_ERROR, "shard %d of %d: expected 0 <= index < count <= %d",
@@ -739,6 +751,7 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
     }
 done:
     vidx__supervise_close(&r);
+    vidx__upload_close(&r);
     r.sum.seconds = vidx__now() - r.t0;
     if (summary)
         *summary = r.sum;

@@ -58,6 +58,8 @@ typedef struct Run {
     double t0;
     int lock_fd;          /* OUT's one-writer lock (store/outdir.h) */
     int64_t other_shards; /* inputs left to other shards (--shard) */
+    const char *bucket;   /* a bucket output (batch/upload.h): its URL; out is the local DIR */
+    struct S3Out *up;     /* and its uploads */
 } Run;
 
 /* Scratch directory of a task. */

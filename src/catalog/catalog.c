@@ -248,6 +248,21 @@ int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t
     return c->ops->shards(c->b, fn, opaque);
 }
 
+int vidx__catalog_upload_put(VidxCatalog *c, const char *name, int64_t bytes, const char *etag)
+{
+    return c->ops->upload_put(c->b, name, bytes, etag);
+}
+
+int vidx__catalog_uploads(VidxCatalog *c, CatalogUploadFn fn, void *opaque)
+{
+    return c->ops->uploads(c->b, fn, opaque);
+}
+
+int vidx__catalog_snapshot(VidxCatalog *c, const char *path)
+{
+    return c->ops->snapshot(c->b, path);
+}
+
 int vidx__catalog_is_empty(VidxCatalog *c)
 {
     return c->ops->is_empty(c->b);
@@ -358,6 +373,37 @@ static void status_failure(void *opaque, const char *path, const char *status,
                                     "class", error_class, "error", error, "attempts", attempts));
 }
 
+static int count_shard(void *opaque, const char *name, int64_t size)
+{
+    (void)name;
+    *(int64_t *)opaque += size > 0;
+    return 0;
+}
+
+static int count_upload(void *opaque, const char *name, int64_t bytes, const char *etag)
+{
+    (void)name, (void)bytes, (void)etag;
+    ++*(int64_t *)opaque;
+    return 0;
+}
+
+/* A bucket output's (meta 'bucket'): its shards uploaded, and those not yet (pending). */
+static int bucket_status(VidxCatalog *c, json_t *root)
+{
+    char url[1024];
+    int64_t shards = 0, uploaded = 0;
+    int ret = vidx__catalog_meta_get(c, "bucket", url, sizeof(url));
+    if (ret <= 0)
+        return ret;
+    if ((ret = c->ops->shards(c->b, count_shard, &shards)) < 0 ||
+        (ret = c->ops->uploads(c->b, count_upload, &uploaded)) < 0)
+        return ret;
+    json_object_set_new(root, "bucket",
+                        json_pack("{s:s, s:I, s:I}", "url", url, "uploaded", (json_int_t)uploaded,
+                                  "pending", (json_int_t)VIDX_MAX(shards - uploaded, 0)));
+    return 0;
+}
+
 int vidx_catalog_status_json(VidxCatalog *c, char **json)
 {
     StatusJson s = {json_object(), json_array(), 0, 0};
@@ -380,6 +426,8 @@ int vidx_catalog_status_json(VidxCatalog *c, char **json)
             root, "labels",
             json_pack("{s:I, s:I}", "frames", (json_int_t)labelled, "failed", (json_int_t)failed));
     if (c->ops->queue && vidx__queue_status_json(c, root) < 0)
+        goto done;
+    if (bucket_status(c, root) < 0)
         goto done;
     char *text = json_dumps(root, JSON_INDENT(2));
     *json = text ? strdup(text) : NULL;

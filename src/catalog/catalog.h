@@ -128,6 +128,17 @@ int vidx__catalog_layout(VidxCatalog *c, const char *layout);
 /* Calls fn for every shard with its committed size. */
 int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t), void *opaque);
 
+/*
+ * Bucket outputs (schema 7, store/s3out.h): name (relative to OUT) is in the
+ * bucket, complete, with bytes and etag; recorded only after its upload
+ * completed. uploads calls fn for each, by name (none in an older catalog).
+ */
+typedef int (*CatalogUploadFn)(void *opaque, const char *name, int64_t bytes, const char *etag);
+int vidx__catalog_upload_put(VidxCatalog *c, const char *name, int64_t bytes, const char *etag);
+int vidx__catalog_uploads(VidxCatalog *c, CatalogUploadFn fn, void *opaque);
+/* A consistent copy of the whole catalog written to a new file path (SQLite only). */
+int vidx__catalog_snapshot(VidxCatalog *c, const char *path);
+
 /* 1 when the catalog has no tables yet (a first run stopped while creating it). */
 int vidx__catalog_is_empty(VidxCatalog *c);
 
@@ -291,6 +302,10 @@ typedef struct VidxCatalogOps {
     int (*meta_add)(CatalogBackend *b, const char *key, const char *value);
     int (*shards)(CatalogBackend *b, int (*fn)(void *, const char *, int64_t), void *opaque);
     int (*shard_claim)(CatalogBackend *b, const char *name, int claim);
+    /* Bucket outputs (schema 7): an object uploaded; the uploads; a copy of the catalog. */
+    int (*upload_put)(CatalogBackend *b, const char *name, int64_t bytes, const char *etag);
+    int (*uploads)(CatalogBackend *b, CatalogUploadFn fn, void *opaque);
+    int (*snapshot)(CatalogBackend *b, const char *path);
 
     /* Readers: vidx status, vidx export (table: videos, frames, audio; else VIDX_EUSAGE). */
     int (*status)(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn failure, void *opaque);

@@ -35,6 +35,10 @@
  * error, per frame), the same way: made by each implementation's open, the
  * version recorded here. A reader of an older catalog opened read-only finds
  * no labels table and reports none (VidxCatalogOps.label_counts).
+ *
+ * Schema 7 adds the uploads table (bucket outputs, store/s3out.h: the objects
+ * whose upload completed), the same way; read-only readers of an older
+ * catalog see no uploads.
  */
 #include "catalog/migrate.h"
 

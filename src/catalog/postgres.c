@@ -76,6 +76,9 @@ static const char schema[] =
     " \"offset\" BIGINT, bytes BIGINT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS blobs_location ON blobs(location);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    /* schema 7: the objects of a bucket output whose upload completed */
+    "CREATE TABLE IF NOT EXISTS uploads(name TEXT PRIMARY KEY, bytes BIGINT NOT NULL,"
+    " etag TEXT NOT NULL);"
     /* schema 3 (catalog/migrate.h): added to a catalog made before it */
     "ALTER TABLE videos ADD COLUMN IF NOT EXISTS audio TEXT;"
     /* schema 5: where each video decoded */
@@ -508,6 +511,41 @@ static int bk_shard_claim(CatalogBackend *b, const char *name, int claim)
     return ret;
 }
 
+static int bk_upload_put(CatalogBackend *b, const char *name, int64_t bytes, const char *etag)
+{
+    PgParams p = {.n = 0};
+    vidx__pg_text(&p, name);
+    vidx__pg_i64(&p, bytes);
+    vidx__pg_text(&p, etag);
+    return run(b, "uploads",
+               "INSERT INTO uploads VALUES($1,$2,$3) ON CONFLICT(name) DO UPDATE SET bytes=$2, "
+               "etag=$3",
+               &p);
+}
+
+static int has_table(CatalogBackend *b, const char *table);
+
+static int bk_uploads(CatalogBackend *b, CatalogUploadFn fn, void *opaque)
+{
+    PGresult *r;
+    int ret = has_table(b, "uploads"); /* none in a catalog older than schema 7 (read-only) */
+    if (ret <= 0)
+        return ret;
+    ret = query(b, "uploads", "SELECT name, bytes, etag FROM uploads ORDER BY name", NULL, &r);
+    for (int i = 0; ret == 0 && i < PQntuples(r); i++)
+        ret = fn(opaque, vidx__pg_get(r, i, 0), vidx__pg_get_i64(r, i, 1), vidx__pg_get(r, i, 2));
+    PQclear(r);
+    return ret;
+}
+
+/* Bucket outputs keep their catalog in a local SQLite file; a PostgreSQL one is not copied. */
+static int bk_snapshot(CatalogBackend *b, const char *path)
+{
+    (void)b;
+    vidx__log(VIDX_LOG_ERROR, "%s: a PostgreSQL catalog is not copied to a file", path);
+    return VIDX_EUSAGE;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Readers: vidx status, vidx export                                       */
 /* ---------------------------------------------------------------------- */
@@ -537,10 +575,13 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
 }
 
 /* 1 when the catalog has the labels table, 0 when it is of schema 5 or older, else an error. */
-static int has_labels(CatalogBackend *b)
+/* 1 when the catalog has the table (an older schema may not: labels 6, uploads 7). */
+static int has_table(CatalogBackend *b, const char *table)
 {
+    PgParams p = {.n = 0};
     PGresult *r;
-    if (query(b, "labels", "SELECT to_regclass('labels') IS NOT NULL", NULL, &r) < 0)
+    vidx__pg_text(&p, table);
+    if (query(b, table, "SELECT to_regclass($1) IS NOT NULL", &p, &r) < 0)
         return VIDX_ECATALOG;
     int found = PQntuples(r) == 1 && !strcmp(vidx__pg_get(r, 0, 0), "t");
     PQclear(r);
@@ -551,7 +592,7 @@ static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed
 {
     PGresult *r;
     *labelled = *failed = 0;
-    int found = has_labels(b);
+    int found = has_table(b, "labels");
     if (found <= 0) /* a catalog of schema 5 or older, read by an old reader's rules: none */
         return found;
     if (query(b, "labels", "SELECT count(*), count(error) FROM labels", NULL, &r) < 0)
@@ -759,7 +800,7 @@ static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, voi
         sql = filtered, spec = filter_spec;
     }
     if (v->kind == CATALOG_VIEW_LABELS) {
-        int found = has_labels(b);
+        int found = has_table(b, "labels");
         if (found < 0)
             return found;
         if (!found)
@@ -1091,6 +1132,9 @@ const VidxCatalogOps vidx__catalog_postgres = {
     .meta_add = bk_meta_add,
     .shards = bk_shards,
     .shard_claim = bk_shard_claim,
+    .upload_put = bk_upload_put,
+    .uploads = bk_uploads,
+    .snapshot = bk_snapshot,
     .status = bk_status,
     .label_counts = bk_label_counts,
     .export_rows = bk_export_rows,

@@ -70,7 +70,10 @@ static const char schema[] =
     " samples INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blobs(checksum TEXT PRIMARY KEY, location TEXT NOT NULL,"
     " offset INTEGER, bytes INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    /* schema 7: the objects of a bucket output whose upload completed */
+    "CREATE TABLE IF NOT EXISTS uploads(name TEXT PRIMARY KEY, bytes INTEGER NOT NULL,"
+    " etag TEXT NOT NULL);";
 
 /* Rows schema 2 never writes: relative paths (catalog/migrate.c). */
 #define LEFTOVER                                                                                   \
@@ -617,6 +620,47 @@ static int bk_shard_claim(CatalogBackend *b, const char *name, int claim)
     int ret = rc == SQLITE_DONE         ? 0
               : rc == SQLITE_CONSTRAINT ? -EEXIST
                                         : write_error(b, "shards"); /* a full disk: -ENOSPC */
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int bk_upload_put(CatalogBackend *b, const char *name, int64_t bytes, const char *etag)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db, "INSERT OR REPLACE INTO uploads VALUES(?1, ?2, ?3)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(b, "uploads");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, bytes);
+    sqlite3_bind_text(st, 3, etag, -1, SQLITE_STATIC);
+    int ret = step_done(b, st, "uploads");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int bk_uploads(CatalogBackend *b, CatalogUploadFn fn, void *opaque)
+{
+    sqlite3_stmt *st;
+    int ret = 0;
+    /* a catalog older than schema 7 opened read-only has no table: no uploads */
+    if (sqlite3_prepare_v2(b->db, "SELECT name, bytes, etag FROM uploads ORDER BY name", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 0;
+    while (ret == 0 && sqlite3_step(st) == SQLITE_ROW)
+        ret = fn(opaque, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                 (const char *)sqlite3_column_text(st, 2));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* A consistent copy of the whole catalog in a new file (VACUUM INTO reads one snapshot). */
+static int bk_snapshot(CatalogBackend *b, const char *path)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db, "VACUUM INTO ?1", -1, &st, NULL) != SQLITE_OK)
+        return db_error(b, "snapshot");
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    int ret = step_done(b, st, "snapshot");
     sqlite3_finalize(st);
     return ret;
 }
@@ -1290,6 +1334,9 @@ const VidxCatalogOps vidx__catalog_sqlite = {
     .meta_add = bk_meta_add,
     .shards = bk_shards,
     .shard_claim = bk_shard_claim,
+    .upload_put = bk_upload_put,
+    .uploads = bk_uploads,
+    .snapshot = bk_snapshot,
     .status = bk_status,
     .label_counts = bk_label_counts,
     .export_rows = bk_export_rows,

@@ -138,14 +138,15 @@ static int check(const char *dir, const char *kind, int *marked)
     return refuse(dir, "it holds files and no " VIDX_OUTDIR_MARKER " marker");
 }
 
-/* Buckets are inputs only for now: an s3:// OUT is refused, never made a local "s3:" folder. */
+/* An output directory is local: an s3:// OUT is refused, never made a local "s3:" folder
+ * (vidx run writes to a bucket through a local directory of its own, batch/upload.h). */
 static int not_a_bucket(const char *dir)
 {
     if (!vidx__s3_is_url(dir))
         return 0;
     vidx__log(VIDX_LOG_ERROR,
-              "%s: writing outputs to a bucket is not supported yet (buckets are inputs); write "
-              "to a local directory (docs/CLOUD.md)",
+              "%s: writing this output to a bucket is not supported yet (only vidx run writes to "
+              "buckets: -o s3://... --catalog DIR); write to a local directory (docs/CLOUD.md)",
               dir);
     return VIDX_EUSAGE;
 }

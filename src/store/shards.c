@@ -85,7 +85,7 @@ static int shards_open(Store *st)
     st->priv = s;
     snprintf(dir, sizeof(dir), "%s/shards", st->out);
     int ret = vidx__mkdirs(dir);
-    s->index = next_index(st->out);
+    s->index = VIDX_MAX(next_index(st->out), st->next_shard);
     return ret;
 }
 
@@ -362,6 +362,8 @@ static int shards_finish(Store *st)
         int r = sh->size > 0
                     ? close_at(st->out, sh->name, sh->size, (int)i == s->own ? s->own_fd : -1)
                     : vidx__shard_remove_empty(st, sh->name);
+        if (r == -ENOENT && sh->size > 0) /* a bucket output's, uploaded and removed */
+            r = 0;
         if (ret == 0)
             ret = r;
     }

@@ -74,6 +74,9 @@ struct Store {
     /* shards: names of this writer's new shards start with it ("w12-": one of
      * several writers sharing OUT, see vidx worker); "" or NULL: none. */
     const char *shard_prefix;
+    /* shards: new shard numbers start at least here (past those the catalog names, whose
+     * files may be gone: a bucket output's uploaded shards) */
+    int next_shard;
     void *priv;
 };
 

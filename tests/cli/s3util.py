@@ -12,6 +12,7 @@ import http.client
 import os
 import socket
 import subprocess
+import sys
 import threading
 import urllib.parse
 import uuid
@@ -129,10 +130,14 @@ class FaultProxy:
     cut_gets: that many GET answers with a body cut after cut_after bytes.
     """
 
-    def __init__(self, fail_503=0, cut_gets=0, cut_after=1000):
+    def __init__(self, fail_503=0, cut_gets=0, cut_after=1000, hold_parts=False):
         up = urllib.parse.urlparse(server())
         self.up = (up.hostname, up.port)
         self.fail_503, self.cut_gets, self.cut_after = fail_503, cut_gets, cut_after
+        # hold_parts: a multipart part upload sets part_held and waits for release (the
+        # tests kill vidx while a part is in flight), then goes on to the server
+        self.hold_parts = hold_parts
+        self.part_held, self.release = threading.Event(), threading.Event()
         self.lock = threading.Lock()
         self.requests = []  # (method, path, status)
         self.get_bytes = {}  # path (no query) -> body bytes of GET answers passed on
@@ -154,6 +159,9 @@ class FaultProxy:
                     cut = self.command == 'GET' and proxy.cut_gets > 0 and '?' not in self.path
                     if cut:
                         proxy.cut_gets -= 1
+                if proxy.hold_parts and self.command == 'PUT' and 'partNumber=' in self.path:
+                    proxy.part_held.set()
+                    proxy.release.wait(120)
                 if answer_503:
                     msg = b'<?xml version="1.0"?><Error><Code>SlowDown</Code></Error>'
                     self.send_response(503)
@@ -201,6 +209,12 @@ class FaultProxy:
 
         self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self.httpd.daemon_threads = True
+        quiet = self.httpd.handle_error
+
+        def handle_error(request, address):  # a client killed mid-request: not a proxy error
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                quiet(request, address)
+        self.httpd.handle_error = handle_error
         self.endpoint = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -224,4 +238,5 @@ class FaultProxy:
         return self
 
     def __exit__(self, *a):
+        self.release.set()
         self.close()

@@ -428,11 +428,11 @@ def test_catalog_migration():
             % (schema, want))
     # a catalog from a newer vidx is refused, untouched
     with con:
-        con.execute("UPDATE meta SET value='7' WHERE key='schema'")
+        con.execute("UPDATE meta SET value=? WHERE key='schema'", (str(want + 1),))
     con.close()
     snap = (out / 'catalog.db').read_bytes()
     r = run_json(['in', '-o', out], cwd=w)
-    F.check(r.rc == 10 and 'schema 7' in r.stderr, 'schema 7: exit %s, expected 10 naming the schema\n  %s'
+    F.check(r.rc == 10 and 'schema 8' in r.stderr, 'schema 8: exit %s, expected 10 naming the schema\n  %s'
             % (r.rc, r.describe()))
     F.check((out / 'catalog.db').read_bytes() == snap, 'the newer catalog was modified')
     F.raise_if_any()

@@ -356,7 +356,7 @@ def test_labels_usage():
 def test_labels_schema_upgrade():
     """A catalog of schema 4 (before videos.device and labels) or 5 (before labels): vidx
     status reads it as it is (no labels table, no labels shown); the next run with
-    --label-url upgrades it to 6 and records."""
+    --label-url upgrades it to the current schema and records."""
     import sqlite3
     F = Failures('schema 4/5 -> now')
     want = str(catalog_schema())

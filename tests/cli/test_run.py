@@ -1234,7 +1234,7 @@ def test_input_forms():
 
 def test_status_export_help():
     F = Failures('status/export/help')
-    for sub in ('run', 'status', 'export'):
+    for sub in ('run', 'status', 'export', 'sync'):
         r = vrun([sub, '--help'], timeout=30)
         if r.rc != 0 or 'usage' not in (r.stdout + r.stderr).lower():
             F.add('vidx %s --help: rc %s, expected 0 with a usage text; output %r' % (

@@ -23,11 +23,40 @@ s3util.FaultProxy, a proxy on loopback in front of the real server.
                       second run skips everything (size + ETag fingerprint); an
                       object replaced by other content is processed again
   profile             credentials from a ~/.aws/credentials profile (AWS_PROFILE)
-  out_bucket_refused  -o s3://... (not supported yet) is refused with a clear error: no
-                      local "s3:" folder made, nothing written to the bucket
+  out_bucket_refused  -o s3://... without --catalog DIR, with a PostgreSQL URL or files
+                      with --dedup-exact (run), and vidx frames: refused with a clear error,
+                      no local folder made, nothing written to the bucket
+  out_bucket          -o s3://bucket/prefix --catalog DIR --layout shards: shards go up
+                      with multipart uploads while they fill (a part is sent before the
+                      last video's files), each video's files as objects; the bucket's
+                      shards hold exactly the samples of the same run on local disk; the
+                      catalog (kept in DIR, copied to prefix/catalog.db) records each
+                      shard with the object's size and ETag; no upload left open, no
+                      shard left in DIR; a second run skips everything; vidx sync
+                      uploads the catalog again (and refuses another prefix), a local run
+                      on DIR is refused; a user's object under the prefix stays
+  out_bucket_killed   the run killed (SIGKILL) while a part is in flight: the catalog names
+                      no object that is not complete; the next run aborts the upload the
+                      killed one left and finishes: no upload left, the same samples as a
+                      clean run, every recorded object whole; vidx status shows the
+                      pending shard after the kill and none at the end
+  out_bucket_files    --layout files into a bucket: every frame, manifest and audio file an
+                      object with the bytes of the same run on local disk, none left in
+                      DIR; verify finds nothing wrong; a second run skips everything
+  out_bucket_maintain verify, du and gc on s3:// outputs: verify finds nothing wrong, then
+                      a deleted shard; du counts the objects by kind; gc (and --dry-run)
+                      deletes only a vidx-named object no row keeps, and leaves a user's
+                      objects under the same prefix (and outside it) alone; another
+                      catalog is refused the prefix (exit 12)
 """
+import io
 import json
 import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -247,13 +276,246 @@ def test_out_bucket_refused():
     b = s3util.bucket('out')
     s3util.put(b, 'in/v.mp4', common.corpus_clip(CLIP))
     s3util.put(b, 'out/users-file.txt', b'mine')
+    cases = ((['run', 's3://%s/in/' % b, '--layout', 'shards'], 2, 'needs --catalog DIR'),
+             (['run', 's3://%s/in/' % b, '--layout', 'shards', '--catalog', 'postgresql://x/y'],
+              2, 'is a local directory, not a URL'),
+             (['run', 's3://%s/in/' % b, '--catalog', 'cat', '--dedup-exact'], 2,
+              'takes --dedup-exact with --layout shards only'),
+             (['frames', 's3://%s/in/v.mp4' % b], 5, 'not supported yet'))
     with tempfile.TemporaryDirectory() as cwd:
-        for args, code in ((['run', 's3://%s/in/' % b], 2), (['frames', 's3://%s/in/v.mp4' % b], 5)):
+        for args, code, why in cases:
             common.require_vidx()
             r = common.run([common.vidx_bin()] + args + ['-o', 's3://%s/out' % b], cwd=cwd,
                            env=s3util.env())
-            check(r.rc == code and 'not supported yet' in r.stderr,
-                  '%s -o s3://: expected exit %d and a clear error: %s' % (args[0], code, r.describe()))
-            check(os.listdir(cwd) == [], '%s -o s3:// made %s locally' % (args[0], os.listdir(cwd)))
+            check(r.rc == code and why in r.stderr,
+                  '%s -o s3://: expected exit %d and /%s/: %s' % (args, code, why, r.describe()))
+            check(os.listdir(cwd) == [], '%s -o s3:// made %s locally' % (args, os.listdir(cwd)))
     check(sorted(s3util.keys(b)) == ['in/v.mp4', 'out/users-file.txt'],
           'the bucket changed: %s' % s3util.keys(b))
+
+
+# Bucket outputs: PNG frames of a small clip (about 2.7 MB a video), shards of 12 MB and
+# parts of 5 MiB (the least S3 takes), so each shard is several parts.
+PART = 5 << 20
+OUT_ARGS = ['--count', '20', '--format', 'png', '--layout', 'shards', '--shard-size', '12M',
+            '--jobs', '2']
+
+
+def _library(tag, n):
+    """n copies of CLIP (distinct files: distinct videos)."""
+    lib = common.new_out_dir(tag + '-lib')
+    lib.mkdir(parents=True)
+    for i in range(n):
+        shutil.copyfile(common.corpus_clip(CLIP), lib / ('v%02d.mp4' % i))
+    return lib
+
+
+def _members(blobs):
+    """{member name: bytes} of every tar in blobs (bytes each)."""
+    out = {}
+    for data in blobs:
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            for m in t.getmembers():
+                check(m.name not in out, 'sample %s is in two shards' % m.name)
+                out[m.name] = t.extractfile(m).read()
+    return out
+
+
+def _local_samples(lib, tag):
+    """The samples of the same run into a local OUT."""
+    out = common.new_out_dir(tag)
+    r = common.run_vidx(['run', lib, '-o', out] + OUT_ARGS)
+    check(r.rc == 0, 'the local run: %s' % r.describe())
+    return _members(p.read_bytes() for p in sorted((Path(out) / 'shards').glob('*.tar')))
+
+
+def _check_bucket(b, prefix, cat, want):
+    """The catalog names only complete objects, with their sizes and ETags; the shards in
+    the bucket hold exactly the samples want; no upload is open. Returns the uploads rows."""
+    db = sqlite3.connect('file:%s?mode=ro' % (Path(cat) / 'catalog.db'), uri=True)
+    ups = dict((n, (size, etag)) for n, size, etag in db.execute('SELECT * FROM uploads'))
+    named = set(r[0] for r in db.execute(
+        'SELECT DISTINCT location FROM frames WHERE location IS NOT NULL'))
+    db.close()
+    check(named and named == set(ups), 'frames point at %s, uploaded: %s' % (named, ups))
+    heads = {}
+    for name, (size, etag) in ups.items():
+        data = s3util.get(b, '%s/%s' % (prefix, name))
+        check(data is not None and len(data) == size,
+              '%s: recorded %d bytes, the bucket has %s' % (name, size, None if data is None
+                                                            else len(data)))
+        heads[name] = data
+    shards = sorted(k for k in s3util.keys(b, prefix + '/shards/') if 'users' not in k)
+    check(shards == sorted('%s/%s' % (prefix, n) for n in ups),
+          'shards in the bucket %s, in the catalog %s' % (shards, sorted(ups)))
+    got = _members(heads.values())
+    check(set(got) == set(want), 'samples differ from the local run: %d vs %d, %s' % (
+        len(got), len(want), sorted(set(got) ^ set(want))[:5]))
+    check(all(got[k] == want[k] for k in want), 'sample bytes differ from the local run')
+    check(s3util.uploads(b) == [], 'uploads left open: %s' % s3util.uploads(b))
+    return ups
+
+
+def test_out_bucket():
+    s3util.server()
+    b = s3util.bucket('outb')
+    lib = _library('s3-outb', 10)
+    want = _local_samples(lib, 's3-outb-local')
+    s3util.put(b, 'out/users-file.txt', b'mine')
+    s3util.put(b, 'out/shards/users.tar', b'not vidx\'s')
+    cat = common.new_out_dir('s3-outb-cat')
+    with s3util.FaultProxy() as px:
+        r = s3util.vidx(['run', lib, '-o', 's3://%s/out' % b, '--catalog', cat] + OUT_ARGS,
+                        endpoint=px.endpoint, VIDX_S3_PART=PART, timeout=600)
+        check(r.rc == 0, 'the run into the bucket: %s' % r.describe())
+        reqs = list(px.requests)
+    ups = _check_bucket(b, 'out', cat, want)
+    check(any(e.endswith('-%d' % n) for _, e in ups.values() for n in range(2, 9)),
+          'no shard was uploaded in several parts: %s' % ups)
+    parts = [i for i, (m, p, s) in enumerate(reqs) if m == 'PUT' and 'partNumber=1&' in p]
+    manifests = [i for i, (m, p, s) in enumerate(reqs) if m == 'PUT' and 'manifest.jsonl' in p]
+    check(parts and manifests and parts[0] < manifests[-1],
+          'no part went up while the shards were being written (first part at request %s, '
+          'last manifest at %s)' % (parts[:1], manifests[-1:]))
+    keys = s3util.keys(b, 'out/')
+    for i in range(10):
+        check(any(k.startswith('out/frames/v%02d.mp4-' % i) and k.endswith('/manifest.jsonl')
+                  for k in keys), 'no manifest of v%02d in the bucket: %s' % (i, keys))
+    check('out/catalog.db' in keys and 'out/.vidx-output' in keys, 'bucket: %s' % keys)
+    check(list((Path(cat) / 'shards').glob('*.tar')) == [], 'shards left in the catalog dir')
+    with tempfile.NamedTemporaryFile(suffix='.db') as f:
+        f.write(s3util.get(b, 'out/catalog.db'))
+        f.flush()
+        db = sqlite3.connect(f.name)
+        n = db.execute("SELECT count(*) FROM videos WHERE status='ok'").fetchone()[0]
+        db.close()
+        check(n == 10, 'the catalog in the bucket has %d videos ok' % n)
+    r = s3util.vidx(['run', lib, '-o', 's3://%s/out' % b, '--catalog', cat] + OUT_ARGS)
+    check(r.rc == 0 and '10 skipped' in r.stderr, 'the second run: %s' % r.describe())
+    s3util.curl('DELETE', '%s/out/catalog.db' % b)
+    r = s3util.vidx(['sync', 's3://%s/out' % b, '--catalog', cat])
+    check(r.rc == 0 and s3util.get(b, 'out/catalog.db'), 'vidx sync: %s' % r.describe())
+    r = s3util.vidx(['run', lib, '-o', cat] + OUT_ARGS)
+    check(r.rc == 2 and 'catalog of the bucket output' in r.stderr,
+          'a local run on the bucket\'s DIR: %s' % r.describe())
+    r = s3util.vidx(['sync', 's3://%s/other' % b, '--catalog', cat])
+    check(r.rc == 12 and 'not s3://' in r.stderr, 'sync to another prefix: %s' % r.describe())
+    for key, data in (('out/users-file.txt', b'mine'), ('out/shards/users.tar', b'not vidx\'s')):
+        check(s3util.get(b, key) == data, '%s changed or went' % key)
+    check(os.environ['AWS_SECRET_ACCESS_KEY'] not in r.stderr + r.stdout, 'the secret was shown')
+
+
+def test_out_bucket_killed():
+    s3util.server()
+    b = s3util.bucket('outk')
+    lib = _library('s3-outk', 10)
+    want = _local_samples(lib, 's3-outk-local')
+    cat = common.new_out_dir('s3-outk-cat')
+    common.require_vidx()
+    with s3util.FaultProxy(hold_parts=True) as px:
+        p = subprocess.Popen([common.vidx_bin(), 'run', lib, '-o', 's3://%s/out' % b,
+                              '--catalog', cat] + OUT_ARGS, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, start_new_session=True,
+                             env=s3util.env(px.endpoint, VIDX_S3_PART=PART))
+        held = px.part_held.wait(300)
+        os.killpg(p.pid, signal.SIGKILL)
+        err = p.communicate()[1].decode('utf-8', 'replace')
+        check(held, 'no part upload was seen in 300 s: %s' % err[-800:])
+        px.release.set()
+    # what the killed run left: an open upload; the catalog names nothing incomplete
+    check(s3util.uploads(b) != [], 'the killed run left no open upload: the test proves nothing')
+    db = sqlite3.connect('file:%s?mode=ro' % (Path(cat) / 'catalog.db'), uri=True)
+    for name, size, etag in db.execute('SELECT * FROM uploads'):
+        data = s3util.get(b, 'out/' + name)
+        check(data is not None and len(data) == size, '%s recorded but not whole' % name)
+    db.close()
+    st = _status(cat).get('bucket', {})
+    check(st.get('url') == 's3://%s/out' % b and st.get('pending', 0) >= 1,
+          'status after the kill shows no pending upload: %s' % st)
+    r = s3util.vidx(['run', lib, '-o', 's3://%s/out' % b, '--catalog', cat] + OUT_ARGS,
+                    VIDX_S3_PART=PART, timeout=600)
+    check(r.rc == 0, 'the run after the kill: %s' % r.describe())
+    _check_bucket(b, 'out', cat, want)  # the killed run's upload aborted: none left open
+    st = _status(cat).get('bucket', {})
+    check(st.get('pending') == 0 and st.get('uploaded', 0) >= 2, 'status at the end: %s' % st)
+
+
+def test_out_bucket_maintain():
+    s3util.server()
+    b = s3util.bucket('outm')
+    lib = _library('s3-outm', 3)
+    cat = common.new_out_dir('s3-outm-cat')
+    url = 's3://%s/out' % b
+    args = ['--count', '3', '--layout', 'shards', '--jobs', '2']
+    mine = {'out/users-file.txt': b'mine', 'out/shards/users.tar': b'not a tar',
+            'out/frames/notes.txt': b'my notes', 'other/x.bin': b'elsewhere'}
+    for k, v in mine.items():
+        s3util.put(b, k, v)
+    r = s3util.vidx(['run', lib, '-o', url, '--catalog', cat] + args)
+    check(r.rc == 0, 'run: %s' % r.describe())
+    orphan = 'out/frames/gone.mp4-0123456789abcdef/manifest.jsonl'  # a video no row keeps
+    s3util.put(b, orphan, b'{}\n')
+    r = s3util.vidx(['verify', url, '--catalog', cat])
+    check(r.rc == 0 and '0 problems' in r.stdout, 'verify: %s' % r.describe())
+    r = s3util.vidx(['du', url, '--catalog', cat, '--json'])
+    check(r.rc == 0, 'du: %s' % r.describe())
+    du = json.loads(r.stdout)
+    shard_keys = [k for k in s3util.keys(b, 'out/shards/') if 'users' not in k]
+    want = sum(len(s3util.get(b, k)) for k in shard_keys)
+    check(du['shards']['bytes'] == want + len(mine['out/shards/users.tar']) and
+          du['manifests']['files'] == 4 and du['catalog']['files'] == 1,
+          'du: %s (shards %d bytes)' % (du, want))
+    before = sorted(s3util.keys(b))
+    r = s3util.vidx(['gc', url, '--catalog', cat, '--dry-run', '--json'])
+    check(r.rc == 0 and json.loads(r.stdout)['files'] == [orphan[4:]],
+          'gc --dry-run: %s' % r.describe())
+    check(sorted(s3util.keys(b)) == before, 'gc --dry-run deleted something')
+    r = s3util.vidx(['gc', url, '--catalog', cat, '--json'])
+    rep = json.loads(r.stdout) if r.rc == 0 else {}
+    check(rep.get('files') == [orphan[4:]], 'gc: %s' % r.describe())
+    left = sorted(e['path'] for e in rep.get('left_alone', []))
+    check(left == sorted(['frames/notes.txt', 'shards/users.tar', 'users-file.txt'] +
+                         [k[4:] for k in shard_keys]), 'gc left alone: %s' % left)
+    check(sorted(s3util.keys(b)) == sorted(k for k in before if k != orphan),
+          'gc deleted more than the orphan: %s' % sorted(set(before) - set(s3util.keys(b))))
+    for k, v in mine.items():
+        check(s3util.get(b, k) == v, '%s changed or went' % k)
+    r = s3util.vidx(['verify', url, '--catalog', cat])
+    check(r.rc == 0, 'verify after gc: %s' % r.describe())
+    s3util.curl('DELETE', '%s/%s' % (b, shard_keys[0]))
+    r = s3util.vidx(['verify', url, '--catalog', cat, '--json'])
+    rep = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.rc == 1 and any(p['location'] == shard_keys[0][4:] and p['problem'] == 'missing'
+                            for p in rep.get('list', [])), 'verify, a shard deleted: %s' % r.describe())
+    other = common.new_out_dir('s3-outm-cat2')
+    r = s3util.vidx(['run', lib, '-o', url, '--catalog', other] + args)
+    check(r.rc == 12 and 'belongs to another vidx output' in r.stderr,
+          'a second catalog on the same prefix: %s' % r.describe())
+
+
+def test_out_bucket_files():
+    s3util.server()
+    b = s3util.bucket('outf')
+    lib = _library('s3-outf', 2)
+    args = ['--count', '4', '--audio', 'wav', '--jobs', '2']
+    local = common.new_out_dir('s3-outf-local')
+    r = common.run_vidx(['run', lib, '-o', local] + args)
+    check(r.rc == 0, 'the local run: %s' % r.describe())
+    want = {str(p.relative_to(local)): p.read_bytes()
+            for p in Path(local, 'frames').rglob('*') if p.is_file()}
+    check(len(want) == 2 * (4 + 2), 'the local run made %s' % sorted(want))
+    cat = common.new_out_dir('s3-outf-cat')
+    url = 's3://%s/out' % b
+    r = s3util.vidx(['run', lib, '-o', url, '--catalog', cat] + args)
+    check(r.rc == 0, 'the run into the bucket: %s' % r.describe())
+    got = sorted(k[4:] for k in s3util.keys(b, 'out/frames/'))
+    check(got == sorted(want), 'objects %s, local files %s' % (got, sorted(want)))
+    for rel, data in want.items():
+        check(s3util.get(b, 'out/' + rel) == data, '%s differs from the local run' % rel)
+    left = [p for p in Path(cat, 'frames').rglob('*') if p.is_file()]
+    check(left == [], 'files left in DIR: %s' % left)
+    r = s3util.vidx(['verify', url, '--catalog', cat])
+    check(r.rc == 0 and '0 problems' in r.stdout, 'verify: %s' % r.describe())
+    r = s3util.vidx(['run', lib, '-o', url, '--catalog', cat] + args)
+    check(r.rc == 0 and '2 skipped' in r.stderr, 'the second run: %s' % r.describe())
+    check(s3util.uploads(b) == [], 'uploads left open')

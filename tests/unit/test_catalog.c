@@ -178,7 +178,7 @@ static void test_meta_layout_schema(void **state)
     Fixture *f = *state;
     char v[16];
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "6"); /* a new catalog is current */
+    assert_string_equal(v, "7"); /* a new catalog is current */
     assert_int_equal(vidx__catalog_meta_get(f->cat, "layout", v, sizeof(v)), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
@@ -892,7 +892,7 @@ static int raw_sql(const Fixture *f, const char *sql)
     return ok ? 0 : -1;
 }
 
-/* A schema-4 catalog (no videos.device) is upgraded (to 6) when opened: old rows NULL, new ones
+/* A schema-4 catalog (no videos.device) is upgraded (to 7) when opened: old rows NULL, new ones
  * kept. */
 static void test_device_migration(void **state)
 {
@@ -906,7 +906,7 @@ static void test_device_migration(void **state)
     assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
                      0);
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "6");
+    assert_string_equal(v, "7");
     put_device(f->cat, "/in/b.mp4", "cpu (--hwaccel none)");
     Devices d = {0, {NULL, "cpu (--hwaccel none)", NULL}}; /* a's device went with the column */
     assert_int_equal(vidx__catalog_video_rows(f->cat, check_device, &d), 0);
@@ -937,7 +937,7 @@ static void labels_migration(Fixture *f, int from)
     assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
                      0);
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "6");
+    assert_string_equal(v, "7");
     VidxFrameRecord rec = {.index = 3, .time = 0.1, .width = 8, .height = 8, .dup_of = -1};
     CatalogFrame frame = {&rec, "frames/b/000003_100ms.jpg", -1, 0};
     CatalogLabel label = {0, "a car", "[\"car\"]", "m", 0.25, NULL};
@@ -969,6 +969,64 @@ static void test_labels_migration_from_5(void **state)
     labels_migration(*state, 5);
 }
 
+/* Schema 7: a bucket output's completed uploads, replaced by name; a snapshot of SQLite only. */
+static int cat_upload(void *opaque, const char *name, int64_t bytes, const char *etag)
+{
+    char *out = opaque;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s=%lld/%s;", name, (long long)bytes, etag);
+    return 0;
+}
+
+static void test_uploads(void **state)
+{
+    Fixture *f = *state;
+    char got[256] = "", path[128];
+    assert_int_equal(vidx__catalog_uploads(f->cat, cat_upload, got), 0);
+    assert_string_equal(got, ""); /* none yet */
+    assert_int_equal(vidx__catalog_upload_put(f->cat, "shards/000001.tar", 10240, "e1-2"), 0);
+    assert_int_equal(vidx__catalog_upload_put(f->cat, "frames/a-1/audio.wav", 44, "e0"), 0);
+    assert_int_equal(vidx__catalog_upload_put(f->cat, "shards/000001.tar", 20480, "e2-3"), 0);
+    assert_int_equal(vidx__catalog_uploads(f->cat, cat_upload, got), 0);
+    assert_string_equal(got, "frames/a-1/audio.wav=44/e0;shards/000001.tar=20480/e2-3;");
+    snprintf(path, sizeof(path), "%s/snap.db", f->dir);
+    if (f->ops == &vidx__catalog_postgres) {
+        assert_int_equal(vidx__catalog_snapshot(f->cat, path), VIDX_EUSAGE);
+        return;
+    }
+    assert_int_equal(vidx__catalog_snapshot(f->cat, path), 0);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT sum(bytes) FROM uploads", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), 20524);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_not_equal(vidx__catalog_snapshot(f->cat, path), 0); /* never over a file */
+}
+
+/* A schema-6 catalog (no uploads table): read-only it has none; opened for writing, upgraded. */
+static void test_uploads_migration(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    char v[16], got[256] = "";
+    vidx_catalog_close(&f->cat);
+    assert_int_equal(raw_sql(f, "DROP TABLE uploads"), 0);
+    assert_int_equal(raw_sql(f, "UPDATE meta SET value='6' WHERE key='schema'"), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    assert_int_equal(vidx__catalog_uploads(ro, cat_upload, got), 0);
+    assert_string_equal(got, "");
+    vidx_catalog_close(&ro);
+    assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
+                     0);
+    assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
+    assert_string_equal(v, "7");
+    assert_int_equal(vidx__catalog_upload_put(f->cat, "shards/000000.tar", 1, "e"), 0);
+}
+
 static int setup_pg(void **state)
 {
     return setup(state, &vidx__catalog_postgres);
@@ -996,6 +1054,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_labels_migration_from_4, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_labels_migration_from_5, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_uploads, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_uploads_migration, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),

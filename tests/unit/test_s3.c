@@ -18,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/internal.h"
 #include "net/s3.h"
+#include "store/s3out.h"
 
 static char bucket[64];
 
@@ -235,6 +237,77 @@ static void test_multipart(void **state)
     vidx__s3_close(&s3);
 }
 
+/* store/s3out.c over this server: the prefix's marker, which interrupted uploads are
+ * aborted (vidx's shard names only), a shard sent in whole parts while it grows and
+ * completed whole. */
+static void test_s3out(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vidx-s3out-XXXXXX", path[128], url[128], etag[128], *id[3];
+    const char *keys[3] = {"out/shards/000002.tar", "out/shards/users.tar", "out/frames/x"};
+    size_t n = (11 << 20) + 1234, got = 0;
+    int64_t bytes = 0;
+    int aborted = -1;
+    S3 *s3 = client();
+    S3Out *o = NULL, *other = NULL;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/shards", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    char *data = malloc(n), *back = malloc(200);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (char)(i * 7 + i / 4096);
+    snprintf(path, sizeof(path), "%s/shards/000001.tar", dir);
+    FILE *f = fopen(path, "wb");
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+    setenv("VIDX_S3_PART", "5242880", 1);
+    snprintf(url, sizeof(url), "s3://%s/out/", bucket);
+    assert_int_equal(vidx__s3out_open(&o, url, dir), 0);
+    assert_int_equal(vidx__s3out_claim(o, "id-a", 0), 0); /* unclaimed: made ours */
+    assert_int_equal(vidx__s3out_claim(o, "id-a", 0), 0);
+    assert_int_equal(vidx__s3out_open(&other, url, dir), 0);
+    assert_int_equal(vidx__s3out_claim(other, "id-b", 1), VIDX_ENOTOURS);
+    vidx__s3out_close(&other);
+    for (int i = 0; i < 3; i++) /* a killed run's, a user's under shards/, a user's elsewhere */
+        assert_int_equal(vidx__s3_mpu_start(s3, bucket, keys[i], &id[i]), 0);
+    assert_int_equal(vidx__s3out_abort_orphans(o, &aborted), 0);
+    assert_int_equal(aborted, 1);
+    Uploads u = {0};
+    assert_int_equal(vidx__s3_mpu_list(s3, bucket, "out/", on_upload, &u), 0);
+    assert_int_equal(u.n, 2);
+    assert_string_equal(u.keys[0], keys[2]);
+    assert_string_equal(u.keys[1], keys[1]);
+    assert_int_equal(vidx__s3out_grow(o, "shards/000001.tar", (5 << 20) - 1), 0); /* no part */
+    memset(&u, 0, sizeof(u));
+    assert_int_equal(vidx__s3_mpu_list(s3, bucket, "out/shards/0", on_upload, &u), 0);
+    assert_int_equal(u.n, 0);
+    assert_int_equal(vidx__s3out_grow(o, "shards/000001.tar", (10 << 20) + 5), 0); /* 2 parts */
+    assert_int_equal(vidx__s3_mpu_list(s3, bucket, "out/shards/0", on_upload, &u), 0);
+    assert_int_equal(u.n, 1);
+    assert_int_equal(vidx__s3out_complete(o, "shards/000001.tar", &bytes, etag), 0);
+    assert_int_equal(bytes, (int64_t)n);
+    assert_non_null(strstr(etag, "-3")); /* 5 MiB, 5 MiB, the rest */
+    assert_int_equal(
+        vidx__s3_get_range(s3, bucket, "out/shards/000001.tar", (5 << 20) - 100, 200, back, &got),
+        0);
+    assert_int_equal(got, 200);
+    assert_memory_equal(back, data + (5 << 20) - 100, 200);
+    vidx__s3out_close(&o);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(vidx__s3_mpu_abort(s3, bucket, keys[i], id[i]), 0);
+        free(id[i]);
+    }
+    free(id[0]);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/shards", dir);
+    rmdir(path);
+    rmdir(dir);
+    unsetenv("VIDX_S3_PART");
+    free(data);
+    free(back);
+    vidx__s3_close(&s3);
+}
+
 static void test_reader(void **state)
 {
     (void)state;
@@ -313,8 +386,8 @@ int main(void)
         cmocka_unit_test(test_credentials),
     };
     const struct CMUnitTest server[] = {
-        cmocka_unit_test(test_objects), cmocka_unit_test(test_multipart),
-        cmocka_unit_test(test_reader),
+        cmocka_unit_test(test_objects),      cmocka_unit_test(test_multipart),
+        cmocka_unit_test(test_reader),       cmocka_unit_test(test_s3out),
         cmocka_unit_test(test_wrong_secret), /* last: it changes the environment */
     };
     int failed = cmocka_run_group_tests_name("s3 parsers", local, NULL, NULL);

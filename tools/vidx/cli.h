@@ -154,6 +154,7 @@ int cmd_export(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_du(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 int cmd_enqueue(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_merge(int argc, char **argv);

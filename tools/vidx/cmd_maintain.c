@@ -14,7 +14,8 @@ enum { OPT_REPAIR = 600, OPT_JSON, OPT_DRY_RUN, OPT_WAIT, OPT_CATALOG };
 
 #define CATALOG_OPTION                                                                             \
     {                                                                                              \
-        "catalog", OPT_CATALOG, "URL", "OUT's PostgreSQL catalog (postgresql://...)"               \
+        "catalog", OPT_CATALOG, "URL",                                                             \
+            "OUT's PostgreSQL catalog (postgresql://...); OUT s3://...: its local DIR"             \
     }
 
 static const CliOption verify_options[] = {
@@ -82,7 +83,9 @@ int cmd_verify(int argc, char **argv)
     static const char usage[] =
         "usage: vidx verify OUT [--repair] [--json] [--catalog URL]\n\n"
         "Checks every frame and audio file the catalog names: present, right size, right\n"
-        "SHA-256. Exit 0 when all is well, 1 when problems were found.";
+        "SHA-256. Exit 0 when all is well, 1 when problems were found. OUT may be a bucket\n"
+        "output (s3://BUCKET/PREFIX --catalog DIR): every object the catalog names is\n"
+        "there with its recorded size and ETag (no SHA-256 read back; no --repair).";
     MaintArgs a = {0};
     char *report = NULL;
     int code;
@@ -205,4 +208,33 @@ int cmd_gc(int argc, char **argv)
         "it removed. Only names vidx\nmakes are touched: anything else, and every symbolic "
         "link, is left alone and listed.",
         gc_options, vidx_gc_at, print_gc);
+}
+
+int cmd_sync(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: vidx sync s3://BUCKET/PREFIX --catalog DIR\n\n"
+        "A bucket output (vidx run ... -o s3://BUCKET/PREFIX --catalog DIR): aborts the\n"
+        "uploads an interrupted run left, uploads the shards it closed but did not upload\n"
+        "(their videos are redone by the next run if DIR no longer has them), then uploads\n"
+        "a consistent copy of the catalog as PREFIX/catalog.db. Exit 0 done, 2 usage (not\n"
+        "a bucket output, or DIR is not its catalog), 12 the prefix is another output's,\n"
+        "13 a run is writing, 10 the bucket failed.";
+    static const CliOption opts[] = {
+        {"catalog", OPT_CATALOG, "DIR", "the local directory holding the output's catalog"},
+        {NULL, 0, NULL, NULL},
+    };
+    MaintArgs a = {0};
+    int code;
+    const char *out = parse(argc, argv, usage, opts, &a, &code);
+    if (!out)
+        return code;
+    int ret = vidx_sync(out, a.catalog);
+    if (ret < 0) {
+        if (ret != VIDX_ENOTOURS && ret != VIDX_ELOCKED && ret != VIDX_EUSAGE) /* explained */
+            cli_error(out, "sync failed: %s", vidx_strerror(ret));
+        return cli_exit_code(ret, 0);
+    }
+    printf("%s: catalog uploaded from %s\n", out, a.catalog);
+    return CLI_EXIT_OK;
 }

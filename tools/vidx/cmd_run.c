@@ -56,7 +56,9 @@ static const CliOption run_own_options[] = {
     {"audio-files", OPT_AUDIO_FILES, NULL, "also take audio-only files, for their audio (--audio)"},
     {"wait", OPT_WAIT, NULL, "another vidx is writing to OUT: wait for it instead of exiting"},
     {"catalog", OPT_CATALOG, "URL",
-     "PostgreSQL catalog (postgresql://...) instead of OUT/catalog.db"},
+     "PostgreSQL catalog (postgresql://...) instead of OUT/catalog.db; with -o s3://: the local "
+     "directory for "
+     "the catalog and the shards being uploaded (required)"},
     {"shard", OPT_SHARD, "I/N", "only this shard of the videos (auto: from Slurm or Kubernetes)"},
     {"jsonl", OPT_JSONL, NULL, "one JSON result per video on stdout, nothing else (pipes)"},
     {"gpu-sessions", OPT_GPU_SESSIONS, "N",
@@ -170,7 +172,8 @@ int cmd_run(int argc, char **argv)
 {
     static const char usage[] =
         "usage: vidx run INPUT... -o OUT [sampling options] [--audio wav|flac] [--jobs N]\n"
-        "                [--catalog URL]\n\n"
+        "                [--catalog URL]\n"
+        "       vidx run INPUT... -o s3://BUCKET/PREFIX --catalog DIR [--layout shards] ...\n\n"
         "INPUT: files, directories (recursive), @list.txt, - (paths on stdin), http(s) URLs.\n"
         "Walks skip hidden entries, symlinks (see --follow-symlinks) and files that are not\n"
         "video (photos, audio, documents: counted in the summary). A file is one video\n"
@@ -178,6 +181,8 @@ int cmd_run(int argc, char **argv)
         "Per video: frames (as vidx frames) in OUT/frames/<key>/ and optional audio; the\n"
         "catalog in OUT/catalog.db. Re-running the same command only does what is missing.\n"
         "OUT must be new, empty or a vidx output, apart from the inputs; one run at a time.\n"
+        "OUT may be a bucket (s3://BUCKET/PREFIX): DIR is then a local output whose shards\n"
+        "are uploaded as they fill, and its catalog at the end (vidx sync; docs/CLOUD.md).\n"
         "--shard I/N takes only the videos whose hash of their path is I mod N (auto: the\n"
         "Slurm array task or Kubernetes Indexed Job pod); vidx merge combines the OUTs.\n"
         "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 11 stopped by the\n"

@@ -115,6 +115,12 @@ static void print_status_text(const char *text)
         printf("labels: %lld frames, %lld failed\n",
                (long long)json_integer_value(json_object_get(v, "frames")),
                (long long)json_integer_value(json_object_get(v, "failed")));
+    if ((v = json_object_get(o, "bucket")))
+        printf("bucket %s: %lld shards uploaded, %lld pending (vidx sync or the next run "
+               "uploads them; their videos count as done then)\n",
+               json_string_value(json_object_get(v, "url")),
+               (long long)json_integer_value(json_object_get(v, "uploaded")),
+               (long long)json_integer_value(json_object_get(v, "pending")));
     json_array_foreach(json_object_get(o, "failures"), i, v)
     {
         const char *cls = json_string_value(json_object_get(v, "class"));

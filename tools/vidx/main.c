@@ -25,6 +25,7 @@ static const Command commands[] = {
     {"verify", cmd_verify, "check an output directory against its catalog"},
     {"du", cmd_du, "space used by an output directory, by kind"},
     {"gc", cmd_gc, "remove files no catalog row points at"},
+    {"sync", cmd_sync, "upload a bucket output's pending shards and its catalog"},
     {"enqueue", cmd_enqueue, "add videos to a cluster's work queue (PostgreSQL)"},
     {"worker", cmd_worker, "process videos from the work queue, on any number of machines"},
     {"merge", cmd_merge, "combine the outputs of several runs (sharded runs) into one"},
