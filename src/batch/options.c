@@ -8,7 +8,9 @@
  * stored content-addressed in OUT/objects/ instead of per video), manifest and
  * scenes (shots and scenes.json), transcribe (the transcript; not its backend),
  * label (frame labels; not the endpoint, model or prompt: docs/CLOUD.md),
- * per_scene and per_scene_pick (sampling by shot), and
+ * per_scene and per_scene_pick (sampling by shot), transcode (the contents
+ * of the presets, not their names or files: batch/transcode_stage.h) and
+ * no_frames, and
  * hwaccel (the GPU's scaling is within a tolerance of the CPU's, not identical;
  * where a video actually ran is recorded per video, videos.device).
  * Not in it, because they never change what a finished video's output is:
@@ -35,6 +37,7 @@
 #include <jansson.h>
 
 #include "batch/inputs.h"
+#include "batch/transcode_stage.h"
 
 #define INT_FIELD(fname, expr)                                                                     \
     static int put_##fname(const VidxRunSettings *s, char *buf, size_t size)                       \
@@ -82,6 +85,20 @@ INT_FIELD(label, s->job.label)
 INT_FIELD(per_scene, s->job.per_scene)
 INT_FIELD(per_scene_pick, s->job.per_scene_pick)
 INT_FIELD(hwaccel, s->job.sampler.hwaccel)
+INT_FIELD(no_frames, s->no_frames)
+
+static int put_transcode(const VidxRunSettings *s, char *buf, size_t size)
+{
+    vidx__tc_stage_hash(s->transcode, buf, size);
+    return (int)strlen(buf);
+}
+
+/* A queue's options set never holds presets (vidx enqueue refuses them). */
+static int set_transcode(VidxRunSettings *s, const char *text)
+{
+    s->transcode = NULL;
+    return *text ? VIDX_EUSAGE : 0;
+}
 
 static int put_fps(const VidxRunSettings *s, char *buf, size_t size)
 {
@@ -145,6 +162,8 @@ static const OptionField fields[] = {
     NEW(per_scene),
     NEW(per_scene_pick),
     NEW(hwaccel),
+    NEW(transcode),
+    NEW(no_frames),
 };
 
 const OptionField *vidx__option_fields(size_t *n)

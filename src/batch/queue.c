@@ -519,6 +519,11 @@ int vidx_enqueue(const char *const *inputs, size_t n, const VidxRunSettings *cal
                                   "vidx run (or vidx slurm without --queue)");
         return VIDX_EUSAGE;
     }
+    if ((s.transcode && *s.transcode) || s.no_frames) { /* preset files are not in the queue */
+        vidx__log(VIDX_LOG_ERROR, "--transcode is not supported with the work queue yet; use "
+                                  "vidx run (or vidx slurm without --queue)");
+        return VIDX_EUSAGE;
+    }
     if (s.dedup_exact) { /* workers would share content-addressed names: one's undo is another's
                             loss */
         vidx__log(VIDX_LOG_ERROR, "--dedup-exact is not supported with the work queue (workers "

@@ -211,7 +211,9 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, cons
                       .scratch = scratch,
                       .shard = r->shard_slots ? w->shard : NULL,
                       .tar_end = res->tar_end,
-                      .audio_name = res->audio_path};
+                      .audio_name = res->audio_path,
+                      .renditions = res->renditions,
+                      .n_renditions = res->n_renditions};
     p->task = w->task;
     vidx__queue_video(r, w->task, v);
     p->v = *v;

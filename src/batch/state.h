@@ -11,6 +11,7 @@
 
 #include "batch/commit.h"
 #include "core/internal.h"
+#include "transcode/preset.h"
 
 typedef struct Task {
     const char *path;
@@ -58,6 +59,8 @@ typedef struct Run {
     double t0;
     int lock_fd;          /* OUT's one-writer lock (store/outdir.h) */
     int64_t other_shards; /* inputs left to other shards (--shard) */
+    TcPreset *presets;    /* the transcode stage's (batch/transcode_stage.h), or NULL */
+    int n_presets;
 } Run;
 
 /* Scratch directory of a task. */

@@ -358,6 +358,24 @@ static void status_failure(void *opaque, const char *path, const char *status,
                                     "class", error_class, "error", error, "attempts", attempts));
 }
 
+/* Labels and renditions in vidx status, when there are any. */
+static int status_extras(VidxCatalog *c, json_t *root)
+{
+    int64_t labelled, failed, videos, files, bytes;
+    if (c->ops->label_counts(c->b, &labelled, &failed) < 0 ||
+        c->ops->rendition_counts(c->b, &videos, &files, &bytes) < 0)
+        return VIDX_ECATALOG;
+    if (labelled) /* frames with a label row, and those whose row is an error (refused, ...) */
+        json_object_set_new(
+            root, "labels",
+            json_pack("{s:I, s:I}", "frames", (json_int_t)labelled, "failed", (json_int_t)failed));
+    if (files) /* the transcode stage's outputs (master playlists not counted) */
+        json_object_set_new(root, "renditions",
+                            json_pack("{s:I, s:I, s:I}", "videos", (json_int_t)videos, "files",
+                                      (json_int_t)files, "bytes", (json_int_t)bytes));
+    return 0;
+}
+
 int vidx_catalog_status_json(VidxCatalog *c, char **json)
 {
     StatusJson s = {json_object(), json_array(), 0, 0};
@@ -372,13 +390,8 @@ int vidx_catalog_status_json(VidxCatalog *c, char **json)
         goto done;
     json_object_set_new(root, "videos", json_integer(s.total));
     json_object_set_new(root, "frames", json_integer(s.frames));
-    int64_t labelled, failed;
-    if (c->ops->label_counts(c->b, &labelled, &failed) < 0)
+    if (status_extras(c, root) < 0)
         goto done;
-    if (labelled) /* frames with a label row, and those whose row is an error (refused, ...) */
-        json_object_set_new(
-            root, "labels",
-            json_pack("{s:I, s:I}", "frames", (json_int_t)labelled, "failed", (json_int_t)failed));
     if (c->ops->queue && vidx__queue_status_json(c, root) < 0)
         goto done;
     char *text = json_dumps(root, JSON_INDENT(2));

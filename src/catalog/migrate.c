@@ -35,6 +35,12 @@
  * error, per frame), the same way: made by each implementation's open, the
  * version recorded here. A reader of an older catalog opened read-only finds
  * no labels table and reports none (VidxCatalogOps.label_counts).
+ *
+ * Schema 8 adds the renditions table (vidx run --transcode: per video, each
+ * output of each preset under OUT/transcode/<key>/), the same way; a reader
+ * of an older catalog finds none (VidxCatalogOps.rendition_counts, the
+ * locations verify checks). Schema 7 is another change made alongside this
+ * one; an upgrade from 6 records 8 directly, like every step after 2.
  */
 #include "catalog/migrate.h"
 

@@ -423,7 +423,7 @@ def test_catalog_migration():
             % end_event(r).get('done'))
     con = sqlite3.connect(str(out / 'catalog.db'))
     schema = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-    F.check(schema is not None and str(schema[0]) == '6', 'meta schema %s, expected 6' % (schema,))
+    F.check(schema is not None and str(schema[0]) == '8', 'meta schema %s, expected 8' % (schema,))
     # a catalog from a newer vidx is refused, untouched
     with con:
         con.execute("UPDATE meta SET value='7' WHERE key='schema'")

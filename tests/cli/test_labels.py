@@ -371,5 +371,5 @@ def test_labels_schema_upgrade():
         schema = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         n = con.execute('SELECT count(*) FROM labels WHERE caption IS NOT NULL').fetchone()
         con.close()
-        F.check(schema == ('6',) and n == (2,), 'from %d: schema %r, labels %r' % (old, schema, n))
+        F.check(schema == ('8',) and n == (2,), 'from %d: schema %r, labels %r' % (old, schema, n))
     F.raise_if_any()
