@@ -173,6 +173,8 @@ CHANGES = {
     'per_scene': ([], ['--per-scene', '2']),
     'per_scene_pick': (['--per-scene', '2'], ['--per-scene', '2', '--per-scene-pick', 'first']),
     'hwaccel': ([], ['--hwaccel', 'none']),
+    'transcode': ([], ['--transcode', 'proxy']),
+    'no_frames': (['--transcode', 'proxy'], ['--transcode', 'proxy', '--no-frames']),
 }
 
 
