@@ -457,6 +457,11 @@ int vidx_work(const char *out, const VidxRunSettings *caller, VidxRunSummary *su
                                   "lease > 0 and at least one attempt");
         return VIDX_EUSAGE;
     }
+    if ((set.transcode && *set.transcode) || set.no_frames) { /* the queue says what to make */
+        vidx__log(VIDX_LOG_ERROR, "--transcode is not supported with the work queue yet; use "
+                                  "vidx run");
+        return VIDX_EUSAGE;
+    }
     set.retry = 1; /* a queued video is to be done, whatever an earlier run recorded */
     signal(SIGPIPE, SIG_IGN);
     if (gethostname(q.host, sizeof(q.host) - 1) < 0)
