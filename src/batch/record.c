@@ -155,8 +155,9 @@ static int store_failed(const Run *r, const Task *t, int err)
                   t->path, vidx_strerror(VIDX_ELEASE));
         return VIDX_ELEASE;
     }
-    vidx__log(VIDX_LOG_ERROR, "%s: storing the frames failed: %s; stopping", t->path,
-              vidx_strerror(err));
+    const char *why = vidx_error_detail(err);
+    vidx__log(VIDX_LOG_ERROR, "%s: storing its outputs failed: %s; stopping", t->path,
+              *why ? why : vidx_strerror(err));
     return err;
 }
 

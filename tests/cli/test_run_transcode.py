@@ -12,9 +12,11 @@ isolation, crash safety. Outputs are checked with ffprobe, against the catalog's
                          names the rungs; status counts them; verify finds no problem; a user's
                          files in OUT (top level and under transcode/) survive every step; the
                          same command again skips every video and touches no rendition; an
-                         edited preset file redoes the good videos (new bytes), the bad ones stay
-                         skipped; a run with only proxy (--no-frames) leaves the ladder's folders
-                         to gc, which removes them and nothing of the user's
+                         edited preset file redoes every video (new bytes; the bad ones fail again);
+                         a proxy-only --no-frames rerun replaces each video's outputs
+                         (ladders and frames go); gc removes a preset folder no row points at and
+                         nothing of the user's; a user's file in a video's rendition folder makes
+                         its redo refused (exit 12, folder named), the file kept
   run_transcode_kill     the supervisor SIGKILLed after staging a video's renditions (before
                          its catalog commit: VIDX_FAULT die=store:1) and after the group's
                          sync (die=sync:2): no row points at a missing file; the same command
@@ -233,6 +235,13 @@ def test_run_transcode_stage():
             (key / 'stale' / 'keep.txt').read_text() == 'mine too', "the user's files changed")
     v = vidx(['verify', out, '--json'])
     F.check(v.rc == 0 and json.loads(v.stdout)['problems'] == 0, 'verify at the end: %s' % v.describe())
+    # a user's file inside a video's rendition folder: redoing that video is refused (exit 12,
+    # the folder named), the file is kept
+    (key / 'proxy' / 'edit.txt').write_text('my edit')
+    r = vidx(['run'] + good + ['-o', out, '--jobs', '2', '--progress', 'none', '--transcode', 'proxy'])
+    F.check(r.rc == 12 and str(key) in r.stderr and 'did not make' in r.stderr,
+            "a user's file in a rendition folder: %s" % r.describe())
+    F.check((key / 'proxy' / 'edit.txt').read_text() == 'my edit', "the user's file changed")
     F.raise_if_any()
 
 
