@@ -426,11 +426,11 @@ def test_catalog_migration():
     F.check(schema is not None and str(schema[0]) == '8', 'meta schema %s, expected 8' % (schema,))
     # a catalog from a newer vidx is refused, untouched
     with con:
-        con.execute("UPDATE meta SET value='7' WHERE key='schema'")
+        con.execute("UPDATE meta SET value='9' WHERE key='schema'")
     con.close()
     snap = (out / 'catalog.db').read_bytes()
     r = run_json(['in', '-o', out], cwd=w)
-    F.check(r.rc == 10 and 'schema 7' in r.stderr, 'schema 7: exit %s, expected 10 naming the schema\n  %s'
+    F.check(r.rc == 10 and 'schema 9' in r.stderr, 'schema 9: exit %s, expected 10 naming the schema\n  %s'
             % (r.rc, r.describe()))
     F.check((out / 'catalog.db').read_bytes() == snap, 'the newer catalog was modified')
     F.raise_if_any()
