@@ -22,6 +22,11 @@ isolation, crash safety. Outputs are checked with ffprobe, against the catalog's
                          sync (die=sync:2): no row points at a missing file; the same command
                          again completes; verify finds no problem and no rendition folder is
                          left that no row points at
+  run_transcode_postgres the same stage with a PostgreSQL catalog (--catalog): the renditions
+                         rows agree with the files (ffprobe), status counts them, verify finds no
+                         problem, then one missing: verify names it, --repair forgets the video
+                         and removes its renditions, the rerun redoes only it; gc removes an
+                         unreferenced preset folder
   run_transcode_usage    --no-frames alone, an unknown preset, a bad preset file, two presets
                          of one name, --no-frames with shards: exit 2, nothing written
 """
@@ -302,4 +307,50 @@ def test_run_transcode_usage():
         r = vidx(['run', clip, '-o', out, '--progress', 'none'] + args)
         F.check(r.rc == 2 and words in r.stderr, '%r: expected exit 2 and %r: %s' % (args, words, r.describe()))
         F.check(not out.exists(), '%r: OUT was created' % args)
+    F.raise_if_any()
+
+
+def test_run_transcode_postgres():
+    url = common.pg_database('transcode')
+    d = common.new_out_dir('rtp_in')
+    d.mkdir(parents=True)
+    clips = [d / ('c%d.mp4' % i) for i in range(3)]
+    for c in clips:
+        gen_clip(c, seconds=1, size='160x120')
+    out = common.new_out_dir('rtp_out')
+    cmd = ['run'] + clips + ['-o', out, '--catalog', url, '--jobs', '2', '--count', '1',
+                             '--progress', 'none', '--transcode', 'proxy']
+    F = Failures('transcode stage, PostgreSQL')
+    r = vidx(cmd)
+    check(r.rc == 0, 'first run: %s' % r.describe())
+    def rows():
+        e = vidx(['export', out, '--catalog', url, '--table', 'renditions'])
+        check(e.rc == 0, 'export: %s' % e.describe())
+        return [json.loads(l) for l in e.stdout.splitlines() if l.strip()]
+    first = rows()
+    for c in clips:
+        check_renditions(F, out, first, c, ['proxy'])
+    st = vidx(['status', out, '--catalog', url, '--json'])
+    F.check(st.rc == 0 and json.loads(st.stdout).get('renditions', {}).get('files') == 3,
+            'status: %s' % st.describe())
+    v = vidx(['verify', out, '--catalog', url, '--json'])
+    F.check(v.rc == 0 and json.loads(v.stdout)['problems'] == 0, 'verify: %s' % v.describe())
+    victim = first[0]
+    (out / victim['path']).unlink()
+    v = vidx(['verify', out, '--catalog', url, '--json'])
+    F.check(v.rc == 1 and victim['path'] in v.stdout, 'verify of a missing rendition: %s' % v.describe())
+    v = vidx(['verify', out, '--catalog', url, '--repair', '--json'])
+    F.check(v.rc == 1 and not (out / victim['path']).parent.exists(),
+            'verify --repair: %s' % v.describe())
+    F.check(victim['video'] not in [x['video'] for x in rows()], 'the repaired video kept its rows')
+    r = vidx(cmd)
+    F.check(r.rc == 0 and '1 ok' in r.stderr and '2 skipped' in r.stderr, 'rerun: %s' % r.describe())
+    for c in clips:
+        check_renditions(F, out, rows(), c, ['proxy'])
+    stale = (out / victim['path']).parent.parent / 'stale'
+    stale.mkdir()
+    (stale / 'proxy.mp4').write_bytes(b'left by an abandoned run')
+    g = vidx(['gc', out, '--catalog', url, '--json'])
+    F.check(g.rc == 0 and not (stale / 'proxy.mp4').exists(), 'gc: %s' % g.describe())
+    F.check(len(list((out / 'transcode').glob('*/proxy/proxy.mp4'))) == 3, 'gc removed a proxy')
     F.raise_if_any()
