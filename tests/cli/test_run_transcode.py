@@ -19,9 +19,10 @@ isolation, crash safety. Outputs are checked with ffprobe, against the catalog's
                          its redo refused (exit 12, folder named), the file kept
   run_transcode_kill     the supervisor SIGKILLed after staging a video's renditions (before
                          its catalog commit: VIDX_FAULT die=store:1) and after the group's
-                         sync (die=sync:2): no row points at a missing file; the same command
-                         again completes; verify finds no problem and no rendition folder is
-                         left that no row points at
+                         sync (die=sync:2), and the whole run (supervisor and workers) killed
+                         while a worker is writing HLS segments: no row points at a missing
+                         file; the same command again completes; verify finds no problem and no
+                         rendition folder is left that no row points at
   run_transcode_postgres the same stage with a PostgreSQL catalog (--catalog): the renditions
                          rows agree with the files (ffprobe), status counts them, verify finds no
                          problem, then one missing: verify names it, --repair forgets the video
@@ -35,6 +36,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import time
 
 import common
 from common import FFMPEG, FFPROBE, Failures, check, fail
@@ -286,6 +288,30 @@ def test_run_transcode_kill():
         F.check(unreferenced(out) == [], '%s: folders no row points at: %r' % (point, unreferenced(out)))
         F.check(not list((out / '.scratch').rglob('*')) if (out / '.scratch').exists() else True,
                 '%s: scratch left behind' % point)
+    # the whole process group killed while a worker writes segments in its scratch
+    longer = d / 'longer.mp4'
+    gen_clip(longer, seconds=20, size='640x480')
+    out = common.new_out_dir('rtk_mid')
+    cmd = ['run'] + good + [longer, '-o', out, '--jobs', '2', '--count', '1', '--progress', 'none',
+                            '--transcode', 'proxy,%s' % ladder]
+    p = subprocess.Popen([str(common.vidx_bin())] + [str(a) for a in cmd], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and p.poll() is None and \
+            not list(out.glob('.scratch/longer*/transcode/small-ladder/240p/seg_*.m4s')):
+        time.sleep(0.05)
+    F.check(p.poll() is None, 'the run ended before a segment was seen in scratch')
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    for (path,) in catalog_rows(out, 'SELECT path FROM renditions'):
+        F.check((out / path).is_file(), 'mid-run kill: a row points at missing %s' % path)
+    F.check(not list(out.glob('transcode/longer*')), 'mid-run kill: the killed video has renditions')
+    r = vidx(cmd)
+    F.check(r.rc == 0, 'mid-run kill: the rerun: %s' % r.describe())
+    check_renditions(F, out, export(out, 'renditions'), longer, ['proxy', 'small-ladder'])
+    v = vidx(['verify', out, '--json'])
+    F.check(v.rc == 0 and json.loads(v.stdout)['problems'] == 0, 'mid-run kill: verify: %s' % v.describe())
+    F.check(unreferenced(out) == [], 'mid-run kill: folders no row points at: %r' % unreferenced(out))
     F.raise_if_any()
 
 
