@@ -248,6 +248,11 @@ int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t
     return c->ops->shards(c->b, fn, opaque);
 }
 
+int vidx__catalog_rendition_counts(VidxCatalog *c, int64_t *videos, int64_t *files, int64_t *bytes)
+{
+    return c->ops->rendition_counts(c->b, videos, files, bytes);
+}
+
 int vidx__catalog_is_empty(VidxCatalog *c)
 {
     return c->ops->is_empty(c->b);
@@ -363,7 +368,7 @@ static int status_extras(VidxCatalog *c, json_t *root)
 {
     int64_t labelled, failed, videos, files, bytes;
     if (c->ops->label_counts(c->b, &labelled, &failed) < 0 ||
-        c->ops->rendition_counts(c->b, &videos, &files, &bytes) < 0)
+        vidx__catalog_rendition_counts(c, &videos, &files, &bytes) < 0)
         return VIDX_ECATALOG;
     if (labelled) /* frames with a label row, and those whose row is an error (refused, ...) */
         json_object_set_new(

@@ -140,6 +140,9 @@ int vidx__catalog_meta_add(VidxCatalog *c, const char *key, const char *value);
 /* Records the output's layout on first use; VIDX_EUSAGE if it already has another. */
 int vidx__catalog_layout(VidxCatalog *c, const char *layout);
 
+/* Videos with renditions (--transcode), renditions but master playlists, their bytes. */
+int vidx__catalog_rendition_counts(VidxCatalog *c, int64_t *videos, int64_t *files, int64_t *bytes);
+
 /* Calls fn for every shard with its committed size. */
 int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t), void *opaque);
 

@@ -29,7 +29,8 @@ isolation, crash safety. Outputs are checked with ffprobe, against the catalog's
                          and removes its renditions, the rerun redoes only it; gc removes an
                          unreferenced preset folder
   run_transcode_usage    --no-frames alone, an unknown preset, a bad preset file, two presets
-                         of one name, --no-frames with shards: exit 2, nothing written
+                         of one name, --no-frames with shards: exit 2, nothing written; vidx merge
+                         of a part with renditions: exit 2 (not carried yet), DEST not made
 """
 import json
 import os
@@ -333,6 +334,12 @@ def test_run_transcode_usage():
         r = vidx(['run', clip, '-o', out, '--progress', 'none'] + args)
         F.check(r.rc == 2 and words in r.stderr, '%r: expected exit 2 and %r: %s' % (args, words, r.describe()))
         F.check(not out.exists(), '%r: OUT was created' % args)
+    part, dest = d / 'part', d / 'dest'
+    r = vidx(['run', clip, '-o', part, '--progress', 'none', '--transcode', 'proxy'])
+    F.check(r.rc == 0, 'the part: %s' % r.describe())
+    r = vidx(['merge', '-o', dest, part])
+    F.check(r.rc == 2 and 'renditions' in r.stderr and not dest.exists(),
+            'merge of a part with renditions: %s' % r.describe())
     F.raise_if_any()
 
 
