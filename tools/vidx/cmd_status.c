@@ -117,7 +117,7 @@ static void print_status_text(const char *text)
                (long long)json_integer_value(json_object_get(v, "frames")),
                (long long)json_integer_value(json_object_get(v, "failed")));
     if ((v = json_object_get(o, "renditions")))
-        printf("renditions: %lld of %lld videos, %lld bytes\n",
+        printf("renditions: %lld files of %lld videos, %lld bytes\n",
                (long long)json_integer_value(json_object_get(v, "files")),
                (long long)json_integer_value(json_object_get(v, "videos")),
                (long long)json_integer_value(json_object_get(v, "bytes")));
