@@ -92,7 +92,12 @@ int vidx__is_blob_name(const char *dir, const char *name)
            name[64] == '.' && !strncmp(name, dir, 2);
 }
 
-int vidx__remove_video_dir(const char *path)
+/*
+ * Removes the regular files under path whose names name_ok accepts, and the
+ * folders (depth levels below path, never one whose name starts with '.')
+ * that this empties, then path itself when empty. Returns the entries left.
+ */
+static int remove_named(const char *path, int depth, int (*name_ok)(const char *))
 {
     char p[PATH_MAX];
     struct dirent *e;
@@ -104,15 +109,22 @@ int vidx__remove_video_dir(const char *path)
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        if (snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >= (int)sizeof(p) ||
-            lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || !vidx__is_video_file_name(e->d_name) ||
-            unlink(p) < 0)
+        if (snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >= (int)sizeof(p) || lstat(p, &st) < 0)
+            left++;
+        else if (S_ISDIR(st.st_mode))
+            left += depth <= 0 || e->d_name[0] == '.' || remove_named(p, depth - 1, name_ok) != 0;
+        else if (!S_ISREG(st.st_mode) || !name_ok(e->d_name) || unlink(p) < 0)
             left++;
     }
     closedir(d);
     if (left == 0 && rmdir(path) < 0 && errno != ENOENT)
         left++;
     return left;
+}
+
+int vidx__remove_video_dir(const char *path)
+{
+    return remove_named(path, 0, vidx__is_video_file_name);
 }
 
 int vidx__is_segment_name(const char *name)
@@ -142,32 +154,7 @@ int vidx__is_rendition_file_name(const char *name)
            vidx__is_sprite_name(name) || (n > 4 && name[0] != '.' && !strcmp(name + n - 4, ".mp4"));
 }
 
-static int remove_renditions(const char *path, int depth)
-{
-    char p[PATH_MAX];
-    struct dirent *e;
-    struct stat st;
-    int left = 0;
-    DIR *d = opendir(path);
-    if (!d)
-        return errno == ENOENT ? 0 : -errno;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if (snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >= (int)sizeof(p) || lstat(p, &st) < 0)
-            left++;
-        else if (S_ISDIR(st.st_mode))
-            left += depth >= 3 || e->d_name[0] == '.' || remove_renditions(p, depth + 1) != 0;
-        else if (!S_ISREG(st.st_mode) || !vidx__is_rendition_file_name(e->d_name) || unlink(p) < 0)
-            left++;
-    }
-    closedir(d);
-    if (left == 0 && rmdir(path) < 0 && errno != ENOENT)
-        left++;
-    return left;
-}
-
 int vidx__remove_rendition_tree(const char *path)
 {
-    return remove_renditions(path, 0);
+    return remove_named(path, 3, vidx__is_rendition_file_name);
 }
