@@ -119,9 +119,13 @@ static void transcode_task(const WorkerConfig *cfg, WorkerCtx *ctx, const WireTa
 {
     if (!cfg->n_presets || res->status)
         return;
-    if (cfg->run->no_frames) { /* the job did not run: the transcode opens the input */
+    if (cfg->run->no_frames) { /* the job did not run: its start (the timeout) is said here */
+        VidxSource *src = NULL;
+        VidxVideoInfo none = {.duration = -1};
         vidx__mkdirs(task->scratch);
-        on_start(ctx, &(VidxVideoInfo){.duration = -1});
+        vidx_source_open(&src, task->path, &ctx->job.source); /* a failure: the transcode's */
+        on_start(ctx, src ? vidx_source_video_info(src) : &none);
+        vidx_source_close(&src);
     } else if (res->probe_json && !strstr(res->probe_json, "\"video\""))
         return;
     VidxSourceSettings src = ctx->job.source;
