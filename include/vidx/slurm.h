@@ -50,7 +50,9 @@ typedef struct VidxSlurmSettings {
     const char *const *sbatch_args;
     size_t n_sbatch_args;
     /** Static shards: more arguments of the `vidx run` each task runs (its sampling
-     * and output options), shell-quoted after the others. */
+     * and output options); queue mode: of the `vidx worker` each task runs (its own
+     * options: the recogniser's, the label endpoint's; never sampling options, which
+     * the queue holds). Shell-quoted after the others. */
     const char *const *run_args;
     size_t n_run_args;
     /** Queue mode with inputs: the job settings the inputs are enqueued with

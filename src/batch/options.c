@@ -7,7 +7,9 @@
  * rate, channels, audio_stream), stream, dedup (perceptual threshold), dedup_exact (frames
  * stored content-addressed in OUT/objects/ instead of per video), manifest and
  * scenes (shots and scenes.json), transcribe (the transcript; not its backend),
- * label (frame labels; not the endpoint, model or prompt: docs/CLOUD.md),
+ * label and what shapes a label: label_model, label_prompt, label_size and
+ * label_quality (the image sent) -- while labelling, not the endpoint's URL,
+ * key, concurrency, timeouts or retries (where to ask and how patiently),
  * per_scene and per_scene_pick (sampling by shot), transcode (the contents
  * of the presets, not their names or files: batch/transcode_stage.h) and
  * no_frames, and
@@ -44,9 +46,10 @@
     {                                                                                              \
         return snprintf(buf, size, "%d", (int)(expr));                                             \
     }                                                                                              \
-    static int set_##fname(VidxRunSettings *s, const char *text)                                   \
+    static int set_##fname(VidxRunSettings *s, OptionArrays *a, const char *text)                  \
     {                                                                                              \
         long v;                                                                                    \
+        (void)a;                                                                                   \
         if (parse_int(text, &v) < 0)                                                               \
             return VIDX_EUSAGE;                                                                    \
         (expr) = (int)v;                                                                           \
@@ -89,13 +92,15 @@ INT_FIELD(no_frames, s->no_frames)
 
 static int put_transcode(const VidxRunSettings *s, char *buf, size_t size)
 {
-    vidx__tc_stage_hash(s->transcode, buf, size);
-    return (int)strlen(buf);
+    char h[32];
+    vidx__tc_stage_hash(s->transcode, h, sizeof(h));
+    return snprintf(buf, size, "%s", h);
 }
 
 /* A queue's options set never holds presets (vidx enqueue refuses them). */
-static int set_transcode(VidxRunSettings *s, const char *text)
+static int set_transcode(VidxRunSettings *s, OptionArrays *a, const char *text)
 {
+    (void)a;
     s->transcode = NULL;
     return *text ? VIDX_EUSAGE : 0;
 }
@@ -105,11 +110,110 @@ static int put_fps(const VidxRunSettings *s, char *buf, size_t size)
     return snprintf(buf, size, "%.9g", s->job.sampler.fps);
 }
 
-static int set_fps(VidxRunSettings *s, const char *text)
+static int set_fps(VidxRunSettings *s, OptionArrays *a, const char *text)
 {
     char *end;
+    (void)a;
     s->job.sampler.fps = strtod(text, &end);
     return end == text || *end ? VIDX_EUSAGE : 0;
+}
+
+/* ---- what shapes a label (only while labelling: otherwise the defaults) ---- */
+
+static const VidxLabelSettings *label_of(const VidxRunSettings *s, VidxLabelSettings *def)
+{
+    vidx_label_default_settings(def);
+    return s->job.label && s->job.label_settings ? s->job.label_settings : def;
+}
+
+static int put_label_model(const VidxRunSettings *s, char *buf, size_t size)
+{
+    VidxLabelSettings d;
+    const char *m = label_of(s, &d)->model;
+    return snprintf(buf, size, "%s", m ? m : "");
+}
+
+static int put_label_prompt(const VidxRunSettings *s, char *buf, size_t size)
+{
+    VidxLabelSettings d;
+    const char *p = label_of(s, &d)->prompt;
+    return snprintf(buf, size, "%s", p ? p : "");
+}
+
+static int put_label_size(const VidxRunSettings *s, char *buf, size_t size)
+{
+    VidxLabelSettings d;
+    return snprintf(buf, size, "%d", label_of(s, &d)->max_side);
+}
+
+static int put_label_quality(const VidxRunSettings *s, char *buf, size_t size)
+{
+    VidxLabelSettings d;
+    return snprintf(buf, size, "%d", label_of(s, &d)->quality);
+}
+
+/*
+ * A queue's options set read back: the labeller is the worker's own (its URL,
+ * key, concurrency...) with these fields from the set, in a copy held by a.
+ * Without labelling settings of the worker's there is nothing to apply them to
+ * (the session refuses an options set that labels: the worker needs --label-url).
+ */
+static VidxLabelSettings *own_label(VidxRunSettings *s, OptionArrays *a)
+{
+    if (s->job.label_settings == &a->label)
+        return &a->label;
+    if (!s->job.label_settings)
+        return NULL;
+    a->label = *s->job.label_settings;
+    s->job.label_settings = &a->label;
+    return &a->label;
+}
+
+static int set_label_text(VidxRunSettings *s, OptionArrays *a, const char *text, int model)
+{
+    VidxLabelSettings *l = own_label(s, a);
+    char **held = model ? &a->label_model : &a->label_prompt;
+    if (!l)
+        return 0;
+    free(*held);
+    if (!(*held = *text ? strdup(text) : NULL) && *text)
+        return -ENOMEM;
+    if (model)
+        l->model = *held;
+    else
+        l->prompt = *held;
+    return 0;
+}
+
+static int set_label_model(VidxRunSettings *s, OptionArrays *a, const char *text)
+{
+    return set_label_text(s, a, text, 1);
+}
+
+static int set_label_prompt(VidxRunSettings *s, OptionArrays *a, const char *text)
+{
+    return set_label_text(s, a, text, 0);
+}
+
+static int set_label_int(VidxRunSettings *s, OptionArrays *a, const char *text, int quality)
+{
+    VidxLabelSettings *l = own_label(s, a);
+    long v;
+    if (parse_int(text, &v) < 0)
+        return VIDX_EUSAGE;
+    if (l)
+        *(quality ? &l->quality : &l->max_side) = (int)v;
+    return 0;
+}
+
+static int set_label_size(VidxRunSettings *s, OptionArrays *a, const char *text)
+{
+    return set_label_int(s, a, text, 0);
+}
+
+static int set_label_quality(VidxRunSettings *s, OptionArrays *a, const char *text)
+{
+    return set_label_int(s, a, text, 1);
 }
 
 static const void *times_bytes(const VidxRunSettings *s, size_t *len)
@@ -162,6 +266,10 @@ static const OptionField fields[] = {
     NEW(per_scene),
     NEW(per_scene_pick),
     NEW(hwaccel),
+    NEW(label_model),
+    NEW(label_prompt),
+    NEW(label_size),
+    NEW(label_quality),
     NEW(transcode),
     NEW(no_frames),
 };
@@ -172,30 +280,55 @@ const OptionField *vidx__option_fields(size_t *n)
     return fields;
 }
 
-/* Appends "|text" (v1) or "|name=text" (later fields that differ from the default). */
-static void append(char *buf, size_t size, const OptionField *f, const VidxRunSettings *s,
-                   const VidxRunSettings *def)
+/* f's value in s as text (malloc'd; a prompt has no length limit), or NULL. */
+static char *field_text(const OptionField *f, const VidxRunSettings *s)
 {
-    char v[64], d[64];
-    size_t used = strlen(buf);
-    f->text(s, v, sizeof(v));
-    if (f->kind == OPTION_V1_TEXT)
-        snprintf(buf + used, size - used, "|%s", v);
-    else if (f->text(def, d, sizeof(d)), strcmp(v, d))
-        snprintf(buf + used, size - used, "|%s=%s", f->name, v);
+    int n = f->text(s, NULL, 0);
+    char *v = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (v)
+        f->text(s, v, (size_t)n + 1);
+    return v;
 }
 
+/* Appends "|text" of a v1 field (short numbers) to v1. */
+static void append_v1(char *v1, size_t size, const OptionField *f, const VidxRunSettings *s)
+{
+    char v[64];
+    size_t used = strlen(v1);
+    f->text(s, v, sizeof(v));
+    snprintf(v1 + used, size - used, "|%s", v);
+}
+
+/* Hashes "|name=text" of a later field into h when its value differs from the default. */
+static uint64_t hash_later(uint64_t h, const OptionField *f, const VidxRunSettings *s,
+                           const VidxRunSettings *def)
+{
+    char *v = field_text(f, s), *d = field_text(f, def);
+    if (v && d && strcmp(v, d)) {
+        h = vidx__fnv1a("|", 1, h);
+        h = vidx__fnv1a(f->name, strlen(f->name), h);
+        h = vidx__fnv1a("=", 1, h);
+        h = vidx__fnv1a(v, strlen(v), h);
+    }
+    free(v);
+    free(d);
+    return h;
+}
+
+/*
+ * FNV-1a of "v1|...", the v1 lists' bytes, then each later field's
+ * "|name=value": the later fields are hashed piece by piece, which is the
+ * hash of their concatenation (FNV-1a runs byte by byte).
+ */
 void vidx__options_hash(const VidxRunSettings *s, char out[32])
 {
     VidxRunSettings def;
-    char v1[512] = "v1", later[512] = "";
+    char v1[512] = "v1";
     uint64_t h = VIDX_FNV_INIT;
     vidx_run_default_settings(&def);
     for (size_t i = 0; i < VIDX_ARRAY_SIZE(fields); i++)
-        if (fields[i].kind != OPTION_V1_BYTES)
-            append(fields[i].kind == OPTION_V1_TEXT ? v1 : later,
-                   fields[i].kind == OPTION_V1_TEXT ? sizeof(v1) : sizeof(later), &fields[i], s,
-                   &def);
+        if (fields[i].kind == OPTION_V1_TEXT)
+            append_v1(v1, sizeof(v1), &fields[i], s);
     h = vidx__fnv1a(v1, strlen(v1), h);
     for (size_t i = 0; i < VIDX_ARRAY_SIZE(fields); i++) {
         size_t len;
@@ -203,7 +336,9 @@ void vidx__options_hash(const VidxRunSettings *s, char out[32])
         if (b)
             h = vidx__fnv1a(b, len, h);
     }
-    h = vidx__fnv1a(later, strlen(later), h);
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(fields); i++)
+        if (fields[i].kind == OPTION_TEXT)
+            h = hash_later(h, &fields[i], s, &def);
     snprintf(out, 32, "%016llx", (unsigned long long)h);
 }
 
@@ -224,11 +359,12 @@ static json_t *list_json(const VidxRunSettings *s)
 int vidx__options_to_json(const VidxRunSettings *s, char **out)
 {
     json_t *o = list_json(s);
-    char v[64];
     for (size_t i = 0; o && i < VIDX_ARRAY_SIZE(fields); i++)
         if (fields[i].text) {
-            fields[i].text(s, v, sizeof(v));
-            json_object_set_new(o, fields[i].name, json_string(v));
+            char *v = field_text(&fields[i], s);
+            if (!v || json_object_set_new(o, fields[i].name, json_string(v)) < 0)
+                json_decref(o), o = NULL;
+            free(v);
         }
     *out = o ? json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     json_decref(o);
@@ -271,7 +407,7 @@ int vidx__options_from_json(const char *text, VidxRunSettings *s, OptionArrays *
         if (!fields[i].set)
             continue;
         const char *v = json_string_value(json_object_get(o, fields[i].name));
-        ret = v ? fields[i].set(s, v) : VIDX_EUSAGE; /* every field: written by the same table */
+        ret = v ? fields[i].set(s, a, v) : VIDX_EUSAGE; /* every field: written by the same table */
     }
     json_decref(o);
     return ret;
@@ -281,6 +417,10 @@ void vidx__option_arrays_free(OptionArrays *a)
 {
     free(a->times);
     free(a->indices);
+    free(a->label_model);
+    free(a->label_prompt);
     a->times = NULL;
     a->indices = NULL;
+    a->label_model = NULL;
+    a->label_prompt = NULL;
 }

@@ -16,6 +16,8 @@ typedef enum OptionKind {
     OPTION_TEXT,     /* added later: "|name=value", only when not the default */
 } OptionKind;
 
+struct OptionArrays;
+
 typedef struct OptionField {
     const char *name; /* the setting, as in VidxRunSettings (job.sampler.count: "count") */
     OptionKind kind;
@@ -23,8 +25,9 @@ typedef struct OptionField {
     int (*text)(const VidxRunSettings *s, char *buf, size_t size);
     /* OPTION_V1_BYTES: the value's bytes and their length (NULL: none). */
     const void *(*bytes)(const VidxRunSettings *s, size_t *len);
-    /* Text kinds: sets the value from its text; VIDX_EUSAGE when it does not parse. */
-    int (*set)(VidxRunSettings *s, const char *text);
+    /* Text kinds: sets the value from its text (what it points at held in a, below);
+     * VIDX_EUSAGE when it does not parse. */
+    int (*set)(VidxRunSettings *s, struct OptionArrays *a, const char *text);
 } OptionField;
 
 /* Every setting that changes what a video's output is, in hash order. */
@@ -38,12 +41,17 @@ void vidx__options_hash(const VidxRunSettings *s, char out[32]);
  * holds, so any worker processes them exactly as they were asked for (the
  * worker's own settings decide everything else: jobs, limits, timeouts).
  * Every field is written and every field is required back; the time and
- * index lists are allocated into *a (vidx__option_arrays_free) and s points
- * at them. Returns 0, -ENOMEM or VIDX_EUSAGE (not such JSON).
+ * index lists and the label's texts are allocated into *a
+ * (vidx__option_arrays_free) and s points at them. Returns 0, -ENOMEM or VIDX_EUSAGE (not such
+ * JSON).
  */
 typedef struct OptionArrays {
     double *times;
     int64_t *indices;
+    /* The labeller: a copy of s's own (a worker's endpoint) with the set's model,
+     * prompt and image size; s->job.label_settings points here once one is read. */
+    VidxLabelSettings label;
+    char *label_model, *label_prompt;
 } OptionArrays;
 int vidx__options_to_json(const VidxRunSettings *s, char **json);
 int vidx__options_from_json(const char *json, VidxRunSettings *s, OptionArrays *a);

@@ -308,10 +308,10 @@ static int session_settings(QueueRun *q, const char *hash, const char *json, Vid
                   hash);
         return VIDX_EUSAGE;
     }
-    if (ret == 0 && set->job.label) {
+    if (ret == 0 && set->job.label && (!set->job.label_settings || !set->job.label_settings->url)) {
         vidx__log(VIDX_LOG_ERROR,
-                  "options set %s asks for frame labels, which queue workers do not do yet "
-                  "(see vidx enqueue)",
+                  "options set %s asks for frame labels: give this worker the endpoint "
+                  "(vidx worker --label-url URL)",
                   hash);
         return VIDX_EUSAGE;
     }
@@ -517,11 +517,6 @@ int vidx_enqueue(const char *const *inputs, size_t n, const VidxRunSettings *cal
         return ret;
     if (!s.catalog) {
         vidx__log(VIDX_LOG_ERROR, "vidx enqueue needs the queue's catalog: --catalog URL");
-        return VIDX_EUSAGE;
-    }
-    if (s.job.label) { /* the endpoint's settings are not in the queue's options set */
-        vidx__log(VIDX_LOG_ERROR, "--label-url is not supported with the work queue yet; use "
-                                  "vidx run (or vidx slurm without --queue)");
         return VIDX_EUSAGE;
     }
     if ((s.transcode && *s.transcode) || s.no_frames) { /* preset files are not in the queue */

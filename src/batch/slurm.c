@@ -354,7 +354,12 @@ static void queue_body(const Script *sc)
     shell_word(f, sc->s.catalog);
     fputs(" -o ", f);
     shell_word(f, sc->out);
-    fputs(" --jobs \"${SLURM_CPUS_PER_TASK:-1}\"\n", f);
+    fputs(" --jobs \"${SLURM_CPUS_PER_TASK:-1}\"", f);
+    for (size_t i = 0; i < sc->s.n_run_args; i++) { /* the worker's own: recogniser, labeller */
+        fputc(' ', f);
+        shell_word(f, sc->s.run_args[i]);
+    }
+    fputc('\n', f);
 }
 
 static int render_array(Script *sc, const char *const *inputs, size_t n)

@@ -3,7 +3,8 @@
  * (vidx/serve.h): the overview's counts, the failures with their reasons, and
  * a contact sheet per video with its frames inlined as data: URIs (JPEG
  * frames scaled to thumbnails, encode/thumb.h; other images inlined when
- * small). The same catalog views as the dashboard (serve/api.h).
+ * small), each captioned with its frame label when the run made labels
+ * (--label-url). The same catalog views as the dashboard (serve/api.h).
  *
  * The user's files: the report is written to a temporary file beside path
  * and renamed over it. A file already at path is replaced only when its
@@ -38,6 +39,7 @@ static const char style[] =
     "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}"
     ".sheet{display:flex;flex-wrap:wrap;gap:4px;margin:.5em 0 1.5em}"
     ".sheet figure{margin:0;font-size:11px;color:#555}.sheet img{display:block;width:160px}"
+    ".sheet figcaption{width:160px}.label{color:#222}.tags{color:#357}"
     ".cap{color:#a60;font-weight:bold}.bad{color:#b00}.muted{color:#777}";
 
 static void put_escaped(FILE *f, const char *s)
@@ -100,7 +102,39 @@ static int is_report(const char *path)
     return strstr(head, REPORT_MARK) != NULL;
 }
 
-static void put_frame(FILE *f, VidxCatalog *c, int out_fd, int64_t id, json_t *fr)
+/* The label of frame seq, if the run labelled it: its caption and tags, or why it has none. */
+static void put_label(FILE *f, json_t *labels, int64_t seq)
+{
+    json_t *l, *tag;
+    size_t i, k;
+    json_array_foreach(labels, i, l)
+    {
+        if (json_integer_value(json_object_get(l, "seq")) != seq)
+            continue;
+        if (json_is_string(json_object_get(l, "error"))) {
+            fprintf(f, "<div class=bad>no label: ");
+            put_escaped(f, str(l, "error"));
+            fprintf(f, "</div>");
+            return;
+        }
+        fprintf(f, "<div class=label>");
+        put_escaped(f, str(l, "caption"));
+        fprintf(f, "</div>");
+        json_t *tags = json_object_get(l, "tags");
+        if (json_array_size(tags)) {
+            fprintf(f, "<div class=tags>");
+            json_array_foreach(tags, k, tag)
+            {
+                fprintf(f, "%s", k ? ", " : "");
+                put_escaped(f, json_string_value(tag));
+            }
+            fprintf(f, "</div>");
+        }
+        return;
+    }
+}
+
+static void put_frame(FILE *f, VidxCatalog *c, int out_fd, int64_t id, json_t *fr, json_t *labels)
 {
     ServeFrame sf;
     uint8_t *data = NULL, *thumb = NULL;
@@ -131,7 +165,9 @@ static void put_frame(FILE *f, VidxCatalog *c, int out_fd, int64_t id, json_t *f
             fprintf(f, "<span class=bad>unreadable</span>");
         close(sf.fd);
     }
-    fprintf(f, "<figcaption>#%lld %.3f s</figcaption></figure>", (long long)seq, t);
+    fprintf(f, "<figcaption>#%lld %.3f s", (long long)seq, t);
+    put_label(f, labels, seq);
+    fprintf(f, "</figcaption></figure>");
     free(data);
     free(thumb);
 }
@@ -211,7 +247,8 @@ static int put_sheets(FILE *f, VidxCatalog *c, const ServeOut *o, int out_fd, in
             }
             json_t *frames = json_object_get(video, "frame_rows");
             fprintf(f, "<div class=sheet>");
-            json_array_foreach(frames, k, fr) put_frame(f, c, out_fd, id, fr);
+            json_t *labels = json_object_get(video, "labels");
+            json_array_foreach(frames, k, fr) put_frame(f, c, out_fd, id, fr, labels);
             fprintf(f, "</div>");
             if (json_is_true(json_object_get(video, "frames_capped")))
                 fprintf(f, "<p class=cap>capped: %zu of %lld frames shown</p>",

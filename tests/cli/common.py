@@ -23,6 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 TESTS_CLI = Path(__file__).resolve().parent
 GEN_SCRIPT = REPO / 'tests' / 'gen' / 'make_fixtures.sh'
 
+
+def catalog_schema():
+    """The catalog schema version this vidx writes (VIDX_CATALOG_SCHEMA, src/catalog/migrate.h)."""
+    text = (REPO / 'src' / 'catalog' / 'migrate.h').read_text()
+    return int(re.search(r'#define VIDX_CATALOG_SCHEMA (\d+)', text).group(1))
+
 FFMPEG = os.environ.get('VIDX_TEST_FFMPEG', 'ffmpeg')
 FFPROBE = os.environ.get('VIDX_TEST_FFPROBE', 'ffprobe')
 

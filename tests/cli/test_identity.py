@@ -423,14 +423,16 @@ def test_catalog_migration():
             % end_event(r).get('done'))
     con = sqlite3.connect(str(out / 'catalog.db'))
     schema = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-    F.check(schema is not None and str(schema[0]) == '8', 'meta schema %s, expected 8' % (schema,))
+    want = common.catalog_schema()
+    F.check(schema is not None and str(schema[0]) == str(want), 'meta schema %s, expected %d'
+            % (schema, want))
     # a catalog from a newer vidx is refused, untouched
     with con:
-        con.execute("UPDATE meta SET value='9' WHERE key='schema'")
+        con.execute("UPDATE meta SET value=? WHERE key='schema'", (str(want + 1),))
     con.close()
     snap = (out / 'catalog.db').read_bytes()
     r = run_json(['in', '-o', out], cwd=w)
-    F.check(r.rc == 10 and 'schema 9' in r.stderr, 'schema 9: exit %s, expected 10 naming the schema\n  %s'
-            % (r.rc, r.describe()))
+    F.check(r.rc == 10 and 'schema %d' % (want + 1) in r.stderr,
+            'schema %d: exit %s, expected 10 naming the schema\n  %s' % (want + 1, r.rc, r.describe()))
     F.check((out / 'catalog.db').read_bytes() == snap, 'the newer catalog was modified')
     F.raise_if_any()

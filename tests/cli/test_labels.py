@@ -22,8 +22,17 @@ Every test checks that the key never appears in vidx's stdout or stderr, nor in 
   labels_stall         an answer that never comes, --label-timeout 1 --label-retries 0:
                        vidx frames exits 3 naming the URL and the timeout; vidx run
                        records the video as failed (class timeout)
+  labels_resume        a run again with another --label-prompt, --label-model or
+                       --label-size redoes the video (new requests with the new prompt);
+                       another --label-url, --label-jobs, --label-timeout does not
+  labels_queue         vidx enqueue --label --label-prompt P, then vidx worker
+                       --label-url: the labels in the PostgreSQL catalog, asked with P; a
+                       worker without --label-url refuses the set (exit 2, nothing done)
+  labels_report        vidx report shows each frame's caption and tags, and a failed
+                       label's reason, HTML-escaped
   labels_usage         --label-* without --label-url, a non-HTTP URL, a bad --label-jobs:
-                       exit 2, nothing written; vidx enqueue --label-url: exit 2 (not yet)
+                       exit 2, nothing written; vidx enqueue --label-url (the endpoint is
+                       each worker's) and --label-prompt without --label: exit 2
   labels_schema_upgrade a schema-4 or -5 catalog: status reads it; a labelling run upgrades it
 """
 import base64
@@ -34,7 +43,7 @@ import subprocess
 import threading
 import time
 
-from common import FFMPEG, Failures, check, fail, new_out_dir, run, vidx_bin
+from common import FFMPEG, Failures, catalog_schema, check, fail, new_out_dir, run, vidx_bin
 from endpoint import Endpoint
 
 KEY = 'sk-label-3b9f1c7e2a5d4e8f9c01'
@@ -337,8 +346,10 @@ def test_labels_usage():
             out = src.parent / ('out%d%s' % (i, cmd))
             r = vidx([cmd, src, '-o', out, '--count', 1] + extra)
             F.check(r.rc == 2 and not out.exists(), '%s %s: %s' % (cmd, extra, r.describe()))
-    r = vidx(['enqueue', src, '--catalog', 'postgresql://127.0.0.1:1/x', '--label-url', 'http://127.0.0.1:9'])
-    F.check(r.rc == 2 and '--label-url' in r.stderr, 'enqueue --label-url: %s' % r.describe())
+    for extra in (['--label-url', 'http://127.0.0.1:9'], ['--label', '--label-jobs', 2],
+                  ['--label-prompt', 'x']):
+        r = vidx(['enqueue', src, '--catalog', 'postgresql://127.0.0.1:1/x'] + extra)
+        F.check(r.rc == 2 and '--label' in r.stderr, 'enqueue %s: %s' % (extra, r.describe()))
     F.raise_if_any()
 
 
@@ -347,7 +358,8 @@ def test_labels_schema_upgrade():
     status reads it as it is (no labels table, no labels shown); the next run with
     --label-url upgrades it to 6 and records."""
     import sqlite3
-    F = Failures('schema 4/5 -> 6')
+    F = Failures('schema 4/5 -> now')
+    want = str(catalog_schema())
     for old in (4, 5):
         src = make_video('labels_schema%d' % old, seconds=1)
         out = src.parent / 'out'
@@ -371,5 +383,78 @@ def test_labels_schema_upgrade():
         schema = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         n = con.execute('SELECT count(*) FROM labels WHERE caption IS NOT NULL').fetchone()
         con.close()
-        F.check(schema == ('8',) and n == (2,), 'from %d: schema %r, labels %r' % (old, schema, n))
+        F.check(schema == (want,) and n == (2,), 'from %d: schema %r, labels %r' % (old, schema, n))
+    F.raise_if_any()
+
+
+def test_labels_resume():
+    src = make_video('labels_resume', seconds=2)
+    out = src.parent / 'out'
+    F = Failures('label options and resume')
+    prompt = ('Describe this frame for a search index in one sentence; give a caption and '
+              'tags as JSON: {"caption": "...", "tags": ["..."]}')
+    # (extra options, is the video redone)
+    steps = [([], True), ([], False), (['--label-prompt', prompt], True),
+             (['--label-prompt', prompt, '--label-jobs', 1, '--label-timeout', 30,
+               '--label-retries', 1], False),
+             (['--label-prompt', prompt, '--label-model', 'other'], True),
+             (['--label-prompt', prompt, '--label-model', 'other', '--label-size', 128], True)]
+    for extra, redone in steps:
+        given = dict(zip(extra[::2], extra[1::2]))
+        with Vlm(prompt=given.get('--label-prompt'), max_side=int(given.get('--label-size', 512))) as vlm:
+            r = vidx(['run', src, '-o', out, '--count', 2, '--label-url', vlm.url] + extra)
+        F.check(r.rc == 0 and not vlm.problems, '%s: %s %s' % (extra, r.describe(), vlm.problems))
+        F.check(len(vlm.requests) == (2 if redone else 0),
+                '%s: %d requests, the video should %sbe redone' %
+                (extra, len(vlm.requests), '' if redone else 'not '))
+    e = vidx(['export', out, '--table', 'labels'])
+    rows = [json.loads(l) for l in e.stdout.splitlines()]
+    F.check(len(rows) == 2 and all(x['model'] == 'served-other' and x['caption'].startswith('a 128x')
+                                   for x in rows), 'labels after the last run: %r' % rows)
+    key_nowhere(F, out)
+    F.raise_if_any()
+
+
+def test_labels_queue():
+    import common
+    url = common.pg_database('q_labels')
+    src = make_video('labels_queue', seconds=2)
+    out = src.parent / 'out'
+    F = Failures('labels through the work queue')
+    prompt = 'Caption this frame and list tags, as JSON with keys caption and tags.'
+    r = vidx(['enqueue', src, '--catalog', url, '--count', 3, '--label', '--label-prompt', prompt,
+              '--label-size', 200])
+    F.check(r.rc == 0, 'enqueue: %s' % r.describe())
+    w = vidx(['worker', '--catalog', url, '-o', out, '--progress', 'none'])
+    F.check(w.rc == 2 and 'label-url' in w.stderr, 'a worker without --label-url: %s' % w.describe())
+    with Vlm(prompt=prompt, max_side=200) as vlm:
+        w = vidx(['worker', '--catalog', url, '-o', out, '--progress', 'none', '--label-url', vlm.url,
+                  '--label-jobs', 2])
+    F.check(w.rc == 0 and not vlm.problems, 'worker: %s %s' % (w.describe(), vlm.problems))
+    F.check(len(vlm.requests) == 3, 'requests: %d' % len(vlm.requests))
+    e = vidx(['export', out, '--catalog', url, '--table', 'labels'])
+    rows = [json.loads(l) for l in e.stdout.splitlines()]
+    F.check(e.rc == 0 and sorted(x['caption'] for x in rows) == sorted(q[2] for q in vlm.requests)
+            and all(x['caption'].startswith('a 200x') for x in rows), 'labels: %s %r' % (e.describe(), rows))
+    key_nowhere(F, out)
+    F.raise_if_any()
+
+
+def test_labels_report():
+    src = make_video('labels_report', seconds=2)
+    out = src.parent / 'out'
+    page = src.parent / 'report.html'
+    F = Failures('report with labels')
+    with Vlm(['ok', 'refusal', 'ok']) as vlm:
+        r = vidx(['run', src, '-o', out, '--count', 3, '--label-url', vlm.url, '--label-jobs', 1])
+    F.check(r.rc == 0, r.describe())
+    rep = vidx(['report', out, '-o', page])
+    F.check(rep.rc == 0, rep.describe())
+    html = page.read_text() if page.exists() else ''
+    caps = [q[2] for q in vlm.requests if q[1] == 'ok']
+    F.check(len(caps) == 2 and all(c in html for c in caps), 'captions %r not in the report' % caps)
+    F.check(html.count('<div class=tags>test, frame</div>') == 2, 'tags not shown as expected')
+    F.check('no label: refused: I can&#39;t help with that.' in html or
+            'no label: refused' in html and '&#39;' in html, 'the refusal is not shown escaped')
+    F.check("can't help" not in html, 'the refusal is not HTML-escaped')
     F.raise_if_any()

@@ -173,6 +173,11 @@ CHANGES = {
     'per_scene': ([], ['--per-scene', '2']),
     'per_scene_pick': (['--per-scene', '2'], ['--per-scene', '2', '--per-scene-pick', 'first']),
     'hwaccel': ([], ['--hwaccel', 'none']),
+    # need an endpoint: tests/unit/test_options.c, test_labels.py (labels_resume)
+    'label_model': None,
+    'label_prompt': None,
+    'label_size': None,
+    'label_quality': None,
     'transcode': ([], ['--transcode', 'proxy']),
     'no_frames': (['--transcode', 'proxy'], ['--transcode', 'proxy', '--no-frames']),
 }

@@ -174,7 +174,8 @@ def test_merge_script_and_stdout():
 
 
 def test_queue_mode_script():
-    """With --catalog every task runs vidx worker; no inputs, no merge."""
+    """With --catalog every task runs vidx worker; no inputs, no merge; the label endpoint's
+    options go on the worker's line."""
     d = new_out_dir('slurm_queue')
     stub, log = make_stub(d / 'bin')
     url = 'postgresql://vidx@db.example.org:5432/lib?sslmode=require&application_name=a b'
@@ -195,6 +196,19 @@ def test_queue_mode_script():
     expect = ['worker', '--catalog', url, '-o', os.path.realpath(str(d)) + '/shared out', '--jobs', '8']
     check(len(recs) == 1 and recs[0]['args'] == expect,
           'worker arguments: %r, expected %r' % (recs[0]['args'] if recs else None, expect))
+    # the label endpoint is each worker's own: it goes on the worker's line, not to the queue
+    r = vidx_in(['slurm', '--catalog', url, '-o', 'shared out', '--vidx', stub,
+                 '--label-url', 'http://gpu node:8000/v1', '--label-jobs', '8'], cwd=d)
+    check(r.rc == 0, r.describe())
+    rr = run_script(io_file(d, 'ql.sh', r.stdout), {'SLURM_ARRAY_TASK_ID': '0', 'SLURM_CPUS_PER_TASK': '8',
+                                                    'STUB_LOG': str(log)}, d / 'bin')
+    check(rr.returncode == 0, rr.stderr)
+    recs = stub_records(log)
+    want = expect + ['--label-url=http://gpu node:8000/v1', '--label-jobs=8']
+    check(recs and recs[-1]['args'] == want,
+          'worker arguments: %r, expected %r' % (recs[-1]['args'] if recs else None, want))
+    r = vidx_in(['slurm', '--catalog', url, '-o', 'o', '--count', '3'], cwd=d)
+    check(r.rc == 2 and 'sampling options' in r.stderr, 'sampling options without inputs: ' + r.describe())
     r = vidx_in(['slurm', '--catalog', url, '-o', 'o', '--merge-script', 'm.sh'], cwd=d)
     check(r.rc == 2 and not (d / 'm.sh').exists(), 'queue mode has no merge job: ' + r.describe())
 

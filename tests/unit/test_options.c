@@ -67,6 +67,30 @@ static void base_audio(VidxRunSettings *s)
 {
     s->job.audio = 1;
 }
+/* Labelling through an endpoint, with the defaults: what the label_* fields change. */
+static VidxLabelSettings base_labeller;
+static void base_label(VidxRunSettings *s)
+{
+    vidx_label_default_settings(&base_labeller);
+    base_labeller.url = "http://127.0.0.1:8000";
+    s->job.label = 1;
+    s->job.label_settings = &base_labeller;
+}
+static VidxLabelSettings changed_labeller;
+static void change_labeller(VidxRunSettings *s, int field)
+{
+    changed_labeller = *s->job.label_settings;
+    if (field == 0)
+        changed_labeller.model = "another-model";
+    else if (field == 1)
+        changed_labeller.prompt = "Name the main object. Answer with JSON: {\"caption\": "
+                                  "\"...\", \"tags\": [...]}; a prompt longer than 64 bytes";
+    else if (field == 2)
+        changed_labeller.max_side = 256;
+    else
+        changed_labeller.quality = 70;
+    s->job.label_settings = &changed_labeller;
+}
 
 #define CHANGE(fname, stmt)                                                                        \
     static void change_##fname(VidxRunSettings *s)                                                 \
@@ -100,6 +124,10 @@ CHANGE(label, s->job.label = 1)
 CHANGE(per_scene, s->job.per_scene = 3)
 CHANGE(per_scene_pick, s->job.per_scene_pick = VIDX_PICK_FIRST)
 CHANGE(hwaccel, s->job.sampler.hwaccel = VIDX_HWACCEL_NONE)
+CHANGE(label_model, change_labeller(s, 0))
+CHANGE(label_prompt, change_labeller(s, 1))
+CHANGE(label_size, change_labeller(s, 2))
+CHANGE(label_quality, change_labeller(s, 3))
 CHANGE(transcode, s->transcode = "proxy")
 CHANGE(no_frames, s->no_frames = 1)
 
@@ -136,6 +164,10 @@ static const Change changes[] = {
     {"per_scene", NULL, change_per_scene},
     {"per_scene_pick", NULL, change_per_scene_pick},
     {"hwaccel", NULL, change_hwaccel},
+    {"label_model", base_label, change_label_model},
+    {"label_prompt", base_label, change_label_prompt},
+    {"label_size", base_label, change_label_size},
+    {"label_quality", base_label, change_label_quality},
     {"transcode", NULL, change_transcode},
     {"no_frames", base_transcode, change_no_frames},
 };
@@ -233,7 +265,7 @@ static void test_v1_hash_kept(void **state)
             !strcmp(changes[i].name, "manifest") || !strcmp(changes[i].name, "audio_stream") ||
             !strcmp(changes[i].name, "scenes") || !strcmp(changes[i].name, "transcribe") ||
             !strcmp(changes[i].name, "per_scene") || !strcmp(changes[i].name, "per_scene_pick") ||
-            !strcmp(changes[i].name, "hwaccel") || !strcmp(changes[i].name, "label") ||
+            !strcmp(changes[i].name, "hwaccel") || !strncmp(changes[i].name, "label", 5) ||
             !strcmp(changes[i].name, "transcode") || !strcmp(changes[i].name, "no_frames");
         if (later ? !strcmp(now, v1) : strcmp(now, v1))
             fail_msg("'%s': hash %s, v1 hash %s", changes[i].name, now, v1);
@@ -267,6 +299,11 @@ static void test_json_round_trip(void **state)
             changes[i].base(&a);
         changes[i].change(&a);
         vidx_run_default_settings(&b);
+        VidxLabelSettings worker; /* a worker's own endpoint (vidx worker --label-url) */
+        vidx_label_default_settings(&worker);
+        worker.url = "http://10.0.0.7:8000";
+        worker.concurrency = 9;
+        b.job.label_settings = &worker;
         assert_int_equal(vidx__options_to_json(&a, &json), 0);
         if (a.transcode) { /* presets never go into a queue (vidx enqueue refuses them) */
             assert_int_equal(vidx__options_from_json(json, &b, &arrays), VIDX_EUSAGE);
@@ -279,9 +316,44 @@ static void test_json_round_trip(void **state)
         vidx__options_hash(&b, hb);
         if (strcmp(ha, hb))
             fail_msg("'%s' does not survive JSON: %s", changes[i].name, json);
+        /* the endpoint stays the worker's; the set's fields land in a copy */
+        assert_string_equal(b.job.label_settings->url, worker.url);
+        assert_int_equal(b.job.label_settings->concurrency, 9);
+        assert_null(worker.prompt);
         vidx__option_arrays_free(&arrays);
         free(json);
     }
+}
+
+/* Where and how to ask a labeller is not part of what a video's labels are. */
+static void test_label_endpoint_not_hashed(void **state)
+{
+    (void)state;
+    VidxRunSettings a, b;
+    VidxLabelSettings other;
+    char ha[32], hb[32];
+    vidx_run_default_settings(&a);
+    base_label(&a);
+    b = a;
+    other = *a.job.label_settings;
+    other.url = "https://api.example.com/v1";
+    other.key_env = "OTHER_KEY";
+    other.concurrency = 16;
+    other.timeout = 5;
+    other.retries = 0;
+    b.job.label_settings = &other;
+    vidx__options_hash(&a, ha);
+    vidx__options_hash(&b, hb);
+    assert_string_equal(ha, hb);
+    /* and a run that does not label ignores the labeller's settings */
+    VidxRunSettings c, d;
+    vidx_run_default_settings(&c);
+    d = c;
+    change_labeller(&a, 1);
+    d.job.label_settings = a.job.label_settings;
+    vidx__options_hash(&c, ha);
+    vidx__options_hash(&d, hb);
+    assert_string_equal(ha, hb);
 }
 
 /* What is not such JSON is refused, not half applied. */
@@ -318,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_default_hash_stable),
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_json_refused),
+        cmocka_unit_test(test_label_endpoint_not_hashed),
         cmocka_unit_test(test_transcode_preset_contents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

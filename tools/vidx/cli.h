@@ -69,6 +69,7 @@ typedef struct CliJob {
     VidxTranscribeSettings asr; /* --transcribe's recogniser: job.asr points here */
     VidxLabelSettings label;    /* --label-url's labeller: job.label_settings points here */
     int label_extra;            /* a --label-* option other than --label-url was given */
+    int label_queued;           /* vidx enqueue --label: labels, the endpoint each worker's */
 } CliJob;
 
 extern const CliOption cli_job_options[];
@@ -78,6 +79,16 @@ int cli_job_option(CliJob *j, int key, const char *arg);
 /* Final checks once all options are read. */
 int cli_job_finish(CliJob *j);
 void cli_job_free(CliJob *j);
+
+/* The --label-* options that say where and how to ask (--label-url, -key-env, -jobs,
+ * -timeout, -retries): a queue worker's own, never stored in the queue. The table,
+ * its handler (into j->label; 1 consumed, 0 not one of them, < 0 error), and whether
+ * any of them is set in l. */
+const CliOption *cli_label_endpoint_options(void);
+int cli_label_endpoint_option(CliJob *j, int key, const char *arg);
+int cli_label_endpoint_given(const VidxLabelSettings *l);
+/* 1: key is an option a queue worker takes for itself (the recogniser's, the label endpoint's). */
+int cli_worker_side_option(int key);
 
 /* Run progress display (progress.c). */
 /* JSONL: one result line per video on stdout, nothing else there (--jsonl, docs/CLUSTER.md). */
@@ -107,6 +118,8 @@ const CliOption *cli_with_job_options(const CliOption *own);
 const CliOption *cli_options_join(const CliOption *a, const CliOption *b);
 /* a, then b, then c (a static table, like cli_options_join's). */
 const CliOption *cli_options_join3(const CliOption *a, const CliOption *b, const CliOption *c);
+/* The tables parts[0..n-1] in order (a static table, like cli_options_join's). */
+const CliOption *cli_options_joinv(const CliOption *const *parts, size_t n);
 
 /* The recogniser's options (asropts.c): --asr-url, --asr-key-env, --asr-model,
  * --asr-language, --asr-timeout, --asr-retries, --asr-chunk; and vidx transcribe's

@@ -20,6 +20,7 @@ enum {
     OPT_LEASE,
     OPT_ATTEMPTS,
     OPT_POLL,
+    OPT_LABEL,
 };
 
 /* ---------------------------------------------------------------------- */
@@ -32,6 +33,9 @@ static const CliOption enqueue_own_options[] = {
     {"follow-symlinks", OPT_FOLLOW_LINKS, NULL, "directory walks follow symlinks (loop-safe)"},
     {"audio-files", OPT_AUDIO_ONLY, NULL, "also take audio-only files, for their audio (--audio)"},
     {"dedup-exact", OPT_DEDUP, NULL, "store byte-identical frames once (content-addressed)"},
+    {"label", OPT_LABEL, NULL,
+     "label each kept frame (--label-prompt, --label-model, --label-size; the endpoint is "
+     "each worker's --label-url)"},
     {"json", OPT_JSON, NULL, "print the summary as JSON"},
     {NULL, 0, NULL, NULL},
 };
@@ -64,11 +68,31 @@ static int enqueue_option(int key, const char *arg, void *ctx)
     case OPT_DEDUP:
         a->run.dedup_exact = 1;
         return 0;
+    case OPT_LABEL:
+        a->job.label_queued = 1;
+        return 0;
     case OPT_JSON:
         a->json = 1;
         return 0;
     }
     return -1;
+}
+
+/* The options that belong to each worker, not to the queue: a message and 1, or 0. */
+static int worker_side_given(const CliJob *j)
+{
+    if (cli_asr_given(&j->asr)) {
+        cli_error(NULL, "the queue does not store the recogniser: give the --asr-* options to "
+                        "each vidx worker");
+        return 1;
+    }
+    if (cli_label_endpoint_given(&j->label)) {
+        cli_error(NULL, "the queue does not store the label endpoint: enqueue with --label (and "
+                        "--label-prompt, --label-model, --label-size); give --label-url and "
+                        "--label-key-env, -jobs, -timeout, -retries to each vidx worker");
+        return 1;
+    }
+    return 0;
 }
 
 static void print_enqueued(const VidxEnqueueSummary *s, int json)
@@ -109,9 +133,7 @@ int cmd_enqueue(int argc, char **argv)
         cli_job_free(&a.job);
         return ret > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
-    if (cli_asr_given(&a.job.asr)) {
-        cli_error(NULL, "the queue does not store the recogniser: give the --asr-* options to "
-                        "each vidx worker");
+    if (worker_side_given(&a.job)) {
         cli_job_free(&a.job);
         return CLI_EXIT_USAGE;
     }
@@ -149,6 +171,8 @@ static int worker_option(int key, const char *arg, void *ctx)
     CliRunArgs *a = ctx;
     int64_t v;
     int ret = cli_asr_option(&a->job.asr, key, arg); /* this worker's recogniser */
+    if (ret == 0)
+        ret = cli_label_endpoint_option(&a->job, key, arg); /* and labeller */
     if (ret != 0)
         return ret < 0 ? -1 : 0;
     switch (key) {
@@ -168,6 +192,14 @@ static int worker_option(int key, const char *arg, void *ctx)
         return cli_parse_double("poll", arg, 0.05, &a->run.poll) < 0 ? -1 : 0;
     }
     return cli_run_option(key, arg, a);
+}
+
+/* The worker's own, vidx run's, the recogniser's and the label endpoint's options. */
+static const CliOption *worker_options(void)
+{
+    const CliOption *parts[] = {worker_own_options, cli_run_options(), cli_asr_options,
+                                cli_label_endpoint_options()};
+    return cli_options_joinv(parts, sizeof(parts) / sizeof(parts[0]));
 }
 
 static int worker_exit(int ret, const VidxRunSummary *sum, const char *out)
@@ -200,7 +232,9 @@ int cmd_worker(int argc, char **argv)
         "only on SIGINT/SIGTERM, which hands back what it holds). Sampling options come\n"
         "from the queue; the run options below are this worker's own, and so is the\n"
         "recogniser of videos enqueued with --transcribe (--asr-*: the built-in one by\n"
-        "default; the endpoint's key from $VIDX_ASR_KEY or --asr-key-env NAME).\n"
+        "default; the endpoint's key from $VIDX_ASR_KEY or --asr-key-env NAME), and the\n"
+        "endpoint of videos enqueued with --label (--label-url, required for them; its key\n"
+        "from $VIDX_LABEL_KEY, $OPENAI_API_KEY or --label-key-env NAME).\n"
         "Exit codes: 0 all ok, 1 some videos failed, 2 usage, 10 fatal, 11 disk, 12 OUT is\n"
         "not a vidx output, 13 OUT in use by a vidx run or gc, 130 interrupted.";
     CliRunArgs a;
@@ -210,9 +244,7 @@ int cmd_worker(int argc, char **argv)
     cli_job_init(&a.job);
     vidx_run_default_settings(&a.run);
     a.progress.mode = cli_progress_default();
-    int ret = cli_parse(argc, argv, usage,
-                        cli_options_join3(worker_own_options, cli_run_options(), cli_asr_options),
-                        worker_option, &a, &first);
+    int ret = cli_parse(argc, argv, usage, worker_options(), worker_option, &a, &first);
     cli_job_free(&a.job);
     if (ret != 0)
         return ret > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
@@ -221,6 +253,8 @@ int cmd_worker(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     a.run.job.asr = &a.job.asr; /* for options sets enqueued with --transcribe */
+    if (a.job.label.url)        /* for those enqueued with --label */
+        a.run.job.label_settings = &a.job.label;
     cli_install_signals();
     a.run.on_event = cli_progress_event;
     a.run.opaque = &a.progress;

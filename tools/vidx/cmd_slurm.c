@@ -60,9 +60,11 @@ typedef struct SlurmArgs {
     VidxSlurmSettings s;
     const char *out, *script, *merge_script;
     int submit, json, force, n_out;
-    /* the job options as given, one "--name[=value]" each, and the --sbatch ones */
-    char **run_args;
-    size_t n_run_args;
+    /* the job options as given, one "--name[=value]" each; those a queue worker takes
+     * (the recogniser's and the label endpoint's, cli_worker_side_option) again; and
+     * the --sbatch ones */
+    char **run_args, **worker_args;
+    size_t n_run_args, n_worker_args;
     const char **sbatch;
     size_t n_sbatch;
 } SlurmArgs;
@@ -91,6 +93,13 @@ static int keep_job_option(SlurmArgs *a, int key, const char *arg)
         return -1;
     if (push(&a->run_args, &a->n_run_args, text) < 0) {
         free(text);
+        return -1;
+    }
+    if (!cli_worker_side_option(key))
+        return 0;
+    char *copy = strdup(text);
+    if (!copy || push(&a->worker_args, &a->n_worker_args, copy) < 0) {
+        free(copy);
         return -1;
     }
     return 0;
@@ -182,7 +191,10 @@ static void args_free(SlurmArgs *a)
 {
     for (size_t i = 0; i < a->n_run_args; i++)
         free(a->run_args[i]);
+    for (size_t i = 0; i < a->n_worker_args; i++)
+        free(a->worker_args[i]);
     free(a->run_args);
+    free(a->worker_args);
     free(a->sbatch);
     cli_job_free(&a->job);
 }
@@ -201,7 +213,7 @@ static int check_args(const SlurmArgs *a, int n_inputs)
         why = "--merge-script: with --catalog there is no merge job";
     else if (a->s.catalog && a->s.parts)
         why = "--parts: with --catalog every task writes to OUT";
-    else if (a->s.catalog && !n_inputs && a->n_run_args)
+    else if (a->s.catalog && !n_inputs && a->n_run_args > a->n_worker_args)
         why = "with --catalog, sampling options go with the inputs to enqueue";
     else if (!a->s.catalog && !n_inputs)
         why = "without --catalog, slurm takes at least one INPUT (see --help)";
@@ -308,7 +320,10 @@ int cmd_slurm(int argc, char **argv)
         "URL must not hold a password (use PGPASSWORD or ~/.pgpass on the nodes).\n"
         "Paths are written absolute: OUT, the parts and the inputs must be on a filesystem\n"
         "the nodes share. Only FILE is written, and an existing FILE only when vidx wrote it\n"
-        "(see --force). Sampling options go to the tasks' vidx run unchanged.\n"
+        "(see --force). Sampling options go to the tasks' vidx run unchanged; with\n"
+        "--catalog, to the queue with the inputs, and the recogniser's (--asr-*) and the\n"
+        "label endpoint's (--label-url, -key-env, -jobs, -timeout, -retries) to every\n"
+        "task's vidx worker.\n"
         "Exit codes: 0 ok, 2 usage, 5 cannot write FILE, 10 sbatch failed, 12 FILE exists\n"
         "and is not a vidx script.";
     SlurmArgs a;
@@ -325,8 +340,10 @@ int cmd_slurm(int argc, char **argv)
     if ((ret = check_args(&a, argc - first)) == 0) {
         a.s.sbatch_args = a.sbatch;
         a.s.n_sbatch_args = a.n_sbatch;
-        a.s.run_args = (const char *const *)a.run_args;
-        a.s.n_run_args = a.n_run_args;
+        /* with --catalog the sampling options go to the queue (a.s.job), the worker's own
+         * (--asr-*, the label endpoint) on each task's vidx worker line */
+        a.s.run_args = (const char *const *)(a.s.catalog ? a.worker_args : a.run_args);
+        a.s.n_run_args = a.s.catalog ? a.n_worker_args : a.n_run_args;
         a.s.job = &a.job.job;
         ret = slurm_do(&a, (const char *const *)argv + first, (size_t)(argc - first));
     }

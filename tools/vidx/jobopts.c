@@ -353,6 +353,47 @@ static int label_option(CliJob *j, int key, const char *arg)
     return 1;
 }
 
+/* The --label-* options that say where and how to ask, not what: a queue worker's own. */
+static int label_endpoint_key(int key)
+{
+    return key == OPT_LABEL_URL || key == OPT_LABEL_KEY_ENV || key == OPT_LABEL_JOBS ||
+           key == OPT_LABEL_TIMEOUT || key == OPT_LABEL_RETRIES;
+}
+
+const CliOption *cli_label_endpoint_options(void)
+{
+    static CliOption table[8]; /* five, then the end */
+    size_t n = 0;
+    if (!table[0].name)
+        for (const CliOption *o = cli_job_options; o->name; o++)
+            if (label_endpoint_key(o->key))
+                table[n++] = *o;
+    return table;
+}
+
+int cli_label_endpoint_option(CliJob *j, int key, const char *arg)
+{
+    return label_endpoint_key(key) ? label_option(j, key, arg) : 0;
+}
+
+int cli_worker_side_option(int key)
+{
+    if (label_endpoint_key(key))
+        return 1;
+    for (const CliOption *o = cli_asr_options; o->name; o++)
+        if (o->key == key)
+            return 1;
+    return 0;
+}
+
+int cli_label_endpoint_given(const VidxLabelSettings *l)
+{
+    VidxLabelSettings d;
+    vidx_label_default_settings(&d);
+    return l->url || l->key_env || l->concurrency != d.concurrency || l->timeout != d.timeout ||
+           l->retries != d.retries;
+}
+
 int cli_job_finish(CliJob *j)
 {
     const VidxSamplerSettings *s = &j->job.sampler;
@@ -364,7 +405,7 @@ int cli_job_finish(CliJob *j)
         cli_error(NULL, "the --asr-* options need --transcribe");
         return -1;
     }
-    if (j->label_extra && !j->job.label) {
+    if (j->label_extra && !j->job.label && !j->label_queued) {
         cli_error(NULL, "the --label-* options need --label-url");
         return -1;
     }
@@ -390,19 +431,26 @@ int cli_job_finish(CliJob *j)
                   vidx_error_detail(ret)[0] ? vidx_error_detail(ret) : vidx_strerror(ret));
         return -1;
     }
+    j->job.label |= j->label_queued; /* checked by each worker, with its endpoint */
     return 0;
+}
+
+const CliOption *cli_options_joinv(const CliOption *const *parts, size_t n_parts)
+{
+    static CliOption all[160];
+    size_t n = 0;
+    for (size_t i = 0; i < n_parts; i++)
+        for (const CliOption *o = parts[i]; o && o->name && n + 1 < sizeof(all) / sizeof(all[0]);
+             o++)
+            all[n++] = *o;
+    all[n] = (CliOption){0};
+    return all;
 }
 
 const CliOption *cli_options_join3(const CliOption *a, const CliOption *b, const CliOption *c)
 {
-    static CliOption all[128];
     const CliOption *parts[] = {a, b, c};
-    size_t n = 0;
-    for (size_t i = 0; i < 3; i++)
-        for (const CliOption *o = parts[i]; o && o->name && n < 127; o++)
-            all[n++] = *o;
-    all[n] = (CliOption){0};
-    return all;
+    return cli_options_joinv(parts, 3);
 }
 
 const CliOption *cli_options_join(const CliOption *a, const CliOption *b)
