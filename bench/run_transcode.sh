@@ -11,7 +11,8 @@
 # veryfast GOP 60, with a 48 kHz AAC tone (generated here, as bench/make_long1080.sh does).
 # Then per rendition: bytes (both) and PSNR (Y, average) of the rendition against the
 # source scaled to its size (bicubic), for both, with FFmpeg's psnr filter.
-# ROUNDS (default 5) rounds; prints the wall seconds of each and the medians.
+# ROUNDS (default 5) rounds; prints the wall and CPU (user + sys, /usr/bin/time) seconds
+# of each, the 1-minute load average after it, and the medians of both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VIDX="${VIDX:-build/tools/vidx/vidx}"
@@ -48,19 +49,27 @@ run_vidx() {
     rm -rf "$T/vx"
     "$VIDX" transcode "$IN" -o "$T/vx" --preset bench/hls_ladder.json
 }
-wall() { local t0; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; echo "$(date +%s.%N) - $t0" | bc; }
-A=() B=()
+# "WALL CPU" seconds of a command (CPU: user + sys of it and its threads).
+measure() {
+    /usr/bin/time -f "%e %U %S" -o "$T/time.txt" bash -c "$(declare -f "$1"); $(declare -p IN T VIDX x264); $1" >/dev/null 2>&1
+    awk '{printf "%s %.2f\n", $1, $2 + $3}' "$T/time.txt"
+}
+A=() B=() CA=() CB=()
 [ "${QUALITY_ONLY:-0}" = 1 ] && ROUNDS=0   # the bytes and PSNR of the last round's outputs only
 for round in $(seq "$ROUNDS"); do
-    if [ $((round % 2)) = 1 ]; then a=$(wall run_vidx); b=$(wall run_ffmpeg)
-    else b=$(wall run_ffmpeg); a=$(wall run_vidx); fi
-    A+=("$a") B+=("$b")
-    echo "round $round: vidx $a s, ffmpeg $b s (load $(cut -d' ' -f1 /proc/loadavg))"
+    if [ $((round % 2)) = 1 ]; then read -r a ca < <(measure run_vidx); la=$(cut -d' ' -f1 /proc/loadavg)
+        read -r b cb < <(measure run_ffmpeg); lb=$(cut -d' ' -f1 /proc/loadavg)
+    else read -r b cb < <(measure run_ffmpeg); lb=$(cut -d' ' -f1 /proc/loadavg)
+        read -r a ca < <(measure run_vidx); la=$(cut -d' ' -f1 /proc/loadavg); fi
+    A+=("$a") B+=("$b") CA+=("$ca") CB+=("$cb")
+    echo "round $round: vidx $a s wall, $ca s CPU (load $la); ffmpeg $b s wall, $cb s CPU (load $lb)"
 done
 if [ "$ROUNDS" -gt 0 ]; then
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 ma=$(median "${A[@]}") mb=$(median "${B[@]}")
 echo "median: vidx $ma s, ffmpeg $mb s, ratio vidx/ffmpeg $(echo "scale=3; $ma / $mb" | bc)"
+mca=$(median "${CA[@]}") mcb=$(median "${CB[@]}")
+echo "median CPU: vidx $mca s, ffmpeg $mcb s, ratio vidx/ffmpeg $(echo "scale=3; $mca / $mcb" | bc)"
 fi
 VXD=$(ls -d "$T"/vx/*/)
 for r in 1080p:1920:1080 720p:1280:720 360p:640:360; do

@@ -860,6 +860,9 @@ static int fill_run(PyObject *o, VidxRunSettings *rs, double **times, int64_t **
         rs->catalog = str;
     if (opt_str(o, "scratch", &str) > 0)
         rs->scratch = str;
+    if (opt_str(o, "transcode", &str) > 0)
+        rs->transcode = str;
+    r |= opt_int(o, "no_frames", &rs->no_frames) < 0;
     return (r || PyErr_Occurred()) ? -1 : 0;
 }
 

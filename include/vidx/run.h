@@ -157,6 +157,16 @@ typedef struct VidxRunSettings {
      * every worker. With hwaccel cuda every worker uses the GPU.
      */
     int gpu_sessions;
+    /**
+     * Transcoding as a stage of the run (docs/CLOUD.md, "Transcoding in vidx
+     * run"): "NAME[,NAME...]", presets as vidx_transcode() takes them (built-in
+     * names or JSON files, at most 8, distinct names). Each video's renditions
+     * go to out/transcode/<key>/<preset>/ and the catalog's renditions table.
+     * Their contents are part of the options hash. NULL (default): none.
+     */
+    const char *transcode;
+    /** With transcode: no frames are sampled, the renditions are the video's outputs. */
+    int no_frames;
 } VidxRunSettings;
 
 /** The most shards a run can be split into. */

@@ -227,7 +227,8 @@ def _run_options(count=None, fps=None, at=None, index=None, keyframes=False, siz
                  audio_stream=None, dedup=None, scenes=False, shard_bytes=None, shard_samples=None,
                  max_disk=None, min_free=None, max_memory=None, dedup_exact=False, jobs=0,
                  timeout=None, stall=None, retry=False, follow_symlinks=False, audio_files=False,
-                 wait_lock=False, shard=None, catalog=None, scratch=None):
+                 wait_lock=False, shard=None, catalog=None, scratch=None, transcode=None,
+                 no_frames=False):
     o = _sampling(count, fps, at, index, keyframes, size, fit, approx, threads, stream, max_frames)
     if format not in _FORMATS:
         raise _usage('format= takes jpg, webp or png, not %r' % (format,))
@@ -257,6 +258,10 @@ def _run_options(count=None, fps=None, at=None, index=None, keyframes=False, siz
         o['catalog'] = str(catalog)
     if scratch is not None:
         o['scratch'] = os.fspath(scratch)
+    if transcode is not None:  # a preset, or several: names or JSON files
+        names = [transcode] if isinstance(transcode, (str, os.PathLike)) else list(transcode)
+        o['transcode'] = ','.join(os.fspath(n) for n in names)
+    o['no_frames'] = int(bool(no_frames))
     return o
 
 
@@ -268,7 +273,8 @@ def run(inputs, out, *, progress=None, **options):
     format='jpg'|'webp'|'png', quality=, layout='files'|'shards', md5=,
     audio='wav'|'flac'|'opus', scenes=, dedup=, jobs=, timeout=, retry=,
     shard='I/N', catalog= (a PostgreSQL URL; with out='s3://bucket/prefix' the
-    local directory of the bucket output's catalog), ... progress (optional) is
+    local directory of the bucket output's catalog), transcode= (a preset or a list
+    of them: OUT/transcode/<key>/<preset>/), no_frames=, ... progress (optional) is
     called with a dict for each event (type 'start', 'video', 'skipped',
     'tick', 'end'); an exception it raises stops the run cleanly and is
     re-raised. Returns the summary dict (counts by status, frames, bytes)."""

@@ -73,6 +73,12 @@ class Catalog:
     def audio(self, video=None):
         return self._rows('audio', video)
 
+    def renditions(self, video=None):
+        """The transcode stage's outputs (vidx run --transcode): preset, kind
+        (proxy, hls, master, sprite), path (relative to OUT), bytes, duration,
+        codec, width, height, bitrate."""
+        return self._rows('renditions', video)
+
     def location(self, frame):
         """(absolute path of the file or shard, byte offset, size) of a frame row."""
         loc = frame.get('location')

@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/fs.h"
+#include "store/owned.h"
+
 struct Staged {
     CatalogVideo v;
     StoreVideo sv;
@@ -23,6 +26,9 @@ struct Staged {
     CatalogFrame *cf;
     char audio[512];
     void *owner;
+    CatalogRendition *rend; /* the renditions, paths relative to OUT (in paths) */
+    char *paths;
+    char rend_dir[PATH_MAX + 128]; /* OUT/transcode/<key> once moved there, else "" */
 };
 
 typedef struct Recover {
@@ -181,6 +187,8 @@ static void free_staged(Staged *g)
 {
     if (!g)
         return;
+    free(g->rend);
+    free(g->paths);
     free(g->items);
     free(g->cf);
     free(g);
@@ -221,6 +229,54 @@ static void catalog_fields(Committer *c, Staged *g, size_t n, const char *audio_
     v->shard_samples = g->sv.shard_state.samples;
 }
 
+/* The renditions' rows with their paths under OUT/transcode/<key>/. */
+static int rendition_rows(Staged *g, const CommitInput *in)
+{
+    size_t len = 0, klen = strlen(g->v.key) + strlen("transcode//");
+    for (size_t i = 0; i < in->n_renditions; i++)
+        len += klen + strlen(in->renditions[i].path) + 1;
+    g->rend = calloc(in->n_renditions, sizeof(*g->rend));
+    char *q = g->paths = malloc(len + 1);
+    if (!g->rend || !q)
+        return -ENOMEM;
+    for (size_t i = 0; i < in->n_renditions; i++) {
+        g->rend[i] = in->renditions[i];
+        g->rend[i].path = q;
+        q += sprintf(q, "transcode/%s/%s", g->v.key, in->renditions[i].path) + 1;
+    }
+    g->v.renditions = g->rend;
+    g->v.n_renditions = in->n_renditions;
+    return 0;
+}
+
+/* Moves SCRATCH/transcode to OUT/transcode/<key> (an earlier run's renditions there go first). */
+static int stage_renditions(Committer *c, Staged *g, const CommitInput *in)
+{
+    char from[PATH_MAX], dir[PATH_MAX], to[PATH_MAX + 128];
+    if (!in->n_renditions)
+        return 0;
+    int ret = rendition_rows(g, in);
+    snprintf(from, sizeof(from), "%s/transcode", in->scratch);
+    snprintf(dir, sizeof(dir), "%s/transcode", c->store.out);
+    snprintf(to, sizeof(to), "%s/%s", dir, g->v.key);
+    if (ret == 0 && (ret = vidx__mkdirs(dir)) == 0 && vidx__remove_rendition_tree(to) != 0)
+        ret = vidx__detail(VIDX_ENOTOURS, "%s holds files vidx did not make", to);
+    if (ret == 0 && rename(from, to) < 0)
+        ret = vidx__detail(-errno, "moving the renditions to %s%s", to,
+                           errno == EXDEV ? " (--scratch must be on OUT's filesystem)" : "");
+    if (ret == 0) {
+        snprintf(g->rend_dir, sizeof(g->rend_dir), "%s", to);
+        c->renditions_staged = 1;
+    }
+    return ret;
+}
+
+static void unstage_renditions(Staged *g)
+{
+    if (g->rend_dir[0])
+        vidx__remove_rendition_tree(g->rend_dir);
+}
+
 int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const CommitInput *in, void *owner)
 {
     const VidxFrameRecord *recs = in->recs;
@@ -240,13 +296,17 @@ int64_t vidx__commit_stage(Committer *c, const CatalogVideo *v, const CommitInpu
                          .ext = c->ext,
                          .tar_end = in->tar_end};
     snprintf(g->sv.shard, sizeof(g->sv.shard), "%s", in->shard ? in->shard : "");
-    int ret = c->store.ops->stage(&c->store, &g->sv);
+    int ret = stage_renditions(c, g, in);
+    if (ret == 0 && (ret = c->store.ops->stage(&c->store, &g->sv)) < 0)
+        unstage_renditions(g);
     g->sv.scratch = NULL; /* the caller's, and gone now */
     if (ret < 0) {
         free_staged(g);
         return ret;
     }
     catalog_fields(c, g, n, in->audio_name);
+    for (size_t i = 0; i < g->v.n_renditions; i++)
+        g->sv.bytes_added += g->v.renditions[i].bytes;
     if (c->n_staged == 0)
         c->first_staged = vidx__now();
     c->staged[c->n_staged++] = g;
@@ -312,9 +372,13 @@ static int upload_shards(Committer *c)
 
 int vidx__commit_group(Committer *c)
 {
+    char dir[PATH_MAX];
     if (c->n_staged == 0)
         return 0;
     int ret = c->store.ops->sync(&c->store);
+    snprintf(dir, sizeof(dir), "%s/transcode", c->store.out);
+    if (ret == 0 && c->renditions_staged && (ret = vidx__fsync_dir(dir)) == 0)
+        c->renditions_staged = 0;
     for (size_t i = 0; i < c->n_staged && ret == 0; i++)
         vidx__fault("sync");
     if (ret == 0)
@@ -336,8 +400,10 @@ int vidx__commit_group(Committer *c)
 
 void vidx__commit_abandon(Committer *c, int ret)
 {
-    for (size_t i = c->n_staged; i-- > 0;) /* newest first */
+    for (size_t i = c->n_staged; i-- > 0;) { /* newest first */
         c->store.ops->rollback(&c->store, &c->staged[i]->sv);
+        unstage_renditions(c->staged[i]);
+    }
     settle_all(c, ret);
 }
 

@@ -44,6 +44,7 @@ typedef struct Committer {
     int (*upload_shard)(void *ctx, const char *name, int64_t size, int64_t samples);
     void (*uploaded_dir)(void *ctx, const char *video_dir); /* after the commit */
     void *upload_ctx;
+    int renditions_staged; /* OUT/transcode gained an entry since the last sync */
 } Committer;
 
 /*
@@ -65,10 +66,15 @@ typedef struct CommitInput {
     const char *audio_name; /* the audio file there, or NULL */
     const char *shard;      /* shards: where the worker appended the samples (NULL: in scratch) */
     int64_t tar_end;        /* and where they end */
+    /* the transcode stage's outputs, in SCRATCH/transcode/ (paths relative to it), or none */
+    const CatalogRendition *renditions;
+    size_t n_renditions;
 } CommitInput;
 
 /*
- * Stages a video. v's fields are copied; v's strings and in's records must
+ * Stages a video: its renditions first (SCRATCH/transcode renamed to
+ * OUT/transcode/<key>, replacing what an earlier run made there), then its
+ * frames through the store. v's fields are copied; v's strings and in's records must
  * stay valid until the video settles, which is reported with owner. Returns
  * the bytes added under OUT, or a negative code: then nothing of v stays and
  * it will not be reported.

@@ -106,6 +106,20 @@ static void add_problem(Problems *p, int64_t id, const char *video, const char *
     p->videos[p->n++] = id;
 }
 
+/* A rendition whose bytes are those of its folder (an HLS rung, the sprites). */
+static const char *check_folder(const char *path, int64_t bytes)
+{
+    struct stat st;
+    char dir[PATH_MAX];
+    if (lstat(path, &st) < 0)
+        return "missing";
+    if (!S_ISREG(st.st_mode))
+        return "not a regular file";
+    snprintf(dir, sizeof(dir), "%s", path);
+    *strrchr(dir, '/') = 0;
+    return vidx__tree_size(dir) == bytes ? NULL : "size";
+}
+
 static const char *check_one(const char *out, const char *loc, int64_t offset, int64_t bytes,
                              const char *want)
 {
@@ -113,6 +127,8 @@ static const char *check_one(const char *out, const char *loc, int64_t offset, i
     if (!vidx__is_safe_relpath(loc))
         return "location outside the output";
     snprintf(path, sizeof(path), "%s/%s", out, loc);
+    if (offset == -2)
+        return check_folder(path, bytes);
     int ret = checksum_at(path, offset, bytes, got);
     if (ret == -ENOENT)
         return "missing";
@@ -171,6 +187,8 @@ static int repair(VidxCatalog *cat, const char *out, const Problems *p)
         if (k[0] && vidx__is_safe_relpath(k) && !strchr(k, '/')) { /* one folder under frames/ */
             snprintf(path, sizeof(path), "%s/frames/%s", out, k);
             vidx__remove_video_dir(path);
+            snprintf(path, sizeof(path), "%s/transcode/%s", out, k);
+            vidx__remove_rendition_tree(path);
         }
     }
     for (size_t i = 0; ret == 0 && i < p->n_loc; i++) {
@@ -253,10 +271,22 @@ int vidx_verify_at(const char *out, const char *catalog, int do_repair, char **r
 /* du and gc                                                               */
 /* ---------------------------------------------------------------------- */
 
-enum { K_FRAMES, K_SHARDS, K_OBJECTS, K_AUDIO, K_MANIFESTS, K_CATALOG, K_SCRATCH, K_OTHER, K_N };
+enum {
+    K_FRAMES,
+    K_SHARDS,
+    K_OBJECTS,
+    K_AUDIO,
+    K_MANIFESTS,
+    K_CATALOG,
+    K_SCRATCH,
+    K_RENDITIONS,
+    K_OTHER,
+    K_N
+};
 _Static_assert(K_N == VIDX_MAINT_KINDS, "maintain.h's count of kinds");
-static const char *const kind_names[K_N] = {"frames",    "shards",  "objects", "audio",
-                                            "manifests", "catalog", "scratch", "other"};
+static const char *const kind_names[K_N] = {"frames",  "shards",     "objects",
+                                            "audio",   "manifests",  "catalog",
+                                            "scratch", "renditions", "other"};
 
 /* A video's metadata vidx wrote beside its frames: manifest, shots, transcript, labels. */
 static int is_metadata_name(const char *base)
@@ -277,6 +307,8 @@ int vidx__maint_kind(const char *rel)
         return K_SHARDS;
     if (!strncmp(rel, "objects/", 8))
         return K_OBJECTS;
+    if (!strncmp(rel, "transcode/", 10))
+        return K_RENDITIONS;
     if (is_metadata_name(base))
         return K_MANIFESTS;
     if (!strncmp(base, "audio.", 6))
@@ -522,6 +554,39 @@ static int gc_scratch(Gc *g, const char *rel, const char *name, const struct sta
     return ret;
 }
 
+/* A file under transcode/<key>/<preset>/ (a folder of it: walked); the preset's folder is kept
+ * whole while a renditions row points into it. */
+static int gc_rendition_file(Gc *g, const char *rel, const char *name, const struct stat *st)
+{
+    char preset[PATH_MAX];
+    const char *third = strchr(strchr(rel + 10, '/') + 1, '/'); /* the '/' after <preset> */
+    if (S_ISDIR(st->st_mode) && !strchr(third + 1, '/') && name[0] != '.') { /* a rung, sprites */
+        int ret = each_entry(g, rel, gc_rendition_file);
+        snprintf(preset, sizeof(preset), "%s/%s", g->out, rel);
+        if (!g->dry_run)
+            rmdir(preset); /* when that emptied it */
+        return ret;
+    }
+    if (!S_ISREG(st->st_mode) || !vidx__is_rendition_file_name(name))
+        return left_alone(g, rel, st, "not a name vidx makes");
+    snprintf(preset, sizeof(preset), "%.*s", (int)(third - rel), rel);
+    return gc_unless(g, referenced(g, CATALOG_REF_RENDITION, preset), rel, st);
+}
+
+/* transcode/<key>/ and transcode/<key>/<preset>/: folders vidx made, emptied ones removed. */
+static int gc_transcode_entry(Gc *g, const char *rel, const char *name, const struct stat *st)
+{
+    char path[PATH_MAX];
+    int depth = strchr(rel + 10, '/') ? 2 : 1;
+    if (!S_ISDIR(st->st_mode) || (depth == 1 && !vidx__is_key_name(name)) || name[0] == '.')
+        return left_alone(g, rel, st, "not a name vidx makes");
+    int ret = each_entry(g, rel, depth == 1 ? gc_transcode_entry : gc_rendition_file);
+    snprintf(path, sizeof(path), "%s/%s", g->out, rel);
+    if (!g->dry_run)
+        rmdir(path); /* when that emptied it */
+    return ret;
+}
+
 static int gc_top(Gc *g, const char *rel, const char *name, const struct stat *st)
 {
     static const char *const keep[] = {"catalog.db",         "catalog.db-wal",   "catalog.db-shm",
@@ -537,6 +602,8 @@ static int gc_top(Gc *g, const char *rel, const char *name, const struct stat *s
         return each_entry(g, rel, gc_objects_entry);
     if (S_ISDIR(st->st_mode) && !strcmp(name, "shards"))
         return each_entry(g, rel, gc_shard);
+    if (S_ISDIR(st->st_mode) && !strcmp(name, "transcode"))
+        return each_entry(g, rel, gc_transcode_entry);
     return left_alone(g, rel, st, "not a name vidx makes");
 }
 

@@ -13,7 +13,7 @@
 int vidx__maint_dump(json_t *o, char **report);
 /* du's kind (frames, shards, ...) of a name relative to OUT: an index into the usage arrays. */
 int vidx__maint_kind(const char *rel);
-#define VIDX_MAINT_KINDS 8
+#define VIDX_MAINT_KINDS 9
 /* du's report: bytes and files per kind, and the total. */
 json_t *vidx__maint_usage(const int64_t *bytes, const int64_t *files);
 /*

@@ -440,6 +440,26 @@ static int check_distinct(const char *const *parts, size_t n)
     return ret;
 }
 
+/* A part with renditions (vidx run --transcode) is refused: merge does not carry them yet, and a
+ * merged video without them would be skipped by a rerun of the same command. */
+static int no_renditions(const char *part)
+{
+    VidxCatalog *c = NULL;
+    int64_t videos = 0, files = 0, bytes = 0;
+    int ret = vidx_catalog_open(&c, part, 1);
+    if (ret == 0 && !vidx__catalog_is_empty(c))
+        ret = vidx__catalog_rendition_counts(c, &videos, &files, &bytes);
+    vidx_catalog_close(&c);
+    if (ret == 0 && files) {
+        vidx__log(VIDX_LOG_ERROR,
+                  "%s: %lld videos have renditions (vidx run --transcode), which vidx merge does "
+                  "not carry yet; nothing was merged",
+                  part, (long long)videos);
+        ret = VIDX_EUSAGE;
+    }
+    return ret == -ENOENT ? 0 : ret;
+}
+
 static int check_parts(const char *dest, const char *const *parts, size_t n, char *layout)
 {
     int ret = vidx__outdir_overlaps(dest, parts, n);
@@ -448,7 +468,8 @@ static int check_parts(const char *dest, const char *const *parts, size_t n, cha
         ret = check_distinct(parts, n);
     for (size_t i = 0; i < n && ret == 0; i++) {
         char l[16];
-        if ((ret = part_layout(parts[i], l, sizeof(l))) < 0 || !l[0])
+        if ((ret = part_layout(parts[i], l, sizeof(l))) < 0 ||
+            (ret = no_renditions(parts[i])) < 0 || !l[0])
             continue;
         if (first && strcmp(l, layout)) {
             vidx__log(VIDX_LOG_ERROR, "%s: layout %s, but %s has %s: parts must share one",

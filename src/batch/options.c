@@ -10,7 +10,9 @@
  * label and what shapes a label: label_model, label_prompt, label_size and
  * label_quality (the image sent) -- while labelling, not the endpoint's URL,
  * key, concurrency, timeouts or retries (where to ask and how patiently),
- * per_scene and per_scene_pick (sampling by shot), and
+ * per_scene and per_scene_pick (sampling by shot), transcode (the contents
+ * of the presets, not their names or files: batch/transcode_stage.h) and
+ * no_frames, and
  * hwaccel (the GPU's scaling is within a tolerance of the CPU's, not identical;
  * where a video actually ran is recorded per video, videos.device).
  * Not in it, because they never change what a finished video's output is:
@@ -37,6 +39,7 @@
 #include <jansson.h>
 
 #include "batch/inputs.h"
+#include "batch/transcode_stage.h"
 
 #define INT_FIELD(fname, expr)                                                                     \
     static int put_##fname(const VidxRunSettings *s, char *buf, size_t size)                       \
@@ -85,6 +88,22 @@ INT_FIELD(label, s->job.label)
 INT_FIELD(per_scene, s->job.per_scene)
 INT_FIELD(per_scene_pick, s->job.per_scene_pick)
 INT_FIELD(hwaccel, s->job.sampler.hwaccel)
+INT_FIELD(no_frames, s->no_frames)
+
+static int put_transcode(const VidxRunSettings *s, char *buf, size_t size)
+{
+    char h[32];
+    vidx__tc_stage_hash(s->transcode, h, sizeof(h));
+    return snprintf(buf, size, "%s", h);
+}
+
+/* A queue's options set never holds presets (vidx enqueue refuses them). */
+static int set_transcode(VidxRunSettings *s, OptionArrays *a, const char *text)
+{
+    (void)a;
+    s->transcode = NULL;
+    return *text ? VIDX_EUSAGE : 0;
+}
 
 static int put_fps(const VidxRunSettings *s, char *buf, size_t size)
 {
@@ -251,6 +270,8 @@ static const OptionField fields[] = {
     NEW(label_prompt),
     NEW(label_size),
     NEW(label_quality),
+    NEW(transcode),
+    NEW(no_frames),
 };
 
 const OptionField *vidx__option_fields(size_t *n)

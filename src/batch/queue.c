@@ -457,6 +457,11 @@ int vidx_work(const char *out, const VidxRunSettings *caller, VidxRunSummary *su
                                   "lease > 0 and at least one attempt");
         return VIDX_EUSAGE;
     }
+    if ((set.transcode && *set.transcode) || set.no_frames) { /* the queue says what to make */
+        vidx__log(VIDX_LOG_ERROR, "--transcode is not supported with the work queue yet; use "
+                                  "vidx run");
+        return VIDX_EUSAGE;
+    }
     set.retry = 1; /* a queued video is to be done, whatever an earlier run recorded */
     signal(SIGPIPE, SIG_IGN);
     if (gethostname(q.host, sizeof(q.host) - 1) < 0)
@@ -512,6 +517,11 @@ int vidx_enqueue(const char *const *inputs, size_t n, const VidxRunSettings *cal
         return ret;
     if (!s.catalog) {
         vidx__log(VIDX_LOG_ERROR, "vidx enqueue needs the queue's catalog: --catalog URL");
+        return VIDX_EUSAGE;
+    }
+    if ((s.transcode && *s.transcode) || s.no_frames) { /* preset files are not in the queue */
+        vidx__log(VIDX_LOG_ERROR, "--transcode is not supported with the work queue yet; use "
+                                  "vidx run (or vidx slurm without --queue)");
         return VIDX_EUSAGE;
     }
     if (s.dedup_exact) { /* workers would share content-addressed names: one's undo is another's

@@ -155,8 +155,9 @@ static int store_failed(const Run *r, const Task *t, int err)
                   t->path, vidx_strerror(VIDX_ELEASE));
         return VIDX_ELEASE;
     }
-    vidx__log(VIDX_LOG_ERROR, "%s: storing the frames failed: %s; stopping", t->path,
-              vidx_strerror(err));
+    const char *why = vidx_error_detail(err);
+    vidx__log(VIDX_LOG_ERROR, "%s: storing its outputs failed: %s; stopping", t->path,
+              *why ? why : vidx_strerror(err));
     return err;
 }
 
@@ -211,7 +212,9 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, cons
                       .scratch = scratch,
                       .shard = r->shard_slots ? w->shard : NULL,
                       .tar_end = res->tar_end,
-                      .audio_name = res->audio_path};
+                      .audio_name = res->audio_path,
+                      .renditions = res->renditions,
+                      .n_renditions = res->n_renditions};
     p->task = w->task;
     vidx__queue_video(r, w->task, v);
     p->v = *v;
@@ -267,6 +270,20 @@ int vidx__record_result(Run *r, Worker *w, WireResult *res)
     return ret;
 }
 
+int64_t vidx__catalog_file_bytes(const char *out)
+{
+    static const char *const names[] = {"catalog.db", "catalog.db-wal", "catalog.db-shm"};
+    char p[PATH_MAX];
+    struct stat st;
+    int64_t n = 0;
+    for (size_t i = 0; i < VIDX_ARRAY_SIZE(names); i++) {
+        snprintf(p, sizeof(p), "%s/%s", out, names[i]);
+        if (stat(p, &st) == 0)
+            n += (int64_t)st.st_blocks * 512;
+    }
+    return n;
+}
+
 int vidx__record_flush(Run *r, int now)
 {
     Committer *c = &r->commit;
@@ -274,6 +291,9 @@ int vidx__record_flush(Run *r, int now)
     if (c->n_staged > 0 && (now || due)) {
         double t0 = vidx__now();
         int ret = vidx__commit_group(c);
+        int64_t cat = vidx__catalog_file_bytes(r->out); /* the rows' pages count too */
+        r->used += cat - r->catalog_bytes;
+        r->catalog_bytes = cat;
         r->sum.commit_seconds += vidx__now() - t0;
         if (ret < 0 && !r->fatal)
             r->fatal = ret;

@@ -30,5 +30,7 @@ int vidx__record_abnormal(Run *r, Worker *w, VidxVideoStatus st, const char *cls
 int vidx__disk_budget_reached(Run *r, int in_flight);
 /* Bytes under dir (recursive). */
 int64_t vidx__tree_bytes(const char *dir);
+/* Bytes on disk of the SQLite catalog in out (catalog.db and its -wal, -shm); 0 without one. */
+int64_t vidx__catalog_file_bytes(const char *out);
 
 #endif

@@ -54,13 +54,19 @@
 #include "store/fs.h"
 #include "store/outdir.h"
 #include "store/owned.h"
+#include "batch/transcode_stage.h"
 
 #define TICK_MS 250
 
-/* The default timeout for a video of d seconds (< 0: unknown), never past --timeout-max. */
+/*
+ * The default timeout for a video of d seconds (< 0: unknown), never past
+ * --timeout-max. Each transcode preset adds 40 s per second of video: an
+ * encode of every picture at several sizes, on a loaded machine.
+ */
 static double default_timeout(const VidxRunSettings *s, double d)
 {
-    double t = 120.0 + 10.0 * (d > 0 && isfinite(d) ? VIDX_MIN(d, 1e9) : 60.0);
+    double per = 10.0 + 40.0 * vidx__tc_stage_count(s->transcode);
+    double t = 120.0 + per * (d > 0 && isfinite(d) ? VIDX_MIN(d, 1e9) : 60.0);
     return s->timeout_max > 0 ? VIDX_MIN(t, s->timeout_max) : t;
 }
 
@@ -128,6 +134,9 @@ static void clean_unrecorded(Run *r)
         snprintf(path, sizeof(path), "%s/frames/%s", r->out, r->tasks[i]->key);
         if (vidx__remove_video_dir(path) > 0)
             vidx__log(VIDX_LOG_WARNING, "%s: holds files vidx did not make; left alone", path);
+        snprintf(path, sizeof(path), "%s/transcode/%s", r->out, r->tasks[i]->key);
+        if (vidx__remove_rendition_tree(path) > 0)
+            vidx__log(VIDX_LOG_WARNING, "%s: holds files vidx did not make; left alone", path);
     }
 }
 
@@ -156,7 +165,8 @@ static int spawn(Run *r, Worker *w)
         WorkerConfig cfg = {
             r->set,     r->out,
             r->threads, r->set->max_scratch > 0 ? r->set->max_scratch / (2 * r->n_workers) : 0,
-            getppid(),  (int)(w - r->workers)};
+            getppid(),  (int)(w - r->workers),
+            r->presets, r->n_presets};
         close(down[1]);
         close(up[0]);
         close(r->lock_fd); /* the lock is the supervisor's alone: it must end with it */
@@ -614,6 +624,7 @@ static int open_store(Run *r)
                                r->q ? vidx__queue_shard_prefix(r) : NULL, vidx__record_settled, r);
     vidx__upload_hook(r);
     r->used = vidx__tree_bytes(r->out);
+    r->catalog_bytes = vidx__catalog_file_bytes(r->out);
     return ret;
 }
 
@@ -665,6 +676,9 @@ void vidx__supervise_close(Run *r)
     free(r->tasks);
     r->tasks = NULL;
     r->n_tasks = r->next_task = r->cap_tasks = 0;
+    free(r->presets);
+    r->presets = NULL;
+    r->n_presets = 0;
 }
 
 /*
@@ -725,6 +739,14 @@ int vidx_run(const char *const *inputs, size_t n_inputs, const char *out,
         ret = VIDX_EUSAGE;
         goto done;
     }
+    if (s->no_frames && (!vidx__tc_stage_count(s->transcode) || s->layout == VIDX_LAYOUT_SHARDS)) {
+        vidx__log(VIDX_LOG_ERROR, "no frames: it goes with transcode presets (--transcode), in the "
+                                  "files layout");
+        ret = VIDX_EUSAGE;
+        goto done;
+    }
+    if ((ret = vidx__tc_stage_load(s->transcode, &r.presets, &r.n_presets)) < 0)
+        goto done;
     if (s->gpu_sessions < 0) {
         vidx__log(VIDX_LOG_ERROR, "gpu sessions %d: expected 0 (every worker) or more",
                   s->gpu_sessions);

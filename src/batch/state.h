@@ -11,6 +11,7 @@
 
 #include "batch/commit.h"
 #include "core/internal.h"
+#include "transcode/preset.h"
 
 typedef struct Task {
     const char *path;
@@ -43,9 +44,10 @@ typedef struct Run {
     char scratch[3800]; /* scratch root (room left for /<key>) */
     VidxCatalog *cat;
     Committer commit;
-    int64_t used;      /* bytes under OUT (frames, shards, audio, catalog) */
-    int64_t committed; /* videos committed in this run, for the per-video estimate */
-    int64_t added;     /* bytes they added */
+    int64_t used;          /* bytes under OUT (frames, shards, audio, catalog) */
+    int64_t catalog_bytes; /* of them, the SQLite catalog's files when last measured */
+    int64_t committed;     /* videos committed in this run, for the per-video estimate */
+    int64_t added;         /* bytes they added */
     char options[32];
     Task **tasks; /* to start, from next_task on (each allocated on its own) */
     size_t n_tasks, next_task, cap_tasks;
@@ -60,6 +62,8 @@ typedef struct Run {
     int64_t other_shards; /* inputs left to other shards (--shard) */
     const char *bucket;   /* a bucket output (batch/upload.h): its URL; out is the local DIR */
     struct S3Out *up;     /* and its uploads */
+    TcPreset *presets;    /* the transcode stage's (batch/transcode_stage.h), or NULL */
+    int n_presets;
 } Run;
 
 /* Scratch directory of a task. */

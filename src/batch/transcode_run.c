@@ -25,6 +25,7 @@
 #include "core/path.h"
 #include "store/fs.h"
 #include "store/outdir.h"
+#include "store/owned.h"
 #include "transcode/preset.h"
 #include "transcode/transcode.h"
 
@@ -61,20 +62,6 @@ int vidx_transcode_presets_json(char **json)
 
 /* ---- names vidx transcode makes ---- */
 
-static int is_seg(const char *n)
-{
-    size_t len = strlen(n);
-    return !strncmp(n, "seg_", 4) && len == 4 + 5 + 4 && !strcmp(n + 9, ".m4s") &&
-           strspn(n + 4, "0123456789") == 5;
-}
-
-static int is_sprite(const char *n)
-{
-    return !strcmp(n, "sprites.vtt") ||
-           (!strncmp(n, "sprite_", 7) && strlen(n) == 14 && strspn(n + 7, "0123456789") == 3 &&
-            !strcmp(n + 10, ".jpg"));
-}
-
 /* Every file under dir (depth 2) is a name vidx transcode makes: 1, else 0. */
 static int only_ours(const char *dir, const TcPreset *p, int depth, const char *parent)
 {
@@ -106,9 +93,9 @@ static int only_ours(const char *dir, const TcPreset *p, int depth, const char *
             }
             ok = known;
         } else
-            ok = !strcmp(parent, "sprites")
-                     ? is_sprite(n)
-                     : !strcmp(n, "index.m3u8") || !strcmp(n, "init.mp4") || is_seg(n);
+            ok = !strcmp(parent, "sprites") ? vidx__is_sprite_name(n) || !strcmp(n, "sprites.vtt")
+                                            : !strcmp(n, "index.m3u8") || !strcmp(n, "init.mp4") ||
+                                                  vidx__is_segment_name(n);
     }
     if (d)
         closedir(d);
@@ -161,7 +148,7 @@ static int one(const char *out, const char *input, const TcPreset *p, int thread
     if (ret == 0 && mkdir(scratch, 0777) < 0)
         ret = vidx__detail(-errno, "creating %s", scratch);
     if (ret == 0)
-        ret = vidx__transcode_one(input, scratch, p, threads, NULL);
+        ret = vidx__transcode_one(input, scratch, p, threads, NULL, NULL);
     json_t *files = json_array();
     if (ret == 0) {
         list_files(scratch, "", files);

@@ -56,6 +56,8 @@ int vidx__upload_wanted(const char *out, const VidxRunSettings *s, const char **
         why = "--catalog of a bucket output is a local directory, not a URL";
     else if (s->layout != VIDX_LAYOUT_SHARDS && s->dedup_exact)
         why = "a bucket output takes --dedup-exact with --layout shards only";
+    else if (s->transcode && s->transcode[0]) /* renditions would stay in DIR, never uploaded */
+        why = "--transcode does not write to a bucket output yet; transcode to a local OUT";
     if (why) {
         vidx__log(VIDX_LOG_ERROR, "%s: %s (docs/CLOUD.md); nothing was changed", out, why);
         return VIDX_EUSAGE;

@@ -14,7 +14,9 @@
  *                   [, "transcript": {"segments": [{"start", "end", "text"}, ...]}]
  *                   [, "labels": {"labels": [{"frame", "index", "time", "file", "model",
  *                   "latency", "caption", "tags" | "error"}, ...]}]
- *                   [, "device": "cuda" or "cpu (REASON)", where it decoded]}
+ *                   [, "device": "cuda" or "cpu (REASON)", where it decoded]
+ *                   [, "renditions": [{"preset", "kind", "path", "bytes", "duration",
+ *                   "codec", "width", "height", "bitrate"}, ...] (the transcode stage)]}
  *                   ("class": the error's; for a partial result "truncated" when
  *                   the input was cut off, else "decode")
  *
@@ -201,6 +203,8 @@ static json_t *result_json(const VidxJobResult *r, const JobOutput *out)
         json_object_set_new(o, "transcript", json_loads(out->transcript_json, 0, NULL));
     if (o && out->labels_json)
         json_object_set_new(o, "labels", json_loads(out->labels_json, 0, NULL));
+    if (o && out->renditions_json)
+        json_object_set_new(o, "renditions", json_loads(out->renditions_json, 0, NULL));
     return o;
 }
 
@@ -336,6 +340,25 @@ static int labels_decode(json_t *labels, WireResult *r)
     return 0;
 }
 
+/* The transcode stage's renditions (an array); none without one. */
+static int renditions_decode(json_t *arr, WireResult *r)
+{
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr))
+        return 0;
+    if (!(r->renditions = calloc(n ? n : 1, sizeof(*r->renditions))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        r->renditions[i] = (CatalogRendition){
+            get_str(o, "preset") ?: "", get_str(o, "kind") ?: "",  get_str(o, "path") ?: "",
+            get_int(o, "bytes"),        get_real(o, "duration"),   get_str(o, "codec") ?: "",
+            (int)get_int(o, "width"),   (int)get_int(o, "height"), get_int(o, "bitrate")};
+    }
+    r->n_renditions = n;
+    return 0;
+}
+
 int vidx__wire_result_decode(const char *line, WireResult *r)
 {
     memset(r, 0, sizeof(*r));
@@ -362,7 +385,8 @@ int vidx__wire_result_decode(const char *line, WireResult *r)
     if (frames_decode(json_object_get(o, "frames"), r) < 0 ||
         shots_decode(json_object_get(o, "scenes"), r) < 0 ||
         segments_decode(json_object_get(o, "transcript"), r) < 0 ||
-        labels_decode(json_object_get(o, "labels"), r) < 0) {
+        labels_decode(json_object_get(o, "labels"), r) < 0 ||
+        renditions_decode(json_object_get(o, "renditions"), r) < 0) {
         vidx__wire_result_free(r);
         return -ENOMEM;
     }
@@ -378,6 +402,7 @@ void vidx__wire_result_free(WireResult *r)
     for (size_t i = 0; r->labels && i < r->n_labels; i++)
         free((char *)r->labels[i].tags);
     free(r->labels);
+    free(r->renditions);
     json_decref(r->json);
     memset(r, 0, sizeof(*r));
 }

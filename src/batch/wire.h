@@ -46,7 +46,9 @@ typedef struct WireResult {
     size_t n_segments;
     CatalogLabel *labels; /* owned (strings borrowed from json, tags owned); NULL: none */
     size_t n_labels;
-    const char *device; /* where it decoded: "cuda" or "cpu (REASON)"; NULL: no decode */
+    const char *device;           /* where it decoded: "cuda" or "cpu (REASON)"; NULL: no decode */
+    CatalogRendition *renditions; /* owned (strings borrowed from json); NULL: none */
+    size_t n_renditions;
 } WireResult;
 
 /* What a line from a worker is (by its tag). */

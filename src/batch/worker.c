@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "batch/transcode_stage.h"
 #include "batch/wire.h"
 #include "pipeline/job_internal.h"
 #include "store/fs.h"
@@ -107,6 +108,39 @@ static int send_result(WorkerCtx *ctx, const VidxJobResult *res, const JobOutput
     return ret;
 }
 
+/*
+ * The transcode stage (--transcode), after the frames: a video whose frames
+ * failed is not transcoded; a transcode that fails fails the video (its
+ * frames are dropped with it, the error says which preset and why). An
+ * audio-only input of an --audio-files run has nothing to transcode.
+ */
+static void transcode_task(const WorkerConfig *cfg, WorkerCtx *ctx, const WireTask *task,
+                           VidxJobResult *res, JobOutput *out)
+{
+    if (!cfg->n_presets || res->status)
+        return;
+    if (cfg->run->no_frames) { /* the job did not run: its start (the timeout) is said here */
+        VidxSource *src = NULL;
+        VidxVideoInfo none = {.duration = -1};
+        vidx__mkdirs(task->scratch);
+        vidx_source_open(&src, task->path, &ctx->job.source); /* a failure: the transcode's */
+        on_start(ctx, src ? vidx_source_video_info(src) : &none);
+        vidx_source_close(&src);
+    } else if (res->probe_json && !strstr(res->probe_json, "\"video\""))
+        return;
+    VidxSourceSettings src = ctx->job.source;
+    src.audio_only = 0;
+    double t0 = vidx__now();
+    int ret = vidx__tc_stage_run(task->path, task->scratch, cfg->presets, cfg->n_presets,
+                                 cfg->threads, &src, &out->renditions_json);
+    res->seconds += vidx__now() - t0;
+    if (ret < 0) {
+        const char *d = vidx_error_detail(ret);
+        res->status = ret;
+        snprintf(res->message, sizeof(res->message), "%s", *d ? d : vidx_strerror(ret));
+    }
+}
+
 static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
 {
     WireTask task;
@@ -125,9 +159,11 @@ static int run_task(const WorkerConfig *cfg, WorkerCtx *ctx, char *line)
                              .key = slash ? slash + 1 : task.scratch,
                              .shard = task.shard,
                              .start = task.offset};
-    VidxJobResult res;
-    JobOutput out;
-    vidx__job_run_into(task.path, task.scratch, &ctx->job, &target, &res, &out);
+    VidxJobResult res = {0};
+    JobOutput out = {0};
+    if (!cfg->run->no_frames)
+        vidx__job_run_into(task.path, task.scratch, &ctx->job, &target, &res, &out);
+    transcode_task(cfg, ctx, &task, &res, &out);
     if (ctx->cpu_why[0] && out.device[0]) /* say why, rather than "--hwaccel none" */
         snprintf(out.device, sizeof(out.device), "%s", ctx->cpu_why);
     int ret = send_result(ctx, &res, &out);

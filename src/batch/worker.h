@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "core/internal.h"
+#include "transcode/preset.h"
 
 typedef struct WorkerConfig {
     const VidxRunSettings *run;
@@ -15,7 +16,9 @@ typedef struct WorkerConfig {
     int threads;       /* decoder threads per video */
     int64_t max_bytes; /* scratch budget per video (0: none) */
     pid_t supervisor;
-    int slot; /* the worker's index in the pool, 0-based (gpu_sessions) */
+    int slot;                /* the worker's index in the pool, 0-based (gpu_sessions) */
+    const TcPreset *presets; /* the transcode stage's, or NULL */
+    int n_presets;
 } WorkerConfig;
 
 /* Never returns: serves tasks from rfd until it closes, then _exit(0). */

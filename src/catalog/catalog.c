@@ -263,6 +263,11 @@ int vidx__catalog_snapshot(VidxCatalog *c, const char *path)
     return c->ops->snapshot(c->b, path);
 }
 
+int vidx__catalog_rendition_counts(VidxCatalog *c, int64_t *videos, int64_t *files, int64_t *bytes)
+{
+    return c->ops->rendition_counts(c->b, videos, files, bytes);
+}
+
 int vidx__catalog_is_empty(VidxCatalog *c)
 {
     return c->ops->is_empty(c->b);
@@ -404,6 +409,24 @@ static int bucket_status(VidxCatalog *c, json_t *root)
     return 0;
 }
 
+/* Labels and renditions in vidx status, when there are any. */
+static int status_extras(VidxCatalog *c, json_t *root)
+{
+    int64_t labelled, failed, videos, files, bytes;
+    if (c->ops->label_counts(c->b, &labelled, &failed) < 0 ||
+        vidx__catalog_rendition_counts(c, &videos, &files, &bytes) < 0)
+        return VIDX_ECATALOG;
+    if (labelled) /* frames with a label row, and those whose row is an error (refused, ...) */
+        json_object_set_new(
+            root, "labels",
+            json_pack("{s:I, s:I}", "frames", (json_int_t)labelled, "failed", (json_int_t)failed));
+    if (files) /* the transcode stage's outputs (master playlists not counted) */
+        json_object_set_new(root, "renditions",
+                            json_pack("{s:I, s:I, s:I}", "videos", (json_int_t)videos, "files",
+                                      (json_int_t)files, "bytes", (json_int_t)bytes));
+    return 0;
+}
+
 int vidx_catalog_status_json(VidxCatalog *c, char **json)
 {
     StatusJson s = {json_object(), json_array(), 0, 0};
@@ -418,13 +441,8 @@ int vidx_catalog_status_json(VidxCatalog *c, char **json)
         goto done;
     json_object_set_new(root, "videos", json_integer(s.total));
     json_object_set_new(root, "frames", json_integer(s.frames));
-    int64_t labelled, failed;
-    if (c->ops->label_counts(c->b, &labelled, &failed) < 0)
+    if (status_extras(c, root) < 0)
         goto done;
-    if (labelled) /* frames with a label row, and those whose row is an error (refused, ...) */
-        json_object_set_new(
-            root, "labels",
-            json_pack("{s:I, s:I}", "frames", (json_int_t)labelled, "failed", (json_int_t)failed));
     if (c->ops->queue && vidx__queue_status_json(c, root) < 0)
         goto done;
     if (bucket_status(c, root) < 0)

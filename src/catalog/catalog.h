@@ -56,6 +56,19 @@ typedef struct CatalogLabel {
     const char *error; /* why the frame has no label (refused, malformed), else NULL */
 } CatalogLabel;
 
+/* One output of the transcode stage (schema 8, vidx run --transcode): the renditions table's row.
+ */
+typedef struct CatalogRendition {
+    const char *preset;
+    const char *kind;  /* "proxy" (an MP4), "hls" (a rung), "master" (its playlist), "sprite" */
+    const char *path;  /* relative to OUT: the file (the rung's index.m3u8, sprites.vtt) */
+    int64_t bytes;     /* proxy, master: the file; hls, sprite: every file of path's folder */
+    double duration;   /* seconds */
+    const char *codec; /* RFC 6381 ("avc1.64001f,mp4a.40.2"), "mjpeg" (sprites), "" */
+    int width, height;
+    int64_t bitrate; /* bits/s over the duration */
+} CatalogRendition;
+
 /* One finished video, as the worker reported it. */
 typedef struct CatalogVideo {
     const char *path, *key, *fingerprint, *options;
@@ -81,6 +94,8 @@ typedef struct CatalogVideo {
     size_t n_segments;
     const CatalogLabel *labels; /* --label-url: its frames' labels, else NULL */
     size_t n_labels;
+    const CatalogRendition *renditions; /* --transcode: its renditions, else NULL */
+    size_t n_renditions;
     const char *shard_name; /* shard state to commit with the video, or NULL */
     int64_t shard_size, shard_samples;
     /* vidx worker: the video's claim (catalog/queue.h), finished in the same
@@ -125,6 +140,9 @@ int vidx__catalog_meta_add(VidxCatalog *c, const char *key, const char *value);
 /* Records the output's layout on first use; VIDX_EUSAGE if it already has another. */
 int vidx__catalog_layout(VidxCatalog *c, const char *layout);
 
+/* Videos with renditions (--transcode), renditions but master playlists, their bytes. */
+int vidx__catalog_rendition_counts(VidxCatalog *c, int64_t *videos, int64_t *files, int64_t *bytes);
+
 /* Calls fn for every shard with its committed size. */
 int vidx__catalog_shards(VidxCatalog *c, int (*fn)(void *, const char *, int64_t), void *opaque);
 
@@ -163,17 +181,27 @@ typedef struct CatalogLocation {
     const char *checksum; /* sha256 hex, or NULL (audio, or none recorded) */
 } CatalogLocation;
 
+/*
+ * The renditions' part of the locations (SQL shared by the implementations):
+ * offset -2 says bytes are those of every file of the location's folder (an
+ * HLS rung, the sprites), NULL (-1) the file's own.
+ */
+#define CATALOG_RENDITION_LOCATIONS                                                                \
+    "UNION ALL SELECT v.id, v.path, r.path, CASE WHEN r.kind IN ('hls', 'sprite') THEN -2 END, "   \
+    "r.bytes, NULL FROM renditions r JOIN videos v ON v.id = r.video_id "
+
 /* Calls fn for every stored location, by video; fn returning non-zero stops (returned). */
 int vidx__catalog_locations(VidxCatalog *c, int (*fn)(void *, const CatalogLocation *),
                             void *opaque);
 
 /* What gc asks: does a catalog row point at this name? */
 typedef enum CatalogRef {
-    CATALOG_REF_FRAME, /* a frame's location */
-    CATALOG_REF_AUDIO, /* an audio file's path */
-    CATALOG_REF_VIDEO, /* the key of a video whose frames are kept (ok, partial) */
-    CATALOG_REF_SHARD, /* a shard's name (shards/...) */
-    CATALOG_REF_BLOB,  /* a stored blob's location (objects/...) */
+    CATALOG_REF_FRAME,     /* a frame's location */
+    CATALOG_REF_AUDIO,     /* an audio file's path */
+    CATALOG_REF_VIDEO,     /* the key of a video whose frames are kept (ok, partial) */
+    CATALOG_REF_SHARD,     /* a shard's name (shards/...) */
+    CATALOG_REF_BLOB,      /* a stored blob's location (objects/...) */
+    CATALOG_REF_RENDITION, /* a folder holding renditions (transcode/<key>/<preset>) */
     CATALOG_REF_COUNT
 } CatalogRef;
 
@@ -311,6 +339,8 @@ typedef struct VidxCatalogOps {
     int (*status)(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn failure, void *opaque);
     /* vidx status: frames with a label row, and how many of those have an error instead. */
     int (*label_counts)(CatalogBackend *b, int64_t *labelled, int64_t *failed);
+    /* vidx status: videos with renditions, renditions (not master playlists) and their bytes. */
+    int (*rendition_counts)(CatalogBackend *b, int64_t *videos, int64_t *files, int64_t *bytes);
     int (*export_rows)(CatalogBackend *b, const char *table, CatalogRowFn fn, void *opaque);
 
     /* Maintenance: verify, gc, verify --repair. */

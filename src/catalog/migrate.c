@@ -39,6 +39,11 @@
  * Schema 7 adds the uploads table (bucket outputs, store/s3out.h: the objects
  * whose upload completed), the same way; read-only readers of an older
  * catalog see no uploads.
+ * Schema 8 adds the renditions table (vidx run --transcode: per video, each
+ * output of each preset under OUT/transcode/<key>/), the same way; a reader
+ * of an older catalog finds none (VidxCatalogOps.rendition_counts, the
+ * locations verify checks). An upgrade from 6 or 7 records 8 directly, like
+ * every step after 2.
  */
 #include "catalog/migrate.h"
 

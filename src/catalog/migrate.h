@@ -5,7 +5,7 @@
 #ifndef VIDX_CATALOG_MIGRATE_H
 #define VIDX_CATALOG_MIGRATE_H
 
-#define VIDX_CATALOG_SCHEMA 7
+#define VIDX_CATALOG_SCHEMA 8
 
 #include "core/internal.h"
 

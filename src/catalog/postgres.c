@@ -66,6 +66,11 @@ static const char schema[] =
     " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
     " caption TEXT, tags TEXT, model TEXT NOT NULL, latency DOUBLE PRECISION NOT NULL,"
     " error TEXT, PRIMARY KEY(video_id, seq));"
+    "CREATE TABLE IF NOT EXISTS renditions("
+    " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
+    " preset TEXT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, bytes BIGINT NOT NULL,"
+    " duration DOUBLE PRECISION, codec TEXT, width BIGINT, height BIGINT, bitrate BIGINT,"
+    " PRIMARY KEY(video_id, seq));"
     "CREATE TABLE IF NOT EXISTS segments("
     " video_id BIGINT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq BIGINT NOT NULL,"
     " start DOUBLE PRECISION NOT NULL, \"end\" DOUBLE PRECISION NOT NULL, text TEXT NOT NULL,"
@@ -96,6 +101,9 @@ static const char *const ref_sql[CATALOG_REF_COUNT] = {
         "SELECT 1 FROM videos WHERE key=$1 AND status IN ('ok','partial') LIMIT 1",
     [CATALOG_REF_SHARD] = "SELECT 1 FROM shards WHERE name=$1",
     [CATALOG_REF_BLOB] = "SELECT 1 FROM blobs WHERE location=$1 LIMIT 1",
+    [CATALOG_REF_RENDITION] =
+        "SELECT 1 FROM renditions WHERE substr(path, 1, length($1::text) + 1) = $1::text || '/' "
+        "LIMIT 1",
 };
 
 /* Runs sql with p's parameters, no result wanted. */
@@ -388,6 +396,29 @@ static int insert_labels(CatalogBackend *b, int64_t id, const CatalogVideo *v)
     return ret;
 }
 
+static int insert_renditions(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    int ret = 0;
+    for (size_t i = 0; i < v->n_renditions && ret == 0; i++) {
+        const CatalogRendition *r = &v->renditions[i];
+        PgParams p = {.n = 0};
+        vidx__pg_i64(&p, id);
+        vidx__pg_i64(&p, (int64_t)i);
+        vidx__pg_text(&p, r->preset);
+        vidx__pg_text(&p, r->kind);
+        vidx__pg_text(&p, r->path);
+        vidx__pg_i64(&p, r->bytes);
+        vidx__pg_f64(&p, r->duration);
+        vidx__pg_text(&p, r->codec);
+        vidx__pg_i64(&p, r->width);
+        vidx__pg_i64(&p, r->height);
+        vidx__pg_i64(&p, r->bitrate);
+        ret = run(b, "renditions",
+                  "INSERT INTO renditions VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)", &p);
+    }
+    return ret;
+}
+
 static int delete_rows(CatalogBackend *b, int64_t id)
 {
     PgParams p = {.n = 0};
@@ -399,6 +430,8 @@ static int delete_rows(CatalogBackend *b, int64_t id)
         ret = run(b, "segments", "DELETE FROM segments WHERE video_id=$1", &p);
     if (ret == 0)
         ret = run(b, "labels", "DELETE FROM labels WHERE video_id=$1", &p);
+    if (ret == 0)
+        ret = run(b, "renditions", "DELETE FROM renditions WHERE video_id=$1", &p);
     return ret < 0 ? ret : run(b, "audio", "DELETE FROM audio WHERE video_id=$1", &p);
 }
 
@@ -418,6 +451,8 @@ static int bk_put(CatalogBackend *b, const CatalogVideo *v)
         ret = insert_segments(b, id, v);
     if (ret == 0)
         ret = insert_labels(b, id, v);
+    if (ret == 0)
+        ret = insert_renditions(b, id, v);
     if (ret == 0)
         ret = update_shard(b, v);
     if (ret == -EEXIST) { /* a unique key taken by a row this video does not own */
@@ -574,18 +609,37 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
     return 0;
 }
 
-/* 1 when the catalog has the labels table, 0 when it is of schema 5 or older, else an error. */
-/* 1 when the catalog has the table (an older schema may not: labels 6, uploads 7). */
-static int has_table(CatalogBackend *b, const char *table)
+/* 1 when the catalog has table name (labels: schema 6, uploads: 7, renditions: 8), 0 when
+ * it is older, else an error. */
+static int has_table(CatalogBackend *b, const char *name)
 {
     PgParams p = {.n = 0};
     PGresult *r;
-    vidx__pg_text(&p, table);
-    if (query(b, table, "SELECT to_regclass($1) IS NOT NULL", &p, &r) < 0)
+    vidx__pg_text(&p, name);
+    if (query(b, name, "SELECT to_regclass($1::text) IS NOT NULL", &p, &r) < 0)
         return VIDX_ECATALOG;
     int found = PQntuples(r) == 1 && !strcmp(vidx__pg_get(r, 0, 0), "t");
     PQclear(r);
     return found;
+}
+
+static int bk_rendition_counts(CatalogBackend *b, int64_t *videos, int64_t *files, int64_t *bytes)
+{
+    PGresult *r;
+    *videos = *files = *bytes = 0;
+    int found = has_table(b, "renditions");
+    if (found <= 0) /* a catalog of schema 7 or older, read by an old reader's rules: none */
+        return found;
+    if (query(b, "renditions",
+              "SELECT count(DISTINCT video_id), count(*), coalesce(sum(bytes), 0) FROM renditions "
+              "WHERE kind <> 'master'",
+              NULL, &r) < 0)
+        return VIDX_ECATALOG;
+    *videos = vidx__pg_get_i64(r, 0, 0);
+    *files = vidx__pg_get_i64(r, 0, 1);
+    *bytes = vidx__pg_get_i64(r, 0, 2);
+    PQclear(r);
+    return 0;
 }
 
 static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
@@ -676,6 +730,9 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
                    "f.\"offset\", l.caption, l.tags, l.model, l.latency, l.error FROM labels l "
                    "JOIN videos v ON v.id = l.video_id LEFT JOIN frames f ON "
                    "f.video_id = l.video_id AND f.seq = l.seq ORDER BY l.video_id, l.seq"},
+        {"renditions", "SELECT v.path AS video, r.preset, r.kind, r.path, r.bytes, r.duration, "
+                       "r.codec, r.width, r.height, r.bitrate FROM renditions r JOIN videos v ON "
+                       "v.id = r.video_id ORDER BY r.video_id, r.seq"},
     };
     const char *sql = NULL;
     PGresult *r;
@@ -826,16 +883,19 @@ static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, voi
 /* Maintenance: verify, gc, verify --repair                                */
 /* ---------------------------------------------------------------------- */
 
+#define LOCATIONS                                                                                  \
+    "SELECT v.id, v.path, f.location, f.\"offset\", f.bytes, f.checksum FROM frames f "            \
+    "JOIN videos v ON v.id = f.video_id WHERE f.location IS NOT NULL "                             \
+    "UNION ALL SELECT v.id, v.path, a.path, NULL, a.bytes, NULL FROM audio a "                     \
+    "JOIN videos v ON v.id = a.video_id "
+
 static int bk_locations(CatalogBackend *b, int (*fn)(void *, const CatalogLocation *), void *opaque)
 {
-    static const char sql[] =
-        "SELECT v.id, v.path, f.location, f.\"offset\", f.bytes, f.checksum FROM frames f "
-        "JOIN videos v ON v.id = f.video_id WHERE f.location IS NOT NULL "
-        "UNION ALL SELECT v.id, v.path, a.path, NULL, a.bytes, NULL FROM audio a "
-        "JOIN videos v ON v.id = a.video_id ORDER BY 1";
+    static const char with[] = LOCATIONS CATALOG_RENDITION_LOCATIONS " ORDER BY 1",
+                      without[] = LOCATIONS "ORDER BY 1"; /* schema 7 or older */
     PGresult *r;
-    int ret = query(b, "locations", sql, NULL, &r);
-    if (ret < 0)
+    int ret = has_table(b, "renditions");
+    if (ret < 0 || (ret = query(b, "locations", ret ? with : without, NULL, &r)) < 0)
         return ret;
     for (int i = 0; ret == 0 && i < PQntuples(r); i++) {
         CatalogLocation l = {
@@ -1137,6 +1197,7 @@ const VidxCatalogOps vidx__catalog_postgres = {
     .snapshot = bk_snapshot,
     .status = bk_status,
     .label_counts = bk_label_counts,
+    .rendition_counts = bk_rendition_counts,
     .export_rows = bk_export_rows,
     .locations = bk_locations,
     .referenced = bk_referenced,

@@ -66,6 +66,11 @@ static const char schema[] =
     " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
     " caption TEXT, tags TEXT, model TEXT NOT NULL, latency REAL NOT NULL, error TEXT,"
     " PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS renditions("
+    " video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+    " preset TEXT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, bytes INTEGER NOT NULL,"
+    " duration REAL, codec TEXT, width INTEGER, height INTEGER, bitrate INTEGER,"
+    " PRIMARY KEY(video_id, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS shards(name TEXT PRIMARY KEY, size INTEGER NOT NULL,"
     " samples INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blobs(checksum TEXT PRIMARY KEY, location TEXT NOT NULL,"
@@ -88,11 +93,13 @@ enum {
     ST_DEL_SHOTS,
     ST_DEL_SEGMENTS,
     ST_DEL_LABELS,
+    ST_DEL_RENDITIONS,
     ST_FRAME,
     ST_AUDIO,
     ST_SHOT,
     ST_SEGMENT,
     ST_LABEL,
+    ST_RENDITION,
     ST_SHARD,
     ST_BLOB_GET,
     ST_BLOB_PUT,
@@ -107,6 +114,7 @@ enum {
     ST_REF_VIDEO,
     ST_REF_SHARD,
     ST_REF_BLOB,
+    ST_REF_RENDITION,
     ST_COUNT
 };
 
@@ -131,6 +139,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SEGMENT] = "INSERT INTO segments VALUES(?1,?2,?3,?4,?5)",
     [ST_DEL_LABELS] = "DELETE FROM labels WHERE video_id=?1",
     [ST_LABEL] = "INSERT INTO labels VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [ST_DEL_RENDITIONS] = "DELETE FROM renditions WHERE video_id=?1",
+    [ST_RENDITION] = "INSERT INTO renditions VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     [ST_SHARD] = "INSERT INTO shards VALUES(?1,?2,?3) ON CONFLICT(name) DO UPDATE SET size=?2, "
                  "samples=?3",
     [ST_BLOB_GET] = "SELECT location, offset FROM blobs WHERE checksum=?1",
@@ -146,6 +156,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_REF_VIDEO] = "SELECT 1 FROM videos WHERE key=?1 AND status IN ('ok','partial')",
     [ST_REF_SHARD] = "SELECT 1 FROM shards WHERE name=?1",
     [ST_REF_BLOB] = "SELECT 1 FROM blobs WHERE location=?1",
+    [ST_REF_RENDITION] = "SELECT 1 FROM renditions WHERE substr(path, 1, length(?1) + 1) = ?1 || "
+                         "'/' LIMIT 1",
 };
 
 struct CatalogBackend {
@@ -530,6 +542,30 @@ static int insert_labels(CatalogBackend *b, int64_t id, const CatalogVideo *v)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int insert_renditions(CatalogBackend *b, int64_t id, const CatalogVideo *v)
+{
+    sqlite3_stmt *st = b->st[ST_RENDITION];
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; i < v->n_renditions && rc == SQLITE_DONE; i++) {
+        const CatalogRendition *r = &v->renditions[i];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (int64_t)i);
+        sqlite3_bind_text(st, 3, r->preset, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, r->kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, r->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, r->bytes);
+        sqlite3_bind_double(st, 7, r->duration);
+        sqlite3_bind_text(st, 8, r->codec, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 9, r->width);
+        sqlite3_bind_int(st, 10, r->height);
+        sqlite3_bind_int64(st, 11, r->bitrate);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int bk_put(CatalogBackend *b, const CatalogVideo *v)
 {
     if (!b->st[ST_UPSERT])
@@ -537,9 +573,10 @@ static int bk_put(CatalogBackend *b, const CatalogVideo *v)
     int64_t id = upsert_video(b, v);
     int ok = id >= 0 && exec_id(b, ST_DEL_FRAMES, id) == 0 && exec_id(b, ST_DEL_AUDIO, id) == 0 &&
              exec_id(b, ST_DEL_SHOTS, id) == 0 && exec_id(b, ST_DEL_SEGMENTS, id) == 0 &&
-             exec_id(b, ST_DEL_LABELS, id) == 0 && insert_frames(b, id, v) == 0 &&
-             insert_audio(b, id, v) == 0 && insert_shots(b, id, v) == 0 &&
-             insert_segments(b, id, v) == 0 && insert_labels(b, id, v) == 0 &&
+             exec_id(b, ST_DEL_LABELS, id) == 0 && exec_id(b, ST_DEL_RENDITIONS, id) == 0 &&
+             insert_frames(b, id, v) == 0 && insert_audio(b, id, v) == 0 &&
+             insert_shots(b, id, v) == 0 && insert_segments(b, id, v) == 0 &&
+             insert_labels(b, id, v) == 0 && insert_renditions(b, id, v) == 0 &&
              update_shard(b, v) == 0;
     return ok ? 0 : write_error(b, v->path);
 }
@@ -694,25 +731,47 @@ static int bk_status(CatalogBackend *b, CatalogCountFn count, CatalogFailureFn f
     return 0;
 }
 
-/* 1 when the catalog has the labels table, 0 when it is of schema 5 or older (opened
- * read-only), else an error. */
-static int has_labels(CatalogBackend *b)
+/* 1 when the catalog has table name (labels: schema 6, renditions: 8), 0 when it is
+ * older (opened read-only), else an error. */
+static int has_table(CatalogBackend *b, const char *name)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(b->db,
-                           "SELECT 1 FROM sqlite_master WHERE type='table' AND name='labels'", -1,
+    if (sqlite3_prepare_v2(b->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1,
                            &st, NULL) != SQLITE_OK)
-        return db_error(b, "labels");
+        return db_error(b, name);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return found;
+}
+
+static int bk_rendition_counts(CatalogBackend *b, int64_t *videos, int64_t *files, int64_t *bytes)
+{
+    sqlite3_stmt *st;
+    *videos = *files = *bytes = 0;
+    int found = has_table(b, "renditions");
+    if (found <= 0) /* a catalog of schema 7 or older, opened read-only: none */
+        return found;
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT count(DISTINCT video_id), count(*), coalesce(sum(bytes), 0) "
+                           "FROM renditions WHERE kind <> 'master'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(b, "renditions");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *videos = sqlite3_column_int64(st, 0);
+        *files = sqlite3_column_int64(st, 1);
+        *bytes = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : db_error(b, "renditions");
 }
 
 static int bk_label_counts(CatalogBackend *b, int64_t *labelled, int64_t *failed)
 {
     sqlite3_stmt *st;
     *labelled = *failed = 0;
-    int found = has_labels(b);
+    int found = has_table(b, "labels");
     if (found <= 0) /* a catalog of schema 5 or older, opened read-only: no labels */
         return found;
     if (sqlite3_prepare_v2(b->db, "SELECT count(*), count(error) FROM labels", -1, &st, NULL) !=
@@ -788,6 +847,9 @@ static int bk_export_rows(CatalogBackend *b, const char *table, CatalogRowFn fn,
                    "f.offset, l.caption, l.tags, l.model, l.latency, l.error FROM labels l "
                    "JOIN videos v ON v.id = l.video_id LEFT JOIN frames f ON "
                    "f.video_id = l.video_id AND f.seq = l.seq ORDER BY l.video_id, l.seq"},
+        {"renditions", "SELECT v.path AS video, r.preset, r.kind, r.path, r.bytes, r.duration, "
+                       "r.codec, r.width, r.height, r.bitrate FROM renditions r JOIN videos v ON "
+                       "v.id = r.video_id ORDER BY r.video_id, r.seq"},
     };
     const char *sql = NULL;
     for (size_t i = 0; i < VIDX_ARRAY_SIZE(queries); i++)
@@ -939,7 +1001,7 @@ static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, voi
         sql = filtered, spec = filter_spec;
     }
     if (v->kind == CATALOG_VIEW_LABELS) {
-        int found = has_labels(b);
+        int found = has_table(b, "labels");
         if (found < 0)
             return found;
         if (!found)
@@ -958,17 +1020,21 @@ static int bk_view(CatalogBackend *b, const CatalogView *v, CatalogRowFn fn, voi
 /* Maintenance: verify, gc, verify --repair                                */
 /* ---------------------------------------------------------------------- */
 
+#define LOCATIONS                                                                                  \
+    "SELECT v.id, v.path, f.location, f.offset, f.bytes, f.checksum FROM frames f "                \
+    "JOIN videos v ON v.id = f.video_id WHERE f.location IS NOT NULL "                             \
+    "UNION ALL SELECT v.id, v.path, a.path, NULL, a.bytes, NULL FROM audio a "                     \
+    "JOIN videos v ON v.id = a.video_id "
+
 static int bk_locations(CatalogBackend *b, int (*fn)(void *, const CatalogLocation *), void *opaque)
 {
-    static const char sql[] =
-        "SELECT v.id, v.path, f.location, f.offset, f.bytes, f.checksum FROM frames f "
-        "JOIN videos v ON v.id = f.video_id WHERE f.location IS NOT NULL "
-        "UNION ALL SELECT v.id, v.path, a.path, NULL, a.bytes, NULL FROM audio a "
-        "JOIN videos v ON v.id = a.video_id ORDER BY 1";
+    static const char with[] = LOCATIONS CATALOG_RENDITION_LOCATIONS " ORDER BY 1",
+                      without[] = LOCATIONS "ORDER BY 1"; /* schema 7 or older, read-only */
     sqlite3_stmt *st;
-    int ret = 0;
-    if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
+    int ret = has_table(b, "renditions");
+    if (ret < 0 || sqlite3_prepare_v2(b->db, ret ? with : without, -1, &st, NULL) != SQLITE_OK)
         return VIDX_ECATALOG;
+    ret = 0;
     while (ret == 0 && sqlite3_step(st) == SQLITE_ROW) {
         CatalogLocation l = {
             .video_id = sqlite3_column_int64(st, 0),
@@ -1339,6 +1405,7 @@ const VidxCatalogOps vidx__catalog_sqlite = {
     .snapshot = bk_snapshot,
     .status = bk_status,
     .label_counts = bk_label_counts,
+    .rendition_counts = bk_rendition_counts,
     .export_rows = bk_export_rows,
     .locations = bk_locations,
     .referenced = bk_referenced,

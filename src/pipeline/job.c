@@ -501,6 +501,7 @@ void vidx__job_output_clear(JobOutput *out)
     av_free(out->scenes_json);
     free(out->transcript_json);
     free(out->labels_json);
+    free(out->renditions_json);
     memset(out, 0, sizeof(*out));
 }
 

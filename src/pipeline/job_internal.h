@@ -32,7 +32,10 @@ typedef struct JobOutput {
     char *scenes_json;     /* settings' scenes: what scenes.json holds (av_free'd), else NULL */
     char *transcript_json; /* settings' transcribe: transcript.json's text (free'd), else NULL */
     char *labels_json;     /* settings' label: labels.json's text (free'd), else NULL */
-    char device[256];      /* where the video decoded (vidx_sampler_device); "" if it did not */
+    /* batch/transcode_stage.h: the renditions the worker made after the job
+     * (a JSON array, free'd), else NULL; the job itself never sets it */
+    char *renditions_json;
+    char device[256]; /* where the video decoded (vidx_sampler_device); "" if it did not */
 } JobOutput;
 
 /* vidx_job_run into target; out receives the sink's report. */

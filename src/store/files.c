@@ -82,17 +82,18 @@ int vidx__move_dir(const char *from, const char *to)
     return ret;
 }
 
+/* The space dir and its files take on disk (blocks, as --max-disk and vidx du count it). */
 static int64_t dir_bytes(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
     struct stat st;
     char p[PATH_MAX];
-    int64_t n = 0;
+    int64_t n = stat(dir, &st) == 0 ? (int64_t)st.st_blocks * 512 : 0;
     while (d && (e = readdir(d)))
         if (e->d_name[0] != '.' && snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) > 0 &&
             stat(p, &st) == 0)
-            n += st.st_size;
+            n += (int64_t)st.st_blocks * 512;
     if (d)
         closedir(d);
     return n;

@@ -239,6 +239,27 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
+static _Thread_local int64_t tree_sum;
+
+static int add_size(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)path, (void)ftw;
+    if (type == FTW_F && S_ISREG(st->st_mode))
+        tree_sum += st->st_size;
+    return 0;
+}
+
+int64_t vidx__tree_size(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))
+        return -1;
+    if (S_ISREG(st.st_mode))
+        return st.st_size;
+    tree_sum = 0;
+    return nftw(path, add_size, 16, FTW_PHYS) == 0 ? tree_sum : -1;
+}
+
 int vidx__remove_tree(const char *path)
 {
     int ret = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -64,4 +64,8 @@ int vidx__read_exact(const char *path, void *buf, size_t size);
 /* rm -rf; a missing path is fine. */
 int vidx__remove_tree(const char *path);
 
+/* Bytes of path: a regular file's size, or the sum over the regular files
+ * beneath a directory (links not followed); -1 when path is neither. */
+int64_t vidx__tree_size(const char *path);
+
 #endif

@@ -2,7 +2,8 @@
  * owned.c - see owned.h. The patterns follow the writers: vidx__input_key
  * (keys), the job's frame, manifest, audio, scenes.json, transcript and labels.json names
  * (job.c, stage_label.c), the store's
- * shard and blob names (shards.c, files.c), the scratch convention (fs.c).
+ * shard and blob names (shards.c, files.c), the scratch convention (fs.c),
+ * the transcoder's names (transcode/transcode.c).
  */
 #include "store/owned.h"
 
@@ -91,7 +92,12 @@ int vidx__is_blob_name(const char *dir, const char *name)
            name[64] == '.' && !strncmp(name, dir, 2);
 }
 
-int vidx__remove_video_dir(const char *path)
+/*
+ * Removes the regular files under path whose names name_ok accepts, and the
+ * folders (depth levels below path, never one whose name starts with '.')
+ * that this empties, then path itself when empty. Returns the entries left.
+ */
+static int remove_named(const char *path, int depth, int (*name_ok)(const char *))
 {
     char p[PATH_MAX];
     struct dirent *e;
@@ -103,13 +109,52 @@ int vidx__remove_video_dir(const char *path)
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        if (snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >= (int)sizeof(p) ||
-            lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || !vidx__is_video_file_name(e->d_name) ||
-            unlink(p) < 0)
+        if (snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >= (int)sizeof(p) || lstat(p, &st) < 0)
+            left++;
+        else if (S_ISDIR(st.st_mode))
+            left += depth <= 0 || e->d_name[0] == '.' || remove_named(p, depth - 1, name_ok) != 0;
+        else if (!S_ISREG(st.st_mode) || !name_ok(e->d_name) || unlink(p) < 0)
             left++;
     }
     closedir(d);
     if (left == 0 && rmdir(path) < 0 && errno != ENOENT)
         left++;
     return left;
+}
+
+int vidx__remove_video_dir(const char *path)
+{
+    return remove_named(path, 0, vidx__is_video_file_name);
+}
+
+int vidx__is_segment_name(const char *name)
+{
+    return !strncmp(name, "seg_", 4) && strlen(name) == 13 && digits(name + 4) == 5 &&
+           !strcmp(name + 9, ".m4s");
+}
+
+int vidx__is_sprite_name(const char *name)
+{
+    return !strncmp(name, "sprite_", 7) && strlen(name) == 14 && digits(name + 7) == 3 &&
+           !strcmp(name + 10, ".jpg");
+}
+
+int vidx__is_rendition_file_name(const char *name)
+{
+    char base[NAME_MAX + 1];
+    size_t n = strlen(name);
+    if (vidx__is_scratch_name(name) && n - 5 < sizeof(base)) { /* ".NAME.tmp" */
+        snprintf(base, sizeof(base), "%.*s", (int)(n - 5), name + 1);
+        name = base;
+        n = strlen(name);
+    }
+    return !strcmp(name, "master.m3u8") || !strcmp(name, "index.m3u8") ||
+           !strcmp(name, "init.mp4") || !strcmp(name, "sprites.vtt") ||
+           !strcmp(name, "transcode.json") || vidx__is_segment_name(name) ||
+           vidx__is_sprite_name(name) || (n > 4 && name[0] != '.' && !strcmp(name + n - 4, ".mp4"));
+}
+
+int vidx__remove_rendition_tree(const char *path)
+{
+    return remove_named(path, 3, vidx__is_rendition_file_name);
 }

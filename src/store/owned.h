@@ -31,4 +31,23 @@ int vidx__is_blob_name(const char *dir, const char *name);
  */
 int vidx__remove_video_dir(const char *path);
 
+/*
+ * A file vidx's transcoder writes (vidx transcode's OUT/<key>/, vidx run's
+ * OUT/transcode/<key>/<preset>/): master.m3u8, index.m3u8, init.mp4,
+ * seg_NNNNN.m4s, NAME.mp4, sprite_NNN.jpg, sprites.vtt, transcode.json, and
+ * their scratch names ".NAME.tmp".
+ */
+int vidx__is_rendition_file_name(const char *name);
+/* The HLS segment and sprite sheet names alone (seg_NNNNN.m4s, sprite_NNN.jpg). */
+int vidx__is_segment_name(const char *name);
+int vidx__is_sprite_name(const char *name);
+
+/*
+ * Removes a tree of renditions (OUT/transcode/<key>, at most three levels of
+ * folders): the files vidx__is_rendition_file_name accepts, then each folder
+ * that left empty. Returns the number of entries left alone, or a negative
+ * errno; a missing tree is 0. Links are never followed.
+ */
+int vidx__remove_rendition_tree(const char *path);
+
 #endif

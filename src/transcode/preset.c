@@ -303,3 +303,18 @@ int vidx__tc_preset_load(const char *name, TcPreset *p)
     json_decref(root);
     return ret;
 }
+
+void vidx__tc_preset_text(const TcPreset *p, char *buf, size_t size)
+{
+    int len = snprintf(buf, size, "%s %d %.6g %.6g %s a%d,%d,%d l%d,%.6g,%.6g,%.6g s%.6g,%d,%d,%d",
+                       p->name, p->hls, p->segment_seconds, p->gop_seconds, p->x264_preset,
+                       p->audio_bitrate, p->audio_rate, p->audio_channels, p->loudnorm, p->loud_i,
+                       p->loud_tp, p->loud_lra, p->sprite_interval, p->sprite_width,
+                       p->sprite_columns, p->sprite_rows);
+    for (int i = 0; i < p->n && len >= 0 && (size_t)len < size; i++) {
+        const TcRendition *r = &p->r[i];
+        len +=
+            snprintf(buf + len, size - (size_t)len, " r%s,%d,%lld,%lld,%lld,%d", r->name, r->height,
+                     (long long)r->bitrate, (long long)r->maxrate, (long long)r->bufsize, r->crf);
+    }
+}

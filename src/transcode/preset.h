@@ -39,6 +39,9 @@ typedef struct TcPreset {
 int vidx__tc_preset_load(const char *name, TcPreset *p);
 /* A preset file's text (len bytes; src names it in messages). VIDX_EUSAGE with detail. */
 int vidx__tc_preset_parse(const char *text, size_t len, const char *src, TcPreset *p);
+/* Every field that shapes the outputs (not the description), as one line of
+ * text: equal texts, equal outputs (the options hash of vidx run --transcode). */
+void vidx__tc_preset_text(const TcPreset *p, char *buf, size_t size);
 /* The built-in presets' JSON text (an array). */
 const char *vidx__tc_builtin_json(void);
 

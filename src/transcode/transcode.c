@@ -618,33 +618,76 @@ static void avc1(const AVCodecContext *e, char *out, size_t size)
         }
 }
 
+static void codecs(const Tc *t, const Out *o, char *out, size_t size)
+{
+    char v[32];
+    avc1(o->enc, v, sizeof(v));
+    snprintf(out, size, "%s%s", v, t->aenc ? ",mp4a.40.2" : "");
+}
+
 static int write_master(Tc *t)
 {
-    char text[4096], codec[32];
+    char text[4096], codec[48];
     int len =
         snprintf(text, sizeof(text), "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     for (int i = 0; i < t->n; i++) {
         const Out *o = &t->out[i];
         int64_t avg = t->duration > 0 ? (int64_t)(o->bytes * 8 / t->duration) : o->r->bitrate;
         int64_t peak = FFMAX(avg * 3 / 2, o->r->maxrate + (t->aenc ? t->p->audio_bitrate : 0));
-        avc1(o->enc, codec, sizeof(codec));
+        codecs(t, o, codec, sizeof(codec));
         len += snprintf(text + len, sizeof(text) - (size_t)len,
                         "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,RESOLUTION=%dx%d,"
-                        "FRAME-RATE=%.3f,CODECS=\"%s%s\"\n%s/index.m3u8\n",
-                        (long long)peak, (long long)avg, o->w, o->h, t->fps, codec,
-                        t->aenc ? ",mp4a.40.2" : "", o->r->name);
+                        "FRAME-RATE=%.3f,CODECS=\"%s\"\n%s/index.m3u8\n",
+                        (long long)peak, (long long)avg, o->w, o->h, t->fps, codec, o->r->name);
     }
     int ret = vidx__write_atomic(t->dir, "master.m3u8", text, (size_t)len, 0);
     return ret < 0 ? vidx__detail(ret, "writing %s/master.m3u8", t->dir) : 0;
 }
 
+/* ---- what was made ---- */
+
+/* One output's entry: bytes of rel (whole: its file; else every file of its folder). */
+static int add_rendition(const Tc *t, json_t *arr, const char *kind, const char *rel, int whole,
+                         const char *codec, int w, int h)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", t->dir, rel);
+    if (!whole)
+        *strrchr(path, '/') = 0;
+    int64_t bytes = vidx__tree_size(path);
+    int64_t rate = t->duration > 0 && bytes > 0 ? (int64_t)(bytes * 8 / t->duration) : 0;
+    json_t *o = json_pack("{s:s, s:s, s:I, s:f, s:s, s:i, s:i, s:I}", "kind", kind, "path", rel,
+                          "bytes", (json_int_t)bytes, "duration", t->duration, "codec", codec,
+                          "width", w, "height", h, "bitrate", (json_int_t)rate);
+    return o && bytes >= 0 && json_array_append_new(arr, o) == 0 ? 0 : -ENOMEM;
+}
+
+static int report(const Tc *t, json_t *arr)
+{
+    char rel[PATH_MAX], codec[48];
+    int ret = 0;
+    for (int i = 0; i < t->n && ret == 0; i++) {
+        const Out *o = &t->out[i];
+        codecs(t, o, codec, sizeof(codec));
+        snprintf(rel, sizeof(rel), t->p->hls ? "%s/index.m3u8" : "%s.mp4", o->r->name);
+        ret =
+            add_rendition(t, arr, t->p->hls ? "hls" : "proxy", rel, !t->p->hls, codec, o->w, o->h);
+    }
+    if (ret == 0 && t->p->hls)
+        ret = add_rendition(t, arr, "master", "master.m3u8", 1, "", 0, 0);
+    if (ret == 0 && t->spr.sink)
+        ret =
+            add_rendition(t, arr, "sprite", "sprites/sprites.vtt", 0, "mjpeg", t->spr.w, t->spr.h);
+    return ret;
+}
+
 /* ---- one input ---- */
 
-static int setup(Tc *t, const char *url)
+static int setup(Tc *t, const char *url, const VidxSourceSettings *source)
 {
     VidxSourceSettings ss;
     vidx_source_default_settings(&ss);
-    int ret = vidx_source_open(&t->src, url, &ss);
+    int ret = vidx_source_open(&t->src, url, source ? source : &ss);
     if (ret < 0)
         return ret;
     if (!t->src->video)
@@ -692,14 +735,13 @@ static void teardown(Tc *t)
 }
 
 int vidx__transcode_one(const char *url, const char *dir, const TcPreset *p, int threads,
-                        json_t *files)
+                        const VidxSourceSettings *source, json_t *renditions)
 {
     Tc t = {.p = p, .dir = dir, .threads = threads};
-    (void)files;
     t.frame = av_frame_alloc();
     t.filt = av_frame_alloc();
     t.pkt = av_packet_alloc();
-    int ret = t.frame && t.filt && t.pkt ? setup(&t, url) : -ENOMEM;
+    int ret = t.frame && t.filt && t.pkt ? setup(&t, url, source) : -ENOMEM;
     if (ret >= 0)
         ret = read_all(&t);
     for (int i = 0; i < t.n && ret >= 0; i++) {
@@ -712,6 +754,8 @@ int vidx__transcode_one(const char *url, const char *dir, const TcPreset *p, int
         ret = sprites_finish(&t);
     if (ret >= 0 && p->hls)
         ret = write_master(&t);
+    if (ret >= 0 && renditions)
+        ret = report(&t, renditions);
     for (int i = 0; i < t.n; i++) /* a failed run: the muxer's files are closed, then removed */
         if (t.out[i].header)
             av_write_trailer(t.out[i].oc);

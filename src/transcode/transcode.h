@@ -14,11 +14,17 @@
 #include "transcode/preset.h"
 
 /*
- * Writes the outputs of url into dir (which must exist and be empty) and
- * appends the names written (relative to dir) to files. threads: 0 auto.
- * 0, or the input's error (its detail set).
+ * Writes the outputs of url into dir (which must exist and be empty). source:
+ * how to open it (NULL: the defaults; its progress callback is called while
+ * the file is read). threads: 0 auto. With renditions (a JSON array), one
+ * object per output is appended: {"kind": "proxy" (an MP4), "hls" (a rung:
+ * path its media playlist), "master" (the master playlist) or "sprite"
+ * (path sprites/sprites.vtt), "path" (relative to dir), "bytes" (the file, or
+ * for hls and sprite every file of path's folder), "duration" (s), "codec"
+ * (RFC 6381, as in the master playlist), "width", "height", "bitrate" (bits/s
+ * over the duration)}. 0, or the input's error (its detail set).
  */
 int vidx__transcode_one(const char *url, const char *dir, const TcPreset *p, int threads,
-                        json_t *files);
+                        const VidxSourceSettings *source, json_t *renditions);
 
 #endif /* VIDX_TRANSCODE_TRANSCODE_H */

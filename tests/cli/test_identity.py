@@ -432,7 +432,7 @@ def test_catalog_migration():
     con.close()
     snap = (out / 'catalog.db').read_bytes()
     r = run_json(['in', '-o', out], cwd=w)
-    F.check(r.rc == 10 and 'schema 8' in r.stderr, 'schema 8: exit %s, expected 10 naming the schema\n  %s'
-            % (r.rc, r.describe()))
+    F.check(r.rc == 10 and 'schema %d' % (want + 1) in r.stderr,
+            'schema %d: exit %s, expected 10 naming the schema\n  %s' % (want + 1, r.rc, r.describe()))
     F.check((out / 'catalog.db').read_bytes() == snap, 'the newer catalog was modified')
     F.raise_if_any()

@@ -178,6 +178,8 @@ CHANGES = {
     'label_prompt': None,
     'label_size': None,
     'label_quality': None,
+    'transcode': ([], ['--transcode', 'proxy']),
+    'no_frames': (['--transcode', 'proxy'], ['--transcode', 'proxy', '--no-frames']),
 }
 
 

@@ -281,6 +281,8 @@ def test_out_bucket_refused():
               2, 'is a local directory, not a URL'),
              (['run', 's3://%s/in/' % b, '--catalog', 'cat', '--dedup-exact'], 2,
               'takes --dedup-exact with --layout shards only'),
+             (['run', 's3://%s/in/' % b, '--catalog', 'cat', '--transcode', 'proxy'], 2,
+              '--transcode does not write to a bucket output yet'),
              (['frames', 's3://%s/in/v.mp4' % b], 5, 'not supported yet'))
     with tempfile.TemporaryDirectory() as cwd:
         for args, code, why in cases:

@@ -1197,6 +1197,8 @@ def du_kind(rel):
         return 'catalog'
     if parts[0] in ('shards', 'objects'):
         return parts[0]
+    if parts[0] == 'transcode':
+        return 'renditions'
     if parts[0] == 'frames' and (base in ('manifest.jsonl', 'scenes.json') or base.startswith('transcript.')):
         return 'manifests'
     if parts[0] == 'frames' and base.startswith('audio.'):
@@ -1219,7 +1221,8 @@ def walk_by_kind(out):
             d[k]['files'] += 1
         tot = {'bytes': sum(v['bytes'] for v in d.values()), 'files': sum(v['files'] for v in d.values())}
         res[mode] = {k: dict(d.get(k, {'bytes': 0, 'files': 0})) for k in
-                     ('frames', 'shards', 'objects', 'audio', 'manifests', 'catalog', 'scratch', 'other')}
+                     ('frames', 'shards', 'objects', 'audio', 'manifests', 'catalog', 'scratch', 'renditions',
+                      'other')}
         res[mode]['total'] = tot
     return res
 

@@ -115,3 +115,18 @@ def test_ctrl_c_stops_the_run_cleanly(tmp):
     assert s['counts']['ok'] >= 1  # the interrupt came before the end
     n, report = vidx.verify(tmp / 'out')
     assert n == 0, report
+
+
+def test_run_transcode(tmp):
+    """transcode= is vidx run --transcode: the renditions are in the catalog and on disk."""
+    inputs = [clip('decord_video_90.mov'), clip('androidx_bbb_2500ms.ts')]
+    s = vidx.run(inputs, tmp / 'out', transcode=['proxy'], no_frames=True, jobs=2)
+    assert s['counts']['ok'] == 2 and s['frames'] == 0
+    rows = vidx.Catalog(tmp / 'out').renditions()
+    assert sorted(r['video'] for r in rows) == sorted(inputs)
+    for r in rows:
+        assert r['kind'] == 'proxy' and r['preset'] == 'proxy'
+        assert os.path.getsize(tmp / 'out' / r['path']) == r['bytes'] > 0
+    assert vidx.run(inputs, tmp / 'out', transcode='proxy', no_frames=True)['skipped'] == 2
+    with pytest.raises(vidx.UsageError):
+        vidx.run(inputs, tmp / 'out2', transcode='no-such-preset')

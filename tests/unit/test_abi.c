@@ -300,6 +300,33 @@ static void test_transcribe_settings(void **state)
     vidx_source_close(&src);
 }
 
+/* A run settings struct as a caller built before transcode existed has it. */
+#define OLD_RUN offsetof(VidxRunSettings, transcode)
+
+/* VidxRunSettings: an older caller (cut before transcode) gets no transcode stage; what lies
+ * past its struct (a preset that does not exist, no_frames) would refuse the run if read. */
+static void test_run_settings_transcode(void **state)
+{
+    Buf buf;
+    VidxRunSettings *s = (VidxRunSettings *)buf.b;
+    VidxRunSummary sum;
+    char out[300];
+    const char *in[] = {clip};
+    (void)state;
+    memset(buf.b, 0, sizeof(buf.b));
+    vidx_run_default_settings(s);
+    s->job.sampler.count = 1;
+    s->transcode = "no-such-preset";
+    s->no_frames = 1; /* control: read at full size, the run is refused before OUT is made */
+    snprintf(out, sizeof(out), "%s/run-full", dir);
+    assert_int_equal(vidx_run(in, 1, out, s, &sum), VIDX_EUSAGE);
+    assert_int_equal(access(out, F_OK), -1);
+    s->struct_size = OLD_RUN; /* the same values past an older caller's struct: not its own */
+    snprintf(out, sizeof(out), "%s/run-old", dir);
+    assert_int_equal(vidx_run(in, 1, out, s, &sum), 0);
+    assert_int_equal(sum.frames, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_bad_sizes_refused),
         cmocka_unit_test(test_slurm_settings),
         cmocka_unit_test(test_transcribe_settings),
+        cmocka_unit_test(test_run_settings_transcode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

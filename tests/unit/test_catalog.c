@@ -178,7 +178,7 @@ static void test_meta_layout_schema(void **state)
     Fixture *f = *state;
     char v[16];
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "7"); /* a new catalog is current */
+    assert_string_equal(v, "8"); /* a new catalog is current */
     assert_int_equal(vidx__catalog_meta_get(f->cat, "layout", v, sizeof(v)), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
     assert_int_equal(vidx__catalog_layout(f->cat, "files"), 0);
@@ -892,7 +892,7 @@ static int raw_sql(const Fixture *f, const char *sql)
     return ok ? 0 : -1;
 }
 
-/* A schema-4 catalog (no videos.device) is upgraded (to 7) when opened: old rows NULL, new ones
+/* A schema-4 catalog (no videos.device) is upgraded (to 8) when opened: old rows NULL, new ones
  * kept. */
 static void test_device_migration(void **state)
 {
@@ -906,7 +906,7 @@ static void test_device_migration(void **state)
     assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
                      0);
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "7");
+    assert_string_equal(v, "8");
     put_device(f->cat, "/in/b.mp4", "cpu (--hwaccel none)");
     Devices d = {0, {NULL, "cpu (--hwaccel none)", NULL}}; /* a's device went with the column */
     assert_int_equal(vidx__catalog_video_rows(f->cat, check_device, &d), 0);
@@ -937,7 +937,7 @@ static void labels_migration(Fixture *f, int from)
     assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
                      0);
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "7");
+    assert_string_equal(v, "8");
     VidxFrameRecord rec = {.index = 3, .time = 0.1, .width = 8, .height = 8, .dup_of = -1};
     CatalogFrame frame = {&rec, "frames/b/000003_100ms.jpg", -1, 0};
     CatalogLabel label = {0, "a car", "[\"car\"]", "m", 0.25, NULL};
@@ -1023,8 +1023,116 @@ static void test_uploads_migration(void **state)
     assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
                      0);
     assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
-    assert_string_equal(v, "7");
+    assert_string_equal(v, "8");
     assert_int_equal(vidx__catalog_upload_put(f->cat, "shards/000000.tar", 1, "e"), 0);
+}
+
+typedef struct Located {
+    int renditions, folders; /* rendition locations seen, those whose bytes are their folder's */
+} Located;
+
+static int count_renditions(void *opaque, const CatalogLocation *l)
+{
+    Located *n = opaque;
+    if (!strncmp(l->location, "transcode/", 10)) {
+        n->renditions++;
+        n->folders += l->offset == -2 && l->bytes == 5000;
+        assert_null(l->checksum);
+    }
+    return 0;
+}
+
+/* Schema 8: a video's renditions are recorded, exported, counted by status (not the master
+ * playlist), found by gc by their preset's folder and by verify as locations (an HLS rung and
+ * the sprites by their folder's bytes), replaced when it is redone and gone with it. */
+static void test_renditions(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    char key[16], *json = NULL;
+    CatalogRendition r[] = {
+        {"hls", "hls", "transcode/r-1/hls/720p/index.m3u8", 5000, 2.5, "avc1.64001f,mp4a.40.2",
+         1280, 720, 16000},
+        {"hls", "master", "transcode/r-1/hls/master.m3u8", 300, 2.5, "", 0, 0, 960},
+        {"hls", "sprite", "transcode/r-1/hls/sprites/sprites.vtt", 5000, 2.5, "mjpeg", 160, 90, 0},
+        {"proxy", "proxy", "transcode/r-1/proxy/proxy.mp4", 700, 2.5, "avc1.64001e", 568, 320,
+         2240}};
+    CatalogVideo v = {.path = "/in/r.mp4",
+                      .key = "r-1",
+                      .status = VIDX_VIDEO_OK,
+                      .renditions = r,
+                      .n_renditions = 4};
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    char *rows = export_jsonl(ro, "renditions");
+    assert_non_null(strstr(rows, "{\"video\":\"/in/r.mp4\",\"preset\":\"hls\",\"kind\":\"hls\","
+                                 "\"path\":\"transcode/r-1/hls/720p/index.m3u8\",\"bytes\":5000,"
+                                 "\"duration\":2.5,\"codec\":\"avc1.64001f,mp4a.40.2\","
+                                 "\"width\":1280,\"height\":720,\"bitrate\":16000}\n"));
+    assert_non_null(strstr(rows, "\"kind\":\"proxy\",\"path\":\"transcode/r-1/proxy/proxy.mp4\""));
+    free(rows);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
+    assert_non_null(strstr(json, "\"renditions\": {\n    \"videos\": 1,\n    \"files\": 3,\n"
+                                 "    \"bytes\": 10700\n  }"));
+    free(json);
+    Located n = {0};
+    assert_int_equal(vidx__catalog_locations(ro, count_renditions, &n), 0);
+    assert_int_equal(n.renditions, 4);
+    assert_int_equal(n.folders, 2);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_RENDITION, "transcode/r-1/hls"),
+                     1);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_RENDITION, "transcode/r-1/hl"),
+                     0);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_RENDITION, "transcode/r-_"), 0);
+    v.n_renditions = 1; /* redone with fewer: the rows are replaced */
+    assert_int_equal(vidx__catalog_record(f->cat, &v), 0);
+    assert_int_equal(vidx__catalog_referenced(f->cat, CATALOG_REF_RENDITION, "transcode/r-1/proxy"),
+                     0);
+    assert_int_equal(vidx__catalog_begin(f->cat), 0); /* forgotten: its renditions go with it */
+    assert_int_equal(vidx__catalog_forget_video(f->cat, 1, key, sizeof(key)), 0);
+    assert_int_equal(vidx__catalog_commit(f->cat), 0);
+    rows = export_jsonl(ro, "renditions");
+    assert_string_equal(rows, "");
+    free(rows);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
+    assert_null(strstr(json, "\"renditions\"")); /* none: not shown */
+    free(json);
+    vidx_catalog_close(&ro);
+}
+
+/* A schema-6 catalog (no renditions table): read-only it has none and verify's locations still
+ * read; opened for writing it becomes 8 and takes renditions. */
+static void test_renditions_migration(void **state)
+{
+    Fixture *f = *state;
+    VidxCatalog *ro = NULL;
+    char v[16], *json = NULL;
+    put_device(f->cat, "/in/a.mp4", "cuda");
+    vidx_catalog_close(&f->cat);
+    assert_int_equal(raw_sql(f, "DROP TABLE renditions"), 0);
+    assert_int_equal(raw_sql(f, "UPDATE meta SET value='6' WHERE key='schema'"), 0);
+    assert_int_equal(vidx__catalog_open_with(&ro, f->ops, f->dir, f->db[0] ? f->url : NULL, 1), 0);
+    assert_int_equal(vidx_catalog_status_json(ro, &json), 0);
+    assert_null(strstr(json, "\"renditions\""));
+    free(json);
+    Located n = {0};
+    assert_int_equal(vidx__catalog_locations(ro, count_renditions, &n), 0);
+    assert_int_equal(n.renditions, 0);
+    vidx_catalog_close(&ro);
+    assert_int_equal(vidx__catalog_open_with(&f->cat, f->ops, f->dir, f->db[0] ? f->url : NULL, 0),
+                     0);
+    assert_int_equal(vidx__catalog_meta_get(f->cat, "schema", v, sizeof(v)), 1);
+    assert_string_equal(v, "8");
+    CatalogRendition r = {"proxy", "proxy", "transcode/b/proxy/proxy.mp4", 7, 1, "", 2, 2, 56};
+    CatalogVideo b = {.path = "/in/b.mp4",
+                      .key = "b",
+                      .status = VIDX_VIDEO_OK,
+                      .renditions = &r,
+                      .n_renditions = 1};
+    assert_int_equal(vidx__catalog_record(f->cat, &b), 0);
+    char *rows = export_jsonl(f->cat, "renditions");
+    assert_non_null(strstr(rows, "\"path\":\"transcode/b/proxy/proxy.mp4\""));
+    free(rows);
 }
 
 static int setup_pg(void **state)
@@ -1056,6 +1164,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_views, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_uploads, setup_each, teardown),
         cmocka_unit_test_setup_teardown(test_uploads_migration, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_renditions, setup_each, teardown),
+        cmocka_unit_test_setup_teardown(test_renditions_migration, setup_each, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown),

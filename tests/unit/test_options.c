@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "batch/inputs.h"
@@ -127,6 +128,13 @@ CHANGE(label_model, change_labeller(s, 0))
 CHANGE(label_prompt, change_labeller(s, 1))
 CHANGE(label_size, change_labeller(s, 2))
 CHANGE(label_quality, change_labeller(s, 3))
+CHANGE(transcode, s->transcode = "proxy")
+CHANGE(no_frames, s->no_frames = 1)
+
+static void base_transcode(VidxRunSettings *s)
+{
+    s->transcode = "proxy";
+}
 
 static const Change changes[] = {
     {"mode", NULL, change_mode},
@@ -160,6 +168,8 @@ static const Change changes[] = {
     {"label_prompt", base_label, change_label_prompt},
     {"label_size", base_label, change_label_size},
     {"label_quality", base_label, change_label_quality},
+    {"transcode", NULL, change_transcode},
+    {"no_frames", base_transcode, change_no_frames},
 };
 
 static const Change *find_change(const char *name)
@@ -194,6 +204,49 @@ static void test_every_field_changes_the_hash(void **state)
     }
 }
 
+/* Writes a preset file named "p" whose one rendition has the given crf. */
+static void write_preset(const char *path, int crf)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"name\": \"p\", \"format\": \"mp4\", \"renditions\": [{\"name\": \"r\", "
+            "\"height\": 240, \"crf\": %d}]}",
+            crf);
+    fclose(f);
+}
+
+/* The transcode presets hash by their contents: the same file edited is a change, the same
+ * contents under another file name are not, and a second preset is. */
+static void test_transcode_preset_contents(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vidx-options-XXXXXX", a[64], b[64], both[160];
+    char h1[32], h2[32], h3[32], h4[32];
+    VidxRunSettings s;
+    assert_non_null(mkdtemp(dir));
+    snprintf(a, sizeof(a), "%s/a.json", dir);
+    snprintf(b, sizeof(b), "%s/b.json", dir);
+    vidx_run_default_settings(&s);
+    s.transcode = a;
+    write_preset(a, 23);
+    vidx__options_hash(&s, h1);
+    write_preset(a, 30);
+    vidx__options_hash(&s, h2);
+    write_preset(b, 30);
+    s.transcode = b;
+    vidx__options_hash(&s, h3);
+    snprintf(both, sizeof(both), "%s,proxy", b);
+    s.transcode = both;
+    vidx__options_hash(&s, h4);
+    assert_string_not_equal(h1, h2);
+    assert_string_equal(h2, h3);
+    assert_string_not_equal(h3, h4);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+}
+
 /* Settings that leave the later fields at their defaults hash as v1 did. */
 static void test_v1_hash_kept(void **state)
 {
@@ -212,7 +265,8 @@ static void test_v1_hash_kept(void **state)
             !strcmp(changes[i].name, "manifest") || !strcmp(changes[i].name, "audio_stream") ||
             !strcmp(changes[i].name, "scenes") || !strcmp(changes[i].name, "transcribe") ||
             !strcmp(changes[i].name, "per_scene") || !strcmp(changes[i].name, "per_scene_pick") ||
-            !strcmp(changes[i].name, "hwaccel") || !strncmp(changes[i].name, "label", 5);
+            !strcmp(changes[i].name, "hwaccel") || !strncmp(changes[i].name, "label", 5) ||
+            !strcmp(changes[i].name, "transcode") || !strcmp(changes[i].name, "no_frames");
         if (later ? !strcmp(now, v1) : strcmp(now, v1))
             fail_msg("'%s': hash %s, v1 hash %s", changes[i].name, now, v1);
     }
@@ -251,6 +305,12 @@ static void test_json_round_trip(void **state)
         worker.concurrency = 9;
         b.job.label_settings = &worker;
         assert_int_equal(vidx__options_to_json(&a, &json), 0);
+        if (a.transcode) { /* presets never go into a queue (vidx enqueue refuses them) */
+            assert_int_equal(vidx__options_from_json(json, &b, &arrays), VIDX_EUSAGE);
+            vidx__option_arrays_free(&arrays);
+            free(json);
+            continue;
+        }
         assert_int_equal(vidx__options_from_json(json, &b, &arrays), 0);
         vidx__options_hash(&a, ha);
         vidx__options_hash(&b, hb);
@@ -331,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_json_refused),
         cmocka_unit_test(test_label_endpoint_not_hashed),
+        cmocka_unit_test(test_transcode_preset_contents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -313,6 +313,34 @@ static void result_labels(void **state)
     free(line);
 }
 
+/* The transcode stage's renditions go over the wire as the worker listed them; fields
+ * missing from a hostile entry decode to empty strings and zeros, never to NULL. */
+static void result_renditions(void **state)
+{
+    (void)state;
+    VidxJobResult in = {0};
+    JobOutput o = {.renditions_json = "[{\"preset\":\"hls\",\"kind\":\"hls\",\"path\":"
+                                      "\"hls/720p/index.m3u8\",\"bytes\":5000,\"duration\":2.5,"
+                                      "\"codec\":\"avc1.64001f,mp4a.40.2\",\"width\":1280,"
+                                      "\"height\":720,\"bitrate\":16000},{\"bytes\":\"x\"}]"};
+    WireResult out;
+    size_t len;
+    char *line = result_line(&in, &o, &len);
+    assert_int_equal(vidx__wire_result_decode(line, &out), 0);
+    assert_int_equal(out.n_renditions, 2);
+    const CatalogRendition *r = &out.renditions[0];
+    assert_string_equal(r->preset, "hls");
+    assert_string_equal(r->kind, "hls");
+    assert_string_equal(r->path, "hls/720p/index.m3u8");
+    assert_string_equal(r->codec, "avc1.64001f,mp4a.40.2");
+    assert_true(r->bytes == 5000 && r->duration == 2.5 && r->width == 1280 && r->height == 720 &&
+                r->bitrate == 16000);
+    r = &out.renditions[1];
+    assert_true(!*r->preset && !*r->kind && !*r->path && !*r->codec && r->bytes == 0);
+    vidx__wire_result_free(&out);
+    free(line);
+}
+
 /* Every cut of a result line is refused: a line that ends early is never half read. */
 static void result_truncated(void **state)
 {
@@ -387,6 +415,7 @@ int main(void)
         cmocka_unit_test(result_truncated),  cmocka_unit_test(result_hostile),
         cmocka_unit_test(result_not_utf8),   cmocka_unit_test(result_shots),
         cmocka_unit_test(result_segments),   cmocka_unit_test(result_labels),
+        cmocka_unit_test(result_renditions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,8 @@ enum {
     OPT_SHARD,
     OPT_JSONL,
     OPT_GPU_SESSIONS,
+    OPT_TRANSCODE,
+    OPT_NO_FRAMES,
 };
 
 static const CliOption run_own_options[] = {
@@ -63,6 +65,9 @@ static const CliOption run_own_options[] = {
     {"jsonl", OPT_JSONL, NULL, "one JSON result per video on stdout, nothing else (pipes)"},
     {"gpu-sessions", OPT_GPU_SESSIONS, "N",
      "--hwaccel auto: at most N workers decode on the GPU, the rest on the CPU (default: all)"},
+    {"transcode", OPT_TRANSCODE, "P[,P]",
+     "also transcode each video with these presets (vidx transcode's): OUT/transcode/<key>/"},
+    {"no-frames", OPT_NO_FRAMES, NULL, "with --transcode: no frames, only the renditions"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -138,6 +143,12 @@ static int run_option(int key, const char *arg, void *ctx)
     case OPT_JSONL:
         a->jsonl = 1; /* wins over --progress, wherever it is */
         return 0;
+    case OPT_TRANSCODE:
+        a->run.transcode = arg;
+        return 0;
+    case OPT_NO_FRAMES:
+        a->run.no_frames = 1;
+        return 0;
     case OPT_GPU_SESSIONS:
         return cli_parse_int("gpu-sessions", arg, 1, 1024, &v) < 0
                    ? -1
@@ -172,7 +183,7 @@ int cmd_run(int argc, char **argv)
 {
     static const char usage[] =
         "usage: vidx run INPUT... -o OUT [sampling options] [--audio wav|flac] [--jobs N]\n"
-        "                [--catalog URL]\n"
+        "                [--catalog URL] [--transcode PRESET[,PRESET] [--no-frames]]\n"
         "       vidx run INPUT... -o s3://BUCKET/PREFIX --catalog DIR [--layout shards] ...\n\n"
         "INPUT: files, directories (recursive), @list.txt, - (paths on stdin), http(s) URLs.\n"
         "Walks skip hidden entries, symlinks (see --follow-symlinks) and files that are not\n"
@@ -189,7 +200,11 @@ int cmd_run(int argc, char **argv)
         "disk budget or a full disk (resumable), 12 OUT is not a vidx output, 13 another\n"
         "vidx is writing to OUT, 14 --hwaccel cuda and no GPU driver here (nothing\n"
         "touched), 130 interrupted. Where each video decoded (GPU or CPU and why) is in\n"
-        "the summary, the catalog (videos.device) and the JSON events.";
+        "the summary, the catalog (videos.device) and the JSON events.\n"
+        "--transcode: each video is also transcoded (a second read) with vidx transcode's\n"
+        "presets (names or JSON files) into OUT/transcode/<key>/<preset>/, recorded in the\n"
+        "catalog's renditions table (vidx export --table renditions); a changed preset\n"
+        "redoes the videos.";
     RunArgs a;
     VidxRunSummary sum;
     int first;

@@ -24,7 +24,8 @@ static const CliOption status_options[] = {
 };
 
 static const CliOption export_options[] = {
-    {"table", OPT_TABLE, "T", "videos (default), frames, audio, shots, segments or labels"},
+    {"table", OPT_TABLE, "T",
+     "videos (default), frames, audio, shots, segments, labels or renditions"},
     {"format", OPT_FORMAT, "F", "jsonl (default) or csv"},
     CATALOG_OPTION,
     {NULL, 0, NULL, NULL},
@@ -121,6 +122,11 @@ static void print_status_text(const char *text)
                json_string_value(json_object_get(v, "url")),
                (long long)json_integer_value(json_object_get(v, "uploaded")),
                (long long)json_integer_value(json_object_get(v, "pending")));
+    if ((v = json_object_get(o, "renditions")))
+        printf("renditions: %lld files of %lld videos, %lld bytes\n",
+               (long long)json_integer_value(json_object_get(v, "files")),
+               (long long)json_integer_value(json_object_get(v, "videos")),
+               (long long)json_integer_value(json_object_get(v, "bytes")));
     json_array_foreach(json_object_get(o, "failures"), i, v)
     {
         const char *cls = json_string_value(json_object_get(v, "class"));
@@ -160,7 +166,7 @@ int cmd_status(int argc, char **argv)
 int cmd_export(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: vidx export OUT [--table videos|frames|audio|shots|segments|labels] "
+        "usage: vidx export OUT [--table videos|frames|audio|shots|segments|labels|renditions] "
         "[--format jsonl|csv] [--catalog URL]\n\nWrites a catalog table to stdout.";
     ViewArgs a = {0, "videos", "jsonl", NULL};
     VidxCatalog *cat;
@@ -172,10 +178,9 @@ int cmd_export(int argc, char **argv)
     fflush(stdout);
     ret = vidx_catalog_export(cat, a.table, a.format, STDOUT_FILENO);
     if (ret == VIDX_EUSAGE)
-        cli_error(
-            NULL,
-            "--table must be videos, frames, audio, shots, segments or labels; --format jsonl or "
-            "csv");
+        cli_error(NULL,
+                  "--table must be videos, frames, audio, shots, segments, labels or renditions; "
+                  "--format jsonl or csv");
     else if (ret < 0)
         cli_error(argv[first], "%s", vidx_strerror(ret));
     vidx_catalog_close(&cat);
