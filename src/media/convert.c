@@ -44,6 +44,8 @@ struct VidxConvert {
     int scaled_ls[4];
     uint8_t *canvas[4];
     int canvas_ls[4];
+    uint8_t *planar[4]; /* RGB output from YUV: swscale's G, B, R planes, then packed */
+    int planar_ls[4];
     AVFrame *host; /* a GPU picture downloaded, when the GPU does not scale it */
 };
 
@@ -109,6 +111,21 @@ static void free_buffers(VidxConvert *c)
 {
     av_freep(&c->scaled[0]);
     av_freep(&c->canvas[0]);
+    av_freep(&c->planar[0]);
+}
+
+/*
+ * RGB from a YUV picture goes through planar GBR: swscale's planar RGB writer
+ * does the same arithmetic as its packed one (same filters, same
+ * fixed-point matrix, same rounding: bit-identical), but has SIMD (AVX2) where
+ * the packed full-chroma writer is plain C, about 4x slower. The planes are
+ * then interleaved. Other sources (RGB, palette, gray) keep the direct path.
+ */
+static int via_planar(const VidxConvert *c, enum AVPixelFormat in)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(in);
+    return c->set.pixel == VIDX_PIXEL_RGB24 && d && d->nb_components >= 3 &&
+           !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL));
 }
 
 static int alloc_planes(uint8_t *data[4], int ls[4], int w, int h, enum AVPixelFormat fmt)
@@ -151,6 +168,8 @@ static int setup(VidxConvert *c, const AVFrame *f)
     free_buffers(c);
     plan_geometry(c, dw, dh);
     int ret = alloc_planes(c->scaled, c->scaled_ls, c->sw, c->sh, out_av_format(c));
+    if (ret >= 0 && via_planar(c, f->format))
+        ret = alloc_planes(c->planar, c->planar_ls, c->sw, c->sh, AV_PIX_FMT_GBRP);
     if (ret >= 0 && !c->direct) {
         ret = alloc_planes(c->canvas, c->canvas_ls, c->out_w, c->out_h, out_av_format(c));
         if (ret >= 0)
@@ -196,11 +215,29 @@ int vidx__convert_full_range(const AVFrame *f)
     return 0;
 }
 
+/* The G, B, R planes into the packed RGB buffer. */
+static void interleave(VidxConvert *c)
+{
+    for (int y = 0; y < c->sh; y++) {
+        const uint8_t *g = c->planar[0] + (size_t)y * c->planar_ls[0];
+        const uint8_t *b = c->planar[1] + (size_t)y * c->planar_ls[1];
+        const uint8_t *r = c->planar[2] + (size_t)y * c->planar_ls[2];
+        uint8_t *d = c->scaled[0] + (size_t)y * c->scaled_ls[0];
+        for (int x = 0; x < c->sw; x++, d += 3) {
+            d[0] = r[x];
+            d[1] = g[x];
+            d[2] = b[x];
+        }
+    }
+}
+
 static int scale(VidxConvert *c, const AVFrame *f)
 {
     int flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP;
-    c->sws = sws_getCachedContext(c->sws, f->width, f->height, f->format, c->sw, c->sh,
-                                  out_av_format(c), flags, NULL, NULL, NULL);
+    int planar = c->planar[0] != NULL;
+    c->sws =
+        sws_getCachedContext(c->sws, f->width, f->height, f->format, c->sw, c->sh,
+                             planar ? AV_PIX_FMT_GBRP : out_av_format(c), flags, NULL, NULL, NULL);
     if (!c->sws) /* e.g. a ratio swscale does not do: 1x1 to 8000x8000 */
         return vidx__detail(VIDX_EUSAGE,
                             "FFmpeg's scaler cannot make %dx%d from this %dx%d picture", c->sw,
@@ -210,8 +247,10 @@ static int scale(VidxConvert *c, const AVFrame *f)
     sws_setColorspaceDetails(c->sws, src_tab, vidx__convert_full_range(f),
                              output_is_rgb(c) ? sws_getCoefficients(SWS_CS_ITU601) : src_tab, 1, 0,
                              1 << 16, 1 << 16);
-    int h = sws_scale(c->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, c->scaled,
-                      c->scaled_ls);
+    int h = sws_scale(c->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
+                      planar ? c->planar : c->scaled, planar ? c->planar_ls : c->scaled_ls);
+    if (h > 0 && planar)
+        interleave(c);
     return h > 0 ? 0 : VIDX_EDECODE;
 }
 

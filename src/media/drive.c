@@ -37,6 +37,14 @@
 /* Keyframes per parallel job in keyframes/--approx mode. */
 #define KEYS_PER_JOB 4
 
+/*
+ * Parallel path: decoded pictures the jobs in flight may hold for the caller. A
+ * job beyond the first is submitted only while they are fewer bytes than this:
+ * without it, dense targets (every picture) kept whole GOPs of pictures waiting
+ * on several decoders, each decoder's buffer pool growing to hold them.
+ */
+#define WANT_IN_FLIGHT_BYTES (64LL << 20)
+
 /* Packets held while their GOP is undecided: more than this and the file is refused. */
 #define MAX_PENDING_BYTES (1024LL * 1024 * 1024)
 
@@ -247,6 +255,7 @@ static int submit_job(VidxSampler *s)
         s->jobs_head = job;
     s->jobs_tail = job;
     s->in_flight++;
+    s->want_in_flight += job->n_want;
     vidx__gop_pool_submit(s->pool, job);
     return 0;
 }
@@ -296,6 +305,7 @@ static int collect_job(VidxSampler *s, int wait)
     if (!s->jobs_head)
         s->jobs_tail = NULL;
     s->in_flight--;
+    s->want_in_flight -= job->n_want;
     s->stats.frames_decoded += job->decoded;
     s->stats.decode_errors += job->errors;
     const PlanTarget *t = vidx__planner_targets(s->plan, &n);
@@ -504,12 +514,37 @@ int vidx__drive_open_pool(VidxSampler *s)
     return vidx__gop_pool_new(&s->pool, s->st->codecpar, s->st->time_base, s->pool_size);
 }
 
+/* Parallel path: enough submitted; more would wait (or hold pictures) rather than decode. */
+static int pool_full(const VidxSampler *s)
+{
+    const AVCodecParameters *par = s->st->codecpar;
+    int64_t bytes = (int64_t)par->width * par->height * 3 / 2; /* 8-bit 4:2:0; a guide */
+    return s->in_flight >= 2 * s->pool_size ||
+           (s->in_flight > 0 && s->want_in_flight * bytes >= WANT_IN_FLIGHT_BYTES);
+}
+
+/*
+ * Parallel path, pictures queued for the caller: reads on until the pool is
+ * full, so that the decoders work while the caller converts the queue. An error
+ * is kept for when the queue is empty (the pictures before it still go out).
+ */
+static void read_ahead(VidxSampler *s)
+{
+    while (s->pool && !s->finished && !s->ahead_err && !pool_full(s)) {
+        int ret = pump(s);
+        if (ret < 0)
+            s->ahead_err = ret;
+    }
+}
+
 int vidx__drive_next(VidxSampler *s, AVFrame *dst, Emit *e)
 {
     while (s->emit_head == s->n_emit) {
         s->emit_head = s->n_emit = 0;
-        /* Parallel jobs: take a finished one; block when all are out or reading is over. */
-        int busy = s->jobs_head && (s->finished || s->in_flight >= 2 * s->pool_size);
+        if (s->ahead_err)
+            return s->ahead_err;
+        /* Parallel jobs: take a finished one; block when the pool is full or reading is over. */
+        int busy = s->jobs_head && (s->finished || pool_full(s));
         int got = s->jobs_head ? collect_job(s, busy) : 0;
         if (got < 0)
             return got;
@@ -521,6 +556,7 @@ int vidx__drive_next(VidxSampler *s, AVFrame *dst, Emit *e)
         if (ret < 0)
             return ret;
     }
+    read_ahead(s);
     Emit *q = &s->emit[s->emit_head++];
     av_frame_move_ref(dst, q->frame);
     av_frame_free(&q->frame);

@@ -70,6 +70,8 @@ struct VidxSampler {
     int64_t job_last;              /* last packet number in it */
     GopJob *jobs_head, *jobs_tail; /* submitted, in order */
     int in_flight;
+    int64_t want_in_flight; /* pictures the submitted jobs will hand back */
+    int ahead_err;          /* an error met reading ahead, returned once the queue is empty */
     VidxSamplerStats stats;
     /* Where it decodes (hwdec.c): hw set for NVDEC; hw_lost when libavcodec refused it. */
     int hw, hw_lost;
