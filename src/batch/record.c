@@ -169,8 +169,6 @@ void vidx__record_settled(void *run, void *owner, int ret)
         count_video(r, &p->v, p->res.frames);
     if (ret < 0) { /* nothing of it stays */
         r->used -= p->added;
-        r->added -= p->added;
-        r->committed--;
     }
     if (ret == -ENOSPC)
         ret = disk_full(r, p->task);
@@ -223,9 +221,8 @@ static int stage(Run *r, const Worker *w, CatalogVideo *v, WireResult *res, cons
     r->sum.commit_seconds += vidx__now() - t0;
     if (added >= 0) {
         p->added = added;
+        r->largest = VIDX_MAX(r->largest, added);
         r->used += added;
-        r->committed++;
-        r->added += added;
         return 0;
     }
     int ret = added == -ENOSPC ? disk_full(r, w->task) : store_failed(r, w->task, (int)added);
@@ -333,8 +330,10 @@ int64_t vidx__tree_bytes(const char *dir)
 int vidx__disk_budget_reached(Run *r, int in_flight)
 {
     const VidxRunSettings *s = r->set;
-    /* What the next video will probably add: the mean so far (nothing known before the first). */
-    int64_t est = r->committed > 0 ? r->added / r->committed : 0;
+    /* What the next video may add: the largest of this run so far and an eighth more (its
+     * catalog rows, a larger video; nothing known before the first): the budget is a
+     * ceiling, better stopped a video early than one late. */
+    int64_t est = r->largest + r->largest / 8;
     int64_t need = est * (in_flight + 1);
     if (s->max_disk > 0 && r->used + need > s->max_disk)
         return 1;

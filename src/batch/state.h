@@ -46,8 +46,7 @@ typedef struct Run {
     Committer commit;
     int64_t used;          /* bytes under OUT (frames, shards, audio, catalog) */
     int64_t catalog_bytes; /* of them, the SQLite catalog's files when last measured */
-    int64_t committed;     /* videos committed in this run, for the per-video estimate */
-    int64_t added;         /* bytes they added */
+    int64_t largest;       /* the most one video of this run added, for the next estimate */
     char options[32];
     Task **tasks; /* to start, from next_task on (each allocated on its own) */
     size_t n_tasks, next_task, cap_tasks;
