@@ -209,8 +209,8 @@ static inline void vidx_run_default_settings(VidxRunSettings *s)
  * unless wait_lock). out may be a bucket, "s3://bucket/prefix", with
  * s->catalog a local directory: the run writes there as into a local out and
  * uploads each shard (multipart, while it grows) and each video's files (the
- * frames too in the files layout; dedup_exact needs shards); the catalog records a shard as in the bucket only once
- * its upload completed, and is copied to prefix/catalog.db at the end (see
+ * frames too in the files layout; dedup_exact needs shards); the catalog records a shard as in the
+ * bucket only once its upload completed, and is copied to prefix/catalog.db at the end (see
  * vidx_sync). Returns 0 when the run
  * completed (look at the summary for per-video failures), VIDX_EINTERRUPTED,
  * VIDX_ECATALOG, VIDX_EUSAGE or an errno code for a fatal error.

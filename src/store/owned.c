@@ -63,14 +63,20 @@ static int is_frame_name(const char *name)
     return 0;
 }
 
+/* NAME of a scratch name ".NAME.tmp" (written into base), else name itself. */
+static const char *unscratch(const char *name, char base[NAME_MAX + 1])
+{
+    size_t n = strlen(name);
+    if (!vidx__is_scratch_name(name) || n - 5 >= NAME_MAX + 1)
+        return name;
+    snprintf(base, NAME_MAX + 1, "%.*s", (int)(n - 5), name + 1);
+    return base;
+}
+
 int vidx__is_video_file_name(const char *name)
 {
     char base[NAME_MAX + 1];
-    size_t n = strlen(name);
-    if (vidx__is_scratch_name(name) && n - 5 < sizeof(base)) { /* ".NAME.tmp" */
-        snprintf(base, sizeof(base), "%.*s", (int)(n - 5), name + 1);
-        name = base;
-    }
+    name = unscratch(name, base);
     return is_frame_name(name) || !strcmp(name, "manifest.jsonl") || !strcmp(name, "audio.wav") ||
            !strcmp(name, "audio.flac") || !strcmp(name, "frames.tar") ||
            !strcmp(name, "scenes.json") || !strncmp(name, "transcript.", 11) ||
@@ -142,12 +148,8 @@ int vidx__is_sprite_name(const char *name)
 int vidx__is_rendition_file_name(const char *name)
 {
     char base[NAME_MAX + 1];
+    name = unscratch(name, base);
     size_t n = strlen(name);
-    if (vidx__is_scratch_name(name) && n - 5 < sizeof(base)) { /* ".NAME.tmp" */
-        snprintf(base, sizeof(base), "%.*s", (int)(n - 5), name + 1);
-        name = base;
-        n = strlen(name);
-    }
     return !strcmp(name, "master.m3u8") || !strcmp(name, "index.m3u8") ||
            !strcmp(name, "init.mp4") || !strcmp(name, "sprites.vtt") ||
            !strcmp(name, "transcode.json") || vidx__is_segment_name(name) ||
